@@ -1,0 +1,48 @@
+"""The one wire contract of seamline: MQTT topics and payload models, versioned.
+
+Every component imports its topics and payloads from here; nothing else defines wire formats.
+"""
+
+from contracts.assets import AssetKind, MetricSpec, metric_specs
+from contracts.messages import (
+    MAX_PAYLOAD_BYTES,
+    SCHEMA_VERSION,
+    AssetInfo,
+    BirthMessage,
+    CapacityDay,
+    CapacityMessage,
+    CommandMessage,
+    DataMessage,
+    GatewayState,
+    GatewayStatusMessage,
+    MachineState,
+    Quality,
+    Sample,
+    StateChangeMessage,
+    parse_data,
+)
+from contracts.topic import MessageKind, Topic, TopicError
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "SCHEMA_VERSION",
+    "AssetInfo",
+    "AssetKind",
+    "BirthMessage",
+    "CapacityDay",
+    "CapacityMessage",
+    "CommandMessage",
+    "DataMessage",
+    "GatewayState",
+    "GatewayStatusMessage",
+    "MachineState",
+    "MessageKind",
+    "MetricSpec",
+    "Quality",
+    "Sample",
+    "StateChangeMessage",
+    "Topic",
+    "TopicError",
+    "metric_specs",
+    "parse_data",
+]

@@ -1,0 +1,34 @@
+"""``seamline contracts``: inspect the wire contract."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from contracts.assets import AssetKind, metric_specs
+from contracts.schema import write_schemas
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("contracts", help="the wire contract: schemas, units, topics")
+    csub = p.add_subparsers(dest="contracts_command", metavar="ACTION", required=True)
+    s = csub.add_parser("schema", help="write the JSON Schema of every message kind")
+    s.add_argument("dir", nargs="?", default="schemas", type=Path, help="output directory (default: schemas)")
+    s.set_defaults(handler=_schema)
+    u = csub.add_parser("units", help="list the metrics and units of each asset kind")
+    u.set_defaults(handler=_units)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    for path in write_schemas(args.dir):
+        print(path)
+    return 0
+
+
+def _units(args: argparse.Namespace) -> int:
+    for kind in AssetKind:
+        print(kind.value)
+        for spec in metric_specs(kind).values():
+            print(f"  {spec.name:<24} {spec.unit:<10} {spec.type:<6} {spec.description}")
+    return 0

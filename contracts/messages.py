@@ -1,0 +1,212 @@
+"""Pydantic v2 payload models, one per message kind. Schema version 1.
+
+Identity (enterprise, site, area, asset) lives in the topic, never in data payloads: a consumer
+takes it from the topic, which the broker's ACL ties to the publishing gateway's credentials.
+
+Times are UTC epoch milliseconds (``ts_ms``) set by the device (or the edge agent for derived
+events). ``seq`` increases by one per sample or state event of one asset (one counter per asset,
+shared by its data and state messages) so consumers can see gaps.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from contracts.assets import (
+    AssetKind,
+    BatteryMetrics,
+    GatewayMetrics,
+    MeterMetrics,
+    MetStationMetrics,
+    Metrics,
+    PvInverterMetrics,
+    SewingMachineMetrics,
+    WindTurbineMetrics,
+)
+from contracts.topic import validate_level
+
+SCHEMA_VERSION = 1
+# A message this large is a bug or an attack; real batches are a few kB. Mosquitto's
+# message_size_limit in our generated configs is set to the same figure.
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_SAMPLES_PER_MESSAGE = 1000
+# 2000-01-01 .. 2100-01-01: static plausibility only; ingest applies a tighter window around now.
+TS_MIN_MS = 946_684_800_000
+TS_MAX_MS = 4_102_444_800_000
+
+TsMs = Annotated[int, Field(ge=TS_MIN_MS, lt=TS_MAX_MS, description="UTC epoch milliseconds")]
+Seq = Annotated[int, Field(ge=0, lt=2**63, description="Per-asset sequence number, +1 per sample/event")]
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Quality(enum.StrEnum):
+    GOOD = "good"
+    STALE = "stale"  # device did not answer; value repeated or missing
+    HISTORICAL = "historical"  # replayed from a store after the fact
+
+
+class MachineState(enum.StrEnum):
+    OFF = "off"
+    IDLE = "idle"
+    RUNNING = "running"
+    DOWN = "down"  # breakdown / maintenance, with a reason code
+
+
+class GatewayState(enum.StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    schema_version: Literal[1] = Field(default=1, description="Payload schema version")
+
+
+M = TypeVar("M", bound=Metrics)
+
+
+class Sample(BaseModel, Generic[M]):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    ts_ms: TsMs
+    seq: Seq
+    quality: Quality = Quality.GOOD
+    metrics: M
+
+
+class SewingMachineData(_Payload):
+    asset_kind: Literal[AssetKind.SEWING_MACHINE] = AssetKind.SEWING_MACHINE
+    samples: list[Sample[SewingMachineMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+class PvInverterData(_Payload):
+    asset_kind: Literal[AssetKind.PV_INVERTER] = AssetKind.PV_INVERTER
+    samples: list[Sample[PvInverterMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+class BatteryData(_Payload):
+    asset_kind: Literal[AssetKind.BATTERY] = AssetKind.BATTERY
+    samples: list[Sample[BatteryMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+class MeterData(_Payload):
+    asset_kind: Literal[AssetKind.METER] = AssetKind.METER
+    samples: list[Sample[MeterMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+class MetStationData(_Payload):
+    asset_kind: Literal[AssetKind.MET_STATION] = AssetKind.MET_STATION
+    samples: list[Sample[MetStationMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+class WindTurbineData(_Payload):
+    asset_kind: Literal[AssetKind.WIND_TURBINE] = AssetKind.WIND_TURBINE
+    samples: list[Sample[WindTurbineMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+class GatewayData(_Payload):
+    asset_kind: Literal[AssetKind.GATEWAY] = AssetKind.GATEWAY
+    samples: list[Sample[GatewayMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+DataMessage = Annotated[
+    SewingMachineData | PvInverterData | BatteryData | MeterData | MetStationData | WindTurbineData | GatewayData,
+    Field(discriminator="asset_kind"),
+]
+DATA_MODELS: dict[AssetKind, type[_Payload]] = {
+    AssetKind.SEWING_MACHINE: SewingMachineData,
+    AssetKind.PV_INVERTER: PvInverterData,
+    AssetKind.BATTERY: BatteryData,
+    AssetKind.METER: MeterData,
+    AssetKind.MET_STATION: MetStationData,
+    AssetKind.WIND_TURBINE: WindTurbineData,
+    AssetKind.GATEWAY: GatewayData,
+}
+_DATA_ADAPTER: TypeAdapter[DataMessage] = TypeAdapter(DataMessage)
+
+
+def parse_data(raw: bytes | str) -> DataMessage:
+    """Validate a data payload (JSON bytes); raises ``pydantic.ValidationError``."""
+    return _DATA_ADAPTER.validate_json(raw)
+
+
+class StateChangeMessage(_Payload):
+    """A machine changed state (derived at the edge). ``reason`` is a dotted code, e.g.
+    ``breakdown.needle``, ``changeover``, ``break``, ``no_work``; ``none`` when not known."""
+
+    asset_kind: AssetKind = AssetKind.SEWING_MACHINE
+    ts_ms: TsMs = Field(description="When the new state began (device time, UTC ms)")
+    seq: Seq
+    state: MachineState
+    previous: MachineState | None = None
+    previous_duration_s: float | None = Field(default=None, ge=0, description="Seconds spent in previous state")
+    reason: str = Field(default="none", min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")
+    quality: Quality = Quality.GOOD
+
+
+class AssetInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    asset: Name
+    area: Name
+    asset_kind: AssetKind
+    model: str | None = Field(default=None, max_length=128)
+    firmware_version: str | None = Field(default=None, max_length=64)
+    units: dict[str, str] = Field(default_factory=dict, description="metric name -> unit")
+
+    def model_post_init(self, _ctx: object) -> None:
+        validate_level(self.asset, what="asset")
+        validate_level(self.area, what="area")
+
+
+class BirthMessage(_Payload):
+    """Published (not retained) on every uplink connect: who the gateway is and what it serves."""
+
+    gateway_id: Name
+    ts_ms: TsMs
+    agent_version: str = Field(max_length=64)
+    boot_id: str = Field(max_length=64, description="Changes on every agent start")
+    assets: list[AssetInfo] = Field(max_length=10_000)
+
+
+class GatewayStatusMessage(_Payload):
+    """Retained. ``offline`` is also the Last Will, so the broker announces an unclean loss."""
+
+    gateway_id: Name
+    state: GatewayState
+    ts_ms: TsMs | None = Field(default=None, description="Absent in the Last Will (set at connect time)")
+    boot_id: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=128)
+
+
+class CapacityDay(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    day: date = Field(description="Local calendar day of the enterprise")
+    available_std_min: float = Field(ge=0, description="Standard minutes the line can earn that day")
+    booked_std_min: float = Field(ge=0, description="Standard minutes already booked")
+    free_std_min: float = Field(ge=0, description="available - booked, floored at 0")
+
+
+class CapacityMessage(_Payload):
+    """Retained, per enterprise and line: measured free capacity for the days ahead."""
+
+    enterprise: Name
+    site: Name
+    line: Name
+    generated_ts_ms: TsMs
+    categories: list[Name] = Field(description="Product categories this line can make")
+    operators: int = Field(ge=0)
+    efficiency: float = Field(ge=0, le=1.5, description="Measured rolling line efficiency, fraction")
+    confidence: float = Field(ge=0, le=1, description="From data coverage and variance, 0..1")
+    days: list[CapacityDay] = Field(max_length=366)
+
+
+class CommandMessage(_Payload):
+    """Platform -> gateway command (reserved; the edge agent acknowledges unknown names with an error)."""
+
+    command_id: Name
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")
+    ts_ms: TsMs
+    args: dict[str, str | int | float | bool] = Field(default_factory=dict)

@@ -1,0 +1,51 @@
+"""JSON Schema export of every message kind, for third-party firmware authors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from contracts.messages import (
+    BirthMessage,
+    CapacityMessage,
+    CommandMessage,
+    DataMessage,
+    GatewayStatusMessage,
+    StateChangeMessage,
+)
+from contracts.topic import MessageKind
+
+SCHEMAS: dict[MessageKind, Any] = {
+    MessageKind.DATA: DataMessage,
+    MessageKind.STATE: StateChangeMessage,
+    MessageKind.BIRTH: BirthMessage,
+    MessageKind.STATUS: GatewayStatusMessage,
+    MessageKind.CAPACITY: CapacityMessage,
+    MessageKind.COMMAND: CommandMessage,
+}
+
+
+def schema_of(kind: MessageKind) -> dict[str, Any]:
+    model = SCHEMAS[kind]
+    schema: dict[str, Any]
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        schema = model.model_json_schema()
+    else:
+        schema = TypeAdapter(model).json_schema()
+    schema["$id"] = f"https://seamline.dev/schema/v1/{kind.value}.json"
+    schema.setdefault("title", f"seamline v1 {kind.value} message")
+    return schema
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    """Write ``<kind>.schema.json`` for each message kind into ``directory``; return the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in SCHEMAS:
+        path = directory / f"{kind.value}.schema.json"
+        path.write_text(json.dumps(schema_of(kind), indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written

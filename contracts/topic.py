@@ -1,0 +1,164 @@
+"""The MQTT topic namespace: ``seamline/v1/<enterprise>/<site>/<area>/<asset>/<kind>``.
+
+ISA-95-like levels. The enterprise comes right after the version so that a broker ACL can confine
+a gateway's credentials to ``seamline/v1/<its enterprise>/#`` (and finer, to its own site).
+
+Reserved names start with ``_``: the gateway itself publishes as area ``_gateway`` with its
+gateway id as the asset; line-level messages (capacity) use asset ``_line``. Device and site names
+may not start with ``_`` so they can never collide with these.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from dataclasses import dataclass
+
+ROOT = "seamline"
+VERSION = "v1"
+GATEWAY_AREA = "_gateway"
+LINE_ASSET = "_line"
+# Long enough for any sensible device tag, short enough that a topic (7 levels) stays far
+# below MQTT's 65 535-byte limit and broker ACL patterns stay readable.
+MAX_LEVEL_CHARS = 64
+
+
+class TopicError(ValueError):
+    """A topic or one of its levels is not valid under the seamline grammar."""
+
+
+class MessageKind(enum.StrEnum):
+    DATA = "data"  # samples (raw from a node, aggregated from an edge agent)
+    STATE = "state"  # machine state changes with a reason code
+    BIRTH = "birth"  # the assets a gateway serves (published on every connect)
+    STATUS = "status"  # gateway online/offline, retained; offline is the Last Will
+    CAPACITY = "capacity"  # free standard minutes per line and day, retained
+    COMMAND = "command"  # platform -> gateway/device commands
+    ALLOCATION = "allocation"  # order allocations from matching
+
+
+def validate_level(value: str, *, what: str = "level", allow_reserved: bool = False) -> str:
+    """Return ``value`` if it is a valid topic level, else raise :class:`TopicError`.
+
+    Rejects: empty, ``+`` ``#`` ``/`` anywhere, a leading ``$`` (broker-internal topics),
+    control and other non-printable characters, NUL, more than ``MAX_LEVEL_CHARS`` characters,
+    surrounding whitespace, and (unless ``allow_reserved``) a leading ``_``.
+    """
+    if not isinstance(value, str):
+        raise TopicError(f"{what} must be a string, got {type(value).__name__}")
+    if value == "":
+        raise TopicError(f"{what} is empty")
+    if len(value) > MAX_LEVEL_CHARS:
+        raise TopicError(f"{what} {value[:20]!r}... is {len(value)} characters, max {MAX_LEVEL_CHARS}")
+    for bad in ("+", "#", "/"):
+        if bad in value:
+            raise TopicError(f"{what} {value!r} contains {bad!r}")
+    if value.startswith("$"):
+        raise TopicError(f"{what} {value!r} starts with '$' (reserved for the broker)")
+    if value != value.strip():
+        raise TopicError(f"{what} {value!r} has leading or trailing whitespace")
+    for ch in value:
+        cat = unicodedata.category(ch)
+        if cat.startswith("C") or cat in ("Zl", "Zp"):
+            raise TopicError(f"{what} {value!r} contains control character U+{ord(ch):04X}")
+    if value.startswith("_") and not allow_reserved:
+        raise TopicError(f"{what} {value!r} starts with '_' (reserved for seamline)")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Topic:
+    """A concrete (wildcard-free) seamline topic. Validates itself on construction."""
+
+    enterprise: str
+    site: str
+    area: str
+    asset: str
+    kind: MessageKind
+
+    def __post_init__(self) -> None:
+        validate_level(self.enterprise, what="enterprise")
+        validate_level(self.site, what="site")
+        validate_level(self.area, what="area", allow_reserved=self.area == GATEWAY_AREA)
+        validate_level(self.asset, what="asset", allow_reserved=self.asset == LINE_ASSET)
+        if not isinstance(self.kind, MessageKind):
+            try:
+                object.__setattr__(self, "kind", MessageKind(self.kind))
+            except ValueError as exc:
+                raise TopicError(f"unknown message kind {self.kind!r}") from exc
+
+    @classmethod
+    def gateway(cls, *, enterprise: str, site: str, gateway_id: str, kind: MessageKind) -> Topic:
+        """The topic a gateway publishes its own birth/status/self-telemetry on."""
+        return cls(enterprise=enterprise, site=site, area=GATEWAY_AREA, asset=gateway_id, kind=kind)
+
+    @classmethod
+    def line(cls, *, enterprise: str, site: str, line: str, kind: MessageKind) -> Topic:
+        """A line-level topic (capacity)."""
+        return cls(enterprise=enterprise, site=site, area=line, asset=LINE_ASSET, kind=kind)
+
+    @classmethod
+    def parse(cls, topic: str) -> Topic:
+        """Parse ``seamline/v1/e/s/a/x/kind``; raise :class:`TopicError` on anything else."""
+        if not isinstance(topic, str):
+            raise TopicError("topic must be a string")
+        parts = topic.split("/")
+        if len(parts) != 7:
+            raise TopicError(f"topic {topic[:200]!r} has {len(parts)} levels, expected 7")
+        root, version, enterprise, site, area, asset, kind = parts
+        if root != ROOT:
+            raise TopicError(f"topic {topic[:200]!r} does not start with {ROOT!r}")
+        if version != VERSION:
+            raise TopicError(f"unsupported topic version {version!r}, expected {VERSION!r}")
+        try:
+            mkind = MessageKind(kind)
+        except ValueError as exc:
+            raise TopicError(f"unknown message kind {kind!r}") from exc
+        return cls(enterprise=enterprise, site=site, area=area, asset=asset, kind=mkind)
+
+    @property
+    def is_gateway(self) -> bool:
+        return self.area == GATEWAY_AREA
+
+    def __str__(self) -> str:
+        return f"{ROOT}/{VERSION}/{self.enterprise}/{self.site}/{self.area}/{self.asset}/{self.kind.value}"
+
+
+def subscription(
+    *,
+    enterprise: str = "+",
+    site: str = "+",
+    area: str = "+",
+    asset: str = "+",
+    kind: MessageKind | str = "+",
+) -> str:
+    """A subscription filter; each level is a concrete name or ``+``."""
+    levels = [enterprise, site, area, asset, str(kind.value if isinstance(kind, MessageKind) else kind)]
+    for lv in levels[:4]:
+        if lv != "+":
+            validate_level(lv, allow_reserved=lv in (GATEWAY_AREA, LINE_ASSET))
+    return "/".join([ROOT, VERSION, *levels])
+
+
+def shared(group: str, topic_filter: str) -> str:
+    """An MQTT 5 / Mosquitto shared subscription: ``$share/<group>/<filter>``."""
+    validate_level(group, what="share group")
+    return f"$share/{group}/{topic_filter}"
+
+
+def matches(topic_filter: str, topic: str) -> bool:
+    """True if the MQTT ``topic_filter`` (with ``+`` / ``#``) matches the concrete ``topic``."""
+    if topic_filter.startswith("$share/"):
+        topic_filter = topic_filter.split("/", 2)[2] if topic_filter.count("/") >= 2 else ""
+    f_parts = topic_filter.split("/")
+    t_parts = topic.split("/")
+    if topic.startswith("$") and f_parts and f_parts[0] in ("+", "#"):
+        return False
+    for i, fp in enumerate(f_parts):
+        if fp == "#":
+            return i == len(f_parts) - 1
+        if i >= len(t_parts):
+            return False
+        if fp != "+" and fp != t_parts[i]:
+            return False
+    return len(f_parts) == len(t_parts)

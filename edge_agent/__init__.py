@@ -1,0 +1,1 @@
+"""The edge agent that runs on factory gateways: read devices, derive state, spool, publish upstream."""

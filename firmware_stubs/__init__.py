@@ -1,0 +1,1 @@
+"""Simulated device firmware: sewing-machine sensor nodes (MQTT) and green-energy equipment (Modbus TCP)."""

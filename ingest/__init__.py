@@ -1,0 +1,1 @@
+"""Ingest: MQTT shared subscription -> validation -> InfluxDB, acknowledged only after durable writes."""

@@ -1,0 +1,1 @@
+"""Rules engine: KPIs per window with data coverage, the capacity feed, alerts."""

@@ -1,0 +1,7 @@
+"""Errors the command line turns into exit codes."""
+
+
+class UsageError(Exception):
+    """A problem the user can fix in the command line or the config file (exit code 2).
+
+    The message must say what is wrong and where (file, key, expected value)."""

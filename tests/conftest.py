@@ -1,0 +1,56 @@
+"""Shared fixtures: real Mosquitto and InfluxDB servers on free loopback ports, each with its own
+generated config and temporary data directory. Never a system-wide service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from seamline.localstack import InfluxdProcess, MosquittoProcess
+from seamline.localstack.mosquitto import BrokerOptions
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[MosquittoProcess]:
+    """A fresh broker per test (persistence on, so a restart keeps sessions)."""
+    broker = MosquittoProcess(workdir=tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., MosquittoProcess]]:
+    """Make extra brokers (e.g. a gateway's local broker and the central one) with options."""
+    made: list[MosquittoProcess] = []
+
+    def make(name: str = "broker", options: BrokerOptions | None = None) -> MosquittoProcess:
+        b = MosquittoProcess(workdir=tmp_path / f"mosquitto-{name}-{len(made)}", options=options)
+        b.start()
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.stop()
+
+
+@pytest.fixture(scope="session")
+def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxdProcess]:
+    """One InfluxDB 1.x server per test session; tests isolate themselves with `influx_db`."""
+    server = InfluxdProcess(workdir=tmp_path_factory.mktemp("influxd"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def influx_db(influxd: InfluxdProcess) -> Iterator[str]:
+    """A fresh, empty database name on the session's InfluxDB; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    influxd.query(f'CREATE DATABASE "{name}"')
+    yield name
+    influxd.query(f'DROP DATABASE "{name}"')
