@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from contracts.assets import AssetKind, metric_specs
+from contracts.docs import render
+from contracts.examples import examples
 from contracts.schema import write_schemas
 
 
@@ -18,6 +20,10 @@ def register(sub: Any) -> None:
     s.set_defaults(handler=_schema)
     u = csub.add_parser("units", help="list the metrics and units of each asset kind")
     u.set_defaults(handler=_units)
+    e = csub.add_parser("examples", help="print an example topic and payload of every message kind")
+    e.set_defaults(handler=_examples)
+    d = csub.add_parser("docs", help="print docs/contracts.md (topics, units, examples) from the models")
+    d.set_defaults(handler=lambda _a: print(render(), end="") or 0)
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -31,4 +37,12 @@ def _units(args: argparse.Namespace) -> int:
         print(kind.value)
         for spec in metric_specs(kind).values():
             print(f"  {spec.name:<24} {spec.unit:<10} {spec.type:<6} {spec.description}")
+    return 0
+
+
+def _examples(args: argparse.Namespace) -> int:
+    for topic, payload in examples():
+        print(topic)
+        print(payload.model_dump_json(indent=2, exclude_none=True))
+        print()
     return 0

@@ -1,0 +1,87 @@
+"""One example payload of every message kind, for the docs and for firmware authors.
+
+`seamline contracts examples` prints them; the tests check that each validates and that
+docs/contracts.md shows exactly these.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from contracts.assets import AssetKind, SewingMachineMetrics, metric_specs
+from contracts.messages import (
+    AssetInfo,
+    BirthMessage,
+    CapacityDay,
+    CapacityMessage,
+    CommandMessage,
+    GatewayState,
+    GatewayStatusMessage,
+    MachineState,
+    Sample,
+    SewingMachineData,
+    StateChangeMessage,
+)
+from contracts.topic import MessageKind, Topic
+
+TS = 1_764_291_600_000  # 2025-11-28T01:00:00Z = 09:00 Asia/Shanghai
+
+
+def examples() -> list[tuple[Topic, BaseModel]]:
+    """(topic, payload) pairs, one per message kind."""
+    machine = {"enterprise": "f001", "site": "s1", "area": "line01", "asset": "m001"}
+    units = {k: s.unit for k, s in metric_specs(AssetKind.SEWING_MACHINE).items()}
+    return [
+        (
+            Topic(**machine, kind=MessageKind.DATA),
+            SewingMachineData(
+                samples=[
+                    Sample[SewingMachineMetrics](
+                        ts_ms=TS,
+                        seq=4711,
+                        metrics=SewingMachineMetrics(
+                            current_a=1.84, current_max_a=4.1, speed_spm=2150.0, stitches=38_700,
+                            pieces=4, run_s=31.5, idle_s=28.5, off_s=0.0, down_s=0.0, period_s=60.0,
+                            stitches_total=1_204_400, pieces_total=133,
+                        ),
+                    )
+                ]
+            ),
+        ),
+        (
+            Topic(**machine, kind=MessageKind.STATE),
+            StateChangeMessage(
+                ts_ms=TS + 61_250, seq=4712, state=MachineState.DOWN, previous=MachineState.IDLE,
+                previous_duration_s=12.5, reason="breakdown.needle",
+            ),
+        ),
+        (
+            Topic.gateway(enterprise="f001", site="s1", gateway_id="gw01", kind=MessageKind.BIRTH),
+            BirthMessage(
+                gateway_id="gw01", ts_ms=TS, agent_version="0.1.0", boot_id="7f3c2a9e",
+                assets=[
+                    AssetInfo(asset="m001", area="line01", asset_kind=AssetKind.SEWING_MACHINE,
+                              model="JUKI DDL-9000C", firmware_version="node-1.4.2", units=units)
+                ],
+            ),
+        ),
+        (
+            Topic.gateway(enterprise="f001", site="s1", gateway_id="gw01", kind=MessageKind.STATUS),
+            GatewayStatusMessage(gateway_id="gw01", state=GatewayState.ONLINE, ts_ms=TS, boot_id="7f3c2a9e"),
+        ),
+        (
+            Topic.line(enterprise="f001", site="s1", line="line01", kind=MessageKind.CAPACITY),
+            CapacityMessage(
+                enterprise="f001", site="s1", line="line01", generated_ts_ms=TS, categories=["tshirt", "polo"],
+                operators=24, efficiency=0.52, confidence=0.9,
+                days=[CapacityDay(day=date(2025, 11, 29), available_std_min=5391.4, booked_std_min=3000.0,
+                                  free_std_min=2391.4)],
+            ),
+        ),
+        (
+            Topic.gateway(enterprise="f001", site="s1", gateway_id="gw01", kind=MessageKind.COMMAND),
+            CommandMessage(command_id="c-0001", name="publish_birth", ts_ms=TS),
+        ),
+    ]
