@@ -53,6 +53,7 @@ class SewingMachineMetrics(Metrics):
     off_s: float | None = _m("s", "Seconds in state off during the period", ge=0)
     down_s: float | None = _m("s", "Seconds in state down (breakdown) during the period", ge=0)
     period_s: float | None = _m("s", "Length of the aggregation period the sample covers", ge=0)
+    samples: int | None = _m("samples", "Raw node samples aggregated into this sample", ge=0)
 
 
 class PvInverterMetrics(Metrics):
