@@ -1,0 +1,85 @@
+"""Battery KPIs: charge/discharge energy from counters, round-trip efficiency, equivalent full
+cycles, SoC range.
+
+Round-trip efficiency (RTE) is ``discharged / charged`` over a window that starts and ends at the
+same SoC. When the SoC differs (more than ``SOC_TOLERANCE_PCT``) the energy still stored is
+credited to the discharge side: ``RTE = (E_dis + (SoC_end − SoC_start)/100 × C_usable) / E_ch``,
+flagged ``soc_corrected`` — this values the stored difference at 100 % discharge efficiency, so
+it overstates RTE slightly when SoC rose and understates it when SoC fell.
+Equivalent full cycles = throughput / usable capacity with throughput = (E_ch + E_dis) / 2
+(one full charge plus one full discharge = one cycle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from contracts.messages import Quality
+from rules.coverage import coverage_of
+from rules.kpi.counter import CounterIncrements, counter_flags
+from rules.kpi.integration import Point, value_at
+from rules.kpi.result import Flag, KpiResult, KpiValue, build
+from rules.spans import SpanSet
+from rules.windows import Window
+
+# BMS SoC readings are integers or 0.1 % steps and drift by ~1 %; below that two SoCs are "the same".
+SOC_TOLERANCE_PCT = 1.0
+
+
+def round_trip_efficiency(
+    charge_kwh: float,
+    discharge_kwh: float,
+    *,
+    soc_start_pct: float,
+    soc_end_pct: float,
+    capacity_kwh: float,
+) -> float | None:
+    """SoC-corrected RTE (fraction); ``None`` when nothing was charged."""
+    if charge_kwh <= 0:
+        return None
+    stored_kwh = (soc_end_pct - soc_start_pct) / 100.0 * capacity_kwh
+    return (discharge_kwh + stored_kwh) / charge_kwh
+
+
+def equivalent_full_cycles(charge_kwh: float, discharge_kwh: float, capacity_kwh: float) -> float:
+    """(charged + discharged) / 2 / usable capacity."""
+    return (charge_kwh + discharge_kwh) / 2.0 / capacity_kwh
+
+
+def battery_kpi(
+    charge_wh: CounterIncrements,
+    discharge_wh: CounterIncrements,
+    soc_pct: Sequence[Point],
+    window: Window,
+    *,
+    capacity_kwh: float,
+    observed: SpanSet,
+    max_gap_s: float,
+    coverage_threshold: float,
+) -> KpiResult:
+    """Energies (kWh), RTE, cycles and SoC min/max/start/end (%) over the observed window."""
+    win = SpanSet((window.span,))
+    obs = observed.intersect(win)
+    charge_kwh = charge_wh.amount_in(obs) / 1000.0
+    discharge_kwh = discharge_wh.amount_in(obs) / 1000.0
+    soc_start = value_at(soc_pct, window.start_s, max_gap_s=max_gap_s)
+    soc_end = value_at(soc_pct, window.end_s, max_gap_s=max_gap_s)
+    inside = [p.value for p in soc_pct if p.quality is not Quality.STALE and obs.contains(p.ts_s)]
+    flags = counter_flags(charge_wh) + counter_flags(discharge_wh)
+    rte: float | None = None
+    if soc_start is not None and soc_end is not None:
+        rte = round_trip_efficiency(charge_kwh, discharge_kwh, soc_start_pct=soc_start, soc_end_pct=soc_end,
+                                    capacity_kwh=capacity_kwh)
+        if abs(soc_end - soc_start) > SOC_TOLERANCE_PCT:
+            flags.append(Flag.SOC_CORRECTED)
+    values = (
+        KpiValue("charge_kwh", "kWh", charge_kwh),
+        KpiValue("discharge_kwh", "kWh", discharge_kwh),
+        KpiValue("round_trip_efficiency", "fraction", rte, rte),
+        KpiValue("equivalent_full_cycles", "cycles", equivalent_full_cycles(charge_kwh, discharge_kwh, capacity_kwh)),
+        KpiValue("soc_min_pct", "%", min(inside) if inside else None),
+        KpiValue("soc_max_pct", "%", max(inside) if inside else None),
+        KpiValue("soc_start_pct", "%", soc_start),
+        KpiValue("soc_end_pct", "%", soc_end),
+    )
+    return build("battery", window, coverage_of(obs, win), values, flags, coverage_threshold=coverage_threshold)

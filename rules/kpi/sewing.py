@@ -1,0 +1,280 @@
+"""Sewing-machine and line KPIs: time in state, downtime by reason, utilization, MTBF/MTTR,
+pieces, earned minutes, line efficiency and OEE.
+
+Times are seconds in, minutes out (``*_min``); SAM is standard minutes per piece. Only observed
+time counts (see :mod:`rules.coverage`): a state holds from its event until the next event but
+never across unobserved time, so a gateway outage can never turn into downtime. Ratios use the
+planned time that was observed (``planned ∩ observed``) as denominator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from contracts.messages import MachineState, Quality
+from rules.coverage import Observation, Stamp, aggregate_span, coverage_of
+from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
+from rules.spans import Span, SpanSet
+from rules.windows import Window
+
+
+@dataclass(frozen=True, slots=True)
+class StateEvent:
+    """A machine entered ``state`` at UTC epoch seconds ``ts_s``."""
+
+    ts_s: float
+    state: MachineState
+    reason: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class StateInterval:
+    start_s: float
+    end_s: float
+    state: MachineState
+    reason: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """One edge aggregate (``SewingMachineMetrics`` with ``period_s``): seconds per state, pieces."""
+
+    ts_s: float
+    period_s: float
+    run_s: float = 0.0
+    idle_s: float = 0.0
+    off_s: float = 0.0
+    down_s: float = 0.0
+    pieces: int = 0
+    rejects: int = 0
+    quality: Quality = Quality.GOOD
+
+    def observation(self) -> Observation:
+        return Observation(ts_s=self.ts_s, quality=self.quality, period_s=self.period_s)
+
+
+def state_intervals(events: Iterable[StateEvent], observed: SpanSet) -> list[StateInterval]:
+    """Each event's state from its time to the next event, cut to ``observed`` time."""
+    ordered = sorted(events, key=lambda e: e.ts_s)
+    out: list[StateInterval] = []
+    for i, ev in enumerate(ordered):
+        end_s = ordered[i + 1].ts_s if i + 1 < len(ordered) else float("inf")
+        if end_s <= ev.ts_s:
+            continue
+        for part in observed.intersect(SpanSet((Span(ev.ts_s, end_s),))):
+            out.append(StateInterval(part.start_s, part.end_s, ev.state, ev.reason))
+    return out
+
+
+def _spans(intervals: Iterable[StateInterval], state: MachineState | None = None) -> SpanSet:
+    return SpanSet.of(Span(i.start_s, i.end_s) for i in intervals if state is None or i.state is state)
+
+
+def seconds_in_state(intervals: Sequence[StateInterval], within: SpanSet) -> dict[MachineState, float]:
+    """Seconds per state inside ``within``."""
+    return {s: _spans(intervals, s).intersect(within).total_s for s in MachineState}
+
+
+def downtime_by_reason_s(intervals: Sequence[StateInterval], within: SpanSet) -> dict[str, float]:
+    """Seconds in ``down`` per reason code inside ``within`` (reasons with 0 s left out)."""
+    out: dict[str, float] = {}
+    for reason in sorted({i.reason for i in intervals if i.state is MachineState.DOWN}):
+        spans = SpanSet.of(
+            Span(i.start_s, i.end_s) for i in intervals if i.state is MachineState.DOWN and i.reason == reason
+        )
+        seconds = spans.intersect(within).total_s
+        if seconds > 0:
+            out[reason] = seconds
+    return out
+
+
+def breakdowns_starting_in(events: Iterable[StateEvent], window: Window) -> int:
+    """Transitions into ``down`` from another state (or the first event) inside ``window``."""
+    count = 0
+    previous: MachineState | None = None
+    for ev in sorted(events, key=lambda e: e.ts_s):
+        if ev.state is MachineState.DOWN and previous is not MachineState.DOWN and window.contains_s(ev.ts_s):
+            count += 1
+        previous = ev.state
+    return count
+
+
+def machine_time_kpi(
+    events: Sequence[StateEvent],
+    window: Window,
+    *,
+    planned: SpanSet,
+    observed: SpanSet,
+    coverage_threshold: float,
+) -> KpiResult:
+    """Run/idle/off/down minutes in the window, downtime by reason, utilization, MTBF and MTTR.
+
+    utilization = run time in (planned ∩ observed) / (planned ∩ observed) — always in [0, 1];
+    running outside planned time is reported as ``overtime_run_min``. MTBF = run minutes in
+    the window / breakdowns starting in it; MTTR = down minutes / breakdowns (``None`` and
+    ``no_events`` without breakdowns). Coverage basis: planned time (the window if none planned).
+    """
+    win = SpanSet((window.span,))
+    planned_w = planned.intersect(win)
+    basis = planned_w if planned_w else win
+    obs_w = observed.intersect(win)
+    intervals = state_intervals(events, obs_w)
+    in_window = seconds_in_state(intervals, win)
+    planned_obs = planned_w.intersect(obs_w)
+    run_planned = _spans(intervals, MachineState.RUNNING).intersect(planned_obs).total_s
+    util, _ = ratio("utilization", run_planned, planned_obs.total_s)
+    failures = breakdowns_starting_in(events, window)
+    run_min, down_min = in_window[MachineState.RUNNING] / 60, in_window[MachineState.DOWN] / 60
+    values = [KpiValue(f"{s.value}_min", "min", in_window[s] / 60) for s in MachineState]
+    values += [
+        KpiValue("unobserved_min", "min", (window.duration_s - obs_w.total_s) / 60),
+        KpiValue("planned_min", "min", planned_w.total_s / 60),
+        KpiValue("planned_observed_min", "min", planned_obs.total_s / 60),
+        KpiValue("overtime_run_min", "min", in_window[MachineState.RUNNING] / 60 - run_planned / 60),
+        util,
+        KpiValue("breakdowns", "count", float(failures)),
+        KpiValue("mtbf_min", "min", run_min / failures if failures else None),
+        KpiValue("mttr_min", "min", down_min / failures if failures else None),
+    ]
+    values += [KpiValue(f"down_min.{r}", "min", s / 60) for r, s in downtime_by_reason_s(intervals, win).items()]
+    flags = [] if failures else [Flag.NO_EVENTS]
+    if not planned_w:
+        flags.append(Flag.NO_PLANNED_TIME)
+    return build("machine_time", window, coverage_of(obs_w, basis), values, flags,
+                 coverage_threshold=coverage_threshold)
+
+
+def _midpoint_in(agg: Aggregate, window: Window, stamp: Stamp) -> bool:
+    span = aggregate_span(agg.observation(), stamp)
+    return window.contains_s((span.start_s + span.end_s) / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateTotals:
+    """Sums over the aggregates whose period midpoint falls in the window (so windows split at
+    any point add up exactly). Stale aggregates are left out."""
+
+    run_s: float
+    idle_s: float
+    off_s: float
+    down_s: float
+    good_pieces: int
+    rejects: int
+
+    @property
+    def total_pieces(self) -> int:
+        return self.good_pieces + self.rejects
+
+
+def aggregate_totals(
+    aggregates: Iterable[Aggregate], window: Window, stamp: Stamp = Stamp.PERIOD_START
+) -> AggregateTotals:
+    chosen = [a for a in aggregates if a.quality is not Quality.STALE and _midpoint_in(a, window, stamp)]
+    return AggregateTotals(
+        run_s=sum(a.run_s for a in chosen),
+        idle_s=sum(a.idle_s for a in chosen),
+        off_s=sum(a.off_s for a in chosen),
+        down_s=sum(a.down_s for a in chosen),
+        good_pieces=sum(a.pieces for a in chosen),
+        rejects=sum(a.rejects for a in chosen),
+    )
+
+
+def earned_minutes(good_pieces: float, sam_min: float) -> float:
+    """Earned standard minutes = good pieces × SAM (standard minutes per piece)."""
+    return good_pieces * sam_min
+
+
+def line_efficiency(good_pieces: float, sam_min: float, operators: int, minutes_worked: float) -> float | None:
+    """Earned minutes / (operators × minutes worked), a fraction (not clipped: >1 is possible
+    when SAMs are loose). ``None`` when nobody worked."""
+    available = operators * minutes_worked
+    if available <= 0:
+        return None
+    return earned_minutes(good_pieces, sam_min) / available
+
+
+def line_efficiency_kpi(
+    window: Window,
+    *,
+    good_pieces: int,
+    sam_min: float,
+    operators: int,
+    planned: SpanSet,
+    observed: SpanSet,
+    coverage_threshold: float,
+) -> KpiResult:
+    """Line efficiency over the observed planned time: pieces counted while observed, divided by
+    operators × (planned ∩ observed) minutes — missing data shrinks both, never the ratio."""
+    win = SpanSet((window.span,))
+    planned_w = planned.intersect(win)
+    worked_min = planned_w.intersect(observed).total_s / 60
+    eff = line_efficiency(good_pieces, sam_min, operators, worked_min)
+    values = (
+        KpiValue("good_pieces", "pieces", float(good_pieces)),
+        KpiValue("earned_min", "std_min", earned_minutes(good_pieces, sam_min)),
+        KpiValue("minutes_worked", "min", worked_min),
+        KpiValue("line_efficiency", "fraction", eff, eff),
+    )
+    flags = [] if planned_w else [Flag.NO_PLANNED_TIME]
+    return build("line_efficiency", window, coverage_of(observed.intersect(win), planned_w), values, flags,
+                 coverage_threshold=coverage_threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class Oee:
+    availability: KpiValue
+    performance: KpiValue
+    quality: KpiValue
+    oee: KpiValue
+    clipped: bool
+
+
+def oee(*, run_s: float, planned_s: float, total_pieces: int, good_pieces: int, sam_min: float) -> Oee:
+    """OEE = availability × performance × quality, each clipped to [0, 1] (raw kept).
+
+    availability = run / planned; performance = total pieces × SAM / run time (ideal cycle =
+    SAM); quality = good / total pieces. A factor whose denominator is 0 is ``None``, and so is OEE.
+    """
+    avail, c1 = ratio("availability", run_s, planned_s)
+    perf, c2 = ratio("performance", total_pieces * sam_min * 60.0, run_s)
+    qual, c3 = ratio("quality", good_pieces, total_pieces)
+    factors = (avail.value, perf.value, qual.value)
+    if None in factors:
+        product = None
+        raw = None
+    else:
+        product = factors[0] * factors[1] * factors[2]  # type: ignore[operator]
+        raw = avail.raw * perf.raw * qual.raw  # type: ignore[operator]
+    return Oee(avail, perf, qual, KpiValue("oee", "fraction", product, raw), c1 or c2 or c3)
+
+
+def oee_kpi(
+    window: Window,
+    *,
+    run_s: float,
+    total_pieces: int,
+    good_pieces: int,
+    sam_min: float,
+    planned: SpanSet,
+    observed: SpanSet,
+    coverage_threshold: float,
+) -> KpiResult:
+    """OEE with planned time = planned ∩ observed in the window; ``run_s`` is run time in that
+    same observed planned time (e.g. ``utilization`` numerator), pieces from observed periods."""
+    win = SpanSet((window.span,))
+    planned_w = planned.intersect(win)
+    planned_obs_s = planned_w.intersect(observed).total_s
+    result = oee(run_s=run_s, planned_s=planned_obs_s, total_pieces=total_pieces,
+                 good_pieces=good_pieces, sam_min=sam_min)
+    flags = [Flag.CLIPPED] if result.clipped else []
+    if not planned_w:
+        flags.append(Flag.NO_PLANNED_TIME)
+    values = (result.availability, result.performance, result.quality, result.oee)
+    return build("oee", window, coverage_of(observed.intersect(win), planned_w), values, flags,
+                 coverage_threshold=coverage_threshold)
