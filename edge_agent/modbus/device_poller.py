@@ -1,0 +1,218 @@
+"""Poll one Modbus device on its own schedule: connect, discover, read, decode, emit one sample
+per interval (GOOD, or STALE with no values when the device did not answer).
+
+One asyncio task per device, so a device that times out only delays itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusTcpClient
+
+from contracts.assets import METRICS_MODELS, AssetKind
+from contracts.messages import DATA_MODELS, Quality, Sample
+from contracts.topic import Topic
+from edge_agent.backoff import Backoff
+from edge_agent.modbus import metrics_map, sunspec
+from edge_agent.modbus.config import Framer, ModbusDeviceConfig, Protocol
+from edge_agent.modbus.counters import CounterTracker
+from edge_agent.modbus.poll_stats import PollStats
+from edge_agent.modbus.register_map import RegisterMap, decode_registers, load_register_map
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Topic, BaseModel], None]
+
+
+class ModbusReadError(Exception):
+    """The device answered with an exception response, or not at all."""
+
+
+class PymodbusReader:
+    """:class:`sunspec.RegisterReader` over a pymodbus async client (holding registers)."""
+
+    def __init__(self, client: AsyncModbusTcpClient, unit_id: int, timeout_s: float) -> None:
+        self._client, self._unit, self._timeout_s = client, unit_id, timeout_s
+
+    async def read(self, address: int, count: int) -> list[int]:
+        # pymodbus has its own timeout; the outer one guards against a wedged transport.
+        rr = await asyncio.wait_for(
+            self._client.read_holding_registers(address, count=count, device_id=self._unit),
+            timeout=self._timeout_s * 2,
+        )
+        if rr.isError():
+            raise ModbusReadError(f"exception response {rr} reading {count} at {address}")
+        return list(rr.registers)
+
+
+class DevicePoller:
+    def __init__(
+        self, cfg: ModbusDeviceConfig, *, topic: Topic, emit: Emit, now_ms: Callable[[], int], stats: PollStats
+    ) -> None:
+        self.cfg, self.topic, self._emit, self._now_ms, self._stats = cfg, topic, emit, now_ms, stats
+        self._client: AsyncModbusTcpClient | None = None
+        self._reader: PymodbusReader | None = None
+        self._blocks: tuple[sunspec.ModelBlock, ...] | None = None
+        self._rmap: RegisterMap | None = None
+        self._counters: dict[str, CounterTracker] = {}
+        self._seq = 0
+        self._failures = 0
+        self._backoff = Backoff(initial_s=cfg.poll_interval_s, max_s=cfg.reconnect_max_s, random=random.random)
+        self._next_connect = 0.0
+
+    @property
+    def offline(self) -> bool:
+        return self._failures >= self.cfg.offline_after
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll every ``poll_interval_s`` until ``stop`` is set; ticks missed while a poll ran
+        long are skipped (counted as overruns), never bunched up."""
+        interval = self.cfg.poll_interval_s
+        next_tick = time.monotonic()
+        try:
+            while not stop.is_set():
+                t0 = time.monotonic()
+                await self._cycle()
+                self._stats.record_latency_s(self.cfg.asset, time.monotonic() - t0)
+                next_tick += interval
+                now = time.monotonic()
+                if now > next_tick:
+                    missed = int((now - next_tick) // interval) + 1
+                    self._stats.overruns += missed
+                    next_tick += missed * interval
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_tick - now))
+        finally:
+            self._disconnect()
+
+    async def _cycle(self) -> None:
+        ts_ms = self._now_ms()
+        values: dict[str, Any] | None = None
+        for attempt in range(self.cfg.retries + 1):
+            try:
+                values = await self._poll()
+                break
+            except Exception as exc:  # any failure of this device is its own; counted and logged
+                self._stats.errors += 1
+                log.debug("%s: poll attempt %d failed: %r", self.cfg.asset, attempt, exc)
+                if isinstance(exc, sunspec.SunSpecError):
+                    self._blocks = None  # model chain changed (firmware update?): rediscover
+                self._disconnect()
+                if self.offline:
+                    break  # one attempt per interval while offline; backoff paces reconnects
+        self._stats.polls += 1
+        if values is None:
+            self._failures += 1
+            if self._failures == self.cfg.offline_after:
+                log.warning("%s: offline after %d failed polls", self.cfg.asset, self._failures)
+            self._stats.set_offline(self.cfg.asset, self.offline)
+            self._publish(ts_ms, Quality.STALE, {})
+            return
+        if self._failures:
+            self._backoff.reset()
+            self._next_connect = 0.0
+        self._failures = 0
+        self._stats.set_offline(self.cfg.asset, False)
+        self._publish(ts_ms, Quality.GOOD, values)
+
+    async def _connect(self) -> PymodbusReader:
+        if self._reader is not None and self._client is not None and self._client.connected:
+            return self._reader
+        if self.offline:  # an offline device is retried with jittered, capped backoff
+            if time.monotonic() < self._next_connect:
+                raise ModbusReadError("offline: waiting for reconnect backoff")
+            self._next_connect = time.monotonic() + self._backoff.next_delay_s()
+        framer = FramerType.RTU if self.cfg.framer is Framer.RTU else FramerType.SOCKET
+        client = AsyncModbusTcpClient(
+            self.cfg.host, port=self.cfg.port, framer=framer, timeout=self.cfg.timeout_s,
+            retries=0, reconnect_delay=0,  # retries and reconnects are ours, with jittered backoff
+        )  # fmt: skip
+        self._client = client
+        if not await asyncio.wait_for(client.connect(), timeout=self.cfg.timeout_s * 2):
+            raise ModbusReadError(f"connect to {self.cfg.host}:{self.cfg.port} failed")
+        self._stats.connects += 1
+        self._reader = PymodbusReader(client, self.cfg.unit_id, self.cfg.timeout_s)
+        return self._reader
+
+    def _disconnect(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client, self._reader = None, None
+
+    async def _poll(self) -> dict[str, Any]:
+        reader = await self._connect()
+        if self.cfg.protocol is Protocol.REGISTER_MAP:
+            return await self._poll_map(reader)
+        return await self._poll_sunspec(reader)
+
+    async def _poll_map(self, reader: PymodbusReader) -> dict[str, Any]:
+        if self._rmap is None:
+            assert self.cfg.map_file is not None  # config validation guarantees it
+            self._rmap = load_register_map(self.cfg.map_file)
+        rmap = self._rmap
+        regs: list[int] = []
+        while len(regs) < rmap.register_count:
+            n = min(sunspec.MAX_READ_REGS, rmap.register_count - len(regs))
+            regs.extend(await reader.read(rmap.first_address + len(regs), n))
+        raw = decode_registers(rmap, regs)
+        out: dict[str, Any] = {}
+        for p in rmap.points:
+            v = raw.get(p.metric)
+            if p.counter:
+                tracker = self._tracker(p.metric, 16 * p.width)
+                out[p.metric] = tracker.update(None if v is None else int(v), p.scale)
+            else:
+                out[p.metric] = v
+        return out
+
+    async def _poll_sunspec(self, reader: PymodbusReader) -> dict[str, Any]:
+        if self._blocks is None:
+            base = await sunspec.find_base(reader, self.cfg.sunspec_bases)
+            self._blocks = await sunspec.walk_models(reader, base)
+            self._stats.discovered[self.cfg.asset] = tuple(b.model_id for b in self._blocks)
+        present = {b.model_id for b in self._blocks}
+        needed = metrics_map.models_needed(self.cfg.asset_kind, present)
+        models: dict[int, dict[str, Any]] = {}
+        for block in self._blocks:
+            if block.model_id in needed and block.model_id not in models:
+                models[block.model_id] = sunspec.decode_model(block.model_id, await sunspec.read_block(reader, block))
+        out: dict[str, Any] = {}
+        for metric, src in metrics_map.SUNSPEC_METRICS[self.cfg.asset_kind].items():
+            value, scale = metrics_map.pick(src, models)
+            if src.counter_bits is not None:
+                tracker = self._tracker(metric, src.counter_bits)
+                value = tracker.update(None if value is None else round(float(value) / scale), scale)
+            out[metric] = value
+        if self.cfg.asset_kind is AssetKind.BATTERY:
+            out["capacity_wh"] = metrics_map.derived_battery_capacity_wh(models)
+        return out
+
+    def _tracker(self, metric: str, bits: int) -> CounterTracker:
+        if metric not in self._counters:
+            self._counters[metric] = CounterTracker(bits=bits, settings=self.cfg.counters)
+        return self._counters[metric]
+
+    def _publish(self, ts_ms: int, quality: Quality, values: dict[str, Any]) -> None:
+        metrics_cls = METRICS_MODELS[self.cfg.asset_kind]
+        clean = {k: v for k, v in values.items() if v is not None}
+        try:
+            metrics = metrics_cls.model_validate(clean)
+        except ValidationError as exc:  # an implausible value: drop just those fields, count them
+            bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            self._stats.invalid_values += len(bad)
+            log.warning("%s: dropped implausible %s", self.cfg.asset, sorted(bad))
+            metrics = metrics_cls.model_validate({k: v for k, v in clean.items() if k not in bad})
+        sample = Sample[metrics_cls](ts_ms=ts_ms, seq=self._seq, quality=quality, metrics=metrics)  # type: ignore[valid-type]
+        self._seq += 1
+        message = DATA_MODELS[self.cfg.asset_kind](samples=[sample])  # type: ignore[call-arg]
+        self._stats.samples += 1
+        self._emit(self.topic, message)

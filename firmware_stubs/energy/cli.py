@@ -1,0 +1,87 @@
+"""``seamline sim energy``: serve simulated energy devices over Modbus TCP on loopback ports."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from seamline.errors import UsageError
+
+MAX_DEVICES_PER_KIND = 500  # one loop thread; beyond this a single host is the wrong tool
+DEFAULT_START = "2025-06-21T08:00:00+08:00"
+
+
+def add_energy_command(sim_sub: Any) -> None:
+    """Add ``energy`` to the ``seamline sim`` subparsers."""
+    p: argparse.ArgumentParser = sim_sub.add_parser("energy", help="PV/battery/meter/wind devices over Modbus TCP")
+    for kind in ("pv", "battery", "meter", "wind"):
+        p.add_argument(f"--{kind}", type=int, default=1, metavar="N", help=f"number of {kind} devices (default 1)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--base-port", type=int, default=15020, help="first TCP port; devices take consecutive ports")
+    p.add_argument("--start", default=DEFAULT_START, help="simulated start time, ISO 8601 with offset")
+    p.add_argument("--duration-s", type=float, default=0.0, help="stop after this many wall seconds (0 = until ^C)")
+    p.set_defaults(handler=run_energy)
+
+
+def run_energy(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from firmware_stubs.clock import SimClock
+    from firmware_stubs.energy.server import EnergyStubHost
+    from firmware_stubs.energy.site import build_site
+
+    for kind in ("pv", "battery", "meter", "wind"):
+        n = getattr(args, kind)
+        if not 0 <= n <= MAX_DEVICES_PER_KIND:
+            raise UsageError(f"--{kind} must be 0..{MAX_DEVICES_PER_KIND}, got {n}")
+    if args.speed <= 0:
+        raise UsageError(f"--speed must be > 0, got {args.speed}")
+    try:
+        start_ms = int(datetime.fromisoformat(args.start).timestamp() * 1000)
+    except ValueError as exc:
+        raise UsageError(f"--start: expected ISO 8601 like {DEFAULT_START}, got {args.start!r}") from exc
+    site = build_site(pv=args.pv, battery=args.battery, meter=args.meter, wind=args.wind, seed=args.seed)
+    if not 1 <= args.base_port <= 65535 - len(site.devices):
+        raise UsageError(f"--base-port {args.base_port} leaves no room for {len(site.devices)} ports")
+    host = EnergyStubHost(clock=SimClock(start_ms, args.speed))
+    for i, dev in enumerate(site.devices):
+        host.add(dev, port=args.base_port + i)
+    try:
+        host.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen from port {args.base_port}: {exc}") from exc
+    for ep in host.endpoints:
+        d = ep.device
+        where = f"{ep.host}:{ep.port} unit {d.unit_id} base {d.base_address}"
+        print(f"{d.name:<10} {type(d).__name__:<11} {where}", flush=True)
+    done = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        deadline = time.monotonic() + args.duration_s if args.duration_s > 0 else None
+        while not done.is_set() and (deadline is None or time.monotonic() < deadline):
+            done.wait(0.5)
+    finally:
+        host.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (``python -m firmware_stubs.energy.cli ...``), same flags as ``sim energy``."""
+    parser = argparse.ArgumentParser(prog="energy-sim")
+    add_energy_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["energy", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"energy-sim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

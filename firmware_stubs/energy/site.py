@@ -1,0 +1,65 @@
+"""Wire a park of simulated energy devices: PV inverters (+ one met station when there is PV),
+batteries doing self-consumption, a grid meter seeing load - PV - battery, wind turbines."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from firmware_stubs.energy.devices import Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
+from firmware_stubs.energy.solar import TZ
+
+FACTORY_BASE_LOAD_W = 40_000.0  # lights, compressors, IT around the clock
+FACTORY_SHIFT_LOAD_W = 80_000.0  # ~200 sewing machines + irons during the 08:00-18:00 shift
+
+
+def factory_load_w(ts_ms: int) -> float:
+    """Factory demand (W): base load plus a smooth shift block 08:00-18:00 local."""
+    local = datetime.fromtimestamp(ts_ms / 1000.0, tz=UTC).astimezone(TZ)
+    h = local.hour + local.minute / 60.0
+    shift = 0.0 if not 8.0 <= h <= 18.0 else math.sin(math.pi * (h - 8.0) / 10.0) ** 0.3
+    return FACTORY_BASE_LOAD_W + FACTORY_SHIFT_LOAD_W * shift
+
+
+@dataclass
+class Site:
+    pv: list[PvInverter] = field(default_factory=list)
+    met: list[MetStation] = field(default_factory=list)
+    batteries: list[Battery] = field(default_factory=list)
+    meters: list[Meter] = field(default_factory=list)
+    turbines: list[WindTurbine] = field(default_factory=list)
+
+    @property
+    def devices(self) -> list[_Base]:
+        return [*self.pv, *self.met, *self.batteries, *self.meters, *self.turbines]
+
+    def _pv_w(self, ts_ms: int) -> float:
+        total = 0.0
+        for inv in self.pv:
+            inv.advance_to(ts_ms)
+            total += inv.ac_power_w()
+        return total
+
+    def _battery_demand_w(self, ts_ms: int) -> float:
+        n = max(1, len(self.batteries))
+        return (factory_load_w(ts_ms) - self._pv_w(ts_ms)) / n  # + discharge when load > PV
+
+    def _net_w(self, ts_ms: int) -> float:
+        bat = 0.0
+        for b in self.batteries:
+            b.advance_to(ts_ms)
+            bat += b.power_w()
+        return factory_load_w(ts_ms) - self._pv_w(ts_ms) - bat
+
+
+def build_site(*, pv: int, battery: int, meter: int, wind: int, seed: int) -> Site:
+    """Devices named pv1.., met1, bat1.., meter1.., wt1..; deterministic from ``seed``."""
+    site = Site()
+    site.pv = [PvInverter(name=f"pv{i + 1}", clouds_seed=seed) for i in range(pv)]
+    if pv:
+        site.met = [MetStation(name="met1", clouds_seed=seed)]
+    site.batteries = [Battery(name=f"bat{i + 1}", demand_w=site._battery_demand_w) for i in range(battery)]
+    site.meters = [Meter(name=f"meter{i + 1}", net_power_w=site._net_w) for i in range(meter)]
+    site.turbines = [WindTurbine(name=f"wt{i + 1}", seed=seed * 1000 + i) for i in range(wind)]
+    return site
