@@ -25,14 +25,18 @@ class SimClock:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        anchor_s: float | None = None,
     ) -> None:
+        """``anchor_s``: the ``monotonic()`` reading at which simulated time is ``start_ms``
+        (default: now). Processes that share ``monotonic=time.time`` and one anchor agree on
+        the simulated time."""
         if speed < 0:
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible), got {speed}")
         self.start_ms = int(start_ms)
         self.speed = float(speed)
         self._monotonic = monotonic
         self._sleep = sleep
-        self._t0_s = monotonic()
+        self._t0_s = monotonic() if anchor_s is None else float(anchor_s)
         self._virtual_ms = self.start_ms  # only used when speed == 0
 
     @property

@@ -58,3 +58,11 @@ def test_speed_zero_is_virtual_time() -> None:
 def test_negative_speed_rejected() -> None:
     with pytest.raises(ValueError, match="speed"):
         SimClock(0, -1.0)
+
+
+def test_anchored_clocks_agree_on_simulated_time() -> None:
+    wall = FakeTime()  # now_s = 100.0
+    a = SimClock(5_000, 10.0, monotonic=wall.monotonic, sleep=wall.sleep, anchor_s=95.0)
+    wall.now_s = 102.0
+    b = SimClock(5_000, 10.0, monotonic=wall.monotonic, sleep=wall.sleep, anchor_s=95.0)
+    assert a.now_ms() == b.now_ms() == 5_000 + 70_000

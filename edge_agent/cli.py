@@ -1,0 +1,65 @@
+"""``seamline edge``: check a config file, run the agent."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from edge_agent.config import ConfigError, EdgeConfig, load_config
+from seamline.errors import UsageError
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("edge", help="the edge agent that runs on a factory gateway")
+    esub = p.add_subparsers(dest="edge_command", metavar="ACTION", required=True)
+    c = esub.add_parser("check-config", help="validate an edge config file and print a summary")
+    c.add_argument("file", type=Path, help="YAML config (see edge_agent/edge.sample.yaml)")
+    c.set_defaults(handler=_check_config)
+    r = esub.add_parser("run", help="run the agent until SIGTERM / Ctrl-C")
+    r.add_argument("--config", required=True, type=Path, help="YAML config file")
+    r.set_defaults(handler=_run)
+
+
+def _load(path: Path) -> EdgeConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise UsageError(f"invalid config\n{exc}") from None
+
+
+def summary(config: EdgeConfig, path: Path) -> str:
+    """Human-readable summary of a valid config (never shows the password)."""
+    g, u = config.gateway, config.uplink
+    tls = "TLS" if u.tls_ca or u.tls_cert else "plain TCP"
+    lines = [
+        f"{path}: OK",
+        f"  gateway        {g.id} ({g.enterprise}/{g.site})",
+        f"  local broker   {config.local.host}:{config.local.port} subscribe {config.local.subscription}",
+        f"  uplink         {u.host}:{u.port} {tls}, user {u.username or '-'}, "
+        f"password {'set' if u.password else 'not set'}",
+        f"  spool          {config.spool.path} (max {config.spool.max_bytes} bytes)",
+        f"  machine types  {', '.join(sorted(config.machine_types))}",
+        f"  machines       {len(config.machines)} listed, auto-discover {'on' if config.auto_discover else 'off'}",
+        f"  aggregates     every {config.aggregate_period_s} s; self-telemetry every {config.telemetry_interval_s} s",
+        f"  modbus devices {len(config.modbus)}",
+    ]
+    return "\n".join(lines)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    print(summary(_load(args.file), args.file))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge_agent.service import serve  # paho, sqlite, pymodbus: only when really running
+
+    config = _load(args.config)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    serve(config, stop, config_dir=args.config.resolve().parent)
+    return 0

@@ -1,0 +1,256 @@
+"""The edge agent's one config tree: a YAML file validated by pydantic, loaded once at start-up.
+
+Errors name the file, the key path and what was expected, e.g.
+``edge.yaml: uplink.port: expected an integer 1..65535, got 'abc'``. Secrets (the uplink password)
+are ``SecretStr`` and may come from the environment instead of the file:
+``SEAMLINE_EDGE_UPLINK_PASSWORD`` overrides ``uplink.password``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from contracts.topic import TopicError, validate_level
+
+PASSWORD_ENV = "SEAMLINE_EDGE_UPLINK_PASSWORD"
+# A config bigger than this is not a hand-written config; refuse it before YAML parses it.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """The config file is missing or invalid; ``str()`` lists every problem, one per line."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(f"{path.name}: {p}" for p in problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _level(value: str, what: str) -> str:
+    try:
+        return validate_level(value, what=what)
+    except TopicError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+
+class GatewaySettings(_Section):
+    id: str = Field(description="Gateway id, the asset level of the gateway's own topics")
+    enterprise: str
+    site: str
+
+    @field_validator("id", "enterprise", "site")
+    @classmethod
+    def _valid_level(cls, v: str) -> str:
+        return _level(v, "name")
+
+
+class LocalBrokerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    # Fixed so that the broker keeps our persistent session (and the samples queued in it)
+    # while the agent is down.
+    client_id: str = Field(default="seamline-edge", min_length=1, max_length=64)
+    subscription: str = Field(default="seamline/v1/+/+/+/+/+", min_length=1)
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+
+
+class UplinkSection(_Section):
+    host: str
+    port: int = Field(default=8883, ge=1, le=65535)
+    client_id: str | None = Field(default=None, max_length=64, description="Defaults to edge-<gateway id>")
+    username: str | None = None
+    password: SecretStr | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    # Broker-side bound on un-acked QoS 1 publishes; 100 keeps a slow link full without
+    # letting a reconnect resend a huge window.
+    max_inflight: int = Field(default=100, ge=1, le=65535)
+    backoff_initial_s: float = Field(default=1.0, gt=0, le=3600)
+    backoff_max_s: float = Field(default=120.0, gt=0, le=86400)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Self:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be given together")
+        if self.backoff_max_s < self.backoff_initial_s:
+            raise ValueError("backoff_max_s must be >= backoff_initial_s")
+        return self
+
+
+class SpoolSection(_Section):
+    path: Path = Path("/var/lib/seamline-edge/spool.sqlite")
+    # 256 MiB: about a week of aggregates for 200 machines, small next to a gateway's SD card.
+    max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
+
+
+class MachineTypeSettings(_Section):
+    """Thresholds of one machine type (a motor current transformer, 1 s RMS samples)."""
+
+    off_below_a: float = Field(default=0.05, ge=0, description="Below this the machine is unpowered (A)")
+    idle_current_a: float = Field(default=0.45, ge=0, description="Typical current powered but not sewing (A)")
+    run_current_a: float = Field(default=3.2, gt=0, description="Typical current while sewing (A)")
+    running_above_a: float = Field(default=0.8, gt=0, description="Running when above this (A)")
+    hysteresis_a: float = Field(default=0.1, ge=0, description="Band around the thresholds (A)")
+    min_running_s: float = Field(default=0.3, ge=0, le=10, description="Shorter bursts are not running (s)")
+    idle_after_s: float = Field(default=3.0, ge=0, le=600, description="Running->idle event after this long (s)")
+    off_after_s: float = Field(default=2.0, ge=0, le=600, description="->off event after this long unpowered (s)")
+    max_gap_s: float = Field(default=5.0, gt=0, le=3600, description="Longer sample gaps are missing data (s)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.off_below_a < self.running_above_a < self.run_current_a:
+            raise ValueError("expected off_below_a < running_above_a < run_current_a")
+        if not self.idle_current_a < self.run_current_a:
+            raise ValueError("expected idle_current_a < run_current_a")
+        return self
+
+
+class MachineSettings(_Section):
+    id: str
+    line: str
+    type: str = "default"
+
+    @field_validator("id", "line")
+    @classmethod
+    def _valid_level(cls, v: str) -> str:
+        return _level(v, "name")
+
+
+class SimulatedClockSettings(_Section):
+    """Demos and tests only: device time runs ``speed`` times faster than the wall clock, starting
+    at ``start_ms`` (UTC ms) at wall time ``anchor_unix_s``. Leave unset on a real gateway."""
+
+    start_ms: int = Field(ge=0)
+    speed: float = Field(gt=0, le=100_000)
+    anchor_unix_s: float = Field(gt=0)
+
+
+class EdgeConfig(_Section):
+    gateway: GatewaySettings
+    local: LocalBrokerSettings = LocalBrokerSettings()
+    uplink: UplinkSection
+    spool: SpoolSection = SpoolSection()
+    machine_types: dict[str, MachineTypeSettings] = Field(
+        default_factory=lambda: {"default": MachineTypeSettings()}
+    )
+    machines: list[MachineSettings] = Field(default_factory=list, max_length=10_000)
+    # Machines seen on the local broker but not listed get the default type.
+    auto_discover: bool = True
+    aggregate_period_s: int = Field(default=60, ge=1, le=3600)
+    # On a graceful stop, emit open periods as partial aggregates (period_s says how long) instead
+    # of keeping them in the checkpoint until the machine's next sample.
+    flush_on_stop: bool = True
+    telemetry_interval_s: float = Field(default=60.0, ge=1, le=86400)
+    # Bounds one processing batch so a redelivered backlog is committed in pieces.
+    batch_max_messages: int = Field(default=500, ge=1, le=100_000)
+    # Device profiles of edge_agent.modbus; validated by that package when it is loaded.
+    modbus: list[dict[str, Any]] = Field(default_factory=list)
+    simulated_clock: SimulatedClockSettings | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        if "default" not in self.machine_types:
+            raise ValueError("machine_types must define 'default'")
+        seen: set[str] = set()
+        for m in self.machines:
+            if m.type not in self.machine_types:
+                raise ValueError(f"machine {m.id!r} has unknown type {m.type!r}")
+            if m.id in seen:
+                raise ValueError(f"machine {m.id!r} is listed twice")
+            seen.add(m.id)
+        return self
+
+    def machine_type(self, machine_id: str) -> MachineTypeSettings:
+        """The thresholds of ``machine_id`` (the default type for discovered machines)."""
+        for m in self.machines:
+            if m.id == machine_id:
+                return self.machine_types[m.type]
+        return self.machine_types["default"]
+
+    @property
+    def uplink_client_id(self) -> str:
+        return self.uplink.client_id or f"edge-{self.gateway.id}"
+
+
+_EXPECT = {
+    "int_parsing": "expected an integer",
+    "int_type": "expected an integer",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "bool_parsing": "expected true or false",
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "string_type": "expected a string",
+    "dict_type": "expected a mapping",
+    "list_type": "expected a list",
+}
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    kind = str(err["type"])
+    ctx = err.get("ctx") or {}
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and ctx:
+        msg = f"expected a value {kind.replace('_', ' ')} {next(iter(ctx.values()))}"
+    else:
+        msg = _EXPECT.get(kind, str(err["msg"]).removeprefix("Value error, "))
+    if kind not in ("missing", "model_type", "dict_type") and not isinstance(err.get("input", {}), dict | list):
+        shown = repr(err["input"])
+        msg += f", got {shown[:60]}"
+    return f"{loc}: {msg}"
+
+
+def _port_message(loc: str, msg: str) -> str:
+    # Ports are the most common typo; say the whole range at once.
+    if loc.endswith(".port") and "expected" in msg:
+        got = msg.split(", got ", 1)
+        return f"{loc}: expected an integer 1..65535" + (f", got {got[1]}" if len(got) > 1 else "")
+    return f"{loc}: {msg}"
+
+
+def parse_config(data: object, *, path: Path, env: Mapping[str, str] | None = None) -> EdgeConfig:
+    """Validate already-parsed YAML ``data``; ``env`` (default: none) may carry the uplink password."""
+    if not isinstance(data, dict):
+        raise ConfigError(path, ["(top level): expected a mapping of sections"])
+    password = (env or {}).get(PASSWORD_ENV)
+    if password and isinstance(data.get("uplink"), dict):
+        data = {**data, "uplink": {**data["uplink"], "password": password}}
+    try:
+        return EdgeConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc, _, msg = _describe(err).partition(": ")
+            problems.append(_port_message(loc, msg))
+        raise ConfigError(path, problems) from None
+
+
+def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> EdgeConfig:
+    """Read and validate the YAML file at ``path``. ``env`` defaults to ``os.environ``."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(path, [f"file is {len(raw)} bytes, max {MAX_CONFIG_BYTES}"])
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(path, [f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    return parse_config(data, path=path, env=os.environ if env is None else env)

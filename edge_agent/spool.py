@@ -1,0 +1,359 @@
+"""The durable outgoing spool: every message is on disk before it is published, and leaves the
+disk only after the broker's PUBACK (``ack``) or when the byte bound forces the drop policy.
+
+SQLite in WAL mode. One transaction (``commit``) appends messages *and* the agent's checkpoint
+blobs, so after ``kill -9`` the agent's derivation state and the spool always agree.
+
+Durability, decided per transaction (``PRAGMA synchronous`` is a per-connection setting that may
+change between transactions):
+
+* ``commit`` runs with ``synchronous=FULL``: the WAL is fsynced before COMMIT returns, so a
+  committed message also survives a power cut, not just ``kill -9``. The agent commits once per
+  aggregation tick (a batch), so the price is one fsync per batch, not per message.
+* ``ack`` runs with ``synchronous=NORMAL``: losing the last acks in a power cut only means those
+  messages are published again, and duplicates are allowed downstream (the payloads carry
+  sequence numbers). Acks come per PUBACK burst, so skipping their fsync is where the speed is.
+
+Both survive ``kill -9`` (the WAL is in the OS page cache) and a torn last WAL frame (SQLite
+discards frames after the last valid commit frame). ``bench/edge_publish.py`` measures both modes.
+
+Bound: ``max_bytes`` counts :func:`message_size_bytes` of the stored messages (topic + payload +
+a fixed per-row estimate), not the file size; SQLite reuses freed pages, so the file stays near
+the high-water mark of that figure. Checkpoint blobs are not counted (a few per machine).
+"""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+SCHEMA_VERSION = 1
+# Approximate SQLite cost of a row beyond topic and payload: record header, integer columns,
+# the (priority, id) index entry and page slack. It makes many tiny messages count for what
+# they really occupy.
+ROW_OVERHEAD_BYTES = 64
+# After a WAL checkpoint SQLite truncates the -wal file to this size, so a burst does not leave
+# a large WAL on the gateway's SD card for ever.
+WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024
+# Rows examined per query when the drop policy runs and ids deleted per statement on ack
+# (SQLite's default limit on bound parameters is far above this).
+_DROP_SCAN_ROWS = 256
+_ACK_CHUNK = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids never reused, even when empty
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    priority INTEGER NOT NULL,
+    retain INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_drop_order ON messages (priority, id);
+CREATE TABLE IF NOT EXISTS checkpoints (key TEXT PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+
+class Priority(enum.IntEnum):
+    """Lower value = dropped first when the spool is full."""
+
+    TELEMETRY = 0  # self-telemetry of the gateway
+    AGGREGATE = 1  # periodic aggregates / samples
+    STATE = 2  # state changes, kept longest
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    topic: str
+    payload: bytes
+    priority: Priority
+    retain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledMessage:
+    id: int
+    topic: str
+    payload: bytes
+    priority: Priority
+    retain: bool
+    created_ms: int  # wall clock, ms since the Unix epoch, when it was committed
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolStats:
+    messages: int
+    bytes: int  # sum of message_size_bytes over stored messages
+    oldest_created_ms: int | None
+    dropped_total: int
+    dropped_by_priority: dict[Priority, int]
+    put_total: int
+    acked_total: int
+
+
+class SpoolError(Exception):
+    """The spool file cannot be opened or written (corrupt, disk full, closed)."""
+
+
+def message_size_bytes(topic: str, payload: bytes) -> int:
+    """What one message counts against ``max_bytes``: UTF-8 topic + payload + row overhead."""
+    return len(topic.encode("utf-8")) + len(payload) + ROW_OVERHEAD_BYTES
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _counter_name(priority: Priority) -> str:
+    return f"dropped_{int(priority)}"
+
+
+class SqliteSpool:
+    """Thread-safe (one lock): the agent commits from its thread, the uplink peeks and acks
+    from its own. One process per spool file."""
+
+    def __init__(
+        self, path: Path, *, max_bytes: int, now_ms: Callable[[], int] = _wall_clock_ms,
+        commit_sync: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
+        """``commit_sync`` NORMAL trades power-cut durability of the last commits for speed
+        (still safe against kill -9); see the module docstring and bench/edge_publish.py."""
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be > 0, got {max_bytes}")
+        if commit_sync not in ("FULL", "NORMAL"):
+            raise ValueError(f"commit_sync must be FULL or NORMAL, got {commit_sync!r}")
+        self._commit_sync = commit_sync
+        self._path = Path(path)
+        self._max_bytes = max_bytes
+        self._now_ms = now_ms
+        self._lock = threading.Lock()
+        self._sync: str | None = None
+        try:
+            self._db: sqlite3.Connection | None = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False
+            )
+            self._setup()
+        except sqlite3.Error as exc:
+            raise SpoolError(f"cannot open spool {self._path}: {exc}") from exc
+
+    def _setup(self) -> None:
+        db = self._conn()
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise SpoolError(f"spool {self._path}: journal_mode WAL refused (got {mode})")
+        db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise SpoolError(f"spool {self._path} has schema version {version}, expected {SCHEMA_VERSION}")
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        count, total = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM messages").fetchone()
+        self._count = int(count)
+        self._bytes = int(total)
+        counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
+        self._put_total = int(counters.get("put_total", 0))
+        self._acked_total = int(counters.get("acked_total", 0))
+        self._dropped = {p: int(counters.get(_counter_name(p), 0)) for p in Priority}
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise SpoolError(f"spool {self._path} is closed")
+        return self._db
+
+    def _set_sync(self, mode: str) -> None:
+        if self._sync != mode:
+            self._conn().execute(f"PRAGMA synchronous={mode}")
+            self._sync = mode
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    def commit(self, messages: Sequence[OutMessage], checkpoint: Mapping[str, bytes] | None = None) -> list[int]:
+        """Append ``messages`` (ids increase, global FIFO) and upsert ``checkpoint`` in ONE
+        fsynced transaction, then enforce ``max_bytes``: drop lowest priority first, oldest
+        first within a priority (the new messages included), counting every drop.
+
+        Returns the new ids (some may already be dropped if the spool was full). Raises
+        ValueError for a message that alone exceeds ``max_bytes``; SpoolError if SQLite fails
+        (nothing of the call is then stored).
+        """
+        rows = [self._row(m) for m in messages]
+        with self._lock:
+            db = self._conn()
+            self._set_sync(self._commit_sync)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    ids, added = self._insert(db, rows, checkpoint or {})
+                    dropped, dropped_bytes = self._enforce_bound(db, self._bytes + added)
+                    self._write_counters(db, put=len(rows), acked=0, dropped=dropped)
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise SpoolError(f"spool {self._path}: commit failed: {exc}") from exc
+            self._count += len(rows) - sum(dropped.values())
+            self._bytes += added - dropped_bytes
+            self._put_total += len(rows)
+            for p, n in dropped.items():
+                self._dropped[p] += n
+            return ids
+
+    def _row(self, m: OutMessage) -> tuple[str, bytes, int, int, int]:
+        if not isinstance(m.topic, str) or not m.topic:
+            raise ValueError(f"topic must be a non-empty string, got {m.topic!r}")
+        if not isinstance(m.payload, bytes | bytearray | memoryview):
+            raise ValueError(f"payload must be bytes, got {type(m.payload).__name__}")
+        priority = Priority(m.priority)
+        size = message_size_bytes(m.topic, bytes(m.payload))
+        if size > self._max_bytes:
+            raise ValueError(f"message on {m.topic!r} counts {size} bytes, more than max_bytes={self._max_bytes}")
+        return (m.topic, bytes(m.payload), int(priority), int(bool(m.retain)), size)
+
+    def _insert(
+        self, db: sqlite3.Connection, rows: list[tuple[str, bytes, int, int, int]], checkpoint: Mapping[str, bytes]
+    ) -> tuple[list[int], int]:
+        now = self._now_ms()
+        ids: list[int] = []
+        added = 0
+        for topic, payload, priority, retain, size in rows:
+            cur = db.execute(
+                "INSERT INTO messages (topic, payload, priority, retain, created_ms, size) VALUES (?,?,?,?,?,?)",
+                (topic, payload, priority, retain, now, size),
+            )
+            ids.append(int(cur.lastrowid or 0))
+            added += size
+        for key, blob in checkpoint.items():
+            db.execute(
+                "INSERT INTO checkpoints (key, blob) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET blob = excluded.blob",
+                (str(key), bytes(blob)),
+            )
+        return ids, added
+
+    def _enforce_bound(self, db: sqlite3.Connection, total: int) -> tuple[dict[Priority, int], int]:
+        """Delete lowest-priority, oldest rows until ``total`` <= max_bytes; return the drops."""
+        dropped = {p: 0 for p in Priority}
+        freed = 0
+        while total - freed > self._max_bytes:
+            victims: list[int] = []
+            scan = db.execute(
+                "SELECT id, priority, size FROM messages ORDER BY priority, id LIMIT ?", (_DROP_SCAN_ROWS,)
+            ).fetchall()
+            if not scan:
+                raise SpoolError(f"spool {self._path}: byte count {total - freed} with no rows left")
+            for row_id, priority, size in scan:
+                if total - freed <= self._max_bytes:
+                    break
+                victims.append(int(row_id))
+                dropped[Priority(priority)] += 1
+                freed += int(size)
+            db.execute(f"DELETE FROM messages WHERE id IN ({','.join('?' * len(victims))})", victims)
+        return dropped, freed
+
+    def _write_counters(self, db: sqlite3.Connection, *, put: int, acked: int, dropped: Mapping[Priority, int]) -> None:
+        deltas = {"put_total": put, "acked_total": acked}
+        deltas.update({_counter_name(p): n for p, n in dropped.items()})
+        for name, delta in deltas.items():
+            if delta:
+                db.execute(
+                    "INSERT INTO counters (name, value) VALUES (?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                    (name, delta),
+                )
+
+    def load_checkpoint(self, key: str) -> bytes | None:
+        with self._lock:
+            row = self._conn().execute("SELECT blob FROM checkpoints WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def checkpoints(self) -> dict[str, bytes]:
+        with self._lock:
+            rows = self._conn().execute("SELECT key, blob FROM checkpoints ORDER BY key").fetchall()
+        return {str(k): bytes(b) for k, b in rows}
+
+    def peek(self, *, after_id: int = 0, limit: int = 100) -> list[SpooledMessage]:
+        """Up to ``limit`` stored messages with id > ``after_id``, in id (= commit) order."""
+        if limit <= 0:
+            return []
+        with self._lock:
+            rows = self._conn().execute(
+                "SELECT id, topic, payload, priority, retain, created_ms FROM messages "
+                "WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+        return [
+            SpooledMessage(id=int(i), topic=t, payload=bytes(p), priority=Priority(pr), retain=bool(r), created_ms=c)
+            for i, t, p, pr, r, c in rows
+        ]
+
+    def ack(self, ids: Iterable[int]) -> None:
+        """Delete delivered messages (after PUBACK). Unknown ids (already acked or dropped) are
+        ignored. Not fsynced: a lost ack only causes a duplicate publish."""
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return
+        with self._lock:
+            db = self._conn()
+            self._set_sync("NORMAL")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    n, freed = 0, 0
+                    for start in range(0, len(wanted), _ACK_CHUNK):
+                        chunk = wanted[start : start + _ACK_CHUNK]
+                        sizes = db.execute(
+                            f"DELETE FROM messages WHERE id IN ({','.join('?' * len(chunk))}) RETURNING size", chunk
+                        ).fetchall()
+                        n += len(sizes)
+                        freed += sum(int(s) for (s,) in sizes)
+                    self._write_counters(db, put=0, acked=n, dropped={})
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise SpoolError(f"spool {self._path}: ack failed: {exc}") from exc
+            self._count -= n
+            self._bytes -= freed
+            self._acked_total += n
+
+    def stats(self) -> SpoolStats:
+        with self._lock:
+            row = self._conn().execute("SELECT created_ms FROM messages ORDER BY id LIMIT 1").fetchone()
+            return SpoolStats(
+                messages=self._count,
+                bytes=self._bytes,
+                oldest_created_ms=None if row is None else int(row[0]),
+                dropped_total=sum(self._dropped.values()),
+                dropped_by_priority=dict(self._dropped),
+                put_total=self._put_total,
+                acked_total=self._acked_total,
+            )
+
+    def close(self) -> None:
+        """Close the file (idempotent). The last connection to close folds the WAL back in."""
+        with self._lock:
+            db, self._db = self._db, None
+            if db is not None:
+                db.close()
+
+    def __enter__(self) -> SqliteSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,445 @@
+"""The upstream publisher: drains the :class:`SqliteSpool` to the central broker with QoS 1.
+
+One background thread owns the paho client and drives it with paho's external-loop API
+(``loop_read``/``loop_write``/``loop_misc`` around our own ``select``), so callbacks, spool
+reads, publishes and spool acks all happen on that thread and need no locks of their own.
+``wake()`` pokes a socketpair that the ``select`` also watches.
+
+MQTT 5, not 3.1.1: a PUBACK carries a reason code, so a publish the broker refuses (ACL
+"not authorized", bad topic) is seen, counted and logged instead of silently vanishing; the
+broker's Receive Maximum is honoured; and a crash path can DISCONNECT with reason 0x04 so the
+broker still sends the Will. paho's v5 path costs more CPU per packet; ``bench/edge_publish.py``
+measures it.
+
+Each connection gets a fresh paho client (clean start): paho's own resend queue stays empty and
+the spool is the only source of truth. On every (re)connect, the birth and online-status
+messages from ``on_connect_messages()`` are published first, *directly* (not spooled: they are
+regenerated on every connect, and stale copies queued offline would only be noise), then the
+spool replays from its oldest un-acked id. Duplicates after a reconnect are possible, losses not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random as random_module
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
+
+from contracts.messages import MAX_PAYLOAD_BYTES
+from edge_agent.backoff import Backoff
+from edge_agent.spool import OutMessage, SqliteSpool
+from edge_agent.tls import client_ssl_context
+
+log = logging.getLogger(__name__)
+
+# Spool rows read per query: bounds what the publisher holds in memory besides paho's in-flight.
+PEEK_BATCH = 100
+# Longest select() sleep: loop_misc must run often enough to send PINGREQs within keepalive.
+IDLE_WAKE_S = 1.0
+DISCONNECT_WITH_WILL = 0x04
+# Of a graceful stop's timeout, the part kept for the last PUBACKs, the offline status and the
+# DISCONNECT after the spool has been drained as far as time allows.
+STOP_RESERVE_S = 2.0
+_OK = MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UplinkSettings:
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in logs or reprs
+    tls: bool = False  # TLS with the system trust store; implied by tls_ca / tls_cert
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_insecure_hostname: bool = False  # skip the hostname check only; chain still verified
+    keepalive_s: int = 30
+    max_inflight: int = 100  # QoS 1 publishes awaiting PUBACK (also capped by broker's Receive Maximum)
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    connect_timeout_s: float = 10.0  # TCP + TLS handshake, and again for the CONNACK
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise ValueError("uplink host is empty")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"uplink port {self.port} is not in 1..65535")
+        if not 0 < self.max_inflight <= 65535:
+            raise ValueError(f"max_inflight {self.max_inflight} is not in 1..65535 (MQTT packet ids)")
+        if self.keepalive_s <= 0 or self.connect_timeout_s <= 0:
+            raise ValueError("keepalive_s and connect_timeout_s must be > 0")
+        if not 0 < self.backoff_initial_s <= self.backoff_max_s:
+            raise ValueError(f"need 0 < backoff_initial_s <= backoff_max_s, got {self.backoff_initial_s}, "
+                             f"{self.backoff_max_s}")
+        if self.password is not None and self.username is None:
+            raise ValueError("uplink password given without a username")
+
+    @property
+    def use_tls(self) -> bool:
+        return self.tls or self.tls_ca is not None or self.tls_cert is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UplinkStats:
+    published_total: int  # spool messages written to the connection (replays count again)
+    acked_total: int  # spool messages acknowledged by the broker and deleted
+    rejected_total: int  # refused by the broker (PUBACK reason >= 0x80) or too large; deleted
+    reconnects: int  # successful connections after the first
+    connect_failures: int
+    connected: bool
+    inflight: int
+    last_error: str | None
+
+
+class _Connection:
+    """State of one broker connection (one paho client)."""
+
+    def __init__(self, client: mqtt.Client, window: int) -> None:
+        self.client = client
+        self.started = time.monotonic()
+        self.connected = False
+        self.ever_connected = False
+        self.broken = False
+        self.birth_pending = False
+        self.window = window
+        self.cursor = 0  # highest spool id written on this connection
+        self.inflight: dict[int, int | None] = {}  # mid -> spool id (None: birth/status)
+        self.acked: list[int] = []  # spool ids to delete, flushed in one transaction
+        self.rejected: list[int] = []  # spool ids the broker refused: deleted as well
+        self.offline_mid: int | None = None
+        self.offline_acked = False
+
+
+class Uplink:
+    def __init__(
+        self, *, settings: UplinkSettings, spool: SqliteSpool, will: OutMessage,
+        on_connect_messages: Callable[[], Sequence[OutMessage]], random: Callable[[], float] | None = None,
+    ) -> None:
+        self._s = settings
+        self._spool = spool
+        self._will = will
+        self._on_connect_messages = on_connect_messages
+        self._ssl = (
+            client_ssl_context(ca_file=settings.tls_ca, cert_file=settings.tls_cert, key_file=settings.tls_key,
+                               insecure_hostname=settings.tls_insecure_hostname)
+            if settings.use_tls else None
+        )
+        self._backoff = Backoff(initial_s=settings.backoff_initial_s, max_s=settings.backoff_max_s,
+                                random=random or random_module.Random().random)
+        self._thread: threading.Thread | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._stop_mode: str | None = None  # None, "graceful" or "will"
+        self._drain_until = 0.0
+        self._deadline = 0.0
+        self._conn: _Connection | None = None
+        self._published = self._acked = self._rejected = 0
+        self._connects = self._connect_failures = 0
+        self._last_error: str | None = None
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in a background thread; reconnect for ever with jittered, capped backoff."""
+        if self._thread is not None:
+            raise RuntimeError("uplink already started")
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._thread = threading.Thread(target=self._run, name=f"uplink-{self._s.client_id}", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """New messages were committed to the spool: publish them now. Any thread."""
+        if self._wake_w is not None:
+            with contextlib.suppress(BlockingIOError, OSError):  # full = a wake-up is pending
+                self._wake_w.send(b"\0")
+
+    def stop(self, *, graceful: bool = True, timeout_s: float = 10.0) -> None:
+        """graceful: keep publishing the spool (up to ``timeout_s`` less a reserve for the rest of the
+        sequence), wait for in-flight PUBACKs, publish the retained offline status (the Will)
+        yourself, then disconnect cleanly. What is still spooled then waits for the next start. If
+        that does not finish in time, or ``graceful`` is False, disconnect with reason 0x04 so the
+        broker publishes the Will."""
+        thread = self._thread
+        if thread is None:
+            return
+        now = time.monotonic()
+        self._deadline = now + (timeout_s if graceful else 0.0)
+        self._drain_until = now + (max(0.0, timeout_s - min(STOP_RESERVE_S, timeout_s / 2)) if graceful else 0.0)
+        self._stop_mode = "graceful" if graceful else "will"
+        self.wake()
+        thread.join(timeout_s + self._s.connect_timeout_s)
+        if thread.is_alive():
+            log.error("uplink %s: publisher thread did not stop within %.1f s", self._s.client_id, timeout_s)
+            return
+        self._thread = None
+        for s in (self._wake_r, self._wake_w):
+            if s is not None:
+                s.close()
+        self._wake_r = self._wake_w = None
+
+    def crash_disconnect(self) -> None:
+        """For crash paths: DISCONNECT with reason 0x04 (the broker publishes the Will) and stop."""
+        self.stop(graceful=False, timeout_s=2.0)
+
+    @property
+    def stats(self) -> UplinkStats:
+        conn = self._conn
+        return UplinkStats(
+            published_total=self._published, acked_total=self._acked, rejected_total=self._rejected,
+            reconnects=max(0, self._connects - 1), connect_failures=self._connect_failures,
+            connected=bool(conn and conn.connected), inflight=len(conn.inflight) if conn else 0,
+            last_error=self._last_error,
+        )
+
+    # -- the publisher thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while self._stop_mode is None:
+            conn = None
+            try:
+                failures = self._connect_failures
+                conn = self._open()
+                if conn is not None:
+                    self._conn = conn
+                    self._serve(conn)
+                    if not conn.ever_connected and self._connect_failures == failures and self._stop_mode is None:
+                        self._fail(f"{self._s.host}:{self._s.port} closed the connection before CONNACK "
+                                   f"(TLS client certificate refused?)", connect_failure=True)
+            except Exception as exc:  # never let the thread die silently: count, log, retry
+                log.exception("uplink %s: unexpected error", self._s.client_id)
+                self._last_error = f"{type(exc).__name__}: {exc}"
+            finally:
+                if conn is not None:
+                    self._close(conn)
+            if self._stop_mode is None:
+                self._sleep(self._backoff.next_delay_s())
+
+    def _open(self) -> _Connection | None:
+        s = self._s
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
+                             protocol=MQTTProtocolVersion.MQTTv5)
+        conn = _Connection(client, s.max_inflight)
+        client.user_data_set(conn)
+        client.max_inflight_messages_set(s.max_inflight)
+        client.connect_timeout = s.connect_timeout_s
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        if self._ssl is not None:
+            client.tls_set_context(self._ssl)
+        w = self._will
+        client.will_set(w.topic, w.payload, qos=1, retain=w.retain)
+        client.on_connect = self._on_connect
+        client.on_publish = self._on_publish
+        client.on_disconnect = self._on_disconnect
+        try:
+            client.connect(s.host, s.port, keepalive=s.keepalive_s, clean_start=True)
+        except (OSError, ValueError) as exc:  # ssl errors are OSError, CertificateError ValueError
+            self._fail(f"connect to {s.host}:{s.port} failed: {exc}", connect_failure=True)
+            return None
+        return conn
+
+    def _serve(self, conn: _Connection) -> None:
+        client = conn.client
+        assert self._wake_r is not None
+        while not conn.broken:
+            sock = client.socket()
+            if sock is None:
+                return
+            if self._stop_mode is not None and self._shutdown_step(conn):
+                return
+            if conn.connected:
+                if conn.birth_pending:
+                    self._publish_birth(conn)
+                if self._stop_mode is None or self._draining():
+                    self._pump(conn)
+            elif time.monotonic() - conn.started > self._s.connect_timeout_s:
+                self._fail(f"no CONNACK from {self._s.host}:{self._s.port} within {self._s.connect_timeout_s} s",
+                           connect_failure=True)
+                return
+            pending = sock.pending() if hasattr(sock, "pending") else 0  # decrypted TLS bytes
+            timeout = 0.0 if pending else self._select_timeout()
+            try:
+                readable, writable, _ = select.select(
+                    [sock, self._wake_r], [sock] if client.want_write() else [], [], timeout
+                )
+            except (OSError, ValueError):
+                return
+            if self._wake_r in readable:
+                self._drain_wake()
+            if (sock in readable or pending) and client.loop_read() != _OK:
+                return
+            self._flush_acks(conn)
+            if sock in writable and client.socket() is not None and client.loop_write() != _OK:
+                return
+            if client.loop_misc() != _OK:
+                return
+
+    def _select_timeout(self) -> float:
+        if self._stop_mode is None:
+            return IDLE_WAKE_S
+        return max(0.0, min(IDLE_WAKE_S, self._deadline - time.monotonic()))
+
+    def _pump(self, conn: _Connection) -> None:
+        """Publish spool messages after the cursor until the in-flight window is full."""
+        room = conn.window - len(conn.inflight)
+        while room > 0 and not conn.broken:
+            batch = self._spool.peek(after_id=conn.cursor, limit=min(room, PEEK_BATCH))
+            if not batch:
+                break
+            for m in batch:
+                conn.cursor = m.id
+                if len(m.payload) > MAX_PAYLOAD_BYTES:
+                    self._reject(conn, m.id, f"{len(m.payload)} bytes > {MAX_PAYLOAD_BYTES}")
+                    continue
+                try:
+                    info = conn.client.publish(m.topic, m.payload, qos=1, retain=m.retain)
+                except ValueError as exc:  # invalid topic: permanent
+                    self._reject(conn, m.id, str(exc))
+                    continue
+                if info.rc != _OK:
+                    self._fail(f"publish failed: {mqtt.error_string(info.rc)}")
+                    conn.broken = True  # resync from the spool on a new connection
+                    break
+                conn.inflight[info.mid] = m.id
+                self._published += 1
+            room = conn.window - len(conn.inflight)
+        self._flush_acks(conn)
+
+    def _publish_birth(self, conn: _Connection) -> None:
+        conn.birth_pending = False
+        try:
+            messages = list(self._on_connect_messages())
+        except Exception as exc:
+            log.exception("uplink %s: on_connect_messages failed; no birth on this connection", self._s.client_id)
+            self._last_error = f"on_connect_messages: {exc}"
+            return
+        for m in messages:
+            info = conn.client.publish(m.topic, m.payload, qos=1, retain=m.retain)
+            if info.rc == _OK:
+                conn.inflight[info.mid] = None
+
+    def _draining(self) -> bool:
+        return self._stop_mode == "graceful" and time.monotonic() < self._drain_until
+
+    def _shutdown_step(self, conn: _Connection) -> bool:
+        """Advance the stop sequence; True when the connection is closed (or being closed)."""
+        client = conn.client
+        if not conn.connected:
+            return True
+        overdue = time.monotonic() >= self._deadline
+        if self._stop_mode == "will" or (overdue and not conn.offline_acked):
+            client.disconnect(reasoncode=ReasonCode(PacketTypes.DISCONNECT, identifier=DISCONNECT_WITH_WILL))
+            return True
+        if conn.offline_mid is None:
+            if any(v is not None for v in conn.inflight.values()):
+                return False  # still waiting for spool PUBACKs
+            if self._draining() and self._spool.peek(after_id=conn.cursor, limit=1):
+                return False  # time left to empty the spool before saying offline
+            w = self._will
+            info = client.publish(w.topic, w.payload, qos=1, retain=w.retain)
+            conn.offline_mid = info.mid
+            conn.inflight[info.mid] = None
+            return False
+        if conn.offline_acked:
+            client.disconnect()
+            return True
+        return False
+
+    def _close(self, conn: _Connection) -> None:
+        self._flush_acks(conn)
+        client = conn.client
+        if client.socket() is not None and client.want_write():
+            client.loop_write()  # the DISCONNECT, if still queued
+        sock = client.socket()
+        if sock is not None:
+            sock.close()
+        conn.connected = False
+        conn.inflight.clear()
+
+    # -- paho callbacks (run on the publisher thread, inside loop_read/loop_misc) ---------------
+
+    def _on_connect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: ReasonCode,
+                    properties: Any) -> None:
+        if reason.is_failure:
+            self._fail(f"broker {self._s.host}:{self._s.port} refused the connection: {reason}", connect_failure=True)
+            conn.broken = True
+            return
+        conn.connected = conn.ever_connected = True
+        conn.birth_pending = True
+        receive_max = getattr(properties, "ReceiveMaximum", None)
+        if isinstance(receive_max, int) and receive_max > 0:
+            conn.window = min(conn.window, receive_max)
+        self._connects += 1
+        self._backoff.reset()
+        log.info("uplink %s: connected to %s:%s", self._s.client_id, self._s.host, self._s.port)
+
+    def _on_publish(self, client: mqtt.Client, conn: _Connection, mid: int, reason: ReasonCode,
+                    properties: Any) -> None:
+        if mid not in conn.inflight:
+            return
+        spool_id = conn.inflight.pop(mid)
+        if mid == conn.offline_mid:
+            conn.offline_acked = True
+        if spool_id is None:
+            return
+        if reason.is_failure:
+            self._reject(conn, spool_id, f"broker PUBACK {reason}")
+            return
+        conn.acked.append(spool_id)
+
+    def _on_disconnect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: ReasonCode,
+                       properties: Any) -> None:
+        if conn.connected and self._stop_mode is None:
+            self._fail(f"connection to {self._s.host}:{self._s.port} lost: {reason}")
+        conn.connected = False
+
+    # -- small pieces ----------------------------------------------------------------------------
+
+    def _reject(self, conn: _Connection, spool_id: int, why: str) -> None:
+        self._rejected += 1
+        log.error("uplink %s: spool message %d rejected and deleted: %s", self._s.client_id, spool_id, why)
+        conn.rejected.append(spool_id)
+
+    def _flush_acks(self, conn: _Connection) -> None:
+        if conn.acked or conn.rejected:
+            self._spool.ack(conn.acked + conn.rejected)
+            self._acked += len(conn.acked)
+            conn.acked, conn.rejected = [], []
+
+    def _fail(self, error: str, *, connect_failure: bool = False) -> None:
+        self._last_error = error
+        if connect_failure:
+            self._connect_failures += 1
+        log.warning("uplink %s: %s", self._s.client_id, error)
+
+    def _sleep(self, delay_s: float) -> None:
+        """Backoff wait that only a stop request cuts short (wake() does not)."""
+        deadline = time.monotonic() + delay_s
+        while self._stop_mode is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._wake_r is None:
+                return
+            select.select([self._wake_r], [], [], remaining)
+            self._drain_wake()
+
+    def _drain_wake(self) -> None:
+        if self._wake_r is not None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                while self._wake_r.recv(4096):
+                    pass
