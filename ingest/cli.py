@@ -1,0 +1,116 @@
+"""``seamline ingest --config FILE`` and ``seamline ingest quarantine list|replay``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingest.config import load_config
+from seamline.errors import UsageError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ingest", help="MQTT -> InfluxDB ingest (shared subscription, acks after durable write)")
+    p.add_argument("--config", type=Path, help="ingest YAML (see ingest/ingest.sample.yaml)")
+    p.set_defaults(handler=_run)
+    isub = p.add_subparsers(dest="ingest_command", metavar="SUBCOMMAND")
+    q = isub.add_parser("quarantine", help="inspect or replay quarantined messages")
+    qsub = q.add_subparsers(dest="quarantine_command", metavar="ACTION", required=True)
+    ql = qsub.add_parser("list", help="list quarantined entries (oldest first)")
+    ql.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
+    ql.add_argument("--reason", help="only this reason code (e.g. bad_json, db_rejected)")
+    ql.add_argument("--limit", type=int, default=100, help="at most this many entries (default 100)")
+    ql.add_argument("--json", action="store_true", help="one JSON object per line")
+    ql.set_defaults(handler=_list)
+    qr = qsub.add_parser("replay", help="re-validate and write what passes now; the rest stays")
+    qr.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
+    qr.add_argument("--reason", help="only this reason code")
+    qr.set_defaults(handler=_replay)
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    path: Path | None = getattr(args, "sub_config", None) or args.config
+    if path is None:
+        raise UsageError("--config FILE is required")
+    return path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ingest.service import IngestService
+
+    config = load_config(_config_path(args))
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return IngestService(config).run(stop)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from ingest.quarantine import QuarantineStore
+
+    config = load_config(_config_path(args))
+    store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
+    try:
+        items = store.list(reason=args.reason, limit=args.limit)
+        counts = store.counts()
+    finally:
+        store.close()
+    for item in items:
+        when = datetime.fromtimestamp(item.received_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        if args.json:
+            record = {
+                "id": item.id, "received_ms": item.received_ms, "source": item.source, "topic": item.topic,
+                "reason": item.reason, "detail": item.detail, "payload_len": item.payload_len,
+                "payload": item.payload.decode("utf-8", errors="replace"),
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            preview = item.payload[:80].decode("utf-8", errors="replace").replace("\n", " ")
+            print(f"{item.id}\t{when}\t{item.reason}\t{item.topic}\t{item.detail}\t{preview}")
+    if not args.json:
+        summary = ", ".join(f"{r}={n}" for r, n in counts.items()) or "empty"
+        print(f"# {len(items)} shown; stored per reason: {summary}", file=sys.stderr)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from ingest.service import replay_quarantine
+
+    config = load_config(_config_path(args))
+    replayed, failing = replay_quarantine(config, reason=args.reason)
+    print(f"replayed {replayed}, still failing {failing}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ingest.cli ...``: the ``seamline ingest`` command alone, without importing the
+    other components' CLIs (a broken or missing component cannot stop ingest from starting)."""
+    import logging
+
+    parser = argparse.ArgumentParser(prog="seamline")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["ingest", *(sys.argv[1:] if argv is None else argv)])
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"seamline ingest: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Ingest self-metrics: Prometheus counters on an own registry (no global state), an optional
+``/metrics`` endpoint, and the same figures as ``seamline_ingest`` points for InfluxDB."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from ingest.line_protocol import encode_line
+
+SELF_MEASUREMENT = "seamline_ingest"
+# Batch write latency buckets (seconds): a healthy write is 5-200 ms; retries push it to minutes.
+_LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+class IngestMetrics:
+    """All counters of one ingest worker. Thread-safe (prometheus-client's metrics are)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.messages_in = Counter("seamline_ingest_messages", "MQTT messages received", registry=r)
+        self.messages_acked = Counter("seamline_ingest_messages_acked", "MQTT messages acknowledged", registry=r)
+        self.points_written = Counter("seamline_ingest_points_written", "Lines InfluxDB accepted", registry=r)
+        self.batches = Counter("seamline_ingest_batches", "Batches written", registry=r)
+        self.retries = Counter("seamline_ingest_write_retries", "Write attempts that were retried", registry=r)
+        self.quarantined = Counter(
+            "seamline_ingest_quarantined", "Messages or lines quarantined", ["reason"], registry=r
+        )
+        self.quarantine_evicted = Counter(
+            "seamline_ingest_quarantine_evicted", "Oldest quarantine entries evicted (bound)", registry=r
+        )
+        self.gaps = Counter("seamline_ingest_seq_gaps", "Sequence gaps detected", registry=r)
+        self.in_flight = Gauge("seamline_ingest_in_flight", "Messages received, not yet acknowledged", registry=r)
+        self.queue_depth = Gauge("seamline_ingest_queue_depth", "Messages waiting for the writer", registry=r)
+        self.batch_latency = Histogram(
+            "seamline_ingest_batch_latency_seconds",
+            "Time to durably write one batch, retries included (s)",
+            buckets=_LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def serve(self, *, port: int, bind: str = "127.0.0.1") -> int:
+        """Start ``/metrics`` on ``bind:port`` (0 is not allowed here: the caller skips it); return the port."""
+        server, thread = start_http_server(port, addr=bind, registry=self.registry)
+        self._server, self._thread = server, thread
+        return int(server.server_port)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def snapshot(self) -> dict[str, float]:
+        """Current values, flat: counter totals, gauges, ``quarantined_<reason>`` per reason."""
+        out: dict[str, float] = {}
+        for family in self.registry.collect():
+            for s in family.samples:
+                if s.name.endswith(("_created", "_bucket")):
+                    continue
+                name = s.name.removeprefix("seamline_ingest_")
+                if "reason" in s.labels:
+                    name = f"{name.removesuffix('_total')}_{s.labels['reason']}"
+                out[name] = s.value
+        return out
+
+    def to_line(self, *, worker: str, ts_ms: int, extra: Mapping[str, float] | None = None) -> str:
+        """The ``seamline_ingest`` point (tag ``worker``) at ``ts_ms`` (UTC ms). Counter fields are
+        totals since start, written as floats so their type never changes."""
+        fields: dict[str, float | int | bool | str] = {k: float(v) for k, v in self.snapshot().items()}
+        if extra:
+            fields.update({k: float(v) for k, v in extra.items()})
+        return encode_line(SELF_MEASUREMENT, {"worker": worker}, fields, ts_ms)

@@ -1,0 +1,181 @@
+"""Validated messages -> InfluxDB line protocol, per the storage schema (see ingest/README.md).
+
+Tags come from the topic, never the payload. Float metrics are always written as floats and int
+metrics as integers (``123i``), whatever the JSON carried, so a field's type never changes between
+points. ``quality`` is a field, not a tag, so a replay with another quality overwrites the point.
+Timestamps are UTC epoch milliseconds (precision ms).
+
+Fast path: attributes are read straight off the frozen pydantic models, no re-serialisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
+from typing import Any
+
+from contracts.assets import AssetKind, metric_specs
+from contracts.messages import BirthMessage, GatewayStatusMessage, Quality, Sample, StateChangeMessage
+from contracts.topic import Topic
+from ingest.gaps import AssetKey, Gap, GapTracker
+from ingest.line_protocol import (
+    encode_line,
+    escape_field_key,
+    escape_measurement,
+    escape_tag,
+    format_field_value,
+)
+from ingest.validate import Message
+
+Field = float | int | bool | str
+
+MACHINE_STATE = "machine_state"
+GATEWAY_STATUS = "gateway_status"
+GATEWAY_BIRTH = "gateway_birth"
+ASSET_INFO = "asset_info"
+SEQ_GAP = "seq_gap"
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+@cache
+def _int_metrics(kind: AssetKind) -> frozenset[str]:
+    return frozenset(name for name, spec in metric_specs(kind).items() if spec.type == "int")
+
+
+def asset_tags(topic: Topic) -> dict[str, str]:
+    return {"enterprise": topic.enterprise, "site": topic.site, "area": topic.area, "asset": topic.asset}
+
+
+def message_lines(topic: Topic, message: Message, *, received_ms: int, gaps: GapTracker | None) -> list[str]:
+    """All lines one accepted message produces, including ``seq_gap`` points when ``gaps`` is given.
+
+    ``received_ms`` (UTC ms) stamps a Last Will, which carries no time of its own."""
+    if isinstance(message, StateChangeMessage):
+        lines = [state_line(topic, message)]
+        _track(lines, topic, gaps, ((message.seq, message.ts_ms),))
+        return lines
+    if isinstance(message, GatewayStatusMessage):
+        return [status_line(topic, message, received_ms=received_ms)]
+    if isinstance(message, BirthMessage):
+        return birth_lines(topic, message)
+    lines = data_lines(topic, message.asset_kind, message.samples)
+    _track(lines, topic, gaps, ((s.seq, s.ts_ms) for s in message.samples))
+    return lines
+
+
+def data_lines(topic: Topic, kind: AssetKind, samples: Sequence[Sample[Any]]) -> list[str]:
+    """One point per sample: measurement = asset kind, fields = metrics + seq + quality.
+
+    Same bytes as ``encode_line`` (a unit test holds them equal) but the measurement-and-tags
+    prefix is escaped once per message and field keys once per kind: about 3x faster for
+    multi-sample messages. Float values are finite (the contract forbids NaN/inf)."""
+    ints = _int_metrics(kind)
+    keys = _field_keys(kind)
+    prefix = _series_prefix(kind.value, topic.enterprise, topic.site, topic.area, topic.asset)
+    out: list[str] = []
+    for sample in samples:
+        parts: list[str] = []
+        metrics = sample.metrics
+        values = metrics.__dict__
+        # only the keys the JSON carried (a few of a kind's dozen metrics), sorted so equal
+        # samples give byte-equal lines in every process (set order depends on the hash seed)
+        for name in sorted(metrics.__pydantic_fields_set__):
+            value = values[name]
+            if value is None:
+                continue
+            if name in ints:
+                if not _INT64_MIN <= value <= _INT64_MAX:
+                    raise ValueError(f"{name}={value} is outside int64")
+                parts.append(f"{keys[name]}={int(value)}i")
+            else:
+                parts.append(f"{keys[name]}={float(value)!r}")
+        parts.append(f"seq={int(sample.seq)}i")
+        parts.append(_QUALITY_FIELDS[sample.quality])
+        out.append(f"{prefix} {','.join(parts)} {int(sample.ts_ms)}")
+    return out
+
+
+_QUALITY_FIELDS = {q: f"quality={format_field_value(q.value)}" for q in Quality}
+
+
+@cache
+def _field_keys(kind: AssetKind) -> dict[str, str]:
+    return {name: escape_field_key(name) for name in metric_specs(kind)}
+
+
+# One entry per (kind, asset): bounded by the deployment's asset count.
+@lru_cache(maxsize=100_000)
+def _series_prefix(measurement: str, enterprise: str, site: str, area: str, asset: str) -> str:
+    """``measurement,area=..,asset=..,enterprise=..,site=..`` (tag keys sorted), escaped."""
+    tags = (("area", area), ("asset", asset), ("enterprise", enterprise), ("site", site))
+    return escape_measurement(measurement) + "".join(f",{k}={escape_tag(v)}" for k, v in tags)
+
+
+def state_line(topic: Topic, message: StateChangeMessage) -> str:
+    fields: dict[str, Field] = {"state": message.state.value, "reason": message.reason}
+    if message.previous is not None:
+        fields["previous"] = message.previous.value
+    if message.previous_duration_s is not None:
+        fields["previous_duration_s"] = float(message.previous_duration_s)
+    fields["seq"] = int(message.seq)
+    fields["quality"] = message.quality.value
+    return encode_line(MACHINE_STATE, asset_tags(topic), fields, message.ts_ms)
+
+
+def _gateway_tags(topic: Topic) -> dict[str, str]:
+    return {"enterprise": topic.enterprise, "site": topic.site, "gateway": topic.asset}
+
+
+def status_line(topic: Topic, message: GatewayStatusMessage, *, received_ms: int) -> str:
+    fields: dict[str, Field] = {"state": message.state.value}
+    if message.boot_id is not None:
+        fields["boot_id"] = message.boot_id
+    if message.reason is not None:
+        fields["reason"] = message.reason
+    ts_ms = message.ts_ms if message.ts_ms is not None else received_ms
+    return encode_line(GATEWAY_STATUS, _gateway_tags(topic), fields, ts_ms)
+
+
+def birth_lines(topic: Topic, message: BirthMessage) -> list[str]:
+    """A ``gateway_birth`` point and one ``asset_info`` point per served asset."""
+    birth: dict[str, Field] = {
+        "agent_version": message.agent_version,
+        "boot_id": message.boot_id,
+        "assets": len(message.assets),
+    }
+    lines = [encode_line(GATEWAY_BIRTH, _gateway_tags(topic), birth, message.ts_ms)]
+    for info in message.assets:
+        tags = {
+            "enterprise": topic.enterprise,
+            "site": topic.site,
+            "area": info.area,
+            "asset": info.asset,
+            "asset_kind": info.asset_kind.value,
+        }
+        fields: dict[str, Field] = {"gateway": message.gateway_id}
+        if info.model is not None:
+            fields["model"] = info.model
+        if info.firmware_version is not None:
+            fields["firmware_version"] = info.firmware_version
+        lines.append(encode_line(ASSET_INFO, tags, fields, message.ts_ms))
+    return lines
+
+
+def gap_line(gap: Gap) -> str:
+    k = gap.key
+    tags = {"enterprise": k.enterprise, "site": k.site, "area": k.area, "asset": k.asset}
+    fields: dict[str, Field] = {"from_seq": gap.from_seq, "to_seq": gap.to_seq, "missing": gap.missing}
+    return encode_line(SEQ_GAP, tags, fields, gap.ts_ms)
+
+
+def _track(
+    lines: list[str], topic: Topic, gaps: GapTracker | None, seqs: Iterable[tuple[int, int]]
+) -> None:
+    if gaps is None:
+        return
+    key = AssetKey(topic.enterprise, topic.site, topic.area, topic.asset)
+    for seq, ts_ms in seqs:
+        gap = gaps.observe(key, seq, ts_ms)
+        if gap is not None:
+            lines.append(gap_line(gap))

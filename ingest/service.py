@@ -1,0 +1,255 @@
+"""The ingest composition root: wires config -> subscriber -> intake -> batcher -> write policy ->
+writer, plus quarantine and self-metrics. Also the quarantine replay used by the CLI.
+
+Threads: paho's network thread (validates and queues), one writer thread (writes, quarantines,
+acks), and the caller's thread (self-metrics timer, shutdown). SIGTERM (via ``stop``) stops intake,
+flushes and acks what is queued, then disconnects; after ``shutdown_grace_s`` it gives up and
+leaves the rest un-acked for the broker to redeliver.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.batcher import Batcher, BatchLimits, PointWriter, Work
+from ingest.config import InfluxConfig, IngestConfig
+from ingest.gaps import GapTracker
+from ingest.metrics import IngestMetrics
+from ingest.points import message_lines
+from ingest.quarantine import SOURCE_MQTT, QuarantineEntry, QuarantineStore
+from ingest.subscriber import MqttSubscriber
+from ingest.validate import Accepted, Reason, TimeWindow, validate
+from ingest.write_policy import WritePolicy
+
+log = logging.getLogger(__name__)
+
+# How often a blocked submit re-checks for shutdown (s).
+_SUBMIT_POLL_S = 0.5
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def make_writer(config: InfluxConfig) -> PointWriter:
+    """The configured InfluxDB writer (1.x ``/write`` or 2.x API)."""
+    if config.version == 1:
+        from ingest.writer_v1 import InfluxV1Writer
+
+        return InfluxV1Writer(
+            url=config.url,
+            database=config.database,
+            retention_policy=config.retention_policy,
+            username=config.username,
+            password=config.password,
+            timeout_s=config.timeout_s,
+            gzip=config.gzip,
+        )
+    from pydantic import SecretStr
+
+    from ingest.writer_v2 import InfluxV2Writer
+
+    return InfluxV2Writer(
+        url=config.url,
+        org=config.org,
+        bucket=config.bucket_name,
+        token=config.token or SecretStr(""),
+        timeout_s=config.timeout_s,
+        gzip=config.gzip,
+    )
+
+
+class Intake:
+    """One MQTT message -> one :class:`Work` (lines to write, or a quarantine entry). Pure apart
+    from the gap tracker's state; the clock is injected."""
+
+    def __init__(
+        self,
+        *,
+        window: TimeWindow,
+        max_payload_bytes: int,
+        gaps: GapTracker | None,
+        clock_ms: Callable[[], int] = wall_ms,
+    ) -> None:
+        self._window = window
+        self._max_payload = max_payload_bytes
+        self._gaps = gaps
+        self._clock_ms = clock_ms
+
+    @classmethod
+    def from_config(cls, config: IngestConfig, *, with_gaps: bool = True) -> Intake:
+        v = config.validation
+        window = TimeWindow(max_past_ms=int(v.max_past_s * 1000), max_future_ms=int(v.max_future_s * 1000))
+        gaps = GapTracker(max_assets=config.gaps.max_assets) if with_gaps and config.gaps.enabled else None
+        return cls(window=window, max_payload_bytes=v.max_payload_bytes, gaps=gaps)
+
+    @property
+    def gaps(self) -> GapTracker | None:
+        return self._gaps
+
+    def work_for(
+        self, topic: str, payload: bytes, *, mid: int | None = None, qos: int = 0, generation: int = 0
+    ) -> Work:
+        now_ms = self._clock_ms()
+        result = validate(topic, payload, now_ms=now_ms, window=self._window, max_payload_bytes=self._max_payload)
+        if isinstance(result, Accepted):
+            try:
+                lines = message_lines(result.topic, result.message, received_ms=now_ms, gaps=self._gaps)
+            except ValueError as exc:  # a name line protocol cannot carry (e.g. trailing backslash)
+                reason, detail = Reason.INVALID_PAYLOAD, f"cannot encode as line protocol: {exc}"
+            else:
+                return Work(lines=lines, topic=topic, mid=mid, qos=qos, generation=generation,
+                            received_s=time.monotonic())
+        else:
+            reason, detail = result.reason, result.detail
+        entry = QuarantineEntry(
+            received_ms=now_ms, source=SOURCE_MQTT, topic=topic, reason=reason.value, detail=detail, payload=payload
+        )
+        return Work(lines=(), topic=topic, mid=mid, qos=qos, generation=generation, quarantine=entry,
+                    received_s=time.monotonic())
+
+
+@dataclass(slots=True)
+class _Running:
+    batcher: Batcher
+    subscriber: MqttSubscriber
+    thread: threading.Thread
+    closing: threading.Event
+    abort: threading.Event
+
+
+class IngestService:
+    """``run(stop)`` until ``stop`` is set; returns an exit code."""
+
+    def __init__(self, config: IngestConfig, *, writer: PointWriter | None = None,
+                 policy: WritePolicy | None = None) -> None:
+        self.config = config
+        self.metrics = IngestMetrics()
+        self._writer = writer
+        self._policy = policy or WritePolicy()
+        self.intake = Intake.from_config(config)
+        self._running: _Running | None = None
+
+    def run(self, stop: threading.Event) -> int:
+        c = self.config
+        if c.metrics.port:
+            port = self.metrics.serve(port=c.metrics.port, bind=c.metrics.bind)
+            log.info("metrics on http://%s:%d/metrics", c.metrics.bind, port)
+        writer = self._writer or make_writer(c.influx)
+        store = QuarantineStore(c.quarantine.path, max_rows=c.quarantine.max_rows)
+        try:
+            return self._serve(stop, writer, store)
+        finally:
+            writer.close()
+            store.close()
+            self.metrics.close()
+
+    def _serve(self, stop: threading.Event, writer: PointWriter, store: QuarantineStore) -> int:
+        c = self.config
+        closing, abort = threading.Event(), threading.Event()
+        subscriber = MqttSubscriber(c.mqtt, self._on_message)
+        limits = BatchLimits(max_lines=c.batch.max_lines, max_messages=c.batch_max_messages,
+                             max_delay_s=c.batch.max_delay_s, queue_max_messages=c.batch.queue_max_messages)
+        batcher = Batcher(policy=self._policy, writer=writer, quarantine=store, acker=subscriber,
+                          metrics=self.metrics, limits=limits)
+        thread = threading.Thread(target=batcher.run, kwargs={"closing": closing, "abort": abort},
+                                  name="ingest-writer", daemon=True)
+        self._running = _Running(batcher, subscriber, thread, closing, abort)
+        thread.start()
+        subscriber.start()
+        failed = False
+        while not stop.wait(c.metrics.interval_s):
+            if not thread.is_alive():
+                log.error("writer thread died; exiting so the supervisor restarts ingest")
+                failed = True
+                break
+            self._submit_self_metrics(batcher, subscriber, store)
+        self._shutdown()
+        return 1 if failed else 0
+
+    def _shutdown(self) -> None:
+        r = self._running
+        if r is None:
+            return
+        r.closing.set()
+        r.thread.join(self.config.shutdown_grace_s)
+        if r.thread.is_alive():
+            r.abort.set()
+            r.thread.join(10.0)
+        r.subscriber.stop()
+        log.info("ingest stopped: %d messages acked, %d left for redelivery",
+                 r.batcher.acked, r.batcher.unacked_on_abort)
+
+    def _on_message(self, topic: str, payload: bytes, mid: int, qos: int, generation: int) -> None:
+        r = self._running
+        if r is None or r.closing.is_set():
+            return  # not acked: the broker redelivers it to the next session
+        self.metrics.messages_in.inc()
+        work = self.intake.work_for(topic, payload, mid=mid, qos=qos, generation=generation)
+        while not r.batcher.submit(work, timeout_s=_SUBMIT_POLL_S):
+            if r.closing.is_set():
+                return
+
+    def _submit_self_metrics(self, batcher: Batcher, subscriber: MqttSubscriber, store: QuarantineStore) -> None:
+        gaps = self.intake.gaps
+        extra = {
+            "queue_full_waits": batcher.full_waits,
+            "quarantine_rows": len(store),
+            "mqtt_connects": subscriber.connects,
+            "stale_acks": subscriber.stale_acks,
+            "gap_tracked_assets": len(gaps) if gaps else 0,
+            "write_waited_s": self._policy.counters.waited_s,
+        }
+        line = self.metrics.to_line(worker=self.config.worker, ts_ms=wall_ms(), extra=extra)
+        batcher.submit(Work(lines=[line], topic="(self-metrics)"), timeout_s=_SUBMIT_POLL_S)
+
+
+def replay_quarantine(
+    config: IngestConfig, *, reason: str | None, writer: PointWriter | None = None, stop: threading.Event | None = None,
+) -> tuple[int, int]:
+    """Re-validate quarantined entries (optionally of one reason) and write what passes now.
+
+    Entries that pass are written durably and deleted; the rest stay with their current reason.
+    Returns ``(replayed, still_failing)``. Gap detection is off: replays are out of order by nature.
+    """
+    stop = stop or threading.Event()
+    intake = Intake.from_config(config, with_gaps=False)
+    policy = WritePolicy()
+    writer = writer or make_writer(config.influx)
+    store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
+    replayed = failing = 0
+    try:
+        after = 0
+        while True:
+            items = store.list(reason=reason, limit=1000, after_id=after)
+            if not items:
+                break
+            after = items[-1].id
+            for item in items:
+                if item.truncated:
+                    failing += 1
+                    continue
+                if item.source == SOURCE_MQTT:
+                    work = intake.work_for(item.topic, item.payload)
+                    if work.quarantine is not None:
+                        store.update_reason(item.id, reason=work.quarantine.reason, detail=work.quarantine.detail)
+                        failing += 1
+                        continue
+                    lines = list(work.lines)
+                else:
+                    lines = [item.payload.decode()]
+                outcome = policy.write_durably(writer, lines, stop=stop)
+                if outcome.rejected:
+                    store.update_reason(item.id, reason=Reason.DB_REJECTED.value, detail=outcome.rejected[0][1][:500])
+                    failing += 1
+                    continue
+                store.delete([item.id])
+                replayed += 1
+    finally:
+        store.close()
+        writer.close()
+    return replayed, failing

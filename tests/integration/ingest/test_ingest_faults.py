@@ -1,0 +1,128 @@
+"""Ingest against InfluxDB faults (through the fault-injecting shim): nothing lost, exact counts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.ingest_throughput import (
+    IngestProcess,
+    Publisher,
+    count_points,
+    create_raw_rp,
+    ingest_config,
+    sewing_traffic,
+    wait_count,
+    wait_until,
+)
+from seamline.localstack import InfluxdProcess, MosquittoProcess
+from seamline.localstack.influx_shim import InfluxShim
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def db(influxd: InfluxdProcess, influx_db: str) -> str:
+    create_raw_rp(influxd.url, influx_db)
+    return influx_db
+
+
+@pytest.fixture
+def shim(influxd: InfluxdProcess) -> Iterator[InfluxShim]:
+    with InfluxShim(upstream_url=influxd.url) as s:
+        yield s
+
+
+@pytest.fixture
+def config(tmp_path: Path, mosquitto: MosquittoProcess, shim: InfluxShim, db: str) -> Path:
+    return ingest_config(tmp_path / "ingest.yaml", mqtt_port=mosquitto.port, influx_url=shim.url, database=db)
+
+
+@pytest.fixture
+def ingest(tmp_path: Path, config: Path) -> Iterator[IngestProcess]:
+    proc = IngestProcess(config, log_path=tmp_path / "ingest.log")
+    proc.start()
+    proc.wait_subscribed()
+    yield proc
+    proc.kill()
+
+
+@pytest.fixture
+def publisher(mosquitto: MosquittoProcess) -> Iterator[Publisher]:
+    pub = Publisher("127.0.0.1", mosquitto.port)
+    yield pub
+    pub.close()
+
+
+def test_503_with_retry_after_is_waited_out(
+    ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str
+) -> None:
+    shim.plan.fail_next(4, 503, retry_after_s=0.3)
+    publisher.publish_all(sewing_traffic(3000, assets=3))
+    assert wait_count(influxd.url, db, "sewing_machine", 3000) == 3000
+    assert shim.count("write:503") == 4
+
+
+def test_outage_with_ingest_killed_meanwhile_loses_nothing(
+    ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str
+) -> None:
+    traffic = sewing_traffic(5000, assets=5)
+    publisher.publish_all(traffic[:1000])
+    wait_count(influxd.url, db, "sewing_machine", 1000)
+    shim.stop()  # connection refused from now on
+    publisher.publish_all(traffic[1000:])
+    time.sleep(3)  # ingest retries, holds its batch, acks nothing
+    assert count_points(influxd.url, db, "sewing_machine") == 1000
+    ingest.kill()  # un-acked messages stay with the broker
+    ingest.start()
+    ingest.wait_subscribed()
+    time.sleep(1)
+    shim.start()
+    assert wait_count(influxd.url, db, "sewing_machine", 5000, timeout_s=60) == 5000
+
+
+def test_outage_then_recovery_with_graceful_stop(
+    ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str
+) -> None:
+    shim.stop()
+    publisher.publish_all(sewing_traffic(2000, assets=2))
+    time.sleep(2)
+    shim.start()
+    assert wait_count(influxd.url, db, "sewing_machine", 2000, timeout_s=60) == 2000
+    assert ingest.terminate() == 0
+
+
+def test_lines_refused_by_influx_are_quarantined_then_replayed(
+    ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str, config: Path
+) -> None:
+    shim.plan.reject_lines(lambda line: ",asset=m3," in line)
+    publisher.publish_all(sewing_traffic(1000, assets=4))  # 250 per asset
+    assert wait_count(influxd.url, db, "sewing_machine", 750) == 750
+    wait_until(lambda: "db_rejected=250" in _cli(config, "list", "--limit", "1"), timeout_s=30,
+               what="250 quarantined lines")
+    shim.plan.reject_lines(None)
+    assert _cli(config, "replay", "--reason", "db_rejected").strip() == "replayed 250, still failing 0"
+    assert count_points(influxd.url, db, "sewing_machine") == 1000
+    assert "empty" in _cli(config, "list")
+
+
+def test_413_splits_batches(
+    ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str
+) -> None:
+    shim.plan.max_body_bytes(20_000)
+    publisher.publish_all(sewing_traffic(2000, assets=2))
+    assert wait_count(influxd.url, db, "sewing_machine", 2000) == 2000
+    assert shim.count("write:413") > 0
+
+
+def _cli(config: Path, *args: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "quarantine", *args, "--config", str(config)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    return out.stdout + out.stderr
