@@ -1,0 +1,76 @@
+"""The one place that wires the rules service from its config: InfluxQL source, KPI writer,
+lease, capacity feed. Nothing connects until a job runs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from ingest.db_init import InfluxQLClient
+from ingest.writer_v1 import InfluxV1Writer
+from rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy, UrllibPoster
+from rules.config import RulesConfig
+from rules.energy_kpi import EnergySettings
+from rules.jobs import RulesService
+from rules.kpi_points import KpiPointWriter
+from rules.lease import FileLease, Lease, NoLease
+from rules.master_data import MasterData, load_master_data
+from rules.mqtt_publisher import MqttPublisher
+from rules.query import CountingClient
+from rules.source import InfluxSource, SourceSettings
+
+
+def sharded_master(cfg: RulesConfig) -> MasterData:
+    """The master data restricted to this replica's shard (may be empty of enterprises)."""
+    master = load_master_data(cfg.master_data)
+    shard = cfg.shard_spec
+    return master.model_copy(update={"enterprises": [e for e in master.enterprises if shard.owns(e.id)]})
+
+
+def make_lease(cfg: RulesConfig) -> Lease:
+    if cfg.lease.kind == "file" and cfg.lease.path is not None:
+        return FileLease(cfg.lease.path, holder=cfg.lease.holder, ttl_s=cfg.lease.ttl_s)
+    return NoLease()
+
+
+def query_client(cfg: RulesConfig) -> InfluxQLClient:
+    i = cfg.influx
+    return InfluxQLClient(url=i.url, username=i.username, password=i.password, timeout_s=i.timeout_s)
+
+
+def _publisher_factory(cfg: RulesConfig) -> Callable[[], contextlib.AbstractContextManager[Publisher]]:
+    m = cfg.mqtt
+
+    @contextlib.contextmanager
+    def open_publisher() -> Iterator[Publisher]:
+        with MqttPublisher(host=m.host, port=m.port, client_id=m.client_id, username=m.username,
+                           password=m.password, timeout_s=m.publish_timeout_s) as pub:
+            yield pub
+
+    return open_publisher
+
+
+def make_feed(cfg: RulesConfig, master: MasterData, lease: Lease) -> CapacityFeed:
+    c = cfg.capacity
+    return CapacityFeed(
+        client=CountingClient(query_client(cfg), database=cfg.influx.database), master=master,
+        kpi_rp=cfg.influx.kpi_rp, bookings_path=c.bookings_path, publisher=_publisher_factory(cfg),
+        poster=UrllibPoster(timeout_s=c.http_timeout_s) if c.http_url else None, http_url=c.http_url,
+        retry=RetryPolicy(attempts=c.http_attempts, backoff_s=c.http_backoff_s, max_backoff_s=c.http_max_backoff_s),
+        fence=lease,
+    )
+
+
+def make_service(cfg: RulesConfig, *, master: MasterData | None = None, lease: Lease | None = None) -> RulesService:
+    master = master if master is not None else sharded_master(cfg)
+    lease = lease if lease is not None else make_lease(cfg)
+    i = cfg.influx
+    source = InfluxSource(query_client(cfg), SourceSettings(database=i.database, rp=i.raw_rp,
+                                                             margin_s=cfg.energy.max_hold_s))
+    writer = InfluxV1Writer(url=i.url, database=i.database, retention_policy=i.kpi_rp, username=i.username,
+                            password=i.password, timeout_s=i.timeout_s)
+    energy = EnergySettings(max_hold_s=cfg.energy.max_hold_s, max_gap_s=cfg.energy.max_gap_s,
+                            coverage_threshold=master.kpi.coverage_threshold)
+    return RulesService(source=source, master=master, writer=KpiPointWriter(writer, fence=lease), lease=lease,
+                        feed=make_feed(cfg, master, lease) if cfg.capacity.enabled else None, energy=energy,
+                        batch_machines=cfg.batch_machines, shift_lookback_days=cfg.jobs.shift_lookback_days)

@@ -1,0 +1,210 @@
+"""The capacity feed: daily line efficiency from the KPIs -> ``rules.capacity`` -> one
+``CapacityMessage`` per line, published retained (QoS 1) on
+``seamline/v1/<enterprise>/<site>/<line>/_line/capacity`` and POSTed as a JSON array to an HTTP
+endpoint (bounded retry with jittered backoff).
+
+Booked standard minutes come from the bookings file matching writes: a JSON list of
+``{"enterprise", "line", "day": "YYYY-MM-DD", "std_min"}``; entries for the same key add up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from contracts.messages import CapacityMessage
+from contracts.topic import MessageKind, Topic
+from rules.capacity import BookedKey, DailyEfficiency, capacity_messages
+from rules.kpi_points import Fence, NoFence
+from rules.master_data import MasterData
+from rules.query import CountingClient, Select
+from seamline.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+
+class BookingsError(UsageError):
+    """The bookings file is unreadable or malformed (names the file and the entry)."""
+
+
+class Booking(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    enterprise: str
+    line: str
+    day: date
+    std_min: float = Field(ge=0)
+
+
+_BOOKINGS = TypeAdapter(list[Booking])
+
+
+def load_bookings(path: Path | None) -> dict[BookedKey, float]:
+    """Booked standard minutes per (enterprise, line, local day); no file → nothing booked."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        entries = _BOOKINGS.validate_json(path.read_bytes())
+    except OSError as exc:
+        raise BookingsError(f"{path}: cannot read bookings: {exc.strerror}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BookingsError(f"{path}: [{where}]: {first['msg']} (expected a list of "
+                            "{enterprise, line, day, std_min})") from None
+    out: dict[BookedKey, float] = {}
+    for b in entries:
+        key = (b.enterprise, b.line, b.day)
+        out[key] = out.get(key, 0.0) + b.std_min
+    return out
+
+
+def read_daily_efficiency(client: CountingClient, master: MasterData, *, rp: str, now: datetime,
+                          days: int) -> dict[tuple[str, str], list[DailyEfficiency]]:
+    """Daily (``window=1d``) line efficiency and coverage of the last ``days`` local days."""
+    ents = tuple(sorted(e.id for e in master.enterprises))
+    if not ents:
+        return {}
+    start_ms = int((now.timestamp() - (days + 1) * 86400) * 1000)
+    sel = Select(measurement="kpi_line", fields=("line_efficiency", "coverage"), rp=rp, enterprises=ents,
+                 group_by=("enterprise", "line", "window"), start_ms=start_ms, end_ms=int(now.timestamp() * 1000))
+    out: dict[tuple[str, str], list[DailyEfficiency]] = {}
+    for series in client.run([sel])[0]:
+        if series.tags.get("window") != "1d":
+            continue
+        ent = master.enterprise(series.tags["enterprise"])
+        key = (ent.id, series.tags["line"])
+        for r in series.rows:
+            day = datetime.fromtimestamp(int(r["time"]) / 1000, ent.tz).date()
+            eff = r.get("line_efficiency")
+            out.setdefault(key, []).append(
+                DailyEfficiency(day, float(eff) if eff is not None else None, float(r.get("coverage") or 0.0)))
+    return out
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool) -> None:
+        """Publish and return once the broker acknowledged (QoS 1), else raise."""
+
+
+class HttpPostError(Exception):
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Poster(Protocol):
+    def post(self, url: str, body: bytes) -> None:
+        """POST JSON; raise :class:`HttpPostError`."""
+
+
+class UrllibPoster:
+    def __init__(self, *, timeout_s: float = 10.0) -> None:
+        self.timeout_s = timeout_s
+
+    def post(self, url: str, body: bytes) -> None:
+        req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                resp.read()
+        except urllib.error.HTTPError as exc:
+            raise HttpPostError(f"{url}: HTTP {exc.code}", retryable=exc.code in (408, 429) or exc.code >= 500) \
+                from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise HttpPostError(f"{url}: {exc}", retryable=True) from exc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+
+    def delay_s(self, failures: int, rng: random.Random) -> float:
+        """Equal jitter: half the capped exponential delay fixed, half random."""
+        d = min(self.max_backoff_s, self.backoff_s * 2 ** min(failures - 1, 30))
+        return float(d / 2 + rng.uniform(0, d / 2))
+
+
+def post_with_retry(poster: Poster, url: str, body: bytes, policy: RetryPolicy, *,
+                    sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> int:
+    """POST until it succeeds; returns the attempts used. Raises the last error after
+    ``policy.attempts`` tries or at once on a non-retryable one."""
+    rng = rng or random.Random()
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            poster.post(url, body)
+            return attempt
+        except HttpPostError as exc:
+            if not exc.retryable or attempt == policy.attempts:
+                raise
+            wait = policy.delay_s(attempt, rng)
+            log.warning("capacity POST failed (%s), attempt %d/%d, retry in %.1f s", exc, attempt,
+                        policy.attempts, wait)
+            sleep(wait)
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedReport:
+    messages: tuple[CapacityMessage, ...]
+    published: int
+    posted: bool
+    post_attempts: int
+
+
+def capacity_topic(msg: CapacityMessage) -> str:
+    return str(Topic.line(enterprise=msg.enterprise, site=msg.site, line=msg.line, kind=MessageKind.CAPACITY))
+
+
+@dataclass(slots=True, kw_only=True)
+class CapacityFeed:
+    client: CountingClient
+    master: MasterData
+    kpi_rp: str
+    bookings_path: Path | None
+    publisher: Callable[[], AbstractContextManager[Publisher]] | None  # opens a connection per run
+    poster: Poster | None
+    http_url: str | None
+    retry: RetryPolicy = RetryPolicy()
+    fence: Fence = NoFence()  # noqa: RUF009 - stateless default
+    sleep: Callable[[float], None] = time.sleep
+
+    def build(self, now: datetime) -> list[CapacityMessage]:
+        daily = read_daily_efficiency(self.client, self.master, rp=self.kpi_rp, now=now,
+                                      days=self.master.kpi.efficiency_days)
+        return capacity_messages(self.master, now=now, daily_efficiency=daily,
+                                 booked=load_bookings(self.bookings_path))
+
+    def run(self, now: datetime) -> FeedReport:
+        """Build, then (fence checked before each side effect) publish and POST."""
+        messages = self.build(now)
+        published = 0
+        if self.publisher is not None and messages:
+            with self.publisher() as pub:
+                for msg in messages:
+                    self.fence.check()
+                    pub.publish(capacity_topic(msg), msg.model_dump_json().encode(), qos=1, retain=True)
+                    published += 1
+        attempts = 0
+        if self.poster is not None and self.http_url and messages:
+            self.fence.check()
+            body = json.dumps([m.model_dump(mode="json") for m in messages]).encode()
+            attempts = post_with_retry(self.poster, self.http_url, body, self.retry, sleep=self.sleep)
+        return FeedReport(tuple(messages), published, attempts > 0, attempts)
+
+
+def free_total(messages: Sequence[CapacityMessage]) -> Mapping[tuple[str, str], float]:
+    """Free standard minutes per (enterprise, line) over all days (for reports)."""
+    return {(m.enterprise, m.line): sum(d.free_std_min for d in m.days) for m in messages}

@@ -1,0 +1,154 @@
+"""The rules service configuration: one pydantic-settings tree, loaded once from YAML.
+
+Secrets may come from the environment instead of the file (``SEAMLINE_RULES_INFLUX__PASSWORD``,
+``SEAMLINE_RULES_MQTT__PASSWORD``); values in the file win. Every error names the file, the
+dotted key and what was expected, as a :class:`ConfigError` (a ``UsageError``: exit code 2).
+See ``rules/rules.sample.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rules.lease import Shard
+from seamline.errors import UsageError
+
+
+class ConfigError(UsageError):
+    """Invalid rules configuration; the message names file, key and expectation."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InfluxConfig(_Section):
+    url: str = Field(default="http://127.0.0.1:8086", pattern=r"^https?://")
+    database: str = "seamline"
+    raw_rp: str = "raw"
+    kpi_rp: str = "kpi"
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class MqttConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    client_id: str = Field(default_factory=lambda: f"seamline-rules-{socket.gethostname()}-{os.getpid()}")
+    username: str | None = None
+    password: SecretStr | None = None
+    publish_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class CapacityConfig(_Section):
+    enabled: bool = True
+    http_url: str | None = Field(default=None, pattern=r"^https?://")
+    bookings_path: Path | None = None
+    interval_min: int = Field(default=60, ge=1, le=1440, description="Publish every N minutes")
+    # Bounded retry of the HTTP POST: 5 attempts at 1, 2, 4, 8 s (±jitter) ≈ 15 s worst case.
+    http_attempts: int = Field(default=5, ge=1, le=20)
+    http_backoff_s: float = Field(default=1.0, gt=0, le=60)
+    http_max_backoff_s: float = Field(default=30.0, gt=0, le=600)
+    http_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+class JobsConfig(_Section):
+    # Run a few seconds after each boundary so edge aggregates of the closing minute have landed.
+    delay_s: int = Field(default=30, ge=0, le=3599)
+    shift_every_min: int = Field(default=15, ge=1, le=240)
+    shift_lookback_days: int = Field(default=1, ge=0, le=31)
+    misfire_grace_s: int = Field(default=300, ge=1, le=86400)
+
+
+class LeaseConfig(_Section):
+    kind: Literal["none", "file"] = "none"
+    path: Path | None = None
+    holder: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    ttl_s: float = Field(default=90.0, gt=0, le=3600)
+    renew_s: float = Field(default=20.0, gt=0, le=1200)
+
+    @field_validator("path")
+    @classmethod
+    def _abs(cls, v: Path | None) -> Path | None:
+        return v.expanduser() if v is not None else None
+
+
+class EnergyConfig(_Section):
+    max_hold_s: float = Field(default=120.0, gt=0, le=3600)
+    max_gap_s: float = Field(default=600.0, gt=0, le=86400)
+
+
+class RulesConfig(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, env_prefix="SEAMLINE_RULES_",
+                                      env_nested_delimiter="__")
+
+    master_data: Path
+    influx: InfluxConfig = InfluxConfig()
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    capacity: CapacityConfig = CapacityConfig()
+    jobs: JobsConfig = JobsConfig()
+    lease: LeaseConfig = Field(default_factory=LeaseConfig)
+    energy: EnergyConfig = EnergyConfig()
+    shard: str = Field(default="0/1", description="i/n: enterprises whose stable hash % n == i")
+    batch_machines: int = Field(default=300, ge=1, le=100_000)
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: str) -> str:
+        Shard.parse(v)
+        return v
+
+    @property
+    def shard_spec(self) -> Shard:
+        return Shard.parse(self.shard)
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = None) -> RulesConfig:
+    """Validate a parsed YAML mapping; relative paths are taken relative to ``base_dir``."""
+    try:
+        cfg = RulesConfig(**raw)
+    except ValidationError as exc:
+        lines = [f"{source}: {_key(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("invalid rules config:\n  " + "\n  ".join(lines)) from None
+    if base_dir is None:
+        return cfg
+    updates: dict[str, Any] = {"master_data": _resolve(cfg.master_data, base_dir)}
+    if cfg.capacity.bookings_path is not None:
+        updates["capacity"] = cfg.capacity.model_copy(
+            update={"bookings_path": _resolve(cfg.capacity.bookings_path, base_dir)})
+    if cfg.lease.path is not None:
+        updates["lease"] = cfg.lease.model_copy(update={"path": _resolve(cfg.lease.path, base_dir)})
+    if cfg.lease.kind == "file" and cfg.lease.path is None:
+        raise ConfigError(f"{source}: lease.path: required when lease.kind is 'file'")
+    return cfg.model_copy(update=updates)
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def load_config(path: Path) -> RulesConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: (top level): expected a mapping with at least master_data")
+    return parse_config(raw, source=str(path), base_dir=path.parent)

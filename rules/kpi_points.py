@@ -1,0 +1,123 @@
+"""KPI results -> InfluxDB points in retention policy ``kpi``, idempotently.
+
+A point's identity is (measurement, tags, window-start timestamp); the tags include the window
+label (``5m``/``1h``/``shift``/``1d``), so recomputing a window rewrites exactly its own points
+and never adds new ones. Every point carries ``coverage`` (0..1), ``low_coverage`` (bool) and
+``flags`` (comma-separated :class:`rules.kpi.result.Flag` values, "" when none). A value that is
+``None`` (e.g. MTBF without breakdowns) is left out of the point; see rules/README.md for the
+measurements and their fields.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ingest.line_protocol import encode_line
+from ingest.write_policy import PointWriter, WriteOutcome, WritePolicy
+from rules.kpi.result import Flag, KpiResult
+from rules.windows import Window
+
+FieldValue = float | int | bool | str
+
+
+@dataclass(frozen=True, slots=True)
+class KpiPoint:
+    measurement: str
+    tags: tuple[tuple[str, str], ...]
+    ts_ms: int
+    fields: tuple[tuple[str, FieldValue], ...]
+
+    def tag(self, name: str) -> str:
+        return dict(self.tags)[name]
+
+    def get(self, name: str) -> FieldValue | None:
+        return dict(self.fields).get(name)
+
+    def line(self) -> str:
+        return encode_line(self.measurement, dict(self.tags), dict(self.fields), self.ts_ms)
+
+
+def field_name(value_name: str) -> str:
+    """KPI value names as field keys (``down_min.needle`` -> ``down_min_needle``)."""
+    return value_name.replace(".", "_")
+
+
+def make_point(
+    measurement: str,
+    tags: Mapping[str, str],
+    window: Window,
+    results: Sequence[KpiResult],
+    *,
+    extra: Mapping[str, float | None] | None = None,
+    prefix: Mapping[str, str] | None = None,
+) -> KpiPoint:
+    """One point from one or more results of the same window. ``coverage`` is the lowest of the
+    results' coverages, ``flags`` their union; ``prefix`` renames values of a result kpi
+    (``{"pv_availability": "sun_"}``) where two results share a value name."""
+    fields: dict[str, FieldValue] = {}
+    flags: set[Flag] = set()
+    coverage = 1.0
+    for res in results:
+        pre = (prefix or {}).get(res.kpi, "")
+        for v in res.values:
+            if v.value is not None:
+                fields[pre + field_name(v.name)] = float(v.value)
+        flags |= res.flags
+        coverage = min(coverage, res.coverage.fraction)
+    for name, value in (extra or {}).items():
+        if value is not None:
+            fields[name] = float(value)
+    fields["coverage"] = float(coverage)
+    fields["low_coverage"] = Flag.LOW_COVERAGE in flags
+    fields["flags"] = ",".join(sorted(f.value for f in flags))
+    return KpiPoint(measurement, tuple(sorted(tags.items())), int(window.start_s * 1000),
+                    tuple(sorted(fields.items())))
+
+
+class FencingError(Exception):
+    """This replica no longer holds the lease: it must not write or send."""
+
+
+class Fence(Protocol):
+    def check(self) -> None:
+        """Raise :class:`FencingError` unless the caller still holds its lease."""
+
+
+class NoFence:
+    """For a single replica (no lease configured)."""
+
+    def check(self) -> None:
+        return None
+
+
+class KpiPointWriter:
+    """Writes KPI points through ``ingest``'s durable write policy into RP ``kpi``, checking the
+    fence before every batch (a replica that lost its lease stops before writing)."""
+
+    # InfluxDB's recommended 5 000-10 000 lines per write; 5 000 keeps a request under ~1 MB.
+    BATCH_LINES = 5_000
+
+    def __init__(self, writer: PointWriter, *, fence: Fence | None = None, policy: WritePolicy | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self._writer = writer
+        self._fence = fence or NoFence()
+        self._policy = policy or WritePolicy()
+        self._stop = stop or threading.Event()
+        self.points_written = 0
+        self.points_rejected = 0
+
+    def write(self, points: Iterable[KpiPoint]) -> int:
+        """Write all points; return how many were written (rejections are counted, not raised)."""
+        lines = [p.line() for p in points]
+        written = 0
+        for i in range(0, len(lines), self.BATCH_LINES):
+            self._fence.check()
+            out: WriteOutcome = self._policy.write_durably(self._writer, lines[i:i + self.BATCH_LINES],
+                                                           stop=self._stop)
+            written += out.written
+            self.points_rejected += len(out.rejected)
+        self.points_written += written
+        return written

@@ -1,0 +1,161 @@
+"""Synthetic telemetry with known truth, in the ingest storage schema (for tests, bench, demo).
+
+Sewing machines come from ``firmware_stubs.sewing.machine.prepare_machine`` (its truth timeline,
+not its 1 s samples): the truth is cut into 60 s edge aggregates (seconds per state, pieces
+finished in the period, stamped at the period start) and its state changes become
+``machine_state`` events — what the edge agent would send if it decided states perfectly.
+Energy assets are simple closed-form signals whose integrals are known.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from contracts.messages import MachineState
+from firmware_stubs.sewing.machine import MachineProfile, TruthSegment, prepare_machine
+from firmware_stubs.sewing.shift import ShiftPattern
+from ingest.line_protocol import encode_line
+
+
+@dataclass(frozen=True, slots=True)
+class MachineTruth:
+    truth: tuple[TruthSegment, ...]
+    pieces_ms: tuple[int, ...]
+
+    def seconds(self, state: MachineState, spans_ms: Iterable[tuple[int, int]]) -> float:
+        """True seconds in ``state`` inside the given ``[start, end)`` ms spans."""
+        total = 0
+        for a, b in spans_ms:
+            for seg in self.truth:
+                if seg.state is state:
+                    total += max(0, min(seg.end_ms, b) - max(seg.start_ms, a))
+        return total / 1000.0
+
+    def pieces(self, start_ms: int, end_ms: int) -> int:
+        return sum(1 for t in self.pieces_ms if start_ms <= t < end_ms)
+
+
+def simulate_truth(machine_id: str, start_ms: int, end_ms: int, *, seed: int, sam_min: float = 12.0,
+                   shift: ShiftPattern | None = None) -> MachineTruth:
+    sim = prepare_machine(profile=MachineProfile(machine_id=machine_id, sam_min=sam_min), start_ms=start_ms,
+                          end_ms=end_ms, seed=seed, shift=shift)
+    return MachineTruth(tuple(sim.truth), tuple(t for t in sim.timeline.pieces_ms if t < end_ms))
+
+
+def _tags(enterprise: str, site: str, area: str, asset: str) -> dict[str, str]:
+    return {"enterprise": enterprise, "site": site, "area": area, "asset": asset}
+
+
+def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, end_ms: int, *,
+                    period_s: int = 60, skip: tuple[int, int] | None = None, quality: str = "good") -> list[str]:
+    """60 s aggregates of the truth over ``[start_ms, end_ms)``; periods starting inside ``skip``
+    (ms) are left out (a data gap)."""
+    period_ms = period_s * 1000
+    first = start_ms - start_ms % period_ms
+    n = (end_ms - first + period_ms - 1) // period_ms
+    secs = [dict.fromkeys(MachineState, 0) for _ in range(n)]
+    for seg in truth.truth:
+        t = max(seg.start_ms, first)
+        while t < min(seg.end_ms, end_ms):
+            k = (t - first) // period_ms
+            nxt = min(seg.end_ms, first + (k + 1) * period_ms, end_ms)
+            secs[k][seg.state] += nxt - t
+            t = nxt
+    pieces = [0] * n
+    for p in truth.pieces_ms:
+        if first <= p < end_ms:
+            pieces[(p - first) // period_ms] += 1
+    out = []
+    for k in range(n):
+        ts = first + k * period_ms
+        if skip is not None and skip[0] <= ts < skip[1]:
+            continue
+        s = secs[k]
+        fields: dict[str, float | int | str] = {
+            "run_s": s[MachineState.RUNNING] / 1000, "idle_s": s[MachineState.IDLE] / 1000,
+            "off_s": s[MachineState.OFF] / 1000, "down_s": s[MachineState.DOWN] / 1000,
+            "period_s": float(period_s), "pieces": pieces[k], "rejects": 0, "samples": period_s, "seq": k,
+            "quality": quality,
+        }
+        out.append(encode_line("sewing_machine", tags, fields, ts))
+    return out
+
+
+def state_lines(truth: MachineTruth, tags: dict[str, str], *, skip: tuple[int, int] | None = None) -> list[str]:
+    """One ``machine_state`` point per truth state change (skipping those inside ``skip``)."""
+    out = []
+    prev: TruthSegment | None = None
+    for i, seg in enumerate(truth.truth):
+        if prev is not None and prev.state is seg.state and prev.reason == seg.reason:
+            continue
+        if skip is None or not skip[0] <= seg.start_ms < skip[1]:
+            fields: dict[str, float | int | str] = {"state": seg.state.value, "reason": seg.reason or "none",
+                                                    "seq": i, "quality": "good"}
+            if prev is not None:
+                fields["previous"] = prev.state.value
+            out.append(encode_line("machine_state", tags, fields, seg.start_ms))
+        prev = seg
+    return out
+
+
+def gateway_status_lines(enterprise: str, site: str, gateway: str, events: Iterable[tuple[int, bool]]) -> list[str]:
+    tags = {"enterprise": enterprise, "site": site, "gateway": gateway}
+    return [encode_line("gateway_status", tags, {"state": "online" if on else "offline"}, ts)
+            for ts, on in events]
+
+
+def pv_lines(tags: dict[str, str], start_ms: int, end_ms: int, *, power_kw: float, poll_s: int = 30,
+             start_wh: float = 0.0) -> list[str]:
+    """A PV inverter producing constant ``power_kw`` (MPPT state 4): energy = power × hours."""
+    out = []
+    for i, ts in enumerate(range(start_ms, end_ms, poll_s * 1000)):
+        wh = start_wh + power_kw * 1000 * (ts - start_ms) / 3.6e6
+        out.append(encode_line("pv_inverter", tags, {"ac_power_w": power_kw * 1000, "ac_energy_wh": wh,
+                                                     "operating_state": 4, "seq": i, "quality": "good"}, ts))
+    return out
+
+
+def met_lines(tags: dict[str, str], start_ms: int, end_ms: int, *, poa_w_m2: float, poll_s: int = 30) -> list[str]:
+    return [encode_line("met_station", tags, {"poa_irradiance_w_m2": poa_w_m2, "seq": i, "quality": "good"}, ts)
+            for i, ts in enumerate(range(start_ms, end_ms, poll_s * 1000))]
+
+
+def meter_lines(tags: dict[str, str], start_ms: int, end_ms: int, *, import_kw: float, poll_s: int = 30) -> list[str]:
+    out = []
+    for i, ts in enumerate(range(start_ms, end_ms, poll_s * 1000)):
+        wh = import_kw * 1000 * (ts - start_ms) / 3.6e6
+        out.append(encode_line("meter", tags, {"power_w": import_kw * 1000, "import_energy_wh": wh,
+                                               "export_energy_wh": 0.0, "seq": i, "quality": "good"}, ts))
+    return out
+
+
+def battery_lines(tags: dict[str, str], start_ms: int, end_ms: int, *, capacity_kwh: float,
+                  poll_s: int = 30) -> list[str]:
+    """Charges at capacity/2 per hour for the first half, discharges for the second (SoC back)."""
+    out = []
+    half = (end_ms - start_ms) / 2
+    rate_w = capacity_kwh * 1000 / 2
+    for i, ts in enumerate(range(start_ms, end_ms, poll_s * 1000)):
+        t = ts - start_ms
+        ch = rate_w * min(t, half) / 3.6e6
+        dis = rate_w * max(0.0, t - half) / 3.6e6
+        soc = 50 + 100 * (ch - dis) / (capacity_kwh * 1000)
+        out.append(encode_line("battery", tags, {"charge_energy_wh": ch, "discharge_energy_wh": dis,
+                                                 "soc_pct": soc, "seq": i, "quality": "good"}, ts))
+    return out
+
+
+def wind_lines(tags: dict[str, str], start_ms: int, end_ms: int, *, speed_m_s: float, power_kw: float,
+               poll_s: int = 30) -> list[str]:
+    out = []
+    for i, ts in enumerate(range(start_ms, end_ms, poll_s * 1000)):
+        wh = power_kw * 1000 * (ts - start_ms) / 3.6e6
+        gust = speed_m_s * (1 + 0.05 * math.sin(i / 10))
+        out.append(encode_line("wind_turbine", tags, {"wind_speed_m_s": gust, "power_w": power_kw * 1000,
+                                                      "energy_wh": wh, "status": 1, "seq": i, "quality": "good"}, ts))
+    return out
+
+
+machine_tags = _tags

@@ -1,0 +1,143 @@
+"""The capacity feed end to end: daily KPIs in InfluxDB -> retained MQTT messages a late
+subscriber receives, and a JSON POST to a local HTTP server (first attempt refused)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from contracts.messages import CapacityMessage
+from contracts.topic import LINE_ASSET, MessageKind, subscription
+from ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
+from ingest.line_protocol import encode_line
+from ingest.writer_v1 import InfluxV1Writer
+from rules.bootstrap import make_feed
+from rules.config import RulesConfig, load_config
+from rules.lease import NoLease
+from rules.master_data import load_master_data
+from seamline.localstack import InfluxdProcess, MosquittoProcess
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 5, 6, 12, tzinfo=TZ)
+MASTER = {
+    "kpi": {"efficiency_days": 5, "capacity_days": 3},
+    "calendars": [{"id": "cal", "shifts": [{"name": "day", "start": "08:00", "end": "17:00",
+                                            "days": ["mon", "tue", "wed", "thu", "fri", "sat"],
+                                            "breaks": [{"start": "12:00", "end": "13:00"}]}]}],
+    "styles": [{"id": "tee", "category": "t_shirt", "sam_min": 6}],
+    "enterprises": [{"id": "f001", "name": "F", "calendar": "cal", "sites": [{"id": "s1", "lines": [
+        {"id": "line01", "operators": 4, "categories": ["t_shirt"], "machine_count": 4, "style": "tee"},
+        {"id": "line02", "operators": 2, "categories": ["t_shirt"], "machine_count": 2, "style": "tee"},
+    ]}]}],
+}
+
+
+class _Sink(http.server.BaseHTTPRequestHandler):
+    bodies: ClassVar[list[Any]] = []
+    refuse_next = 1
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if _Sink.refuse_next > 0:
+            _Sink.refuse_next -= 1
+            self.send_response(503)
+        else:
+            _Sink.bodies.append(json.loads(body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def http_sink() -> Iterator[str]:
+    _Sink.bodies, _Sink.refuse_next = [], 1
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/capacity"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def _retained(broker: MosquittoProcess, expect: int) -> dict[str, CapacityMessage]:
+    """Connect *after* publication and collect retained capacity messages (bounded wait)."""
+    got: dict[str, CapacityMessage] = {}
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="late-subscriber")
+    client.on_message = lambda _c, _u, msg: got.__setitem__(msg.topic, CapacityMessage.model_validate_json(msg.payload))
+    client.connect("127.0.0.1", broker.port)
+    client.subscribe(subscription(asset=LINE_ASSET, kind=MessageKind.CAPACITY), qos=1)
+    client.loop_start()
+    deadline = time.monotonic() + 10
+    while len(got) < expect and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.disconnect()
+    client.loop_stop()
+    return got
+
+
+def _config(tmp_path: Path, influxd: InfluxdProcess, db: str, broker: MosquittoProcess, url: str) -> RulesConfig:
+    (tmp_path / "master.yaml").write_text(yaml.safe_dump(MASTER))
+    cfg = {"master_data": "master.yaml", "influx": {"url": influxd.url, "database": db},
+           "mqtt": {"port": broker.port, "client_id": "rules-test"},
+           "capacity": {"http_url": url, "bookings_path": "bookings.json", "http_attempts": 3}}
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(cfg))
+    return load_config(tmp_path / "rules.yaml")
+
+
+def _daily_kpis(influxd: InfluxdProcess, db: str) -> None:
+    policies = (RetentionSpec(name="raw", duration="INF", default=True), RetentionSpec(name="kpi", duration="INF"))
+    init_v1(InfluxQLClient(url=influxd.url), DbLayout(database=db, policies=policies))
+    lines = []
+    for back in range(1, 6):
+        day = NOW.date() - timedelta(days=back)
+        ts = int(datetime(day.year, day.month, day.day, tzinfo=TZ).timestamp() * 1000)
+        for line, eff in (("line01", 0.5), ("line02", 0.4)):
+            tags = {"enterprise": "f001", "site": "s1", "line": line, "window": "1d"}
+            lines.append(encode_line("kpi_line", tags, {"line_efficiency": eff, "coverage": 1.0}, ts))
+    InfluxV1Writer(url=influxd.url, database=db, retention_policy="kpi").write(lines)
+
+
+def test_capacity_is_retained_posted_and_reduced_by_bookings(
+    tmp_path: Path, influxd: InfluxdProcess, influx_db: str, mosquitto: MosquittoProcess, http_sink: str
+) -> None:
+    _daily_kpis(influxd, influx_db)
+    cfg = _config(tmp_path, influxd, influx_db, mosquitto, http_sink)
+    feed = make_feed(cfg, load_master_data(cfg.master_data), NoLease())
+    waits: list[float] = []
+    feed.sleep = waits.append
+    report = feed.run(NOW)
+    assert (report.published, report.post_attempts) == (2, 2) and len(waits) == 1  # one 503, one retry
+
+    got = _retained(mosquitto, expect=2)
+    line01 = got["seamline/v1/f001/s1/line01/_line/capacity"]
+    assert line01.efficiency == pytest.approx(0.5)
+    assert line01.confidence == pytest.approx(1.0)
+    assert [d.day for d in line01.days] == [date(2026, 5, 7), date(2026, 5, 8), date(2026, 5, 9)]
+    assert line01.days[0].free_std_min == pytest.approx(4 * 480 * 0.5)
+    assert got["seamline/v1/f001/s1/line02/_line/capacity"].efficiency == pytest.approx(0.4)
+    assert [m["line"] for m in _Sink.bodies[0]] == ["line01", "line02"]
+
+    bookings = [{"enterprise": "f001", "line": "line01", "day": "2026-05-07", "std_min": 300},
+                {"enterprise": "f001", "line": "line01", "day": "2026-05-07", "std_min": 100}]
+    (tmp_path / "bookings.json").write_text(json.dumps(bookings))
+    feed.run(NOW)
+    again = _retained(mosquitto, expect=2)["seamline/v1/f001/s1/line01/_line/capacity"]
+    assert again.days[0].booked_std_min == pytest.approx(400)
+    assert again.days[0].free_std_min == pytest.approx(4 * 480 * 0.5 - 400)
+    assert again.days[1].free_std_min == pytest.approx(4 * 480 * 0.5)
+    assert _Sink.bodies[1][0]["days"][0]["free_std_min"] == pytest.approx(560)

@@ -1,0 +1,237 @@
+"""compute_window against a real InfluxDB 1.x holding a simulated shift with known truth."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from contracts.messages import MachineState
+from ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
+from ingest.line_protocol import encode_line
+from ingest.writer_v1 import InfluxV1Writer
+from rules.engine import WindowReport, compute_window
+from rules.kpi_points import KpiPointWriter
+from rules.master_data import MasterData, parse_master_data
+from rules.shift_calendar import ShiftCalendar, shift_instances
+from rules.source import InfluxSource, SourceSettings
+from rules.synthetic import (
+    MachineTruth,
+    aggregate_lines,
+    gateway_status_lines,
+    machine_tags,
+    met_lines,
+    meter_lines,
+    pv_lines,
+    simulate_truth,
+    state_lines,
+)
+from rules.windows import Window, WindowSize, window_containing
+from seamline.localstack import InfluxdProcess
+
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2026, 5, 6, tzinfo=TZ)  # a Wednesday
+SAM_MIN = 6.0  # the style's SAM in master data
+# The simulated operators pace themselves on a 12-minute SAM: performance = pieces x 6 / run time
+# stays below 1, so OEE is not clipped and its three factors are all exercised.
+SIM_SAM_MIN = 12.0
+LINES = {"line01": ["m1", "m2", "m3", "m4"], "line02": ["m5", "m6", "m7", "m8"]}
+GATEWAY = {"line01": "gw1", "line02": "gw2"}
+
+
+def _ms(h: float) -> int:
+    return int((DAY + timedelta(hours=h)).timestamp() * 1000)
+
+
+OUTAGE = (_ms(14), _ms(15))  # gw2 offline 14:00-15:00 local: no data from line02
+PLANNED_H = [(8, 10), (10.25, 12), (13, 15), (15.25, 17)]
+
+
+def master_data() -> MasterData:
+    shift = {"name": "day", "start": "08:00", "end": "17:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat"],
+             "breaks": [{"start": "10:00", "end": "10:15"}, {"start": "12:00", "end": "13:00"},
+                        {"start": "15:00", "end": "15:15"}]}
+    lines = [{"id": line, "operators": 4, "categories": ["shirt"], "machines": ms, "style": "shirt"}
+             for line, ms in LINES.items()]
+    assets = [{"id": "pv01", "kind": "pv_inverter", "area": "roof", "rated_power_kw": 50, "kwp": 60},
+              {"id": "met01", "kind": "met_station", "area": "roof"},
+              {"id": "meter01", "kind": "meter", "area": "main"}]
+    return parse_master_data({
+        "calendars": [{"id": "cal", "shifts": [shift]}],
+        "styles": [{"id": "shirt", "category": "shirt", "sam_min": SAM_MIN}],
+        "enterprises": [{"id": "f001", "name": "F", "calendar": "cal",
+                         "sites": [{"id": "s1", "lines": lines, "energy_assets": assets}]}],
+    })
+
+
+@dataclass
+class Loaded:
+    url: str
+    db: str
+    truth: dict[str, MachineTruth]
+
+
+def _write(url: str, db: str, lines: list[str]) -> None:
+    writer = InfluxV1Writer(url=url, database=db, retention_policy="raw")
+    for i in range(0, len(lines), 5000):
+        writer.write(lines[i:i + 5000])
+    writer.close()
+
+
+@pytest.fixture
+def loaded(influxd: InfluxdProcess, influx_db: str) -> Loaded:
+    # raw kept forever: the simulated day is fixed and would fall outside a 90 d policy later
+    policies = (RetentionSpec(name="raw", duration="INF", default=True), RetentionSpec(name="kpi", duration="INF"))
+    init_v1(InfluxQLClient(url=influxd.url), DbLayout(database=influx_db, policies=policies))
+    from firmware_stubs.sewing.shift import ShiftPattern
+
+    start, end = _ms(7), _ms(18)
+    truth: dict[str, MachineTruth] = {}
+    lines: list[str] = []
+    for line, machines in LINES.items():
+        skip = OUTAGE if line == "line02" else None
+        for i, m in enumerate(machines):
+            truth[m] = simulate_truth(m, start, end, seed=100 + i, sam_min=SIM_SAM_MIN, shift=ShiftPattern())
+            tags = machine_tags("f001", "s1", line, m)
+            lines += aggregate_lines(truth[m], tags, start, end, skip=skip)
+            lines += state_lines(truth[m], tags, skip=skip)
+            lines.append(encode_line("asset_info", {**tags, "asset_kind": "sewing_machine"},
+                                     {"gateway": GATEWAY[line]}, start))
+    lines += gateway_status_lines("f001", "s1", "gw1", [(start, True)])
+    lines += gateway_status_lines("f001", "s1", "gw2", [(start, True), (OUTAGE[0], False), (OUTAGE[1], True)])
+    # daily-window probes on m1: 00:30 local this day (in), 00:30 local next day (out)
+    m1 = machine_tags("f001", "s1", "line01", "m1")
+    for ts, pieces in ((_ms(0.5), 5), (_ms(24.5), 7)):
+        lines.append(encode_line("sewing_machine", m1, {"run_s": 60.0, "idle_s": 0.0, "off_s": 0.0, "down_s": 0.0,
+                                                        "period_s": 60.0, "pieces": pieces, "rejects": 0,
+                                                        "seq": 0, "quality": "good"}, ts))
+    lines += pv_lines({"enterprise": "f001", "site": "s1", "area": "roof", "asset": "pv01"}, start, end, power_kw=30)
+    lines += met_lines({"enterprise": "f001", "site": "s1", "area": "roof", "asset": "met01"}, start, end,
+                       poa_w_m2=600)
+    lines += meter_lines({"enterprise": "f001", "site": "s1", "area": "main", "asset": "meter01"}, start, end,
+                         import_kw=20)
+    _write(influxd.url, influx_db, lines)
+    return Loaded(influxd.url, influx_db, truth)
+
+
+def _source(loaded: Loaded) -> InfluxSource:
+    return InfluxSource(InfluxQLClient(url=loaded.url), SourceSettings(database=loaded.db))
+
+
+def _shift_window() -> Window:
+    cal = ShiftCalendar.for_enterprise(master_data(), master_data().enterprises[0])
+    [inst] = shift_instances(cal, Window(DAY, DAY + timedelta(days=1)))
+    return inst.window
+
+
+def _planned_ms(exclude: tuple[int, int] | None = None) -> list[tuple[int, int]]:
+    spans = [(_ms(a), _ms(b)) for a, b in PLANNED_H]
+    if exclude is None:
+        return spans
+    out = []
+    for a, b in spans:
+        if b <= exclude[0] or a >= exclude[1]:
+            out.append((a, b))
+        else:
+            out += [s for s in ((a, exclude[0]), (exclude[1], b)) if s[1] > s[0]]
+    return out
+
+
+def _truth_line(truth: dict[str, MachineTruth], machines: list[str], planned: list[tuple[int, int]],
+                pieces_spans: list[tuple[int, int]]) -> dict[str, float]:
+    planned_s = sum(b - a for a, b in planned) / 1000
+    run = sum(truth[m].seconds(MachineState.RUNNING, planned) for m in machines)
+    pieces = sum(truth[m].pieces(a, b) for m in machines for a, b in pieces_spans)
+    availability = run / (planned_s * len(machines))
+    performance = min(1.0, pieces * SAM_MIN * 60 / run)
+    return {"availability": availability, "oee": availability * performance,
+            "line_efficiency": pieces * SAM_MIN / (4 * planned_s / 60), "pieces": pieces}
+
+
+def test_shift_kpis_match_truth_and_outage_lowers_coverage_not_availability(loaded: Loaded) -> None:
+    report = compute_window(_source(loaded), master_data(), _shift_window(), label="shift", shift="day")
+    assert report.statements == 5 + 3  # fixed per window: sewing, states, 2x gateway, asset_info + 3 energy kinds
+    for m in LINES["line01"]:
+        planned = _planned_ms()
+        want = loaded.truth[m].seconds(MachineState.RUNNING, planned) / (sum(b - a for a, b in planned) / 1000)
+        point = report.one("kpi_machine", asset=m)
+        assert point.get("utilization") == pytest.approx(want, abs=0.01)
+        assert point.get("coverage") == pytest.approx(1.0)
+    full = _truth_line(loaded.truth, LINES["line01"], _planned_ms(), [(_ms(8), _ms(17))])
+    line01 = report.one("kpi_line", line="line01")
+    for name in ("availability", "oee", "line_efficiency"):
+        assert line01.get(name) == pytest.approx(full[name], abs=0.01), name
+    assert line01.get("good_pieces") == full["pieces"]
+    assert 0.2 < line01.get("performance") < 0.95  # type: ignore[operator]
+    assert line01.get("low_coverage") is False
+
+    observed = [(_ms(8), OUTAGE[0]), (OUTAGE[1], _ms(17))]
+    cut = _truth_line(loaded.truth, LINES["line02"], _planned_ms(OUTAGE), observed)
+    line02 = report.one("kpi_line", line="line02")
+    assert line02.get("coverage") == pytest.approx(390 / 450, abs=1e-6)  # 60 of 450 planned minutes lost
+    for name in ("availability", "oee", "line_efficiency"):
+        assert line02.get(name) == pytest.approx(cut[name], abs=0.01), name
+    for m in LINES["line02"]:
+        point = report.one("kpi_machine", asset=m)
+        true_down = loaded.truth[m].seconds(MachineState.DOWN, observed) / 60
+        assert point.get("down_min") == pytest.approx(true_down, abs=0.01)  # the outage is not downtime
+        assert point.get("unobserved_min") == pytest.approx(60.0)
+
+
+def test_energy_kpis_over_the_shift(loaded: Loaded) -> None:
+    report = compute_window(_source(loaded), master_data(), _shift_window(), label="shift")
+    pv = report.one("kpi_pv", asset="pv01")
+    assert pv.get("energy_kwh") == pytest.approx(30 * 9, rel=1e-3)
+    assert pv.get("performance_ratio") == pytest.approx((30 / 60) / 0.6, rel=1e-3)  # Yf/Yr per hour
+    site = report.one("kpi_factory_energy", site="s1")
+    assert site.get("consumption_kwh") == pytest.approx(20 * 9 + 30 * 9, rel=1e-3)
+    assert site.get("green_share") == pytest.approx(270 / 450, rel=1e-3)
+
+
+def _count_kpi_points(loaded: Loaded) -> int:
+    client = InfluxQLClient(url=loaded.url)
+    total = 0
+    for name in ("kpi_machine", "kpi_line", "kpi_downtime", "kpi_pv", "kpi_factory_energy"):
+        res = client.query(f'SELECT count("coverage") FROM "kpi"."{name}"', db=loaded.db)
+        for s in res[0].get("series", []):
+            total += int(s["values"][0][1])
+    return total
+
+
+def test_recomputing_a_window_rewrites_the_same_points(loaded: Loaded) -> None:
+    writer = KpiPointWriter(InfluxV1Writer(url=loaded.url, database=loaded.db, retention_policy="kpi"))
+    first = compute_window(_source(loaded), master_data(), _shift_window(), label="shift", shift="day")
+    writer.write(first.points)
+    after_one = _count_kpi_points(loaded)
+    second = compute_window(_source(loaded), master_data(), _shift_window(), label="shift", shift="day")
+    writer.write(second.points)
+    assert after_one == len(first.points) > 0
+    assert _count_kpi_points(loaded) == after_one
+    assert second.points == first.points
+
+
+@pytest.fixture
+def new_york_process_tz() -> Iterator[None]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+@pytest.mark.usefixtures("new_york_process_tz")
+def test_daily_totals_follow_the_enterprise_local_day(loaded: Loaded) -> None:
+    window = window_containing(DAY + timedelta(hours=9), WindowSize.DAY, TZ)
+    assert window.start == datetime(2026, 5, 5, 16, tzinfo=UTC)
+    report: WindowReport = compute_window(_source(loaded), master_data(), window, label="1d")
+    m1 = report.one("kpi_machine", asset="m1")
+    assert m1.get("pieces") == loaded.truth["m1"].pieces(_ms(0), _ms(24)) + 5  # 00:30 today in, tomorrow's out
