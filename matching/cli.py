@@ -1,0 +1,102 @@
+"""``seamline match``: allocate an order book to measured capacity and print / publish the plan.
+
+    seamline match --orders orders.csv --capacity capacity.json [--profiles profiles.yaml]
+                   [--broker mqtt://127.0.0.1:1883] [--publish] [--bookings out.json]
+                   [--json] [--strict] [--time-limit 20] [--today 2030-01-07]
+
+Capacity comes from ``--capacity`` (a JSON file or http(s) URL with a list of CapacityMessage)
+or, without it, from the retained capacity topics on ``--broker``. ``--publish`` sends the plan
+as retained allocation messages to ``--broker``. Exit 2 on usage errors, and with ``--strict``
+on any rejected order row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from matching import capacity_feed
+from matching.bookings import allocation_messages, render_table, write_bookings
+from matching.capacity import from_messages
+from matching.order_book import parse_orders, read_rows
+from matching.planner import MatchOptions, plan_orders
+from matching.profiles import load_profiles
+from matching.publisher import MqttPublisher, publish_plan
+from matching.solver import SolveOptions
+from seamline.errors import UsageError
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("match", help="allocate buyers' orders to measured capacity")
+    p.add_argument("--orders", type=Path, required=True, help="order book: .csv, .json or .yaml")
+    p.add_argument("--capacity", help="capacity: JSON file or http(s) URL (default: retained MQTT)")
+    p.add_argument("--broker", help="mqtt://host:port for capacity (without --capacity) and --publish")
+    p.add_argument("--profiles", type=Path, help="factory profiles .yaml/.json (default: neutral)")
+    p.add_argument("--bookings", type=Path, help="write booked std-min per enterprise/line/day here (JSON)")
+    p.add_argument("--publish", action="store_true", help="publish the plan on the allocation topics")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON instead of a table")
+    p.add_argument("--strict", action="store_true", help="exit 2 if any order row was rejected")
+    p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
+    p.add_argument("--split-penalty", type=float, default=None, help="std-min per factory an order uses")
+    p.add_argument("--today", type=date.fromisoformat, default=None, help="plan date (default: today)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    today: date = args.today or date.today()
+    if args.time_limit <= 0:
+        raise UsageError(f"--time-limit must be > 0, got {args.time_limit}")
+    book = load_profiles(args.profiles)
+    rows, source = read_rows(args.orders)
+    parsed = parse_orders(rows, source=source, today=today, categories=book.categories)
+    feed = _capacity(args)
+    for msg in feed.rejected:
+        print(f"capacity rejected: {msg}", file=sys.stderr)
+    solve = SolveOptions(time_limit_s=args.time_limit)
+    if args.split_penalty is not None:
+        solve = SolveOptions(time_limit_s=args.time_limit, split_penalty_std_min=args.split_penalty)
+    result = plan_orders(
+        parsed.orders,
+        from_messages(feed.messages, today=today),
+        book,
+        options=MatchOptions(solve=solve),
+        errors=parsed.errors,
+        invalid=parsed.invalid,
+    )
+    plan = result.plan
+    if args.bookings:
+        write_bookings(plan, args.bookings)
+    if args.publish:
+        if not args.broker:
+            raise UsageError("--publish needs --broker")
+        messages = allocation_messages(
+            plan, {o.order_id: o for o in parsed.orders}, plan_id=uuid.uuid4().hex[:16], now_ms=int(time.time() * 1000)
+        )
+        pub = MqttPublisher(args.broker)
+        try:
+            publish_plan(messages, pub)
+        finally:
+            pub.close()
+    if args.json:
+        print(json.dumps(plan.model_dump(mode="json"), indent=1))
+    else:
+        print(render_table(plan))
+    for err in plan.errors:
+        print(f"seamline match: {err}", file=sys.stderr)
+    return 2 if args.strict and plan.errors else 0
+
+
+def _capacity(args: argparse.Namespace) -> capacity_feed.Feed:
+    if args.capacity:
+        if args.capacity.startswith(("http://", "https://")):
+            return capacity_feed.from_http(args.capacity)
+        return capacity_feed.from_file(Path(args.capacity))
+    if args.broker:
+        return capacity_feed.from_mqtt(args.broker)
+    raise UsageError("give --capacity FILE|URL or --broker mqtt://host:port")

@@ -1,0 +1,106 @@
+"""Greedy earliest-due-date allocation: the benchmark's baseline and the optimiser's top-up pass.
+
+Orders by due day (then id); each takes whole pieces from its eligible factories, best
+preference cost first, each line's earliest free minutes first. It honours the same rules as the
+optimiser: only days up to the due day, the factory minimum (MOQ / order minimum) when it starts
+using a factory, and a non-splittable order only at one factory that can take all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from matching.models import Order
+from matching.network import FloatArray, IntArray, Network, arcs_by_order
+from matching.schedule import PIECE_TOLERANCE, Booking, whole_pieces
+
+
+def edd_sequence(net: Network) -> list[int]:
+    return sorted(range(len(net.orders)), key=lambda i: (net.orders[i].due, net.orders[i].order_id))
+
+
+def greedy_fill(
+    net: Network,
+    *,
+    residual: FloatArray,
+    remaining_pieces: dict[int, int],
+    used_factories: dict[int, set[int]] | None = None,
+) -> tuple[list[Booking], FloatArray]:
+    """Place whole pieces into ``residual`` free std-min [line, day]; returns the new bookings and
+    the residual after them (the input array is not modified)."""
+    free = residual.copy()
+    cum_free = np.cumsum(free, axis=1)
+    used = {i: set(fs) for i, fs in (used_factories or {}).items()}
+    out: list[Booking] = []
+    arcs_of = arcs_by_order(net)
+    for i in edd_sequence(net):
+        left = remaining_pieces.get(i, 0)
+        arcs = arcs_of.get(i)
+        if left <= 0 or arcs is None or net.due_k[i] < 0:
+            continue
+        order = net.orders[i]
+        due = int(net.due_k[i])
+        lines = net.arc_line[arcs]
+        fits = np.floor(cum_free[lines, due] / order.sam_min + PIECE_TOLERANCE)
+        ok = fits >= 1
+        arcs, lines, fits = arcs[ok], lines[ok], fits[ok]
+        ranked = np.argsort(net.arc_pref[arcs], kind="stable")
+        arcs, lines, fits = arcs[ranked], lines[ranked], fits[ranked]
+        for f, f_lines in _factories(net, order, arcs, lines, fits, used.get(i, set()), left):
+            if left <= 0:
+                break
+            for j in f_lines:
+                p = min(left, int(np.floor(cum_free[j, due] / order.sam_min + PIECE_TOLERANCE)))
+                if p <= 0:
+                    continue
+                out.extend(_consume(free, i, j, due, p, order.sam_min))
+                cum_free[j] = np.cumsum(free[j])
+                left -= p
+                if left <= 0:
+                    break
+            used.setdefault(i, set()).add(f)
+    return out, free
+
+
+def _factories(
+    net: Network, order: Order, arcs: IntArray, lines: IntArray, fits: FloatArray, used: set[int], left: int
+) -> Iterator[tuple[int, list[int]]]:
+    """Factories the order may use now, best-ranked line first, each with its lines in rank.
+
+    A new factory must take at least its minimum; a whole order needs one factory for all of it."""
+    fs = net.line_factory[lines]
+    uniq, first, inverse = np.unique(fs, return_index=True, return_inverse=True)
+    cap = np.bincount(inverse, weights=fits, minlength=uniq.size)
+    min_pieces = np.zeros(uniq.size)
+    np.maximum.at(min_pieces, inverse, np.ceil(net.arc_min_std_min[arcs] / order.sam_min - PIECE_TOLERANCE))
+    is_used = np.isin(uniq, np.fromiter(used, dtype=np.int64, count=len(used)))
+    if order.splittable:
+        ok = is_used | (np.minimum(cap, left) >= np.maximum(min_pieces, 1))
+    else:
+        ok = ~is_used & (cap >= order.quantity) & (len(used) == 0)
+    for u in np.flatnonzero(ok)[np.argsort(first[ok], kind="stable")]:
+        yield int(uniq[u]), [int(j) for j in lines[inverse == u]]
+        if not order.splittable:
+            return
+
+
+def _consume(free: FloatArray, i: int, j: int, due: int, pieces: int, sam_min: float) -> list[Booking]:
+    """Take ``pieces × SAM`` minutes from line ``j``'s earliest days ≤ ``due``; updates ``free``."""
+    need = pieces * sam_min
+    minutes = np.zeros(free.shape[1])
+    for k in range(due + 1):
+        take = min(need, float(free[j, k]))
+        if take > 0:
+            minutes[k] = take
+            free[j, k] -= take
+            need -= take
+        if need <= PIECE_TOLERANCE * sam_min:
+            break
+    _, booked, completed = whole_pieces(minutes, sam_min=sam_min, max_pieces=pieces)
+    return [
+        Booking(order=i, line=j, day=k, pieces=completed[k], std_min=float(booked[k]))
+        for k in range(booked.size)
+        if booked[k] > 0 or completed[k] > 0
+    ]

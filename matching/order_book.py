@@ -1,0 +1,157 @@
+"""Read an order book (CSV, JSON or YAML) into validated orders plus per-row errors.
+
+Columns / keys: ``order_id, buyer, category, sam_min, quantity, due`` (ISO date) and optional
+``min_qty_per_factory`` (pieces, default 0) and ``splittable`` (true/false, default true).
+A bad row never stops the others: it becomes a :class:`RowError` naming the row and field and an
+``invalid_order`` entry of the plan. Rows are numbered as a person finds them: CSV by file line
+(the header is line 1), JSON/YAML by list position from 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from matching.models import Order, RowError, Unallocated, UnallocatedReason
+from seamline.errors import UsageError
+
+REQUIRED = ("order_id", "buyer", "category", "sam_min", "quantity", "due")
+OPTIONAL = ("min_qty_per_factory", "splittable")
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBook:
+    orders: list[Order]
+    errors: list[RowError]
+    invalid: list[Unallocated]
+
+
+def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
+    """(row number, raw mapping) per row; raises UsageError if the file cannot be read at all."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"order book {path}: cannot read: {exc.strerror or exc}") from exc
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        return [(n + 2, {k.strip(): v for k, v in row.items() if k}) for n, row in enumerate(reader)], str(path)
+    try:
+        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"order book {path}: not valid {suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+    if isinstance(data, dict) and "orders" in data:
+        data = data["orders"]
+    if not isinstance(data, list):
+        raise UsageError(f"order book {path}: expected a list of orders (or a mapping with key 'orders')")
+    return [(n + 1, row if isinstance(row, dict) else {}) for n, row in enumerate(data)], str(path)
+
+
+def parse_orders(
+    rows: Sequence[tuple[int, Mapping[str, Any]]],
+    *,
+    source: str,
+    today: date,
+    categories: Sequence[str] | None = None,
+) -> OrderBook:
+    """Validate rows; ``categories`` (if given) is the catalogue an order's category must be in."""
+    orders: list[Order] = []
+    errors: list[RowError] = []
+    invalid: list[Unallocated] = []
+    seen: dict[str, int] = {}
+    catalogue = set(categories) if categories is not None else None
+    for row_no, raw in rows:
+        oid = str(raw.get("order_id") or "").strip() or None
+        row_errors = _row_errors(raw, row_no, oid, source=source, today=today, catalogue=catalogue, seen=seen)
+        if not row_errors:
+            order = Order.model_validate(_clean(raw))
+            seen[order.order_id] = row_no
+            orders.append(order)
+            continue
+        errors.extend(row_errors)
+        invalid.append(
+            Unallocated(
+                order_id=oid or f"row {row_no}",
+                pieces=_int_or_zero(raw.get("quantity")),
+                std_min=0.0,
+                reason=UnallocatedReason.INVALID_ORDER,
+                detail="; ".join(f"{e.field}: {e.message}" for e in row_errors),
+            )
+        )
+    return OrderBook(orders=orders, errors=errors, invalid=invalid)
+
+
+def _row_errors(
+    raw: Mapping[str, Any],
+    row_no: int,
+    oid: str | None,
+    *,
+    source: str,
+    today: date,
+    catalogue: set[str] | None,
+    seen: dict[str, int],
+) -> list[RowError]:
+    def err(field: str, message: str) -> RowError:
+        return RowError(source=source, row=row_no, order_id=oid, field=field, message=message)
+
+    out = [err(f, "missing") for f in REQUIRED if raw.get(f) in (None, "")]
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
+    out += [err(f, "unknown column") for f in unknown]
+    if out:
+        return out
+    try:
+        order = Order.model_validate(_clean(raw))
+    except ValidationError as exc:
+        return [err(".".join(str(p) for p in e["loc"]) or "row", _message(e)) for e in exc.errors()]
+    except ValueError as exc:
+        return [err("splittable", str(exc))]
+    if order.due < today:
+        out.append(err("due", f"{order.due} is in the past (today is {today})"))
+    if catalogue is not None and order.category not in catalogue:
+        out.append(err("category", f"unknown category {order.category!r}"))
+    if order.min_qty_per_factory > order.quantity:
+        out.append(err("min_qty_per_factory", f"{order.min_qty_per_factory} > quantity {order.quantity}"))
+    if order.order_id in seen:
+        out.append(err("order_id", f"duplicate of row {seen[order.order_id]}"))
+    return out
+
+
+def _message(e: Any) -> str:
+    value = e.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "..."
+    return f"{e['msg']} (got {shown})"
+
+
+def _clean(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Strip strings and map CSV's text booleans; empty optional cells mean the default."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        v = value.strip() if isinstance(value, str) else value
+        if key in OPTIONAL and v in (None, ""):
+            continue
+        if key == "splittable" and isinstance(v, str):
+            low = v.lower()
+            if low not in _TRUE | _FALSE:
+                raise ValueError(f"expected true/false, got {v!r}")
+            v = low in _TRUE
+        out[key] = v
+    return out
+
+
+def _int_or_zero(value: Any) -> int:
+    try:
+        n = int(str(value).strip())
+    except (TypeError, ValueError):
+        return 0
+    return max(n, 0)

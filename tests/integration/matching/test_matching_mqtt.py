@@ -1,0 +1,86 @@
+"""Retained capacity messages on a real Mosquitto in -> allocation plan out on MQTT."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from contracts.messages import CapacityDay, CapacityMessage
+from contracts.topic import MessageKind, Topic, subscription
+from matching.models import AllocationMessage
+from seamline.cli import main
+from seamline.localstack import MosquittoProcess
+
+pytestmark = pytest.mark.integration
+TODAY = date(2030, 1, 7)
+
+
+def client(broker: MosquittoProcess) -> mqtt.Client:
+    c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="")
+    c.connect("127.0.0.1", broker.port, keepalive=30)
+    c.loop_start()
+    return c
+
+
+def publish_capacity(broker: MosquittoProcess) -> None:
+    c = client(broker)
+    try:
+        for ent, free in (("f1", 300.0), ("f2", 500.0)):
+            msg = CapacityMessage(
+                enterprise=ent, site="s1", line="l1", generated_ts_ms=1_893_974_400_000, categories=["tshirt"],
+                operators=10, efficiency=0.5, confidence=1.0,
+                days=[CapacityDay(day=TODAY + timedelta(days=k), available_std_min=free, booked_std_min=0,
+                                  free_std_min=free) for k in range(2)],
+            )
+            topic = Topic.line(enterprise=ent, site="s1", line="l1", kind=MessageKind.CAPACITY)
+            c.publish(str(topic), msg.model_dump_json(), qos=1, retain=True).wait_for_publish(timeout=10)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
+def collect_allocations(broker: MosquittoProcess, expected: int) -> list[AllocationMessage]:
+    got: list[AllocationMessage] = []
+    done = threading.Event()
+
+    def on_message(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
+        got.append(AllocationMessage.model_validate_json(m.payload))
+        if len(got) >= expected:
+            done.set()
+
+    c = client(broker)
+    c.on_message = on_message
+    c.subscribe(subscription(kind=MessageKind.ALLOCATION), qos=1)
+    try:
+        assert done.wait(timeout=10), f"only {len(got)} allocation messages arrived"
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return got
+
+
+def test_retained_capacity_in_plan_out(mosquitto: MosquittoProcess, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    publish_capacity(mosquitto)
+    orders = tmp_path / "orders.csv"
+    # 1000 std-min due day 1: f2 has 2 × 500, f1 2 × 300 -> all on time, on one factory if possible
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due\nA,acme,tshirt,10,100,2030-01-08\n"
+                      "B,acme,tshirt,10,60,2030-01-08\n")
+    rc = main(["match", "--orders", str(orders), "--broker", mosquitto.url, "--publish", "--json",
+               "--today", TODAY.isoformat(), "--time-limit", "5"])
+    assert rc == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["unallocated"] == []
+    assert sum(a["pieces"] for a in plan["allocations"]) == 160
+    messages = collect_allocations(mosquitto, expected=2)
+    by_ent = {m.enterprise: m for m in messages}
+    assert set(by_ent) == {"f1", "f2"}
+    assert sum(e.pieces for m in messages for e in m.entries) == 160
+    assert sum(e.std_min for e in by_ent["f2"].entries) == pytest.approx(1000.0)
+    assert all(e.buyer == "acme" and e.category == "tshirt" for m in messages for e in m.entries)

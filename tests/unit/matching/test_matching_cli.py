@@ -1,0 +1,65 @@
+"""``seamline match`` end to end on files (no broker)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from contracts.messages import CapacityDay, CapacityMessage
+from seamline.cli import main
+
+TODAY = date(2030, 1, 7)
+
+
+def capacity_file(tmp_path: Path) -> Path:
+    msgs = [
+        CapacityMessage(
+            enterprise=ent, site="s1", line="l1", generated_ts_ms=1_893_974_400_000, categories=["tshirt"],
+            operators=20, efficiency=eff, confidence=0.9,
+            days=[CapacityDay(day=TODAY + timedelta(days=k), available_std_min=600, booked_std_min=100,
+                              free_std_min=500) for k in range(3)],
+        ).model_dump(mode="json")
+        for ent, eff in (("f1", 0.5), ("f2", 0.6))
+    ]
+    path = tmp_path / "capacity.json"
+    path.write_text(json.dumps(msgs))
+    return path
+
+
+def test_match_json_output_and_bookings_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due\n"
+                      "A,b,tshirt,10,120,2030-01-08\n"  # 1200 std-min due day 1: 2000 available
+                      "B,b,jacket,40,10,2030-01-09\n"  # nobody makes jackets
+                      "C,b,tshirt,10,-1,2030-01-09\n")  # invalid
+    bookings = tmp_path / "bookings.json"
+    rc = main(["match", "--orders", str(orders), "--capacity", str(capacity_file(tmp_path)), "--json",
+               "--today", TODAY.isoformat(), "--bookings", str(bookings)])
+    assert rc == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert sum(a["pieces"] for a in plan["allocations"] if a["order_id"] == "A") == 120
+    assert {(u["order_id"], u["reason"]) for u in plan["unallocated"]} == {
+        ("B", "no_eligible_factory"), ("C", "invalid_order")}
+    assert [(e["row"], e["field"]) for e in plan["errors"]] == [(4, "quantity")]
+    booked = json.loads(bookings.read_text())
+    assert sum(r["std_min"] for r in booked) == pytest.approx(1200.0)
+    # the better line (f2, efficiency 0.6) is filled up to the due day (2 × 500), f1 takes the rest
+    per_ent = {e: sum(r["std_min"] for r in booked if r["enterprise"] == e) for e in ("f1", "f2")}
+    assert per_ent == {"f1": pytest.approx(200.0), "f2": pytest.approx(1000.0)}
+
+
+def test_strict_exits_2_on_row_errors(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due\nC,b,tshirt,10,-1,2030-01-09\n")
+    rc = main(["match", "--orders", str(orders), "--capacity", str(capacity_file(tmp_path)), "--strict",
+               "--today", TODAY.isoformat()])
+    assert rc == 2
+
+
+def test_missing_capacity_source_is_a_usage_error(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due\n")
+    assert main(["match", "--orders", str(orders)]) == 2
