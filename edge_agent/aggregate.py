@@ -210,6 +210,7 @@ class MachineDerivation:
         self.seq = 0  # the next upstream seq number of this asset
         self.last_sample_ts_ms: int | None = None
         self.last_andon_ts_ms: int | None = None
+        self.last_change_ts_ms: int | None = None  # of the last state change emitted
         self.skipped = 0
         self.totals = Totals()  # not checkpointed: an in-process diagnostic
 
@@ -253,9 +254,14 @@ class MachineDerivation:
     def _emit(self, slices: tuple[Slice, ...], changes: tuple[StateChange, ...]) -> list[Output]:
         out: list[Output] = []
         for c in changes:
+            # A time-series store keys points by (series, time): two changes of one machine in the
+            # same millisecond (repaired, then off at lunch) would overwrite each other. Keep event
+            # times strictly increasing; 1 ms is far below any KPI's resolution.
+            ts_ms = c.ts_ms if self.last_change_ts_ms is None else max(c.ts_ms, self.last_change_ts_ms + 1)
+            self.last_change_ts_ms = ts_ms
             out.append(
                 StateChangeMessage(
-                    ts_ms=c.ts_ms,
+                    ts_ms=ts_ms,
                     seq=self._next_seq(),
                     state=c.state,
                     previous=c.previous,
@@ -283,6 +289,7 @@ class MachineDerivation:
                 "seq": self.seq,
                 "last_sample_ts_ms": self.last_sample_ts_ms,
                 "last_andon_ts_ms": self.last_andon_ts_ms,
+                "last_change_ts_ms": self.last_change_ts_ms,
                 "tracker": self.tracker.to_dict(),
                 "aggregator": self.aggregator.to_dict(),
             }
@@ -298,6 +305,7 @@ class MachineDerivation:
         m.seq = int(d["seq"])
         m.last_sample_ts_ms = d.get("last_sample_ts_ms")
         m.last_andon_ts_ms = d.get("last_andon_ts_ms")
+        m.last_change_ts_ms = d.get("last_change_ts_ms")
         m.tracker = StateTracker.from_dict(thresholds, d["tracker"])
         m.aggregator = PeriodAggregator.from_dict(period_s, d["aggregator"])
         return m

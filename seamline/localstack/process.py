@@ -17,7 +17,7 @@ class ServerProcess:
     name = "server"
 
     def __init__(self, *, workdir: Path, port: int) -> None:
-        self.workdir = Path(workdir)
+        self.workdir = Path(workdir).resolve()
         self.port = port
         self._proc: subprocess.Popen[bytes] | None = None
         self.workdir.mkdir(parents=True, exist_ok=True)

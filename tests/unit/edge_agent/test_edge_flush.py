@@ -3,6 +3,8 @@ emitted with their true length, and what arrives afterwards never overwrites the
 
 from __future__ import annotations
 
+import itertools
+
 from contracts.messages import SewingMachineData
 from edge_agent.aggregate import MachineDerivation, RawSample
 from edge_agent.state import Thresholds
@@ -53,3 +55,19 @@ def test_seq_continues_across_flush() -> None:
     out = d.process(running(0, 90)) + d.flush() + d.process(running(90, 61))
     seqs = [m.samples[0].seq if isinstance(m, SewingMachineData) else m.seq for m in out]  # type: ignore[attr-defined]
     assert seqs == list(range(len(seqs)))
+
+
+def test_state_changes_of_one_machine_never_share_a_millisecond() -> None:
+    """Repaired at 12:00:00.000 and off for lunch at the same instant must stay two points."""
+    from contracts.messages import MachineState, StateChangeMessage
+    from edge_agent.aggregate import Andon
+
+    d = MachineDerivation(thresholds=TH, period_s=60)
+    items: list[RawSample | Andon] = [Andon(T0 + 5_000, MachineState.DOWN, "breakdown.needle")]
+    items += [RawSample(T0 + i * 1000, 0.45, 0.0, 0, 0) for i in range(10)]
+    items += [Andon(T0 + 10_000, MachineState.IDLE, "repaired")]
+    items += [RawSample(T0 + i * 1000, 0.0, 0.0, 0, 0) for i in range(10, 20)]
+    out = d.process(items) + d.flush()
+    times = [m.ts_ms for m in out if isinstance(m, StateChangeMessage)]
+    assert len(times) >= 3
+    assert all(b > a for a, b in itertools.pairwise(times)), times

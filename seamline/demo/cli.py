@@ -1,0 +1,55 @@
+"""``seamline demo``: the simulated cluster end to end, with a counted summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from seamline.demo.plan import DemoOptions
+from seamline.errors import UsageError
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "demo", help="run a simulated cluster end to end and print what was produced, stored, lost")
+    p.add_argument("--quick", action="store_true", help="a ~40 s run: 2 small factories, one morning")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    p.add_argument("--factories", type=int, help="factories (each with its own gateway)")
+    p.add_argument("--lines", type=int, help="sewing lines per factory")
+    p.add_argument("--machines", type=int, help="machines per line")
+    p.add_argument("--speed", type=float, help="simulated seconds per wall second")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--faults", choices=("none", "light", "heavy"), help="sensor-node faults")
+    p.add_argument("--no-energy", action="store_true", help="leave out the Modbus energy equipment")
+    p.add_argument("--workdir", type=Path, help="where servers keep data and logs (default var/demo)")
+    p.set_defaults(handler=_demo)
+
+
+def options_from(args: argparse.Namespace) -> DemoOptions:
+    opts = DemoOptions.quick() if args.quick else DemoOptions()
+    changes: dict[str, Any] = {k: getattr(args, k) for k in ("factories", "lines", "machines", "speed", "seed",
+                                                            "faults", "workdir") if getattr(args, k) is not None}
+    if args.no_energy:
+        changes["energy"] = False
+    for k in ("factories", "lines", "machines"):
+        if k in changes and not 1 <= changes[k] <= 999:
+            raise UsageError(f"--{k} must be 1..999, got {changes[k]}")
+    if "speed" in changes and not 1 <= changes["speed"] <= 5000:
+        raise UsageError(f"--speed must be 1..5000, got {changes['speed']}")
+    return replace(opts, **changes)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from seamline.demo.main import run_demo
+    from seamline.demo.report import table
+
+    summary = run_demo(options_from(args), progress=sys.stderr)
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True, default=str))
+    else:
+        print(table(summary))
+    return 0 if summary["lost"] == 0 and summary["duplicates"] == 0 else 1

@@ -1,0 +1,196 @@
+"""Run the simulated cluster end to end: sensor nodes and Modbus devices -> edge agents (one per
+gateway, as processes) -> central broker -> ingest workers (processes, one shared subscription)
+-> InfluxDB. Everything stops gracefully at the end; what arrived is then counted in InfluxDB."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from firmware_stubs.clock import SimClock
+from firmware_stubs.sewing.floor import FloorReport, FloorSpec, run_floor
+from firmware_stubs.sewing.shift import ShiftPattern
+from ingest.quarantine import QuarantineStore
+from seamline.demo import configs
+from seamline.demo.energy import PARK, EnergyPlant, build_plant
+from seamline.demo.plan import DemoOptions, replay_day, window_ms
+from seamline.demo.processes import Supervisor, wait_until
+from seamline.demo.sessions import RoutingPublisher, precreate_session, publish_all, retained_statuses, rogue_messages
+from seamline.demo.stack import Stack
+
+log = logging.getLogger(__name__)
+
+# Wall seconds between writing the configs and simulated time reaching the window start: enough
+# for the agents and ingest workers to start and connect (they need ~1-2 s).
+STARTUP_LEAD_S = 4.0
+DRAIN_TIMEOUT_S = 120.0
+
+
+@dataclass(slots=True)
+class DemoRun:
+    options: DemoOptions
+    start_ms: int
+    end_ms: int
+    anchor_unix_s: float  # wall time at which simulated time is start_ms, shared by all processes
+    stack: Stack
+    supervisor: Supervisor
+    gateways: dict[str, Path] = field(default_factory=dict)  # gateway id -> spool path
+    plant: EnergyPlant | None = None
+    floor: FloorReport | None = None
+    rogue_sent: int = 0
+    quarantine_paths: list[Path] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    exit_codes: dict[str, int | None] = field(default_factory=dict)
+
+    def quarantined(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for path in self.quarantine_paths:
+            if path.exists():
+                store = QuarantineStore(path, max_rows=1_000_000)
+                for reason, n in store.counts().items():
+                    total[reason] = total.get(reason, 0) + n
+                store.close()
+        return total
+
+
+def _fresh_workdir(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path.resolve()
+
+
+def _spawn_ingest(run: DemoRun, workdir: Path) -> None:
+    for w in range(1, run.options.ingest_workers + 1):
+        doc = configs.ingest_config(workdir=workdir, worker=w, broker_port=run.stack.central.port,
+                                    influx_url=run.stack.influx.url)
+        path = configs.write_yaml(workdir / "config" / f"ingest-{w}.yaml", doc)
+        run.quarantine_paths.append(Path(doc["quarantine"]["path"]))
+        run.supervisor.spawn(f"ingest-{w}", ["ingest", "--config", str(path)])
+
+
+def _spawn_edges(run: DemoRun, workdir: Path, sim: configs.SimTime) -> None:
+    for ent, broker in run.stack.local.items():
+        gateway = f"gw-{ent}"
+        modbus = run.plant.devices.get(ent, []) if run.plant else []
+        doc = configs.edge_config(workdir=workdir, enterprise=ent, gateway=gateway, local_port=broker.port,
+                                  central_port=run.stack.central.port, sim=sim, modbus=modbus)
+        precreate_session(broker.port, client_id=doc["local"]["client_id"], topic_filter=doc["local"]["subscription"])
+        path = configs.write_yaml(workdir / "config" / f"edge-{gateway}.yaml", doc)
+        run.gateways[gateway] = Path(doc["spool"]["path"])
+        run.supervisor.spawn(f"edge-{gateway}", ["edge", "run", "--config", str(path)])
+
+
+def start(opts: DemoOptions) -> DemoRun:
+    """Servers, energy devices, ingest workers and edge agents, all running and connected."""
+    workdir = _fresh_workdir(opts.workdir)
+    day = replay_day(opts, datetime.now(UTC))
+    start_ms, end_ms = window_ms(opts, day)
+    gateways = [*opts.enterprises, *([PARK] if opts.energy else [])]
+    t0 = time.monotonic()
+    stack = Stack.start(workdir, gateways)
+    anchor = time.time() + STARTUP_LEAD_S
+    run = DemoRun(options=opts, start_ms=start_ms, end_ms=end_ms, anchor_unix_s=anchor, stack=stack,
+                  supervisor=Supervisor(logdir=workdir / "logs"))
+    try:
+        sim = configs.SimTime(start_ms=start_ms, speed=opts.speed, anchor_unix_s=anchor)
+        if opts.energy:
+            clock = SimClock(start_ms, opts.speed, monotonic=time.time, anchor_s=anchor)
+            run.plant = build_plant(opts.enterprises, seed=opts.seed, clock=clock, speed=opts.speed)
+            run.plant.host.start()
+        _spawn_ingest(run, workdir)
+        _spawn_edges(run, workdir, sim)
+        ids = set(run.gateways)
+        if not wait_until(lambda: _online(run) >= ids, timeout_s=30):
+            raise RuntimeError(f"gateways not online after 30 s: {sorted(ids - _online(run))}\n"
+                               + "\n".join(c.log_tail(800) for c in run.supervisor.children))
+        run.timings_s["startup"] = time.monotonic() - t0
+        return run
+    except BaseException:
+        stop(run)
+        raise
+
+
+def _online(run: DemoRun) -> set[str]:
+    return {g for g, s in retained_statuses(run.stack.central.port, timeout_s=0.5).items() if s == "online"}
+
+
+def simulate(run: DemoRun) -> None:
+    """Replay the window: nodes publish to their gateways while a rogue client sends garbage."""
+    opts = run.options
+    spec = FloorSpec(factories=opts.factories, lines=opts.lines, machines=opts.machines, start_ms=run.start_ms,
+                     end_ms=run.end_ms, seed=opts.seed, speed=opts.speed, shift=ShiftPattern(), faults=opts.faults)
+    publisher = RoutingPublisher({ent: run.stack.local[ent].port for ent in opts.enterprises})
+    clock = SimClock(run.start_ms, opts.speed, monotonic=time.time, anchor_s=run.anchor_unix_s)
+    rogue = threading.Thread(target=_rogue, args=(run,), daemon=True)
+    t0 = time.monotonic()
+    rogue.start()
+    try:
+        run.floor = run_floor(spec, publisher=publisher, clock=clock)
+    finally:
+        publisher.close()
+        rogue.join(timeout=60)
+    run.timings_s["simulate"] = time.monotonic() - t0
+
+
+def _rogue(run: DemoRun) -> None:
+    n = run.options.upstream_garbage
+    if n:
+        run.rogue_sent = publish_all(run.stack.central.port, rogue_messages(n, ts_ms=run.start_ms + 3_600_000))
+
+
+def drain(run: DemoRun) -> None:
+    """Stop the edge agents gracefully (flush open periods, empty spools, say offline), then let
+    ingest write everything before stopping it."""
+    t0 = time.monotonic()
+    for child in run.supervisor.children:
+        if child.name.startswith("edge-"):
+            run.exit_codes[child.name] = child.stop(timeout_s=60)
+    if run.plant is not None:
+        run.plant.host.stop()
+    wait_until(lambda: _ingest_idle(run), timeout_s=DRAIN_TIMEOUT_S, interval_s=1.0)
+    for child in run.supervisor.children:
+        if child.name.startswith("ingest-"):
+            run.exit_codes[child.name] = child.stop(timeout_s=30)
+    run.timings_s["drain"] = time.monotonic() - t0
+
+
+def _ingest_idle(run: DemoRun) -> bool:
+    """True when the central broker holds nothing for the ingest sessions: a count of stored
+    points that does not change for two looks in a row."""
+    client = run.stack.influxql()
+    counts = []
+    for _ in range(2):
+        res = client.query('SELECT COUNT("seq") FROM "raw"./.*/', db="seamline")
+        counts.append(sum(int(v) for r in res for s in r.get("series", []) for v in s["values"][0][1:] if v))
+        time.sleep(1.5)
+    return counts[0] == counts[1] and counts[0] > 0
+
+
+def stop(run: DemoRun) -> None:
+    if run.plant is not None:
+        run.plant.host.stop()
+    codes = run.supervisor.close(timeout_s=20)
+    for name, code in codes.items():
+        run.exit_codes.setdefault(name, code)
+    run.stack.stop()
+
+
+def spools_left(run: DemoRun) -> dict[str, Any]:
+    """Messages still spooled per gateway after the graceful stop (should be none)."""
+    from edge_agent.spool import SqliteSpool
+
+    out: dict[str, Any] = {}
+    for gw, path in run.gateways.items():
+        if path.exists():
+            spool = SqliteSpool(path, max_bytes=1 << 40)
+            out[gw] = {"messages": spool.stats().messages, "dropped": spool.stats().dropped_total,
+                       "checkpoints": spool.checkpoints()}
+            spool.close()
+    return out

@@ -1,0 +1,60 @@
+"""The demo's energy equipment: a park (PV field with met station, battery, grid meter, wind
+turbines) behind its own gateway, and a grid meter at each factory — real Modbus TCP servers on
+loopback, polled by the gateways' edge agents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import firmware_stubs.energy
+from firmware_stubs.clock import SimClock
+from firmware_stubs.energy.server import EnergyStubHost
+from firmware_stubs.energy.site import Site, build_site
+from seamline.demo.configs import modbus_device
+from seamline.localstack import free_port
+
+PARK = "park"
+TURBINE_MAP = Path(firmware_stubs.energy.__file__).parent / "wind_turbine_map.yaml"
+AREA_OF = {"pv_inverter": "pvfield", "met_station": "pvfield", "battery": "storage", "meter": "grid",
+           "wind_turbine": "windfarm"}
+KIND_OF = {"PvInverter": "pv_inverter", "MetStation": "met_station", "Battery": "battery", "Meter": "meter",
+           "WindTurbine": "wind_turbine"}
+
+
+@dataclass(slots=True)
+class EnergyPlant:
+    host: EnergyStubHost
+    sites: dict[str, Site] = field(default_factory=dict)  # enterprise -> its devices
+    devices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # enterprise -> modbus config
+
+    def count_by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for site in self.sites.values():
+            for d in site.devices:
+                kind = KIND_OF[type(d).__name__]
+                out[kind] = out.get(kind, 0) + 1
+        return out
+
+
+def build_plant(enterprises: list[str], *, seed: int, clock: SimClock, speed: float) -> EnergyPlant:
+    """``speed``: simulated seconds per wall second; the physics step grows with it (1 s at real
+    time, 20 s at 1 000x) so the stubs cost bounded CPU while still stepping far finer than a poll."""
+    plant = EnergyPlant(host=EnergyStubHost(clock=clock))
+    plant.sites[PARK] = build_site(pv=2, battery=1, meter=1, wind=2, seed=seed)
+    for i, ent in enumerate(enterprises):
+        plant.sites[ent] = build_site(pv=0, battery=0, meter=1, wind=0, seed=seed + 1 + i)
+    for ent, site in plant.sites.items():
+        entries = []
+        for dev in site.devices:
+            dev.step_s = max(1.0, speed / 50.0)
+            port = free_port()
+            asset = dev.name
+            dev.name = f"{ent}-{asset}"  # unique on the shared stub host; the asset id stays short
+            plant.host.add(dev, port=port)
+            kind = KIND_OF[type(dev).__name__]
+            entries.append(modbus_device(asset=asset, area=AREA_OF[kind], kind=kind, port=port,
+                                         map_file=TURBINE_MAP if kind == "wind_turbine" else None))
+        plant.devices[ent] = entries
+    return plant

@@ -1,0 +1,60 @@
+"""What the demo simulates: the cluster's size, the shift replayed, and how fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")
+WORKDAYS = frozenset(range(6))  # Mon-Sat, as the simulated factories' shift pattern
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoOptions:
+    factories: int = 4
+    lines: int = 2
+    machines: int = 8
+    # Local wall-clock window replayed: the whole working day around the 08:00-17:00 shift.
+    window_start: time = time(7, 30)
+    window_end: time = time(17, 30)
+    speed: float = 400.0  # simulated seconds per wall second
+    seed: int = 7
+    faults: str = "light"  # sensor-node faults: none | light | heavy
+    ingest_workers: int = 2
+    energy: bool = True
+    upstream_garbage: int = 300  # malformed messages a rogue client publishes to the central broker
+    workdir: Path = Path("var/demo")
+    day: date | None = None  # default: the most recent working day whose window has ended
+
+    @classmethod
+    def quick(cls, **kw: object) -> DemoOptions:
+        """About 40 s: two small factories, a morning replayed at 1 000x."""
+        base = cls(factories=2, lines=1, machines=6, window_start=time(7, 50), window_end=time(12, 10),
+                   speed=1000.0, ingest_workers=2, upstream_garbage=100)
+        return replace(base, **kw)  # type: ignore[arg-type]
+
+    @property
+    def enterprises(self) -> list[str]:
+        return [f"f{i:03d}" for i in range(1, self.factories + 1)]
+
+
+def replay_day(opts: DemoOptions, now: datetime) -> date:
+    """The most recent working day whose window ended before ``now`` (local time)."""
+    if opts.day is not None:
+        return opts.day
+    local = now.astimezone(TZ)
+    day = local.date()
+    if local.time() < opts.window_end:
+        day -= timedelta(days=1)
+    while day.weekday() not in WORKDAYS:
+        day -= timedelta(days=1)
+    return day
+
+
+def window_ms(opts: DemoOptions, day: date) -> tuple[int, int]:
+    """(start, end) of the replayed window, UTC epoch ms."""
+    start = datetime.combine(day, opts.window_start, tzinfo=TZ)
+    end = datetime.combine(day, opts.window_end, tzinfo=TZ)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
