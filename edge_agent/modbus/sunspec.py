@@ -146,8 +146,16 @@ def decode_model(model_id: int, regs: Sequence[int]) -> dict[str, float | int | 
             exp = p.sf
         elif isinstance(p.sf, str):
             exp = sfs.get(p.sf.split(".")[-1])
-        out[p.name] = None if exp is None else (value if exp == 0 else value * math.pow(10, exp))
+        out[p.name] = None if exp is None else scaled(value, exp)
     return out
+
+
+def scaled(value: int, exp: int) -> float | int:
+    """``value × 10^exp``, rounded to the resolution the scale factor gives (454 × 10^-1 is 45.4,
+    not 45.400000000000006), so published values equal the register's meaning exactly."""
+    if exp == 0:
+        return value
+    return round(value * math.pow(10, exp), -exp) if exp < 0 else value * 10**exp
 
 
 async def find_base(reader: RegisterReader, bases: Sequence[int]) -> int:

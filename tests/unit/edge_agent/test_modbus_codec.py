@@ -156,3 +156,13 @@ def test_config_resolves_relative_map_file_and_rejects_duplicates(tmp_path: Path
     assert devs[0].framer == "rtu"
     with pytest.raises(ModbusConfigError, match="appears twice"):
         load_devices([_entry(), _entry()])
+
+
+def test_scaled_values_carry_no_float_noise() -> None:
+    from edge_agent.modbus.sunspec import scaled
+
+    assert scaled(454, -1) == 45.4
+    assert str(scaled(454, -1)) == "45.4"
+    assert scaled(-12345, -3) == -12.345
+    assert scaled(7, 2) == 700
+    assert scaled(31080, 0) == 31080
