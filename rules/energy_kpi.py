@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from contracts.messages import Quality
 from rules.coverage import Coverage, ObservationPolicy, observed_spans
-from rules.kpi.battery import battery_kpi
+from rules.kpi.battery import battery_kpi, energy_from_power
 from rules.kpi.counter import CounterIncrements, counter_increments
 from rules.kpi.pv import performance_ratio_kpi, pv_availability_kpi, pv_energy_kpi
 from rules.kpi.result import KpiResult
@@ -104,9 +104,12 @@ def wind_kpis(series: EnergySeries, asset: EnergyAsset, master: MasterData, wind
 
 def battery_kpis(series: EnergySeries, asset: EnergyAsset, window: Window, *, observed: SpanSet,
                  s: EnergySettings) -> list[KpiResult]:
-    return [battery_kpi(counter(series, "charge_energy_wh", asset), counter(series, "discharge_energy_wh", asset),
-                        series.points("soc_pct"), window, capacity_kwh=asset.capacity_kwh or 1.0, observed=observed,
-                        max_gap_s=s.max_gap_s, coverage_threshold=s.coverage_threshold)]
+    """Energies from the lifetime counters when the battery has them, else from its power samples."""
+    charge, discharge = counter(series, "charge_energy_wh", asset), counter(series, "discharge_energy_wh", asset)
+    if not charge.increments and not discharge.increments:
+        charge, discharge = energy_from_power(series.points("power_w"), max_gap_s=s.max_hold_s)
+    return [battery_kpi(charge, discharge, series.points("soc_pct"), window, capacity_kwh=asset.capacity_kwh or 1.0,
+                        observed=observed, max_gap_s=s.max_gap_s, coverage_threshold=s.coverage_threshold)]
 
 
 FULL_COVERAGE = Coverage(1.0, 1.0)

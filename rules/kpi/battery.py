@@ -1,4 +1,5 @@
-"""Battery KPIs: charge/discharge energy from counters, round-trip efficiency, equivalent full
+"""Battery KPIs: charge/discharge energy from counters (or integrated from power where the
+battery publishes no counters), round-trip efficiency, equivalent full
 cycles, SoC range.
 
 Round-trip efficiency (RTE) is ``discharged / charged`` over a window that starts and ends at the
@@ -13,10 +14,11 @@ Equivalent full cycles = throughput / usable capacity with throughput = (E_ch + 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from contracts.messages import Quality
 from rules.coverage import coverage_of
-from rules.kpi.counter import CounterIncrements, counter_flags
+from rules.kpi.counter import CounterIncrements, Increment, counter_flags
 from rules.kpi.integration import Point, value_at
 from rules.kpi.result import Flag, KpiResult, KpiValue, build
 from rules.spans import SpanSet
@@ -83,3 +85,40 @@ def battery_kpi(
         KpiValue("soc_end_pct", "%", soc_end),
     )
     return build("battery", window, coverage_of(obs, win), values, flags, coverage_threshold=coverage_threshold)
+
+
+def energy_from_power(power_w: Sequence[Point], *, max_gap_s: float) -> tuple[CounterIncrements, CounterIncrements]:
+    """(charge, discharge) energy increments in Wh from power samples (W, + discharge / − charge),
+    for batteries that publish no energy counters (SunSpec 802 has none).
+
+    Between two good samples at most ``max_gap_s`` apart the power is taken as linear (trapezoid)
+    and split at the zero crossing, so a sign change does not net charge against discharge; longer
+    gaps contribute nothing (unobserved, never guessed).
+    """
+    good = sorted((p for p in power_w if p.quality is not Quality.STALE), key=lambda p: p.ts_s)
+    charge: list[Increment] = []
+    discharge: list[Increment] = []
+    for a, b in pairwise(good):
+        dt = b.ts_s - a.ts_s
+        if dt <= 0 or dt > max_gap_s:
+            continue
+        pos_wh, neg_wh = _trapezoid_split_wh(a.value, b.value, dt)
+        if pos_wh:
+            discharge.append(Increment(a.ts_s, b.ts_s, pos_wh))
+        if neg_wh:
+            charge.append(Increment(a.ts_s, b.ts_s, neg_wh))
+    return CounterIncrements(tuple(charge)), CounterIncrements(tuple(discharge))
+
+
+def _trapezoid_split_wh(p0: float, p1: float, dt_s: float) -> tuple[float, float]:
+    """Positive and negative parts (both ≥ 0, Wh) of ∫ linear power from p0 to p1 over dt_s."""
+    if p0 >= 0 and p1 >= 0:
+        return (p0 + p1) / 2 * dt_s / 3600, 0.0
+    if p0 <= 0 and p1 <= 0:
+        return 0.0, -(p0 + p1) / 2 * dt_s / 3600
+    t0 = dt_s * abs(p0) / (abs(p0) + abs(p1))  # zero crossing
+    first = p0 / 2 * t0 / 3600
+    second = p1 / 2 * (dt_s - t0) / 3600
+    pos = (first if first > 0 else 0.0) + (second if second > 0 else 0.0)
+    neg = (-first if first < 0 else 0.0) + (-second if second < 0 else 0.0)
+    return pos, neg
