@@ -19,6 +19,7 @@ from firmware_stubs.sewing.shift import ShiftPattern
 from ingest.quarantine import QuarantineStore
 from seamline.demo import configs
 from seamline.demo.energy import PARK, EnergyPlant, build_plant
+from seamline.demo.energy_truth import EnergyTruthRecorder
 from seamline.demo.plan import DemoOptions, replay_day, window_ms
 from seamline.demo.processes import Supervisor, wait_until
 from seamline.demo.sessions import RoutingPublisher, precreate_session, publish_all, retained_statuses, rogue_messages
@@ -42,6 +43,7 @@ class DemoRun:
     supervisor: Supervisor
     gateways: dict[str, Path] = field(default_factory=dict)  # gateway id -> spool path
     plant: EnergyPlant | None = None
+    energy_truth: EnergyTruthRecorder | None = None
     floor: FloorReport | None = None
     rogue_sent: int = 0
     quarantine_paths: list[Path] = field(default_factory=list)
@@ -104,6 +106,8 @@ def start(opts: DemoOptions) -> DemoRun:
             clock = SimClock(start_ms, opts.speed, monotonic=time.time, anchor_s=anchor)
             run.plant = build_plant(opts.enterprises, seed=opts.seed, clock=clock, speed=opts.speed)
             run.plant.host.start()
+            run.energy_truth = EnergyTruthRecorder(plant=run.plant, clock=clock)
+            run.energy_truth.start()
         _spawn_ingest(run, workdir)
         _spawn_edges(run, workdir, sim)
         ids = set(run.gateways)
@@ -152,6 +156,8 @@ def drain(run: DemoRun) -> None:
     for child in run.supervisor.children:
         if child.name.startswith("edge-"):
             run.exit_codes[child.name] = child.stop(timeout_s=60)
+    if run.energy_truth is not None:
+        run.energy_truth.stop()
     if run.plant is not None:
         run.plant.host.stop()
     wait_until(lambda: _ingest_idle(run), timeout_s=DRAIN_TIMEOUT_S, interval_s=1.0)
@@ -174,6 +180,8 @@ def _ingest_idle(run: DemoRun) -> bool:
 
 
 def stop(run: DemoRun) -> None:
+    if run.energy_truth is not None:
+        run.energy_truth.stop()
     if run.plant is not None:
         run.plant.host.stop()
     codes = run.supervisor.close(timeout_s=20)

@@ -1,0 +1,104 @@
+"""After the data path: the rules engine's KPIs for the replayed shift (written to RP ``kpi``)
+next to the simulator's truth, the capacity feed, and order matching on measured capacity."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from ingest.writer_v1 import InfluxV1Writer
+from rules.energy_kpi import EnergySettings
+from rules.engine import WindowReport, compute_window
+from rules.kpi_points import KpiPoint, KpiPointWriter
+from rules.master_data import load_master_data
+from rules.source import InfluxSource, SourceSettings
+from rules.windows import Window
+from seamline.demo import master as demo_master
+from seamline.demo.cluster import DemoRun
+from seamline.demo.energy import poll_hold_s
+from seamline.demo.plan import TZ, replay_day
+from seamline.demo.stack import DATABASE
+from seamline.demo.truth import line_truths
+
+SHIFT = (time(8, 0), time(17, 0))
+BREAKS = ((time(10, 0), time(10, 15)), (time(12, 0), time(13, 0)), (time(15, 0), time(15, 15)))
+
+
+def _ms(day: Any, t: time) -> int:
+    return int(datetime.combine(day, t, tzinfo=TZ).timestamp() * 1000)
+
+
+def kpi_window(run: DemoRun) -> tuple[int, int, list[tuple[int, int]]]:
+    """The shift inside the replayed window, and its planned (non-break) spans, UTC ms."""
+    day = replay_day(run.options, datetime.fromtimestamp(run.end_ms / 1000 + 1, TZ))
+    start = max(_ms(day, SHIFT[0]), run.start_ms)
+    end = min(_ms(day, SHIFT[1]), run.end_ms)
+    planned = [(start, end)]
+    for b0, b1 in BREAKS:
+        bs, be = _ms(day, b0), _ms(day, b1)
+        planned = [p for s, e in planned for p in ((s, min(e, bs)), (max(s, be), e)) if p[1] > p[0]]
+    return start, end, planned
+
+
+def _fields(p: KpiPoint, *names: str) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for n in names:
+        v = p.get(n)
+        out[n] = round(float(v), 4) if isinstance(v, int | float) and not isinstance(v, bool) else None
+    return out
+
+
+MAIN_KPI = {"kpi_pv": ("energy_kwh", "performance_ratio", "availability"),
+            "kpi_wind": ("energy_kwh", "capacity_factor", "availability"),
+            "kpi_battery": ("charge_kwh", "discharge_kwh", "equivalent_full_cycles"),
+            "kpi_factory_energy": ("consumption_kwh", "green_share", "kwh_per_piece")}
+
+
+def _energy_rows(run: DemoRun, report: WindowReport, start: int, end: int) -> list[dict[str, Any]]:
+    """Each energy asset's main KPIs next to the stubs' truth for the same window."""
+    rows = []
+    rec = run.energy_truth
+    for p in report.points:
+        if p.measurement not in MAIN_KPI:
+            continue
+        tags = dict(p.tags)
+        row: dict[str, Any] = {"kpi": p.measurement, "enterprise": tags["enterprise"],
+                               "asset": tags.get("asset", "(site)"), **_fields(p, *MAIN_KPI[p.measurement], "coverage")}
+        device = f"{tags['enterprise']}-{tags.get('asset')}"
+        if rec is not None and p.measurement in ("kpi_pv", "kpi_wind"):
+            wh = rec.between(device, "energy_wh", start, end)
+            row["truth"] = {"energy_kwh": None if wh is None else round(wh / 1000, 4)}
+        elif rec is not None and p.measurement == "kpi_battery":
+            ch, dis = rec.between(device, "charge_wh", start, end), rec.between(device, "discharge_wh", start, end)
+            row["truth"] = {"charge_kwh": None if ch is None else round(ch / 1000, 4),
+                            "discharge_kwh": None if dis is None else round(dis / 1000, 4)}
+        rows.append(row)
+    return rows
+
+
+def compute_kpis(run: DemoRun) -> tuple[dict[str, Any], WindowReport]:
+    assert run.floor is not None
+    path = demo_master.write(run.stack.workdir / "config" / "master.yaml",
+                             demo_master.master_data(run.floor, run.plant, run.options.enterprises))
+    master = load_master_data(path)
+    start, end, planned = kpi_window(run)
+    window = Window(datetime.fromtimestamp(start / 1000, TZ), datetime.fromtimestamp(end / 1000, TZ))
+    client = run.stack.influxql()
+    energy = EnergySettings(max_hold_s=poll_hold_s(run.options.speed), max_gap_s=2 * poll_hold_s(run.options.speed),
+                            coverage_threshold=master.kpi.coverage_threshold)
+    report = compute_window(InfluxSource(client, SourceSettings(database=DATABASE, margin_s=energy.max_gap_s)),
+                            master, window, label="shift", shift="day", energy=energy)
+    writer = KpiPointWriter(InfluxV1Writer(url=run.stack.influx.url, database=DATABASE, retention_policy="kpi"))
+    written = writer.write(report.points)
+    lines = []
+    for t in line_truths(run.floor, (start, end), planned):
+        p = report.one("kpi_line", enterprise=t.enterprise, line=t.line)
+        measured = _fields(p, "utilization", "line_efficiency", "oee", "availability", "performance", "quality",
+                           "coverage")
+        lines.append({"enterprise": t.enterprise, "line": t.line, **measured,
+                      "truth": {"utilization": round(t.utilization, 4),
+                                "line_efficiency": round(t.line_efficiency, 4)}})
+    energy = _energy_rows(run, report, start, end)
+    return {"window": {"start_ms": start, "end_ms": end}, "points_written": written,
+            "influx_queries": report.statements, "lines": lines, "energy": energy,
+            "warnings": list(report.warnings)}, report

@@ -1,0 +1,88 @@
+"""Master data of the simulated cluster, written as the YAML an operator would maintain: the
+factories' lines (operators, style SAM from the simulated floor), the shift calendar the nodes
+follow, and the energy assets with their nameplates and the turbine status mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from firmware_stubs.sewing.floor import FloorReport
+from seamline.demo.energy import AREA_OF, KIND_OF, PARK, EnergyPlant
+
+CATEGORY_BY_SAM = ((12.0, "t_shirt"), (18.0, "polo"), (99.0, "shirt"))
+
+# The stub turbine's vendor status codes (firmware_stubs/energy/wind_turbine_map.yaml) mapped to
+# IEC 61400-26 information categories; which of them count as available is contract-specific.
+TURBINE_CONTRACT = {
+    "id": "park-contract",
+    "status_map": {1: "full_performance", 2: "out_of_environmental_spec", 3: "scheduled_maintenance",
+                   4: "forced_outage", 5: "out_of_environmental_spec"},
+    "unmapped": "information_unavailable",
+    "available": ["full_performance", "partial_performance", "technical_standby", "out_of_environmental_spec"],
+    "excluded": ["information_unavailable", "force_majeure"],
+}
+
+
+def category_of(sam_min: float) -> str:
+    return next(cat for limit, cat in CATEGORY_BY_SAM if sam_min <= limit)
+
+
+def _energy_assets(plant: EnergyPlant | None, enterprise: str) -> list[dict[str, Any]]:
+    if plant is None or enterprise not in plant.sites:
+        return []
+    out: list[dict[str, Any]] = []
+    for dev in plant.sites[enterprise].devices:
+        kind = KIND_OF[type(dev).__name__]
+        asset: dict[str, Any] = {"id": dev.name.split("-", 1)[1], "kind": kind, "area": AREA_OF[kind]}
+        if kind == "pv_inverter":
+            asset |= {"rated_power_kw": dev.ac_rated_w / 1000.0, "kwp": dev.dc_kwp}  # type: ignore[attr-defined]
+        elif kind == "battery":
+            asset |= {"capacity_kwh": dev.nameplate_wh * dev.soh_pct / 100.0 / 1000.0}  # type: ignore[attr-defined]
+        elif kind == "wind_turbine":
+            asset |= {"rated_power_kw": 800.0, "turbine_type": dev.turbine_type,  # type: ignore[attr-defined]
+                      "hub_height_m": 76.0, "availability_contract": TURBINE_CONTRACT["id"]}
+        out.append(asset)
+    return out
+
+
+def master_data(floor: FloorReport, plant: EnergyPlant | None, enterprises: list[str]) -> dict[str, Any]:
+    lines: dict[tuple[str, str], dict[str, Any]] = {}
+    styles: dict[str, dict[str, Any]] = {}
+    for r in floor.nodes:
+        a, sam = r.node.addr, r.node.profile.sam_min
+        style = f"style-{sam:g}"
+        styles[style] = {"id": style, "category": category_of(sam), "sam_min": sam}
+        line = lines.setdefault((a.enterprise, a.line), {
+            "id": a.line, "operators": 0, "absenteeism": 0.05, "categories": [category_of(sam)],
+            "machines": [], "machine_type": "lockstitch", "style": style, "default_efficiency": 0.5})
+        line["operators"] += 1  # make-through: one operator per machine
+        line["machines"].append(a.machine)
+    enterprise_docs = []
+    for ent in [*enterprises, *([PARK] if plant is not None else [])]:
+        site: dict[str, Any] = {"id": "s1", "lines": [v for (e, _), v in lines.items() if e == ent],
+                                "energy_assets": _energy_assets(plant, ent)}
+        enterprise_docs.append({"id": ent, "name": f"Simulated {ent}", "timezone": "Asia/Shanghai",
+                                "land_area_mu": 10.0, "calendar": "sim-day", "sites": [site]})
+    return {
+        "version": 1,
+        "kpi": {"coverage_threshold": 0.8, "windows": ["1h", "shift", "1d"], "recompute_windows": 3,
+                "efficiency_days": 14, "capacity_days": 14},
+        "calendars": [{"id": "sim-day", "shifts": [{
+            "name": "day", "start": "08:00", "end": "17:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat"],
+            "breaks": [{"start": "10:00", "end": "10:15"}, {"start": "12:00", "end": "13:00"},
+                       {"start": "15:00", "end": "15:15"}]}]}],
+        "machine_types": [{"id": "lockstitch", "description": "single-needle lockstitch", "rated_speed_spm": 5000}],
+        "styles": list(styles.values()),
+        "availability_contracts": [TURBINE_CONTRACT],
+        "enterprises": enterprise_docs,
+    }
+
+
+def write(path: Path, doc: dict[str, Any]) -> Path:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# master data of the simulated cluster, written by seamline demo\n"
+                    + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    return path
