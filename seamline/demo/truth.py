@@ -44,7 +44,8 @@ def line_truths(floor: FloorReport, window: Span, planned: Sequence[Span]) -> li
     acc: dict[tuple[str, str], dict[str, float]] = {}
     for r in floor.nodes:
         a = r.node.addr
-        row = acc.setdefault((a.enterprise, a.line), {"n": 0, "run_ms": 0.0, "pieces": 0, "sam": r.node.profile.sam_min})
+        row = acc.setdefault((a.enterprise, a.line),
+                             {"n": 0, "run_ms": 0.0, "pieces": 0, "sam": r.node.profile.sam_min})
         row["n"] += 1
         row["run_ms"] += sum(overlap_ms((t.start_ms, t.end_ms), planned_in)
                              for t in r.sim.truth if t.state is MachineState.RUNNING)

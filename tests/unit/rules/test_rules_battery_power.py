@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -39,7 +41,7 @@ def test_gaps_and_stale_samples_contribute_nothing() -> None:
 
 
 def test_only_the_part_inside_the_window_counts() -> None:
-    charge, discharge = energy_from_power([Point(0, 7200.0), Point(100, 7200.0)], max_gap_s=600)
+    _, discharge = energy_from_power([Point(0, 7200.0), Point(100, 7200.0)], max_gap_s=600)
     assert discharge.amount_in(SpanSet((Span(50, 100),))) == pytest.approx(100.0)
 
 
@@ -51,7 +53,7 @@ def test_net_energy_equals_the_signed_integral(steps: list[tuple[float, float]])
         pts.append(Point(t, p))
     charge, discharge = energy_from_power(pts, max_gap_s=1e9)
     window = SpanSet((Span(0, t + 1),))
-    signed = sum((a.value + b.value) / 2 * (b.ts_s - a.ts_s) / 3600 for a, b in zip(pts, pts[1:], strict=False))
+    signed = sum((a.value + b.value) / 2 * (b.ts_s - a.ts_s) / 3600 for a, b in itertools.pairwise(pts))
     net = discharge.amount_in(window) - charge.amount_in(window)
     assert net == pytest.approx(signed, rel=1e-9, abs=1e-6)
     assert discharge.amount_in(window) >= 0 and charge.amount_in(window) >= 0
