@@ -4,6 +4,7 @@ next to the simulator's truth, the capacity feed, and order matching on measured
 from __future__ import annotations
 
 from datetime import datetime, time
+from pathlib import Path
 from typing import Any
 
 from ingest.writer_v1 import InfluxV1Writer
@@ -13,7 +14,6 @@ from rules.kpi_points import KpiPoint, KpiPointWriter
 from rules.master_data import load_master_data
 from rules.source import InfluxSource, SourceSettings
 from rules.windows import Window
-from seamline.demo import master as demo_master
 from seamline.demo.cluster import DemoRun
 from seamline.demo.energy import poll_hold_s
 from seamline.demo.plan import TZ, replay_day
@@ -76,11 +76,10 @@ def _energy_rows(run: DemoRun, report: WindowReport, start: int, end: int) -> li
     return rows
 
 
-def compute_kpis(run: DemoRun) -> tuple[dict[str, Any], WindowReport]:
+def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], WindowReport]:
+    """The shift's KPIs (written to RP ``kpi``) per line and energy asset, each next to the truth."""
     assert run.floor is not None
-    path = demo_master.write(run.stack.workdir / "config" / "master.yaml",
-                             demo_master.master_data(run.floor, run.plant, run.options.enterprises))
-    master = load_master_data(path)
+    master = load_master_data(master_path)
     start, end, planned = kpi_window(run)
     window = Window(datetime.fromtimestamp(start / 1000, TZ), datetime.fromtimestamp(end / 1000, TZ))
     client = run.stack.influxql()

@@ -46,6 +46,7 @@ class DemoRun:
     energy_truth: EnergyTruthRecorder | None = None
     floor: FloorReport | None = None
     rogue_sent: int = 0
+    node_messages: list[tuple[str, bytes]] | None = None  # what the nodes sent, when options.record
     quarantine_paths: list[Path] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     exit_codes: dict[str, int | None] = field(default_factory=dict)
@@ -130,7 +131,7 @@ def simulate(run: DemoRun) -> None:
     opts = run.options
     spec = FloorSpec(factories=opts.factories, lines=opts.lines, machines=opts.machines, start_ms=run.start_ms,
                      end_ms=run.end_ms, seed=opts.seed, speed=opts.speed, shift=ShiftPattern(), faults=opts.faults)
-    publisher = RoutingPublisher({ent: run.stack.local[ent].port for ent in opts.enterprises})
+    publisher = RoutingPublisher({ent: run.stack.local[ent].port for ent in opts.enterprises}, record=opts.record)
     clock = SimClock(run.start_ms, opts.speed, monotonic=time.time, anchor_s=run.anchor_unix_s)
     rogue = threading.Thread(target=_rogue, args=(run,), daemon=True)
     t0 = time.monotonic()
@@ -140,6 +141,7 @@ def simulate(run: DemoRun) -> None:
     finally:
         publisher.close()
         rogue.join(timeout=60)
+        run.node_messages = publisher.sent
     run.timings_s["simulate"] = time.monotonic() - t0
 
 

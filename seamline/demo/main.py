@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, TextIO
 
-from seamline.demo import cluster, summary
+from seamline.demo import analytics, cluster, master, platform, summary
+from seamline.demo.cluster import DemoRun
 from seamline.demo.plan import DemoOptions
 
 
-def run_demo(opts: DemoOptions, *, progress: TextIO | None = None) -> dict[str, Any]:
+def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
+             inspect: Callable[[DemoRun, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the cluster end to end and return the summary. ``inspect(run, summary)`` is called
+    while the servers still run (the end-to-end tests query InfluxDB and the broker there)."""
     def say(msg: str) -> None:
         if progress is not None:
             print(f"demo: {msg}", file=progress, flush=True)
@@ -27,6 +32,16 @@ def run_demo(opts: DemoOptions, *, progress: TextIO | None = None) -> dict[str, 
         say("stopping edge agents gracefully and letting ingest drain")
         cluster.drain(run)
         say("counting what reached InfluxDB")
-        return summary.build(run)
+        out = summary.build(run)
+        assert run.floor is not None
+        doc = master.master_data(run.floor, run.plant, opts.enterprises)
+        master_path = master.write(run.stack.workdir / "config" / "master.yaml", doc)
+        say("computing the shift's KPIs with the rules engine")
+        out["kpis"], _ = analytics.compute_kpis(run, master_path)
+        say("daily KPIs, capacity feed, order matching, capacity after booking")
+        out |= platform.run_platform(run, master_path, doc)
+        if inspect is not None:
+            inspect(run, out)
+        return out
     finally:
         cluster.stop(run)

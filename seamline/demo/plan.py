@@ -27,6 +27,7 @@ class DemoOptions:
     upstream_garbage: int = 300  # malformed messages a rogue client publishes to the central broker
     workdir: Path = Path("var/demo")
     day: date | None = None  # default: the most recent working day whose window has ended
+    record: bool = False  # keep every node message in memory (end-to-end tests on small runs)
 
     @classmethod
     def quick(cls, **kw: object) -> DemoOptions:

@@ -33,9 +33,11 @@ def precreate_session(port: int, *, client_id: str, topic_filter: str, timeout_s
 
 
 class RoutingPublisher:
-    """The floor's publisher: each node's messages go to its own factory's gateway broker."""
+    """The floor's publisher: each node's messages go to its own factory's gateway broker.
+    ``record``: keep every (topic, payload) sent, in order, for end-to-end checks (small runs only)."""
 
-    def __init__(self, ports: dict[str, int]) -> None:
+    def __init__(self, ports: dict[str, int], *, record: bool = False) -> None:
+        self.sent: list[tuple[str, bytes]] | None = [] if record else None
         self._pubs = {ent: MqttPublisher(f"mqtt://127.0.0.1:{port}", client_id=f"nodes-{ent}")
                       for ent, port in ports.items()}
         for pub in self._pubs.values():
@@ -43,6 +45,8 @@ class RoutingPublisher:
 
     def publish(self, topic: str, payload: bytes) -> None:
         self._pubs[topic.split("/", 3)[2]].publish(topic, payload)
+        if self.sent is not None:
+            self.sent.append((topic, payload))
 
     def close(self) -> None:
         for p in self._pubs.values():

@@ -1,0 +1,84 @@
+"""The platform side of the demo, through the same commands an operator runs: daily KPIs
+(`seamline rules once --window 1d --write`), the capacity feed (`seamline rules capacity`),
+order matching on it (`seamline match --publish --bookings`), and the capacity feed again,
+lowered by what was just booked."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from seamline.demo import configs
+from seamline.demo.cluster import DemoRun
+from seamline.demo.energy import poll_hold_s
+from seamline.demo.plan import TZ
+from seamline.demo.stack import DATABASE
+
+CLI_TIMEOUT_S = 120.0
+
+
+def seamline(*args: str) -> Any:
+    """Run ``seamline ARGS --json`` as a subprocess; return its decoded JSON output."""
+    proc = subprocess.run([sys.executable, "-m", "seamline.cli", *args], capture_output=True, text=True,
+                          timeout=CLI_TIMEOUT_S, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"seamline {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def rules_config(run: DemoRun, master_path: Path) -> Path:
+    doc = {
+        "master_data": str(master_path),
+        "influx": {"url": run.stack.influx.url, "database": DATABASE, "raw_rp": "raw", "kpi_rp": "kpi"},
+        "mqtt": {"host": "127.0.0.1", "port": run.stack.central.port},
+        "capacity": {"enabled": True, "bookings_path": str(run.stack.workdir / "bookings.json")},
+        "energy": {"max_hold_s": poll_hold_s(run.options.speed), "max_gap_s": 2 * poll_hold_s(run.options.speed)},
+    }
+    return configs.write_yaml(run.stack.workdir / "config" / "rules.yaml", doc)
+
+
+def order_book(path: Path, lines: list[dict[str, Any]], first_day: date) -> Path:
+    """A sample order book for the cluster's own categories, plus orders no one can take, so the
+    plan shows every kind of outcome with its reason."""
+    cats = sorted({c for ln in lines for c in ln["categories"]})
+    rows = []
+    for i, cat in enumerate(cats):
+        rows.append([f"PO-{100 + i}", "buyer-a", cat, 12.0, 400, first_day + timedelta(days=6), "", "true"])
+        rows.append([f"PO-{200 + i}", "buyer-b", cat, 15.0, 150, first_day + timedelta(days=2), 100, "false"])
+    rows.append(["PO-900", "buyer-c", "down_jacket", 45.0, 300, first_day + timedelta(days=9), "", "true"])
+    rows.append(["PO-901", "buyer-c", cats[0], 12.0, 200_000, first_day + timedelta(days=1), "", "true"])
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["order_id", "buyer", "category", "sam_min", "quantity", "due", "min_qty_per_factory", "splittable"])
+        w.writerows(rows)
+    return path
+
+
+def free_by_line(capacity: list[dict[str, Any]]) -> dict[str, float]:
+    return {f'{m["enterprise"]}/{m["line"]}': round(sum(d["free_std_min"] for d in m["days"]), 1) for m in capacity}
+
+
+def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) -> dict[str, Any]:
+    cfg = rules_config(run, master_path)
+    day = datetime.fromtimestamp(run.start_ms / 1000, TZ).date()
+    noon = datetime.combine(day, time(12, 0), tzinfo=TZ).isoformat()
+    daily = seamline("rules", "once", "--config", str(cfg), "--window", "1d", "--at", noon, "--write", "--json")
+    before = seamline("rules", "capacity", "--config", str(cfg), "--json")
+    today = datetime.now(TZ).date()
+    lines = [ln for e in master_doc["enterprises"] for s in e["sites"] for ln in s["lines"]]
+    orders = order_book(run.stack.workdir / "orders.csv", lines, today + timedelta(days=1))
+    plan = seamline("match", "--orders", str(orders), "--broker", f"mqtt://127.0.0.1:{run.stack.central.port}",
+                    "--publish", "--bookings", str(run.stack.workdir / "bookings.json"), "--today", today.isoformat(),
+                    "--json")
+    after = seamline("rules", "capacity", "--config", str(cfg), "--json")
+    return {
+        "daily_kpi_points": daily.get("points") if isinstance(daily, dict) else None,
+        "capacity": {"lines": len(before), "free_std_min_before": free_by_line(before),
+                     "free_std_min_after_booking": free_by_line(after), "messages": before},
+        "allocations": plan,
+    }
