@@ -98,7 +98,7 @@ class RulesConfig(BaseSettings):
     lease: LeaseConfig = Field(default_factory=LeaseConfig)
     energy: EnergyConfig = EnergyConfig()
     shard: str = Field(default="0/1", description="i/n: enterprises whose stable hash % n == i")
-    batch_machines: int = Field(default=300, ge=1, le=100_000)
+    batch_machines: int = Field(default=150, ge=1, le=100_000)  # ~1.4 MB of rows per machine-day
 
     @field_validator("shard")
     @classmethod

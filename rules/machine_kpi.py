@@ -3,8 +3,12 @@
 Time in state comes from the aggregates' ``run_s/idle_s/off_s/down_s``, each aggregate weighted
 by the share of its period inside the span asked for (exact whenever planned-time boundaries fall
 on period boundaries, which they do for shift times given in whole minutes). Reading aggregates
-instead of every state event keeps a window to ~60 rows per machine-hour; breakdown reasons,
-counts, MTBF and MTTR come from the state events that open or close a ``down`` state.
+instead of every state event keeps a window to ~60 rows per machine-hour. The ``machine_state``
+events (all of the window, the last one before it and those up to the source's look-ahead after
+it) give breakdown reasons, counts, MTBF and MTTR, and the idle periods from which stops and
+operating time follow (:func:`rules.kpi.sewing.operating_time`). Planned time before the first
+known event (no event in the source's look-back) falls back to the aggregates: their off and down
+seconds are off and down, the rest counts as operating (no stop is known there).
 
 Observed time is what the aggregates cover minus gateway-offline time. Aggregates with quality
 ``historical`` were replayed from the edge spool after an outage: they are real data, so the
@@ -20,13 +24,17 @@ from contracts.messages import MachineState, Quality
 from rules.coverage import Coverage, ObservationPolicy, coverage_of, observed_spans
 from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
 from rules.kpi.sewing import (
+    DEFAULT_STOP_THRESHOLD_S,
     Aggregate,
+    OperatingTime,
     StateEvent,
     breakdowns_starting_in,
     downtime_by_reason_s,
     line_efficiency_kpi,
     oee,
+    operating_time,
     state_intervals,
+    whole_intervals,
 )
 from rules.spans import Span, SpanSet
 from rules.windows import Window
@@ -73,38 +81,72 @@ def pieces_within(aggregates: Sequence[Aggregate], spans: SpanSet) -> tuple[int,
 
 @dataclass(frozen=True, slots=True)
 class MachineWindow:
-    """One machine's KPI and the sums its line needs."""
+    """One machine's KPI and the sums its line needs (seconds)."""
 
     result: KpiResult
-    downtime_s: dict[str, float]
+    downtime_s: dict[str, float]  # breakdown reasons and ``stop[.<reason>]`` -> seconds in the window
     observed: SpanSet
     run_planned_s: float
     planned_observed_s: float
     good_pieces: int
     rejects: int
+    operating_s: float = 0.0
+    stop_s: float = 0.0
+
+
+def machine_operating_time(
+    aggregates: Sequence[Aggregate],
+    events: Sequence[StateEvent],
+    within: SpanSet,
+    *,
+    known_until_s: float,
+    stop_threshold_s: float,
+) -> OperatingTime:
+    """:func:`operating_time` of ``within`` from the state events; time before the first event is
+    filled from the aggregates (off/down as they say, the rest operating)."""
+    op = operating_time(whole_intervals(events, until_s=known_until_s), within, stop_threshold_s=stop_threshold_s)
+    if op.unknown_s <= 0:
+        return op
+    covered = SpanSet.of(Span(i.start_s, i.end_s) for i in whole_intervals(events, until_s=known_until_s))
+    unknown = within.subtract(covered)
+    agg = seconds_within(aggregates, unknown)
+    off, down = min(agg.off_s, unknown.total_s), min(agg.down_s, max(0.0, unknown.total_s - agg.off_s))
+    return OperatingTime(within_s=op.within_s, operating_s=op.operating_s + unknown.total_s - off - down,
+                         stop_s=op.stop_s, down_s=op.down_s + down, off_s=op.off_s + off, unknown_s=0.0,
+                         stop_by_reason_s=op.stop_by_reason_s)
 
 
 def machine_kpi(
     aggregates: Sequence[Aggregate],
-    down_events: Sequence[StateEvent],
+    events: Sequence[StateEvent],
     window: Window,
     *,
     planned: SpanSet,
     offline: SpanSet,
     coverage_threshold: float,
+    stop_threshold_s: float = DEFAULT_STOP_THRESHOLD_S,
 ) -> MachineWindow:
     """Minutes per state, utilization = run in (planned ∩ observed) / (planned ∩ observed),
-    breakdowns, MTBF/MTTR (minutes), pieces; coverage basis = planned time (else the window)."""
+    operating and stop minutes (idle periods ≥ ``stop_threshold_s`` s), availability = operating
+    / (planned ∩ observed), breakdowns, MTBF/MTTR (minutes), pieces; coverage basis = planned
+    time (else the window). ``events`` are the machine's ``machine_state`` events; aggregates and
+    events after the window only tell how long an idle period open at its end lasted."""
     win = SpanSet((window.span,))
-    obs = aggregate_observed(aggregates, offline).intersect(win)
+    seen = aggregate_observed(aggregates, offline)
+    obs = seen.intersect(win)
     planned_w = planned.intersect(win)
     planned_obs = planned_w.intersect(obs)
     in_window = seconds_within(aggregates, obs)
     run_planned = seconds_within(aggregates, planned_obs).run_s
     util, _ = ratio("utilization", run_planned, planned_obs.total_s)
-    intervals = [i for i in state_intervals(down_events, obs) if i.state is MachineState.DOWN]
+    known_until = seen.spans[-1].end_s if seen else window.end_s
+    op = machine_operating_time(aggregates, events, planned_obs, known_until_s=known_until,
+                                stop_threshold_s=stop_threshold_s)
+    avail, _ = ratio("availability", op.operating_s, planned_obs.total_s)
+    intervals = [i for i in state_intervals(events, obs) if i.state is MachineState.DOWN]
     by_reason = downtime_by_reason_s(intervals, win)
-    failures = breakdowns_starting_in(down_events, window)
+    by_reason.update(op.stop_by_reason_s)
+    failures = breakdowns_starting_in(events, window)
     good, rejects = pieces_within(aggregates, obs)
     run_min, down_min = in_window.run_s / 60, in_window.down_s / 60
     values = [
@@ -113,6 +155,7 @@ def machine_kpi(
         KpiValue("unobserved_min", "min", (window.duration_s - obs.total_s) / 60),
         KpiValue("planned_min", "min", planned_w.total_s / 60),
         KpiValue("planned_observed_min", "min", planned_obs.total_s / 60), util,
+        KpiValue("operating_min", "min", op.operating_s / 60), KpiValue("stop_min", "min", op.stop_s / 60), avail,
         KpiValue("breakdowns", "count", float(failures)),
         KpiValue("mtbf_min", "min", run_min / failures if failures else None),
         KpiValue("mttr_min", "min", down_min / failures if failures else None),
@@ -123,7 +166,8 @@ def machine_kpi(
         flags.append(Flag.NO_PLANNED_TIME)
     result = build("machine_time", window, coverage_of(obs, planned_w if planned_w else win), values, flags,
                    coverage_threshold=coverage_threshold)
-    return MachineWindow(result, by_reason, obs, run_planned, planned_obs.total_s, good, rejects)
+    return MachineWindow(result, by_reason, obs, run_planned, planned_obs.total_s, good, rejects,
+                         op.operating_s, op.stop_s)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,8 +187,9 @@ def line_kpis(
     coverage_threshold: float,
 ) -> list[KpiResult]:
     """Line efficiency (P's formula over the output machines' observed time) and OEE over all
-    machines: availability = Σ run / Σ (planned ∩ observed), performance = pieces × SAM / Σ run,
-    quality = good / all pieces. OEE coverage = Σ planned-observed / (machines × planned)."""
+    machines: availability = Σ operating / Σ (planned ∩ observed), performance = pieces × SAM /
+    Σ operating, quality = good / all pieces; utilization = Σ needle run / Σ (planned ∩ observed).
+    OEE coverage = Σ planned-observed / (machines × planned)."""
     win = SpanSet((window.span,))
     planned_w = planned.intersect(win)
     observed_out = SpanSet()
@@ -153,6 +198,8 @@ def line_kpis(
     good = sum(m.good_pieces for m in outputs)
     rejects = sum(m.rejects for m in outputs)
     run_s = sum(m.run_planned_s for m in machines)
+    operating_s = sum(m.operating_s for m in machines)
+    stop_s = sum(m.stop_s for m in machines)
     planned_obs_s = sum(m.planned_observed_s for m in machines)
     n = max(line.machine_total, len(machines))
     cov = Coverage(observed_s=planned_obs_s, basis_s=n * planned_w.total_s)
@@ -162,11 +209,12 @@ def line_kpis(
         out.append(line_efficiency_kpi(window, good_pieces=good, sam_min=line.sam_min, operators=line.operators,
                                        planned=planned, observed=observed_out,
                                        coverage_threshold=coverage_threshold))
-        o = oee(run_s=run_s, planned_s=planned_obs_s, total_pieces=good + rejects, good_pieces=good,
+        o = oee(operating_s=operating_s, planned_s=planned_obs_s, total_pieces=good + rejects, good_pieces=good,
                 sam_min=line.sam_min)
         flags = [Flag.CLIPPED] if o.clipped else []
-        out.append(build("oee", window, cov, (o.availability, o.performance, o.quality, o.oee, util), flags,
-                         coverage_threshold=coverage_threshold))
+        oee_values = (o.availability, o.performance, o.quality, o.oee, util,
+                      KpiValue("operating_min", "min", operating_s / 60), KpiValue("stop_min", "min", stop_s / 60))
+        out.append(build("oee", window, cov, oee_values, flags, coverage_threshold=coverage_threshold))
     else:
         values = (KpiValue("good_pieces", "pieces", float(good)), util)
         out.append(build("line_output", window, cov, values, coverage_threshold=coverage_threshold))

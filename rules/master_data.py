@@ -239,6 +239,10 @@ class KpiSettings(_Model):
     recompute_windows: int = Field(default=3, ge=0, le=1000, description="Closed windows recomputed per tick")
     efficiency_days: int = Field(default=14, ge=1, le=366, description="Rolling window for line efficiency")
     capacity_days: int = Field(default=14, ge=1, le=366, description="Days ahead in the capacity feed")
+    # Idle shorter than this is handling inside the sewing cycle (operating time); longer is a
+    # stop (no work, changeover, waiting). At most 30 min: the rules source reads that far past
+    # a window to see how long an idle period open at its end lasted.
+    stop_threshold_s: float = Field(default=300.0, gt=0, le=1800, description="Idle periods >= this are stops (s)")
 
 
 class MasterData(_Model):

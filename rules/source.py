@@ -1,10 +1,11 @@
 """Window queries against the ingest storage schema -> the rules core's pure input types.
 
 For one window and a batch of enterprises :class:`InfluxSource` runs a fixed set of InfluxQL
-statements (one HTTP request): sewing aggregates, machine-state events around breakdowns, one
-statement per energy asset kind present, gateway status (the last one before the window and the
-ones inside it) and the asset -> gateway map from birth messages. The statement count depends on
-the asset *kinds*, never on the number of assets.
+statements (one HTTP request): sewing aggregates, machine-state events (those of the window and
+its look-ahead, and the last one before it), one statement per energy asset kind present,
+gateway status (the last one before the window and the ones inside it) and the asset -> gateway
+map from birth messages. The statement count depends on the asset *kinds*, never on the number
+of assets.
 
 Schema (see ``ingest/points.py``): measurement = asset kind, tags enterprise/site/area/asset,
 fields = metrics + ``seq`` + ``quality``; ``machine_state`` (state, previous, reason);
@@ -22,17 +23,20 @@ from rules.coverage import Observation, offline_spans
 from rules.kpi.counter import Reading
 from rules.kpi.integration import Point
 from rules.kpi.sewing import Aggregate, StateEvent
-from rules.query import CountingClient, FieldEquals, QueryClient, Select, Series
+from rules.query import CountingClient, QueryClient, Select, Series
 from rules.spans import SpanSet
 from rules.windows import Window
 
 IDENTITY = ("enterprise", "site", "area", "asset")
 GATEWAY_IDENTITY = ("enterprise", "site", "gateway")
+# Statements per window and batch besides one per energy kind: aggregates, state events, state
+# before the window, gateway status before / inside, asset_info.
+FIXED_STATEMENTS = 6
 AGGREGATE_FIELDS = ("run_s", "idle_s", "off_s", "down_s", "period_s", "pieces", "rejects", "quality")
 # Fields each energy kind's KPIs read (smaller answers than SELECT *).
 ENERGY_FIELDS: Mapping[str, tuple[str, ...]] = {
     "pv_inverter": ("ac_energy_wh", "operating_state", "seq", "quality"),
-    "battery": ("charge_energy_wh", "discharge_energy_wh", "soc_pct", "seq", "quality"),
+    "battery": ("charge_energy_wh", "discharge_energy_wh", "power_w", "soc_pct", "seq", "quality"),
     "meter": ("import_energy_wh", "export_energy_wh", "seq", "quality"),
     "met_station": ("poa_irradiance_w_m2", "seq", "quality"),
     "wind_turbine": ("energy_wh", "status", "wind_speed_m_s", "seq", "quality"),
@@ -79,11 +83,12 @@ class EnergySeries:
 
 @dataclass(frozen=True, slots=True)
 class MachineSeries:
-    """A sewing machine's 60 s aggregates and the state events that open or close a breakdown."""
+    """A sewing machine's 60 s aggregates and its ``machine_state`` events, both from just before
+    the window to the source's look-ahead after it, in time order."""
 
     key: AssetKey
     aggregates: tuple[Aggregate, ...]
-    down_events: tuple[StateEvent, ...] = ()
+    state_events: tuple[StateEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +118,12 @@ class SourceSettings:
     rp: str = "raw"
     # Polled samples hold up to max_hold_s, so read that much before/after the window.
     margin_s: float = 120.0
-    # A breakdown that began earlier than this before the window is not seen: bounds the scan.
-    down_lookback_s: float = 86_400.0
+    # The state at window start is the last machine_state event at most this long before it
+    # (3 days spans a weekend; older: the aggregates decide). Bounds the scan.
+    state_lookback_s: float = 259_200.0
+    # Events and aggregates read after the window end, so an idle period open at the end is
+    # classified by its real length: keep >= kpi.stop_threshold_s (which is at most 1 800 s).
+    state_lookahead_s: float = 1_800.0
     aggregate_period_s: float = 60.0
 
 
@@ -193,16 +202,18 @@ class InfluxSource:
         ents = tuple(sorted(set(enterprises)))
         start_ms, end_ms = int(window.start_s * 1000), int(window.end_s * 1000)
         margin_ms = int(s.margin_s * 1000)
+        ahead_ms = end_ms + int(s.state_lookahead_s * 1000)
 
         def sel(**kw: Any) -> Select:
             return Select(rp=s.rp, enterprises=ents, **kw)
 
         out = [
             sel(measurement="sewing_machine", fields=AGGREGATE_FIELDS, group_by=IDENTITY, positive="period_s",
-                   start_ms=start_ms - int(s.aggregate_period_s * 1000), end_ms=end_ms),
+                   start_ms=start_ms - int(s.aggregate_period_s * 1000), end_ms=ahead_ms),
+            sel(measurement="machine_state", fields=("state", "reason"), group_by=IDENTITY, start_ms=start_ms,
+                   end_ms=ahead_ms),
             sel(measurement="machine_state", fields=("state", "reason"), group_by=IDENTITY,
-                   any_of=(FieldEquals(field="state", value="down"), FieldEquals(field="previous", value="down")),
-                   start_ms=start_ms - int(s.down_lookback_s * 1000), end_ms=end_ms),
+                   start_ms=start_ms - int(s.state_lookback_s * 1000), end_ms=start_ms, latest=True),
             sel(measurement="gateway_status", fields=("state",), group_by=GATEWAY_IDENTITY, start_ms=None,
                    end_ms=start_ms, latest=True),
             sel(measurement="gateway_status", fields=("state",), group_by=GATEWAY_IDENTITY, start_ms=start_ms,
@@ -218,16 +229,19 @@ class InfluxSource:
     def fetch(self, enterprises: Sequence[str], window: Window, *, energy_kinds: Iterable[str]) -> WindowData:
         kinds = sorted(set(energy_kinds))
         results = self._client.run(self.selects(enterprises, window, kinds))
-        aggs, states, gw_before, gw_inside, info = results[:5]
+        aggs, states, state_before, gw_before, gw_inside, info = results[:FIXED_STATEMENTS]
         machines: dict[AssetKey, MachineSeries] = {}
-        events_by_key = {_key(s.tags): tuple(state_events_from(s)) for s in states}
+        found: dict[AssetKey, list[StateEvent]] = {}
+        for s in (*state_before, *states):
+            found.setdefault(_key(s.tags), []).extend(state_events_from(s))
+        events_by_key = {k: tuple(sorted(v, key=lambda e: e.ts_s)) for k, v in found.items()}
         for s in aggs:
             key = _key(s.tags)
             machines[key] = MachineSeries(key, tuple(aggregates_from(s)), events_by_key.pop(key, ()))
         for key, events in events_by_key.items():  # events but no aggregates: nothing observed
             machines[key] = MachineSeries(key, (), events)
         energy: dict[AssetKey, EnergySeries] = {}
-        for kind, series in zip(kinds, results[5:], strict=True):
+        for kind, series in zip(kinds, results[FIXED_STATEMENTS:], strict=True):
             for s in series:
                 key = _key(s.tags)
                 energy[key] = EnergySeries(key, kind, tuple(polled_from(s, ENERGY_FIELDS[kind])))

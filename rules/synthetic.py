@@ -3,8 +3,17 @@
 Sewing machines come from ``firmware_stubs.sewing.machine.prepare_machine`` (its truth timeline,
 not its 1 s samples): the truth is cut into 60 s edge aggregates (seconds per state, pieces
 finished in the period, stamped at the period start) and its state changes become
-``machine_state`` events — what the edge agent would send if it decided states perfectly.
-Energy assets are simple closed-form signals whose integrals are known.
+``machine_state`` events the way the edge agent emits them (``edge_agent.state``) when it
+decides states perfectly: debounced — an ``idle`` event only after ``idle_after_s`` (3 s)
+without sewing, ``off`` after ``off_after_s`` (2 s) unpowered, each stamped when the new state
+began; an andon ``down`` at once, and ``idle``/``repaired`` when it is repaired; event times
+strictly increasing (1 ms apart at least). Unlike the edge, idle events carry the truth's idle
+reason (``no_work``, ``changeover``, ``break``) where it has one, to exercise stop reasons.
+
+The truth's operating time uses the same definition as the rules (:mod:`rules.kpi.sewing`),
+computed independently here: consecutive idle segments are merged, and idle runs at least
+``stop_threshold_s`` long are stops. Energy assets are simple closed-form signals whose
+integrals are known.
 """
 
 from __future__ import annotations
@@ -17,6 +26,81 @@ from contracts.messages import MachineState
 from firmware_stubs.sewing.machine import MachineProfile, TruthSegment, prepare_machine
 from firmware_stubs.sewing.shift import ShiftPattern
 from ingest.line_protocol import encode_line
+
+# edge_agent.state.Thresholds defaults (ms): the edge's state-change debounce.
+EDGE_IDLE_AFTER_MS = 3_000
+EDGE_OFF_AFTER_MS = 2_000
+# Truth idle reasons that say nothing about why the machine stood (the edge cannot know them).
+_NO_IDLE_REASON = frozenset({"handling", "none", ""})
+
+
+@dataclass(frozen=True, slots=True)
+class StateRun:
+    """Consecutive truth segments of one state, ``[start_ms, end_ms)``; idle merged across reasons
+    (``reason`` = the first one that is not handling, else ``none``), down split per breakdown."""
+
+    start_ms: int
+    end_ms: int
+    state: MachineState
+    reason: str
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+def state_runs(truth: Iterable[TruthSegment]) -> list[StateRun]:
+    out: list[StateRun] = []
+    for seg in truth:
+        reason = "none" if seg.reason in _NO_IDLE_REASON else seg.reason
+        last = out[-1] if out else None
+        same = last is not None and last.end_ms == seg.start_ms and last.state is seg.state
+        if same and last is not None and (seg.state is not MachineState.DOWN or last.reason == reason):
+            keep = last.reason if last.reason != "none" else reason
+            out[-1] = StateRun(last.start_ms, seg.end_ms, seg.state, keep)
+        else:
+            out.append(StateRun(seg.start_ms, seg.end_ms, seg.state, reason))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeEvent:
+    ts_ms: int
+    state: MachineState
+    previous: MachineState | None
+    previous_duration_s: float | None
+    reason: str
+
+
+def edge_events(truth: Iterable[TruthSegment], *, idle_after_ms: int = EDGE_IDLE_AFTER_MS,
+                off_after_ms: int = EDGE_OFF_AFTER_MS) -> list[EdgeEvent]:
+    """The state changes the edge agent would emit for this truth (see the module docstring)."""
+    out: list[EdgeEvent] = []
+    state: MachineState | None = None
+    since_ms = 0
+
+    def enter(new: MachineState, at_ms: int, reason: str = "none") -> None:
+        nonlocal state, since_ms
+        if new is state:
+            return
+        ts = at_ms if not out else max(at_ms, out[-1].ts_ms + 1)
+        out.append(EdgeEvent(ts, new, state, None if state is None else max(0.0, (ts - since_ms) / 1000), reason))
+        state, since_ms = new, ts
+
+    for run in state_runs(truth):
+        if run.state is MachineState.DOWN:
+            enter(MachineState.DOWN, run.start_ms, run.reason)
+            continue
+        if state is MachineState.DOWN:
+            enter(MachineState.IDLE, run.start_ms, "repaired")
+        if run.state is MachineState.RUNNING:
+            enter(MachineState.RUNNING, run.start_ms)
+        elif run.state is MachineState.IDLE:
+            if state in (None, MachineState.OFF) or run.duration_ms >= idle_after_ms:
+                enter(MachineState.IDLE, run.start_ms, run.reason)
+        elif state is None or run.duration_ms >= off_after_ms:
+            enter(MachineState.OFF, run.start_ms)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +116,33 @@ class MachineTruth:
                 if seg.state is state:
                     total += max(0, min(seg.end_ms, b) - max(seg.start_ms, a))
         return total / 1000.0
+
+    def _classified(self, spans_ms: Iterable[tuple[int, int]], stop_threshold_s: float) -> tuple[float, float]:
+        threshold_ms = stop_threshold_s * 1000
+        operating = stop = 0
+        spans = list(spans_ms)
+        for run in state_runs(self.truth):
+            if run.state in (MachineState.DOWN, MachineState.OFF):
+                continue
+            inside = sum(max(0, min(run.end_ms, b) - max(run.start_ms, a)) for a, b in spans)
+            if run.state is MachineState.IDLE and run.duration_ms >= threshold_ms:
+                stop += inside
+            else:
+                operating += inside
+        return operating / 1000.0, stop / 1000.0
+
+    def operating_seconds(self, spans_ms: Iterable[tuple[int, int]], *, stop_threshold_s: float) -> float:
+        """True operating seconds inside the spans: running, or idle in a run shorter than the threshold."""
+        return self._classified(spans_ms, stop_threshold_s)[0]
+
+    def stop_seconds(self, spans_ms: Iterable[tuple[int, int]], *, stop_threshold_s: float) -> float:
+        """True stop seconds inside the spans: idle runs at least ``stop_threshold_s`` long."""
+        return self._classified(spans_ms, stop_threshold_s)[1]
+
+    def stop_runs(self, stop_threshold_s: float) -> list[tuple[int, int]]:
+        """``[start, end)`` ms of the true stops (merged idle runs at least ``stop_threshold_s`` long)."""
+        return [(r.start_ms, r.end_ms) for r in state_runs(self.truth)
+                if r.state is MachineState.IDLE and r.duration_ms >= stop_threshold_s * 1000]
 
     def pieces(self, start_ms: int, end_ms: int) -> int:
         return sum(1 for t in self.pieces_ms if start_ms <= t < end_ms)
@@ -84,19 +195,19 @@ def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, en
 
 
 def state_lines(truth: MachineTruth, tags: dict[str, str], *, skip: tuple[int, int] | None = None) -> list[str]:
-    """One ``machine_state`` point per truth state change (skipping those inside ``skip``)."""
+    """One ``machine_state`` point per edge state change (:func:`edge_events`), in the ingest
+    schema (state, previous, previous_duration_s, reason); those inside ``skip`` (ms) left out."""
     out = []
-    prev: TruthSegment | None = None
-    for i, seg in enumerate(truth.truth):
-        if prev is not None and prev.state is seg.state and prev.reason == seg.reason:
+    for i, e in enumerate(edge_events(truth.truth)):
+        if skip is not None and skip[0] <= e.ts_ms < skip[1]:
             continue
-        if skip is None or not skip[0] <= seg.start_ms < skip[1]:
-            fields: dict[str, float | int | str] = {"state": seg.state.value, "reason": seg.reason or "none",
-                                                    "seq": i, "quality": "good"}
-            if prev is not None:
-                fields["previous"] = prev.state.value
-            out.append(encode_line("machine_state", tags, fields, seg.start_ms))
-        prev = seg
+        fields: dict[str, float | int | str] = {"state": e.state.value, "reason": e.reason, "seq": i,
+                                                "quality": "good"}
+        if e.previous is not None:
+            fields["previous"] = e.previous.value
+        if e.previous_duration_s is not None:
+            fields["previous_duration_s"] = e.previous_duration_s
+        out.append(encode_line("machine_state", tags, fields, e.ts_ms))
     return out
 
 

@@ -1,10 +1,17 @@
-"""Sewing-machine and line KPIs: time in state, downtime by reason, utilization, MTBF/MTTR,
-pieces, earned minutes, line efficiency and OEE.
+"""Sewing-machine and line KPIs: time in state, downtime by reason, utilization, operating time,
+stops, MTBF/MTTR, pieces, earned minutes, line efficiency and OEE.
 
 Times are seconds in, minutes out (``*_min``); SAM is standard minutes per piece. Only observed
 time counts (see :mod:`rules.coverage`): a state holds from its event until the next event but
 never across unobserved time, so a gateway outage can never turn into downtime. Ratios use the
 planned time that was observed (``planned ∩ observed``) as denominator.
+
+**Operating time** (the OEE "run time") is planned ∩ observed time minus ``down``, minus ``off``,
+minus *stops*: idle periods at least ``stop_threshold_s`` long (no work, changeover, waiting).
+Shorter idle gaps between sewing bursts (the operator handling the bundle) are part of the
+cycle and count as operating. An idle period is classified by its whole length (from its event
+to the next event, outside the window and unobserved time included) and then cut to the time
+asked for. Needle time (``running``) is a different KPI: machine utilization.
 """
 
 from __future__ import annotations
@@ -104,6 +111,89 @@ def breakdowns_starting_in(events: Iterable[StateEvent], window: Window) -> int:
     return count
 
 
+# Garment practice: an idle period shorter than a few minutes is the operator handling the
+# bundle (part of the cycle, paid for by the SAM's allowances); 5 min is the usual cut between
+# that and "the workstation was stopped". Configurable as ``kpi.stop_threshold_s``.
+DEFAULT_STOP_THRESHOLD_S = 300.0
+
+
+def whole_intervals(events: Iterable[StateEvent], *, until_s: float) -> list[StateInterval]:
+    """Each event's state from its time to the next event, the last one until ``until_s`` (UTC
+    epoch s; never before its own time). Not cut to observed time: an idle period keeps its
+    whole length, which is what decides whether it is a stop."""
+    ordered = sorted(events, key=lambda e: e.ts_s)
+    out: list[StateInterval] = []
+    for i, ev in enumerate(ordered):
+        end_s = ordered[i + 1].ts_s if i + 1 < len(ordered) else max(until_s, ev.ts_s)
+        if end_s > ev.ts_s:
+            out.append(StateInterval(ev.ts_s, end_s, ev.state, ev.reason))
+    return out
+
+
+# Idle reasons that say nothing about why the machine stood (the edge's debounced idle has none).
+_UNKNOWN_IDLE_REASONS = frozenset({"none", ""})
+
+
+def stops(intervals: Sequence[StateInterval], *, stop_threshold_s: float) -> list[StateInterval]:
+    """Idle periods at least ``stop_threshold_s`` long (s): touching idle intervals are merged
+    first; a merged stop carries its first known reason (else ``none``)."""
+    merged: list[StateInterval] = []
+    for i in sorted((i for i in intervals if i.state is MachineState.IDLE), key=lambda i: i.start_s):
+        last = merged[-1] if merged else None
+        if last is not None and i.start_s <= last.end_s:
+            reason = last.reason if last.reason not in _UNKNOWN_IDLE_REASONS else i.reason
+            merged[-1] = StateInterval(last.start_s, max(last.end_s, i.end_s), MachineState.IDLE, reason)
+        else:
+            merged.append(i)
+    return [m for m in merged if m.duration_s >= stop_threshold_s]
+
+
+def stop_key(reason: str) -> str:
+    """Downtime key of a stop: ``stop`` when its reason is unknown, else ``stop.<reason>``."""
+    return "stop" if reason in _UNKNOWN_IDLE_REASONS else f"stop.{reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingTime:
+    """Seconds of ``within`` (planned ∩ observed) by OEE category; they add up to ``within_s``.
+
+    ``unknown_s`` is time no state interval covers (no event known before it)."""
+
+    within_s: float
+    operating_s: float
+    stop_s: float
+    down_s: float
+    off_s: float
+    unknown_s: float
+    stop_by_reason_s: tuple[tuple[str, float], ...] = ()
+
+
+def operating_time(
+    intervals: Sequence[StateInterval], within: SpanSet, *, stop_threshold_s: float
+) -> OperatingTime:
+    """Operating time = ``within`` minus down, off and stops (idle ≥ ``stop_threshold_s``), in s.
+
+    ``intervals`` should be whole (see :func:`whole_intervals`) so a stop is recognised by its
+    full length even where ``within`` sees only part of it."""
+    if stop_threshold_s < 0:
+        raise ValueError(f"stop_threshold_s must be >= 0, got {stop_threshold_s}")
+    covered = _spans(intervals).intersect(within)
+    down = _spans(intervals, MachineState.DOWN).intersect(within).total_s
+    off = _spans(intervals, MachineState.OFF).intersect(within).total_s
+    by_reason: dict[str, float] = {}
+    stop_spans: list[Span] = []
+    for st in stops(intervals, stop_threshold_s=stop_threshold_s):
+        seconds = within.overlap_s(Span(st.start_s, st.end_s))
+        if seconds > 0:
+            key = stop_key(st.reason)
+            by_reason[key] = by_reason.get(key, 0.0) + seconds
+            stop_spans.append(Span(st.start_s, st.end_s))
+    stop = SpanSet.of(stop_spans).intersect(within).total_s
+    operating = max(0.0, covered.total_s - down - off - stop)
+    return OperatingTime(within_s=within.total_s, operating_s=operating, stop_s=stop, down_s=down, off_s=off,
+                         unknown_s=within.total_s - covered.total_s, stop_by_reason_s=tuple(sorted(by_reason.items())))
+
+
 def machine_time_kpi(
     events: Sequence[StateEvent],
     window: Window,
@@ -111,13 +201,17 @@ def machine_time_kpi(
     planned: SpanSet,
     observed: SpanSet,
     coverage_threshold: float,
+    stop_threshold_s: float = DEFAULT_STOP_THRESHOLD_S,
 ) -> KpiResult:
-    """Run/idle/off/down minutes in the window, downtime by reason, utilization, MTBF and MTTR.
+    """Run/idle/off/down minutes in the window, downtime by reason, utilization, operating and
+    stop minutes, availability, MTBF and MTTR.
 
     utilization = run time in (planned ∩ observed) / (planned ∩ observed) — always in [0, 1];
-    running outside planned time is reported as ``overtime_run_min``. MTBF = run minutes in
-    the window / breakdowns starting in it; MTTR = down minutes / breakdowns (``None`` and
-    ``no_events`` without breakdowns). Coverage basis: planned time (the window if none planned).
+    running outside planned time is reported as ``overtime_run_min``. Operating and stop minutes
+    and availability = operating / (planned ∩ observed) follow :func:`operating_time`; stops also
+    appear as ``down_min.stop[.<reason>]``. MTBF = run minutes in the window / breakdowns
+    starting in it; MTTR = down minutes / breakdowns (``None`` and ``no_events`` without
+    breakdowns). Coverage basis: planned time (the window if none planned).
     """
     win = SpanSet((window.span,))
     planned_w = planned.intersect(win)
@@ -128,6 +222,8 @@ def machine_time_kpi(
     planned_obs = planned_w.intersect(obs_w)
     run_planned = _spans(intervals, MachineState.RUNNING).intersect(planned_obs).total_s
     util, _ = ratio("utilization", run_planned, planned_obs.total_s)
+    op = operating_time(whole_intervals(events, until_s=window.end_s), planned_obs, stop_threshold_s=stop_threshold_s)
+    avail, _ = ratio("availability", op.operating_s, planned_obs.total_s)
     failures = breakdowns_starting_in(events, window)
     run_min, down_min = in_window[MachineState.RUNNING] / 60, in_window[MachineState.DOWN] / 60
     values = [KpiValue(f"{s.value}_min", "min", in_window[s] / 60) for s in MachineState]
@@ -137,11 +233,15 @@ def machine_time_kpi(
         KpiValue("planned_observed_min", "min", planned_obs.total_s / 60),
         KpiValue("overtime_run_min", "min", in_window[MachineState.RUNNING] / 60 - run_planned / 60),
         util,
+        KpiValue("operating_min", "min", op.operating_s / 60),
+        KpiValue("stop_min", "min", op.stop_s / 60),
+        avail,
         KpiValue("breakdowns", "count", float(failures)),
         KpiValue("mtbf_min", "min", run_min / failures if failures else None),
         KpiValue("mttr_min", "min", down_min / failures if failures else None),
     ]
     values += [KpiValue(f"down_min.{r}", "min", s / 60) for r, s in downtime_by_reason_s(intervals, win).items()]
+    values += [KpiValue(f"down_min.{r}", "min", s / 60) for r, s in op.stop_by_reason_s]
     flags = [] if failures else [Flag.NO_EVENTS]
     if not planned_w:
         flags.append(Flag.NO_PLANNED_TIME)
@@ -235,29 +335,30 @@ class Oee:
     clipped: bool
 
 
-def oee(*, run_s: float, planned_s: float, total_pieces: int, good_pieces: int, sam_min: float) -> Oee:
-    """OEE = availability × performance × quality, each clipped to [0, 1] (raw kept).
+def oee(*, operating_s: float, planned_s: float, total_pieces: int, good_pieces: int, sam_min: float) -> Oee:
+    """OEE = availability × performance × quality, each clipped to [0, 1] (raw kept, ``clipped``
+    says whether any factor was).
 
-    availability = run / planned; performance = total pieces × SAM / run time (ideal cycle =
-    SAM); quality = good / total pieces. A factor whose denominator is 0 is ``None``, and so is OEE.
+    availability = operating time / planned time (both s, see :func:`operating_time`);
+    performance = total pieces × SAM (std min) / operating time — the operators' pace against the
+    standard, typically 0.4–0.8; quality = good / total pieces. A factor whose denominator is 0
+    is ``None``, and so is OEE.
     """
-    avail, c1 = ratio("availability", run_s, planned_s)
-    perf, c2 = ratio("performance", total_pieces * sam_min * 60.0, run_s)
+    avail, c1 = ratio("availability", operating_s, planned_s)
+    perf, c2 = ratio("performance", total_pieces * sam_min * 60.0, operating_s)
     qual, c3 = ratio("quality", good_pieces, total_pieces)
-    factors = (avail.value, perf.value, qual.value)
-    if None in factors:
-        product = None
-        raw = None
+    if avail.value is None or perf.value is None or qual.value is None:
+        product = raw = None
     else:
-        product = factors[0] * factors[1] * factors[2]  # type: ignore[operator]
-        raw = avail.raw * perf.raw * qual.raw  # type: ignore[operator]
+        product = avail.value * perf.value * qual.value
+        raw = (avail.raw or 0.0) * (perf.raw or 0.0) * (qual.raw or 0.0)
     return Oee(avail, perf, qual, KpiValue("oee", "fraction", product, raw), c1 or c2 or c3)
 
 
 def oee_kpi(
     window: Window,
     *,
-    run_s: float,
+    operating_s: float,
     total_pieces: int,
     good_pieces: int,
     sam_min: float,
@@ -265,12 +366,12 @@ def oee_kpi(
     observed: SpanSet,
     coverage_threshold: float,
 ) -> KpiResult:
-    """OEE with planned time = planned ∩ observed in the window; ``run_s`` is run time in that
-    same observed planned time (e.g. ``utilization`` numerator), pieces from observed periods."""
+    """OEE with planned time = planned ∩ observed in the window; ``operating_s`` is operating
+    time in that same observed planned time (:func:`operating_time`), pieces from observed periods."""
     win = SpanSet((window.span,))
     planned_w = planned.intersect(win)
     planned_obs_s = planned_w.intersect(observed).total_s
-    result = oee(run_s=run_s, planned_s=planned_obs_s, total_pieces=total_pieces,
+    result = oee(operating_s=operating_s, planned_s=planned_obs_s, total_pieces=total_pieces,
                  good_pieces=good_pieces, sam_min=sam_min)
     flags = [Flag.CLIPPED] if result.clipped else []
     if not planned_w:

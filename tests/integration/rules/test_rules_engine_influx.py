@@ -36,10 +36,8 @@ from seamline.localstack import InfluxdProcess
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 5, 6, tzinfo=TZ)  # a Wednesday
-SAM_MIN = 6.0  # the style's SAM in master data
-# The simulated operators pace themselves on a 12-minute SAM: performance = pieces x 6 / run time
-# stays below 1, so OEE is not clipped and its three factors are all exercised.
-SIM_SAM_MIN = 12.0
+SAM_MIN = 12.0  # the style's SAM in master data, and the simulated operators' (who work at 50 % pace)
+STOP_S = 300.0  # master data kpi.stop_threshold_s (the default)
 LINES = {"line01": ["m1", "m2", "m3", "m4"], "line02": ["m5", "m6", "m7", "m8"]}
 GATEWAY = {"line01": "gw1", "line02": "gw2"}
 
@@ -96,7 +94,7 @@ def loaded(influxd: InfluxdProcess, influx_db: str) -> Loaded:
     for line, machines in LINES.items():
         skip = OUTAGE if line == "line02" else None
         for i, m in enumerate(machines):
-            truth[m] = simulate_truth(m, start, end, seed=100 + i, sam_min=SIM_SAM_MIN, shift=ShiftPattern())
+            truth[m] = simulate_truth(m, start, end, seed=100 + i, sam_min=SAM_MIN, shift=ShiftPattern())
             tags = machine_tags("f001", "s1", line, m)
             lines += aggregate_lines(truth[m], tags, start, end, skip=skip)
             lines += state_lines(truth[m], tags, skip=skip)
@@ -144,43 +142,78 @@ def _planned_ms(exclude: tuple[int, int] | None = None) -> list[tuple[int, int]]
 
 def _truth_line(truth: dict[str, MachineTruth], machines: list[str], planned: list[tuple[int, int]],
                 pieces_spans: list[tuple[int, int]]) -> dict[str, float]:
+    """The line's KPIs from the simulator's truth: OEE on operating time (idle runs >= STOP_S are stops)."""
     planned_s = sum(b - a for a, b in planned) / 1000
     run = sum(truth[m].seconds(MachineState.RUNNING, planned) for m in machines)
+    operating = sum(truth[m].operating_seconds(planned, stop_threshold_s=STOP_S) for m in machines)
     pieces = sum(truth[m].pieces(a, b) for m in machines for a, b in pieces_spans)
-    availability = run / (planned_s * len(machines))
-    performance = min(1.0, pieces * SAM_MIN * 60 / run)
-    return {"availability": availability, "oee": availability * performance,
+    availability = operating / (planned_s * len(machines))
+    performance = pieces * SAM_MIN * 60 / operating
+    assert performance < 1.0  # no clipping: the truth itself is a meaningful OEE
+    return {"availability": availability, "performance": performance, "oee": availability * performance,
+            "utilization": run / (planned_s * len(machines)),
             "line_efficiency": pieces * SAM_MIN / (4 * planned_s / 60), "pieces": pieces}
 
 
 def test_shift_kpis_match_truth_and_outage_lowers_coverage_not_availability(loaded: Loaded) -> None:
     report = compute_window(_source(loaded), master_data(), _shift_window(), label="shift", shift="day")
-    assert report.statements == 5 + 3  # fixed per window: sewing, states, 2x gateway, asset_info + 3 energy kinds
+    # fixed per window: sewing, states, state before, 2x gateway, asset_info + 3 energy kinds
+    assert report.statements == 6 + 3
+    planned = _planned_ms()
+    planned_s = sum(b - a for a, b in planned) / 1000
     for m in LINES["line01"]:
-        planned = _planned_ms()
-        want = loaded.truth[m].seconds(MachineState.RUNNING, planned) / (sum(b - a for a, b in planned) / 1000)
+        truth = loaded.truth[m]
         point = report.one("kpi_machine", asset=m)
-        assert point.get("utilization") == pytest.approx(want, abs=0.01)
+        assert point.get("utilization") == pytest.approx(truth.seconds(MachineState.RUNNING, planned) / planned_s,
+                                                         abs=0.01)
+        operating_s = truth.operating_seconds(planned, stop_threshold_s=STOP_S)
+        assert point.get("operating_min") == pytest.approx(operating_s / 60, abs=0.1)
+        assert point.get("stop_min") == pytest.approx(truth.stop_seconds(planned, stop_threshold_s=STOP_S) / 60,
+                                                      abs=0.1)
+        assert point.get("availability") == pytest.approx(operating_s / planned_s, abs=0.01)
         assert point.get("coverage") == pytest.approx(1.0)
-    full = _truth_line(loaded.truth, LINES["line01"], _planned_ms(), [(_ms(8), _ms(17))])
+    full = _truth_line(loaded.truth, LINES["line01"], planned, [(_ms(8), _ms(17))])
     line01 = report.one("kpi_line", line="line01")
-    for name in ("availability", "oee", "line_efficiency"):
+    for name in ("availability", "performance", "oee", "utilization", "line_efficiency"):
         assert line01.get(name) == pytest.approx(full[name], abs=0.01), name
     assert line01.get("good_pieces") == full["pieces"]
-    assert 0.2 < line01.get("performance") < 0.95  # type: ignore[operator]
-    assert line01.get("low_coverage") is False
+    # performance is the operators' pace against the SAM (50 % in the simulator), not needle share
+    assert 0.4 < line01.get("performance") < 0.6  # type: ignore[operator]
+    assert line01.get("availability") > line01.get("utilization") + 0.3  # type: ignore[operator]  # handling counts
+    assert "clipped" not in str(line01.get("flags")) and line01.get("low_coverage") is False
+    stops = sum(float(p.get("down_min") or 0) for p in report.find("kpi_downtime", line="line01")
+                if p.tag("reason").startswith("stop"))
+    true_stops = sum(loaded.truth[m].stop_seconds(planned, stop_threshold_s=STOP_S) for m in LINES["line01"])
+    assert stops == pytest.approx(true_stops / 60, abs=0.5)
 
     observed = [(_ms(8), OUTAGE[0]), (OUTAGE[1], _ms(17))]
     cut = _truth_line(loaded.truth, LINES["line02"], _planned_ms(OUTAGE), observed)
     line02 = report.one("kpi_line", line="line02")
     assert line02.get("coverage") == pytest.approx(390 / 450, abs=1e-6)  # 60 of 450 planned minutes lost
-    for name in ("availability", "oee", "line_efficiency"):
+    for name in ("availability", "performance", "oee", "utilization", "line_efficiency"):
         assert line02.get(name) == pytest.approx(cut[name], abs=0.01), name
     for m in LINES["line02"]:
         point = report.one("kpi_machine", asset=m)
         true_down = loaded.truth[m].seconds(MachineState.DOWN, observed) / 60
         assert point.get("down_min") == pytest.approx(true_down, abs=0.01)  # the outage is not downtime
         assert point.get("unobserved_min") == pytest.approx(60.0)
+
+
+def test_hourly_operating_and_stop_minutes_add_up_to_the_shift(loaded: Loaded) -> None:
+    # A stop crossing an hour boundary is recognised in both hours (state look-back before the
+    # window, events and aggregates look-ahead after it), so the hours sum to the shift.
+    shift = compute_window(_source(loaded), master_data(), _shift_window(), label="shift")
+    hours = [compute_window(_source(loaded), master_data(),
+                            Window(DAY + timedelta(hours=h), DAY + timedelta(hours=h + 1)), label="1h")
+             for h in range(8, 17)]
+    crossing = 0
+    for m in LINES["line01"]:
+        for name in ("operating_min", "stop_min", "run_min"):
+            total = sum(float(r.one("kpi_machine", asset=m).get(name) or 0) for r in hours)
+            assert total == pytest.approx(float(shift.one("kpi_machine", asset=m).get(name) or 0), abs=1e-6), name
+        edges = [_ms(h) for h in range(9, 17)]
+        crossing += sum(1 for run in loaded.truth[m].stop_runs(STOP_S) if any(run[0] < e < run[1] for e in edges))
+    assert crossing >= 1  # the data really has stops across hour boundaries
 
 
 def test_energy_kpis_over_the_shift(loaded: Loaded) -> None:

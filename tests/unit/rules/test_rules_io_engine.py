@@ -20,20 +20,25 @@ T8 = datetime(2026, 5, 6, 8, tzinfo=TZ)  # shift 08:00-10:00, no breaks
 WIN = Window(T8, T8 + timedelta(hours=2))
 
 
-def master(machines: int = 2, enterprises: int = 1) -> MasterData:
+def master(machines: int = 2, enterprises: int = 1, *, sam_min: float = 1.0, stop_threshold_s: float = 300.0
+           ) -> MasterData:
     shift = {"name": "day", "start": "08:00", "end": "10:00", "days": ["wed"]}
     ents = [{"id": f"e{i}", "name": "E", "calendar": "c", "sites": [{"id": "s1", "lines": [
         {"id": "l1", "operators": 2, "categories": ["x"], "machines": [f"m{j}" for j in range(machines)],
          "style": "st"}]}]} for i in range(enterprises)]
     return parse_master_data({"calendars": [{"id": "c", "shifts": [shift]}],
-                              "styles": [{"id": "st", "category": "x", "sam_min": 1.0}], "enterprises": ents,
-                              "kpi": {"coverage_threshold": 0.9}})
+                              "styles": [{"id": "st", "category": "x", "sam_min": sam_min}], "enterprises": ents,
+                              "kpi": {"coverage_threshold": 0.9, "stop_threshold_s": stop_threshold_s}})
 
 
-def aggs(minutes: Iterable[int], *, run_s: float = 45.0, pieces: int = 1,
+def aggs(minutes: Iterable[int], *, run_s: float = 45.0, pieces: int = 1, off_s: float = 0.0,
          quality: Quality = Quality.GOOD) -> tuple[Aggregate, ...]:
-    return tuple(Aggregate(ts_s=WIN.start_s + 60 * k, period_s=60.0, run_s=run_s, idle_s=60 - run_s,
-                           pieces=pieces, quality=quality) for k in minutes)
+    return tuple(Aggregate(ts_s=WIN.start_s + 60 * k, period_s=60.0, run_s=run_s, idle_s=60 - run_s - off_s,
+                           off_s=off_s, pieces=pieces, quality=quality) for k in minutes)
+
+
+def at(minute: float, state: MachineState, reason: str = "none") -> StateEvent:
+    return StateEvent(WIN.start_s + minute * 60, state, reason)
 
 
 class FakeSource:
@@ -157,3 +162,48 @@ def test_wind_and_battery_kpis_from_polled_counters() -> None:
     assert b.get("discharge_kwh") == pytest.approx(24.0)
     assert b.get("round_trip_efficiency") == pytest.approx(0.8)
     assert report.energy_assets == 2
+
+
+def _stop_data() -> WindowData:
+    # m0 sews (45 s a minute, 1 piece) except a 10-minute no-work wait at 30..40; m1 sews all shift
+    m0 = aggs([*range(30), *range(40, 120)]) + aggs(range(30, 40), run_s=0.0, pieces=0)
+    events = (at(-5, MachineState.IDLE), at(0, MachineState.RUNNING), at(30, MachineState.IDLE, "no_work"),
+              at(40, MachineState.RUNNING), at(125, MachineState.IDLE))  # look-back and look-ahead events
+    return WindowData(WIN, machines={key("m0"): MachineSeries(key("m0"), tuple(sorted(m0, key=lambda a: a.ts_s)),
+                                                              events),
+                                     key("m1"): MachineSeries(key("m1"), aggs(range(120)),
+                                                              (at(0, MachineState.RUNNING),))})
+
+
+def test_stops_lower_availability_and_oee_runs_on_operating_time() -> None:
+    report = compute_window(FakeSource(_stop_data()), master(sam_min=0.5), WIN, label="shift")
+    m0 = report.one("kpi_machine", asset="m0")
+    assert (m0.get("operating_min"), m0.get("stop_min")) == (110.0, 10.0)
+    assert m0.get("availability") == pytest.approx(110 / 120)
+    assert m0.get("utilization") == pytest.approx(110 * 45 / (120 * 60))
+    assert report.one("kpi_downtime", asset="m0", reason="stop.no_work").get("down_min") == 10.0
+    line = report.one("kpi_line", line="l1")
+    assert line.get("availability") == pytest.approx(230 / 240)  # Σ operating / Σ planned-observed
+    assert line.get("performance") == pytest.approx(230 * 0.5 / 230)  # pieces × SAM / Σ operating minutes
+    assert line.get("oee") == pytest.approx(230 / 240 * 0.5)
+    assert line.get("utilization") == pytest.approx(230 * 45 / (240 * 60))  # needle time, unchanged
+    assert (line.get("operating_min"), line.get("stop_min"), line.get("flags")) == (230.0, 10.0, "")
+
+
+def test_stop_threshold_comes_from_master_data() -> None:
+    report = compute_window(FakeSource(_stop_data()), master(sam_min=0.5, stop_threshold_s=900), WIN)
+    assert report.one("kpi_machine", asset="m0").get("operating_min") == 120.0  # a 10-min wait is no stop
+    assert report.find("kpi_downtime", asset="m0") == []
+
+
+def test_time_before_the_first_known_event_falls_back_to_the_aggregates() -> None:
+    # No event before the window (beyond the look-back): off for 30 min by the aggregates, then on.
+    a = aggs(range(30), run_s=0.0, off_s=60.0, pieces=0) + aggs(range(30, 120))
+    data = WindowData(WIN, machines={key("m0"): MachineSeries(key("m0"), a, (at(30, MachineState.IDLE),
+                                                                             at(31, MachineState.RUNNING))),
+                                     key("m1"): MachineSeries(key("m1"), a)})
+    report = compute_window(FakeSource(data), master(), WIN)
+    for m in ("m0", "m1"):
+        point = report.one("kpi_machine", asset=m)
+        assert (point.get("operating_min"), point.get("stop_min")) == (90.0, 0.0), m
+        assert point.get("availability") == pytest.approx(0.75)

@@ -95,18 +95,23 @@ def test_statement_count_does_not_grow_with_assets() -> None:
     src = InfluxSource(fake)
     data = src.fetch(["e1"], WIN, energy_kinds=["pv_inverter", "meter"])
     assert len(data.machines) == 50
-    assert (src.statements, len(fake.requests)) == (7, 1)
+    assert (src.statements, len(fake.requests)) == (8, 1)  # 6 fixed + 2 energy kinds
 
 
 def test_selects_bound_time_and_enterprises() -> None:
     sel = InfluxSource(FakeInfluxQL()).selects(["b.x", "a-1"], WIN, ["battery"])
     text = sel[0].render()
     assert text.startswith('SELECT "run_s", "idle_s"')
-    assert f"time >= {MS0 - 60_000}ms AND time < {MS0 + 3_600_000}ms" in text
+    ahead = MS0 + 3_600_000 + 1_800_000  # aggregates and events: 30 min look-ahead for open idle periods
+    assert f"time >= {MS0 - 60_000}ms AND time < {ahead}ms" in text
     assert '"enterprise" =~ /^(?:a\\-1|b\\.x)$/' in text
     assert '"period_s" > 0' in text
-    assert "(\"state\" = 'down' OR \"previous\" = 'down')" in sel[1].render()
-    assert sel[2].render().endswith("ORDER BY time DESC LIMIT 1") and "time >=" not in sel[2].render()
+    events, before = sel[1].render(), sel[2].render()
+    assert events.startswith('SELECT "state", "reason" FROM "raw"."machine_state"')
+    assert f"time >= {MS0}ms AND time < {ahead}ms" in events and "ORDER BY" not in events
+    assert f"time >= {MS0 - 259_200_000}ms AND time < {MS0}ms" in before
+    assert before.endswith("ORDER BY time DESC LIMIT 1")
+    assert sel[3].render().endswith("ORDER BY time DESC LIMIT 1") and "time >=" not in sel[3].render()
     assert sel[-1].measurement == "battery" and sel[-1].start_ms == MS0 - 120_000
     with pytest.raises(ValueError, match="at least one enterprise"):
         Select(measurement="x", fields=(), rp="raw", enterprises=(), group_by=("asset",), start_ms=0, end_ms=1)
@@ -120,16 +125,20 @@ def test_rows_become_typed_inputs_and_other_enterprises_are_not_read() -> None:
     fake.add("sewing_machine", {"enterprise": "e1", "site": "s1", "area": "l1", "asset": "m1"},
              {"current_a": 1.0, "seq": 7, "quality": "good"}, MS0 + 5_000)  # a raw sample: not an aggregate
     tags = {"enterprise": "e1", "site": "s1", "area": "l1", "asset": "m1"}
+    fake.add("machine_state", tags, {"state": "idle", "reason": "none"}, MS0 - 7_200_000)  # not the latest before
     fake.add("machine_state", tags, {"state": "down", "reason": "breakdown.needle"}, MS0 - 3_600_000)
     fake.add("machine_state", tags, {"state": "idle", "previous": "down", "reason": "repaired"}, MS0 + 60_000)
-    fake.add("machine_state", tags, {"state": "running", "previous": "idle"}, MS0 + 90_000)  # not down-related
+    fake.add("machine_state", tags, {"state": "running", "previous": "idle"}, MS0 + 90_000)
+    fake.add("machine_state", tags, {"state": "idle", "previous": "running"}, MS0 + 3_900_000)  # look-ahead
+    fake.add("machine_state", tags, {"state": "off", "previous": "idle"}, MS0 + 5_400_000)  # beyond it
     fake.add("asset_info", {**tags, "asset_kind": "sewing_machine"}, {"gateway": "gwA"}, MS0 - 10)
     data = InfluxSource(fake).fetch(["e1"], WIN, energy_kinds=[])
     m1 = data.machines[AssetKey("e1", "s1", "l1", "m1")]
     assert [(a.ts_s - T0.timestamp(), a.pieces, a.quality) for a in m1.aggregates] == [
         (0.0, 3, Quality.HISTORICAL), (60.0, 1, Quality.GOOD)]
-    assert [(e.state, e.reason) for e in m1.down_events] == [
-        (MachineState.DOWN, "breakdown.needle"), (MachineState.IDLE, "repaired")]
+    assert [(e.ts_s - T0.timestamp(), e.state, e.reason) for e in m1.state_events] == [
+        (-3600.0, MachineState.DOWN, "breakdown.needle"), (60.0, MachineState.IDLE, "repaired"),
+        (90.0, MachineState.RUNNING, "none"), (3900.0, MachineState.IDLE, "none")]
     assert set(data.machines) == {AssetKey("e1", "s1", "l1", "m1")}
     assert data.asset_gateway == {AssetKey("e1", "s1", "l1", "m1"): "gwA"}
 

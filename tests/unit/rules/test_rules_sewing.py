@@ -89,7 +89,7 @@ def test_line_efficiency_kpi_scales_by_observed_planned_time() -> None:
 
 def test_oee_worked_example() -> None:
     # planned 480 min, run 360 min, 60 pieces of SAM 5 min (300 std min), 3 rejects
-    r = oee(run_s=360 * 60, planned_s=480 * 60, total_pieces=60, good_pieces=57, sam_min=5)
+    r = oee(operating_s=360 * 60, planned_s=480 * 60, total_pieces=60, good_pieces=57, sam_min=5)
     assert r.availability.value == 0.75
     assert r.performance.value == pytest.approx(300 / 360)
     assert r.quality.value == 0.95
@@ -98,16 +98,16 @@ def test_oee_worked_example() -> None:
 
 
 def test_oee_clips_but_keeps_raw() -> None:
-    r = oee(run_s=60 * 60, planned_s=480 * 60, total_pieces=20, good_pieces=20, sam_min=5)  # 100 std min in 60
+    r = oee(operating_s=60 * 60, planned_s=480 * 60, total_pieces=20, good_pieces=20, sam_min=5)  # 100 std min in 60
     assert r.performance.value == 1.0 and r.performance.raw == pytest.approx(100 / 60)
     assert r.clipped
     assert r.oee.value == pytest.approx(0.125)
     assert r.oee.raw == pytest.approx(0.125 * 100 / 60)
-    assert oee(run_s=0, planned_s=0, total_pieces=0, good_pieces=0, sam_min=5).oee.value is None
+    assert oee(operating_s=0, planned_s=0, total_pieces=0, good_pieces=0, sam_min=5).oee.value is None
 
 
 def test_oee_kpi_flags_clipped() -> None:
-    k = oee_kpi(W, run_s=1800, total_pieces=10, good_pieces=10, sam_min=5, planned=ALL, observed=ALL,
+    k = oee_kpi(W, operating_s=1800, total_pieces=10, good_pieces=10, sam_min=5, planned=ALL, observed=ALL,
                 coverage_threshold=0.8)
     assert k["availability"] == 0.5 and k["performance"] == 1.0 and Flag.CLIPPED in k.flags
 
