@@ -92,6 +92,11 @@ class _Machine:
     machine_id: str
     line: str
 
+    @property
+    def key(self) -> str:
+        """Identity inside one gateway: machine ids repeat across lines (m001 on every line)."""
+        return f"{self.line}/{self.machine_id}"
+
 
 def thresholds_of(t: MachineTypeSettings) -> Thresholds:
     return Thresholds(**t.model_dump())
@@ -143,7 +148,7 @@ class EdgeAgent:
         self.counters = Counters()
         self.source_queue = SourceQueue()
         self.telemetry_clock = TelemetryClock(interval_s=config.telemetry_interval_s)
-        self.machines: dict[str, _Machine] = {m.id: _Machine(m.id, m.line) for m in config.machines}
+        self.machines: dict[str, _Machine] = {f"{m.line}/{m.id}": _Machine(m.id, m.line) for m in config.machines}
         self._machines_lock = threading.Lock()  # birth_messages() runs on the uplink's thread
         self.derivations: dict[str, MachineDerivation] = {}
         self.seqs: dict[str, int] = {}
@@ -194,8 +199,9 @@ class EdgeAgent:
 
     # -- checkpoint ---------------------------------------------------------------------------
 
-    def _thresholds(self, machine_id: str) -> Thresholds:
-        return thresholds_of(self.config.machine_type(machine_id))
+    def _thresholds(self, key: str) -> Thresholds:
+        m = self.machines[key]
+        return thresholds_of(self.config.machine_type(m.machine_id, m.line))
 
     def _restore(self) -> None:
         for key, blob in self.spool.checkpoints().items():
@@ -203,15 +209,15 @@ class EdgeAgent:
                 self.seqs = {str(k): int(v) for k, v in orjson.loads(blob).items()}
             elif key.startswith("machine/"):
                 _, line, machine_id = key.split("/", 2)
+                m = _Machine(machine_id, line)
+                with self._machines_lock:
+                    self.machines.setdefault(m.key, m)
                 try:
-                    self.derivations[machine_id] = MachineDerivation.from_bytes(
-                        blob, thresholds=self._thresholds(machine_id), period_s=self.config.aggregate_period_s
+                    self.derivations[m.key] = MachineDerivation.from_bytes(
+                        blob, thresholds=self._thresholds(m.key), period_s=self.config.aggregate_period_s
                     )
                 except (ValueError, KeyError, TypeError) as exc:
-                    log.error("checkpoint %s unreadable (%s); machine %s starts afresh", key, exc, machine_id)
-                    continue
-                with self._machines_lock:
-                    self.machines.setdefault(machine_id, _Machine(machine_id, line))
+                    log.error("checkpoint %s unreadable (%s); machine %s starts afresh", key, exc, m.key)
         log.info("restored %d machine checkpoints", len(self.derivations))
 
     # -- one batch ----------------------------------------------------------------------------
@@ -224,10 +230,10 @@ class EdgeAgent:
             self._accept(m, per_machine)
         outs: list[OutMessage] = []
         checkpoint: dict[str, bytes] = {}
-        for machine_id, items in per_machine.items():
-            d = self._derivation(machine_id)
-            outs += [self._out(machine_id, o) for o in d.process(items)]
-            checkpoint[f"machine/{self.machines[machine_id].line}/{machine_id}"] = d.to_bytes()
+        for key, items in per_machine.items():
+            d = self._derivation(key)
+            outs += [self._out(key, o) for o in d.process(items)]
+            checkpoint[f"machine/{key}"] = d.to_bytes()
         outs += self._drain_sources()
         if self._birth_due:
             self._birth_due = False
@@ -260,7 +266,7 @@ class EdgeAgent:
             log.warning("rejected local message on %r: %s", m.topic[:200], reason)
             return
         self.counters.samples_in += sum(isinstance(i, RawSample) for i in items)
-        per_machine.setdefault(machine.machine_id, []).extend(items)
+        per_machine.setdefault(machine.key, []).extend(items)
 
     def _parse(self, topic: Topic, payload: bytes) -> list[RawSample | Andon]:
         if topic.kind == MessageKind.DATA:
@@ -278,14 +284,14 @@ class EdgeAgent:
         raise ValueError(f"message kind {topic.kind.value!r} is not read from the local broker")
 
     def _machine(self, topic: Topic) -> _Machine:
-        known = self.machines.get(topic.asset)
+        m = _Machine(topic.asset, topic.area)
+        known = self.machines.get(m.key)
         if known is not None:
             return known
         if not self.config.auto_discover:
-            raise ValueError(f"machine {topic.asset!r} is not configured and auto_discover is off")
-        m = _Machine(topic.asset, topic.area)
+            raise ValueError(f"machine {m.key!r} is not configured and auto_discover is off")
         with self._machines_lock:
-            self.machines[m.machine_id] = m
+            self.machines[m.key] = m
         log.info("discovered machine %s on line %s", m.machine_id, m.line)
         self._birth_due = True  # one new birth per batch, however many machines appeared
         return m
@@ -295,19 +301,19 @@ class EdgeAgent:
         return BirthMessage(gateway_id=g.id, ts_ms=self.now_ms(), agent_version=AGENT_VERSION,
                             boot_id=self.boot_id, assets=self.assets())
 
-    def _derivation(self, machine_id: str) -> MachineDerivation:
-        d = self.derivations.get(machine_id)
+    def _derivation(self, key: str) -> MachineDerivation:
+        d = self.derivations.get(key)
         if d is None:
-            d = self.derivations[machine_id] = MachineDerivation(
-                thresholds=self._thresholds(machine_id), period_s=self.config.aggregate_period_s
+            d = self.derivations[key] = MachineDerivation(
+                thresholds=self._thresholds(key), period_s=self.config.aggregate_period_s
             )
         return d
 
-    def _out(self, machine_id: str, o: Output) -> OutMessage:
-        line = self.machines[machine_id].line
+    def _out(self, key: str, o: Output) -> OutMessage:
+        m = self.machines[key]
         if isinstance(o, StateChangeMessage):
-            return OutMessage(str(self._topic(line, machine_id, MessageKind.STATE)), _payload(o), Priority.STATE)
-        return OutMessage(str(self._topic(line, machine_id, MessageKind.DATA)), _payload(o), Priority.AGGREGATE)
+            return OutMessage(str(self._topic(m.line, m.machine_id, MessageKind.STATE)), _payload(o), Priority.STATE)
+        return OutMessage(str(self._topic(m.line, m.machine_id, MessageKind.DATA)), _payload(o), Priority.AGGREGATE)
 
     def _next_seq(self, key: str) -> int:
         seq = self.seqs.get(key, 0)
@@ -364,9 +370,9 @@ class EdgeAgent:
         messages were committed. What arrives after a restart starts windows of its own."""
         outs: list[OutMessage] = []
         checkpoint: dict[str, bytes] = {}
-        for machine_id, d in self.derivations.items():
-            outs += [self._out(machine_id, o) for o in d.flush()]
-            checkpoint[f"machine/{self.machines[machine_id].line}/{machine_id}"] = d.to_bytes()
+        for key, d in self.derivations.items():
+            outs += [self._out(key, o) for o in d.flush()]
+            checkpoint[f"machine/{key}"] = d.to_bytes()
         if outs:
             self.spool.commit(outs, checkpoint=checkpoint)
             self.counters.committed += len(outs)

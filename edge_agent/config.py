@@ -164,19 +164,20 @@ class EdgeConfig(_Section):
     def _references(self) -> Self:
         if "default" not in self.machine_types:
             raise ValueError("machine_types must define 'default'")
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for m in self.machines:
             if m.type not in self.machine_types:
                 raise ValueError(f"machine {m.id!r} has unknown type {m.type!r}")
-            if m.id in seen:
-                raise ValueError(f"machine {m.id!r} is listed twice")
-            seen.add(m.id)
+            if (m.line, m.id) in seen:
+                raise ValueError(f"machine {m.id!r} is listed twice on line {m.line!r}")
+            seen.add((m.line, m.id))
         return self
 
-    def machine_type(self, machine_id: str) -> MachineTypeSettings:
-        """The thresholds of ``machine_id`` (the default type for discovered machines)."""
+    def machine_type(self, machine_id: str, line: str | None = None) -> MachineTypeSettings:
+        """The thresholds of ``machine_id`` on ``line`` (the default type for discovered machines).
+        Machine ids need only be unique per line: small factories number each line m001, m002..."""
         for m in self.machines:
-            if m.id == machine_id:
+            if m.id == machine_id and (line is None or m.line == line):
                 return self.machine_types[m.type]
         return self.machine_types["default"]
 

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 
 from contracts.messages import MachineState
 from firmware_stubs.sewing.floor import FloorReport
+from rules.synthetic import MachineTruth
+
+# The rules engine's default: idle runs at least this long are stops (no work, changeover), not
+# part of the sewing cycle (master data kpi.stop_threshold_s).
+STOP_THRESHOLD_S = 300.0
 
 Span = tuple[int, int]  # [start_ms, end_ms)
 
@@ -26,6 +31,7 @@ class LineTruth:
     sam_min: float
     planned_min: float  # per machine
     run_min: float  # summed over machines, inside planned time
+    operating_min: float  # summed over machines: running, or idle shorter than a stop, inside planned time
     pieces: int  # completed inside the window
 
     @property
@@ -36,6 +42,18 @@ class LineTruth:
     def line_efficiency(self) -> float:
         return self.pieces * self.sam_min / (self.operators * self.planned_min)
 
+    @property
+    def availability(self) -> float:
+        return min(1.0, self.operating_min / (self.machines * self.planned_min))
+
+    @property
+    def performance(self) -> float:
+        return min(1.0, self.pieces * self.sam_min / self.operating_min) if self.operating_min else 0.0
+
+    @property
+    def oee(self) -> float:
+        return self.availability * self.performance  # quality 1: the simulator has no rejects
+
 
 def line_truths(floor: FloorReport, window: Span, planned: Sequence[Span]) -> list[LineTruth]:
     """Per line: run time inside planned time and pieces completed in ``window`` (UTC ms)."""
@@ -45,11 +63,14 @@ def line_truths(floor: FloorReport, window: Span, planned: Sequence[Span]) -> li
     for r in floor.nodes:
         a = r.node.addr
         row = acc.setdefault((a.enterprise, a.line),
-                             {"n": 0, "run_ms": 0.0, "pieces": 0, "sam": r.node.profile.sam_min})
+                             {"n": 0, "run_ms": 0.0, "op_s": 0.0, "pieces": 0, "sam": r.node.profile.sam_min})
         row["n"] += 1
+        truth = MachineTruth(tuple(r.sim.truth), tuple(r.sim.timeline.pieces_ms))
+        row["op_s"] += truth.operating_seconds(planned_in, stop_threshold_s=STOP_THRESHOLD_S)
         row["run_ms"] += sum(overlap_ms((t.start_ms, t.end_ms), planned_in)
                              for t in r.sim.truth if t.state is MachineState.RUNNING)
         row["pieces"] += sum(1 for t in r.sim.timeline.pieces_ms if window[0] <= t < window[1])
     return [LineTruth(enterprise=e, line=ln, machines=int(v["n"]), operators=int(v["n"]), sam_min=v["sam"],
-                      planned_min=planned_min, run_min=v["run_ms"] / 60_000, pieces=int(v["pieces"]))
+                      planned_min=planned_min, run_min=v["run_ms"] / 60_000, operating_min=v["op_s"] / 60,
+                      pieces=int(v["pieces"]))
             for (e, ln), v in sorted(acc.items())]

@@ -6,10 +6,8 @@ matching. One run (the demo's quick size, light node faults, a rogue client upst
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from contracts.messages import SewingMachineData, StateChangeMessage, parse_data
@@ -124,3 +122,50 @@ def test_stored_aggregates_equal_the_edge_derivation_of_what_the_nodes_sent(clus
         for ts, ev in exp_states.items():
             got = states[key][ts]
             assert (got["state"], got["reason"], got["seq"]) == (ev.state.value, ev.reason, ev.seq), (key, ts)
+
+
+def test_line_kpis_match_the_simulator_truth(cluster: dict[str, Any]) -> None:
+    lines = cluster["summary"]["kpis"]["lines"]
+    assert [(ln["enterprise"], ln["line"]) for ln in lines] == [("f001", "line01"), ("f002", "line01")]
+    for ln in lines:
+        for kpi in ("utilization", "line_efficiency", "oee"):
+            assert ln[kpi] == pytest.approx(ln["truth"][kpi], abs=0.01), (ln["enterprise"], kpi)
+        assert ln["coverage"] >= 0.95  # the node Wi-Fi drop-outs are missing data, not downtime
+
+
+def test_energy_kpis_match_the_stubs_truth(cluster: dict[str, Any]) -> None:
+    rows = {(r["kpi"], r["asset"]): r for r in cluster["summary"]["kpis"]["energy"]}
+    for key in (("kpi_pv", "pv1"), ("kpi_pv", "pv2"), ("kpi_wind", "wt1"), ("kpi_wind", "wt2")):
+        r = rows[key]
+        assert r["energy_kwh"] == pytest.approx(r["truth"]["energy_kwh"], rel=0.01), key
+        assert r["coverage"] >= 0.95
+    bat = rows[("kpi_battery", "bat1")]
+    for kind in ("charge_kwh", "discharge_kwh"):
+        assert bat[kind] == pytest.approx(bat["truth"][kind], rel=0.01, abs=0.5), kind
+    assert bat["truth"]["discharge_kwh"] > 10  # the morning drains the battery: a real test of the integral
+
+
+def test_kpis_were_written_to_the_kpi_retention_policy(cluster: dict[str, Any]) -> None:
+    series = cluster["kpi_points"][0]["series"]
+    names = {s["name"] for s in series}
+    assert {"kpi_machine", "kpi_line", "kpi_pv", "kpi_wind", "kpi_battery"} <= names
+
+
+def test_capacity_is_published_and_booking_lowers_it(cluster: dict[str, Any]) -> None:
+    cap = cluster["summary"]["capacity"]
+    before, after = cap["free_std_min_before"], cap["free_std_min_after_booking"]
+    assert set(before) == {"f001/line01", "f002/line01"} and all(v > 0 for v in before.values())
+    booked: dict[str, float] = defaultdict(float)
+    for a in cluster["summary"]["allocations"]["allocations"]:
+        booked[f'{a["enterprise"]}/{a["line"]}'] += a["std_min"]
+    assert booked, "the sample order book allocated nothing"
+    for line, mins in before.items():
+        assert after[line] == pytest.approx(max(0.0, mins - booked[line]), abs=1.0), line
+
+
+def test_unmet_orders_are_reported_with_reasons(cluster: dict[str, Any]) -> None:
+    unmet = {u["order_id"]: u["reason"] for u in cluster["summary"]["allocations"]["unallocated"]}
+    assert unmet["PO-900"] == "no_eligible_factory"  # nobody makes down jackets
+    assert unmet["PO-901"] == "insufficient_capacity_before_due"  # 200 000 pieces by tomorrow
+    allocated = {a["order_id"] for a in cluster["summary"]["allocations"]["allocations"]}
+    assert {"PO-100", "PO-101"} <= allocated
