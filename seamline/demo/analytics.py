@@ -83,8 +83,8 @@ def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], Windo
     start, end, planned = kpi_window(run)
     window = Window(datetime.fromtimestamp(start / 1000, TZ), datetime.fromtimestamp(end / 1000, TZ))
     client = run.stack.influxql()
-    energy = EnergySettings(max_hold_s=poll_hold_s(run.options.speed), max_gap_s=2 * poll_hold_s(run.options.speed),
-                            coverage_threshold=master.kpi.coverage_threshold)
+    hold_s = poll_hold_s(run.options.speed, run.options.energy_poll_s)
+    energy = EnergySettings(max_hold_s=hold_s, max_gap_s=2 * hold_s, coverage_threshold=master.kpi.coverage_threshold)
     report = compute_window(InfluxSource(client, SourceSettings(database=DATABASE, margin_s=energy.max_gap_s)),
                             master, window, label="shift", shift="day", energy=energy)
     writer = KpiPointWriter(InfluxV1Writer(url=run.stack.influx.url, database=DATABASE, retention_policy="kpi"))

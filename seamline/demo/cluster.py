@@ -105,7 +105,8 @@ def start(opts: DemoOptions) -> DemoRun:
         sim = configs.SimTime(start_ms=start_ms, speed=opts.speed, anchor_unix_s=anchor)
         if opts.energy:
             clock = SimClock(start_ms, opts.speed, monotonic=time.time, anchor_s=anchor)
-            run.plant = build_plant(opts.enterprises, seed=opts.seed, clock=clock, speed=opts.speed)
+            run.plant = build_plant(opts.enterprises, seed=opts.seed, clock=clock, speed=opts.speed,
+                                    poll_wall_s=opts.energy_poll_s)
             run.plant.host.start()
             run.energy_truth = EnergyTruthRecorder(plant=run.plant, clock=clock)
             run.energy_truth.start()

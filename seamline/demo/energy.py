@@ -16,14 +16,11 @@ from seamline.demo.configs import modbus_device
 from seamline.localstack import free_port
 
 PARK = "park"
-# Wall seconds between polls. At high replay speeds a poll covers many simulated seconds; the
-# rules engine is told so (see poll_hold_s) instead of pretending the park was polled every second.
-POLL_INTERVAL_WALL_S = 0.25
-
-
-def poll_hold_s(speed: float) -> float:
-    """How long (simulated s) one polled sample vouches for in the demo: 1.5 poll intervals."""
-    return max(120.0, 1.5 * POLL_INTERVAL_WALL_S * speed)
+def poll_hold_s(speed: float, poll_wall_s: float) -> float:
+    """How long (simulated s) one polled sample vouches for in the demo: 1.5 poll intervals. At high
+    replay speeds a poll covers many simulated seconds; the rules engine is told so instead of
+    pretending the park was polled every second."""
+    return max(120.0, 1.5 * poll_wall_s * speed)
 TURBINE_MAP = Path(firmware_stubs.energy.__file__).parent / "wind_turbine_map.yaml"
 AREA_OF = {"pv_inverter": "pvfield", "met_station": "pvfield", "battery": "storage", "meter": "grid",
            "wind_turbine": "windfarm"}
@@ -46,7 +43,8 @@ class EnergyPlant:
         return out
 
 
-def build_plant(enterprises: list[str], *, seed: int, clock: SimClock, speed: float) -> EnergyPlant:
+def build_plant(enterprises: list[str], *, seed: int, clock: SimClock, speed: float,
+                poll_wall_s: float) -> EnergyPlant:
     """``speed``: simulated seconds per wall second; the physics step grows with it (1 s at real
     time, 20 s at 1 000x) so the stubs cost bounded CPU while still stepping far finer than a poll."""
     plant = EnergyPlant(host=EnergyStubHost(clock=clock))
@@ -64,6 +62,6 @@ def build_plant(enterprises: list[str], *, seed: int, clock: SimClock, speed: fl
             kind = KIND_OF[type(dev).__name__]
             entries.append(modbus_device(asset=asset, area=AREA_OF[kind], kind=kind, port=port,
                                          map_file=TURBINE_MAP if kind == "wind_turbine" else None,
-                                         poll_interval_s=POLL_INTERVAL_WALL_S))
+                                         poll_interval_s=poll_wall_s))
         plant.devices[ent] = entries
     return plant

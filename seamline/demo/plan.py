@@ -27,6 +27,7 @@ class DemoOptions:
     upstream_garbage: int = 300  # malformed messages a rogue client publishes to the central broker
     workdir: Path = Path("var/demo")
     day: date | None = None  # default: the most recent working day whose window has ended
+    energy_poll_s: float = 0.25  # wall seconds between Modbus polls (x speed = simulated seconds)
     record: bool = False  # keep every node message in memory (end-to-end tests on small runs)
 
     @classmethod

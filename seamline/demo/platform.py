@@ -32,12 +32,13 @@ def seamline(*args: str) -> Any:
 
 
 def rules_config(run: DemoRun, master_path: Path) -> Path:
+    hold_s = poll_hold_s(run.options.speed, run.options.energy_poll_s)
     doc = {
         "master_data": str(master_path),
         "influx": {"url": run.stack.influx.url, "database": DATABASE, "raw_rp": "raw", "kpi_rp": "kpi"},
         "mqtt": {"host": "127.0.0.1", "port": run.stack.central.port},
         "capacity": {"enabled": True, "bookings_path": str(run.stack.workdir / "bookings.json")},
-        "energy": {"max_hold_s": poll_hold_s(run.options.speed), "max_gap_s": 2 * poll_hold_s(run.options.speed)},
+        "energy": {"max_hold_s": hold_s, "max_gap_s": 2 * hold_s},
     }
     return configs.write_yaml(run.stack.workdir / "config" / "rules.yaml", doc)
 

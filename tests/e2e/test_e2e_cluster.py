@@ -35,7 +35,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         seen["node_messages"] = run.node_messages
         seen["kpi_points"] = client.query('SELECT COUNT("coverage") FROM "kpi"./.*/', db=DATABASE)
 
-    opts = DemoOptions.quick(workdir=tmp_path_factory.mktemp("demo"), record=True)
+    # two lines per factory: machine ids repeat across lines (m001 on each), as in real factories
+    # polls every 100 simulated s, so power-integrated battery energy is within 1 % of the truth
+    opts = DemoOptions.quick(workdir=tmp_path_factory.mktemp("demo"), record=True, lines=2, machines=3,
+                             energy_poll_s=0.1)
     summary = run_demo(opts, inspect=inspect)
     return {"summary": summary, **seen}
 
@@ -126,7 +129,8 @@ def test_stored_aggregates_equal_the_edge_derivation_of_what_the_nodes_sent(clus
 
 def test_line_kpis_match_the_simulator_truth(cluster: dict[str, Any]) -> None:
     lines = cluster["summary"]["kpis"]["lines"]
-    assert [(ln["enterprise"], ln["line"]) for ln in lines] == [("f001", "line01"), ("f002", "line01")]
+    assert [(ln["enterprise"], ln["line"]) for ln in lines] == [
+        ("f001", "line01"), ("f001", "line02"), ("f002", "line01"), ("f002", "line02")]
     for ln in lines:
         for kpi in ("utilization", "line_efficiency", "oee"):
             assert ln[kpi] == pytest.approx(ln["truth"][kpi], abs=0.01), (ln["enterprise"], kpi)
@@ -154,7 +158,8 @@ def test_kpis_were_written_to_the_kpi_retention_policy(cluster: dict[str, Any]) 
 def test_capacity_is_published_and_booking_lowers_it(cluster: dict[str, Any]) -> None:
     cap = cluster["summary"]["capacity"]
     before, after = cap["free_std_min_before"], cap["free_std_min_after_booking"]
-    assert set(before) == {"f001/line01", "f002/line01"} and all(v > 0 for v in before.values())
+    assert set(before) == {"f001/line01", "f001/line02", "f002/line01", "f002/line02"}
+    assert all(v > 0 for v in before.values())
     booked: dict[str, float] = defaultdict(float)
     for a in cluster["summary"]["allocations"]["allocations"]:
         booked[f'{a["enterprise"]}/{a["line"]}'] += a["std_min"]
