@@ -77,8 +77,11 @@ def render_table(plan: AllocationPlan) -> str:
         out.append(f"error: {e}")
     s = plan.stats
     gap = "-" if s.mip_gap is None else f"{s.mip_gap:.2e}"
+    bound = "-" if s.bound_std_min is None or s.bound_gap is None else (
+        f"{s.bound_std_min:.1f} ({100 * s.bound_gap:.2f} % above)"
+    )
     out.append(
-        f"on-time std-min {plan.on_time_std_min():.1f}; {s.method} {s.status}; gap {gap}; "
+        f"on-time std-min {plan.on_time_std_min():.1f}; upper bound {bound}; {s.method} {s.status}; gap {gap}; "
         f"{s.variables} vars ({s.binaries} binary), {s.components} components, {s.seconds:.2f} s"
     )
     return "\n".join(out)

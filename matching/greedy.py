@@ -1,9 +1,10 @@
 """Greedy earliest-due-date allocation: the benchmark's baseline and the optimiser's top-up pass.
 
 Orders by due day (then id); each takes whole pieces from its eligible factories, best
-preference cost first, each line's earliest free minutes first. It honours the same rules as the
-optimiser: only days up to the due day, the factory minimum (MOQ / order minimum) when it starts
-using a factory, and a non-splittable order only at one factory that can take all of it.
+preference cost first (or any other per-arc rank, see ``matching.contention``), each line's
+earliest free minutes first. It honours the same rules as the optimiser: only days up to the
+due day, the factory minimum (MOQ / order minimum) when it starts using a factory, and a
+non-splittable order only at one factory that can take all of it.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ def greedy_fill(
     residual: FloatArray,
     remaining_pieces: dict[int, int],
     used_factories: dict[int, set[int]] | None = None,
+    arc_rank: FloatArray | None = None,
 ) -> tuple[list[Booking], FloatArray]:
     """Place whole pieces into ``residual`` free std-min [line, day]; returns the new bookings and
-    the residual after them (the input array is not modified)."""
+    the residual after them (the input array is not modified). Each order tries its lines by
+    ``arc_rank`` [arc] ascending, by default the preference cost."""
+    rank = net.arc_pref if arc_rank is None else arc_rank
     free = residual.copy()
     cum_free = np.cumsum(free, axis=1)
     used = {i: set(fs) for i, fs in (used_factories or {}).items()}
@@ -46,16 +50,18 @@ def greedy_fill(
         fits = np.floor(cum_free[lines, due] / order.sam_min + PIECE_TOLERANCE)
         ok = fits >= 1
         arcs, lines, fits = arcs[ok], lines[ok], fits[ok]
-        ranked = np.argsort(net.arc_pref[arcs], kind="stable")
+        ranked = np.argsort(rank[arcs], kind="stable")
         arcs, lines, fits = arcs[ranked], lines[ranked], fits[ranked]
-        for f, f_lines in _factories(net, order, arcs, lines, fits, used.get(i, set()), left):
+        for f, f_lines, minimum in _factories(net, order, arcs, lines, fits, used.get(i, set()), left):
             if left <= 0:
                 break
+            if left < minimum:  # what is left of the order is below this new factory's minimum
+                continue
             for j in f_lines:
                 p = min(left, int(np.floor(cum_free[j, due] / order.sam_min + PIECE_TOLERANCE)))
                 if p <= 0:
                     continue
-                out.extend(_consume(free, i, j, due, p, order.sam_min))
+                out.extend(consume(free, i, j, due, p, order.sam_min))
                 cum_free[j] = np.cumsum(free[j])
                 left -= p
                 if left <= 0:
@@ -66,10 +72,13 @@ def greedy_fill(
 
 def _factories(
     net: Network, order: Order, arcs: IntArray, lines: IntArray, fits: FloatArray, used: set[int], left: int
-) -> Iterator[tuple[int, list[int]]]:
-    """Factories the order may use now, best-ranked line first, each with its lines in rank.
+) -> Iterator[tuple[int, list[int], int]]:
+    """Factories the order may use now, best-ranked line first, each with its lines in rank and
+    the pieces it must take there (its minimum if not used yet, else 0).
 
-    A new factory must take at least its minimum; a whole order needs one factory for all of it."""
+    A new factory must take at least its minimum; a whole order needs one factory for all of it.
+    ``left`` is checked here only as it was at the start: the caller re-checks the minimum
+    against what is left when it reaches the factory."""
     fs = net.line_factory[lines]
     uniq, first, inverse = np.unique(fs, return_index=True, return_inverse=True)
     cap = np.bincount(inverse, weights=fits, minlength=uniq.size)
@@ -81,12 +90,12 @@ def _factories(
     else:
         ok = ~is_used & (cap >= order.quantity) & (len(used) == 0)
     for u in np.flatnonzero(ok)[np.argsort(first[ok], kind="stable")]:
-        yield int(uniq[u]), [int(j) for j in lines[inverse == u]]
+        yield int(uniq[u]), [int(j) for j in lines[inverse == u]], 0 if is_used[u] else int(min_pieces[u])
         if not order.splittable:
             return
 
 
-def _consume(free: FloatArray, i: int, j: int, due: int, pieces: int, sam_min: float) -> list[Booking]:
+def consume(free: FloatArray, i: int, j: int, due: int, pieces: int, sam_min: float) -> list[Booking]:
     """Take ``pieces × SAM`` minutes from line ``j``'s earliest days ≤ ``due``; updates ``free``."""
     need = pieces * sam_min
     minutes = np.zeros(free.shape[1])

@@ -114,13 +114,19 @@ class Unallocated(_Frozen):
 
 
 class SolveStats(_Frozen):
-    method: str = Field(description="lp (min-cost flow), milp, or greedy")
+    method: str = Field(description="lp (min-cost flow), milp, contention (least-contested first) or greedy")
     status: str
     components: int = Field(ge=0)
     variables: int = Field(ge=0)
     binaries: int = Field(ge=0)
     constraints: int = Field(ge=0)
     mip_gap: float | None = Field(default=None, description="Worst relative MIP gap over components")
+    bound_std_min: float | None = Field(
+        default=None, ge=0, description="Upper bound on on-time std-min of any plan (pool LP relaxation)"
+    )
+    bound_gap: float | None = Field(
+        default=None, ge=0, description="(bound − on-time std-min) / bound: how far from optimal at most"
+    )
     seconds: float = Field(ge=0)
     objective: float = Field(description="Weighted objective (maximised), std-min units")
 

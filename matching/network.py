@@ -34,6 +34,7 @@ class Network:
     cum: FloatArray  # [line, day] cumulative free std-min
     due_k: IntArray  # [order] index of the last horizon day <= due, -1 if none
     line_factory: IntArray  # [line] factory index
+    line_categories: tuple[frozenset[str], ...]  # [line] categories it accepts (profile applied)
     factories: tuple[str, ...]  # factory index -> enterprise
     # arcs
     arc_order: IntArray
@@ -80,9 +81,10 @@ def build_network(
     line_pref = np.array(
         [_line_pref(ln, book, weights) for ln in lines] if lines else [], dtype=np.float64
     )
+    accepted = tuple(_accepted_categories(ln, book) for ln in lines)
     by_cat: dict[str, list[int]] = {}
-    for j, ln in enumerate(lines):
-        for c in _accepted_categories(ln, book):
+    for j, cats in enumerate(accepted):
+        for c in cats:
             by_cat.setdefault(c, []).append(j)
     cat_lines = {c: np.array(js, dtype=np.int64) for c, js in by_cat.items()}
 
@@ -124,6 +126,7 @@ def build_network(
         cum=cum,
         due_k=due_k,
         line_factory=line_factory,
+        line_categories=accepted,
         factories=factories,
         arc_order=arc_order,
         arc_line=arc_line,
@@ -155,6 +158,7 @@ def select_arcs(net: Network, keep: BoolArray) -> Network:
         cum=net.cum,
         due_k=net.due_k,
         line_factory=net.line_factory,
+        line_categories=net.line_categories,
         factories=net.factories,
         arc_order=net.arc_order[keep],
         arc_line=net.arc_line[keep],
