@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -37,9 +38,12 @@ def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
         doc = master.master_data(run.floor, run.plant, opts.enterprises)
         master_path = master.write(run.stack.workdir / "config" / "master.yaml", doc)
         say("computing the shift's KPIs with the rules engine")
+        t0 = time.monotonic()
         out["kpis"], _ = analytics.compute_kpis(run, master_path)
         say("daily KPIs, capacity feed, order matching, capacity after booking")
+        t1 = time.monotonic()
         out |= platform.run_platform(run, master_path, doc)
+        out["timings_s"] |= {"kpis": round(t1 - t0, 1), "platform": round(time.monotonic() - t1, 1)}
         if inspect is not None:
             inspect(run, out)
         return out
