@@ -11,11 +11,11 @@ sending once its in-flight window (receive maximum / max_inflight_messages) is f
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -79,6 +79,75 @@ class BatchLimits:
     queue_max_messages: int
 
 
+class Inbox:
+    """The bounded FIFO between the MQTT thread and the writer thread.
+
+    Unlike ``queue.Queue`` (one writer wake-up per message, each a GIL hand-over and a futex call),
+    the writer is woken only when it has something to do: the first message after it found the
+    inbox empty, and a full batch (``max_messages`` or ``max_lines``). Everything else it collects
+    when its ``max_delay_s`` timer runs out. ``take`` removes a whole batch under one lock."""
+
+    def __init__(self, limits: BatchLimits) -> None:
+        self._limits = limits
+        self._items: deque[Work] = deque()
+        self._lines = 0  # lines held in _items
+        lock = threading.Lock()
+        self._has_work = threading.Condition(lock)
+        self._has_room = threading.Condition(lock)
+        self.in_flight = 0  # put and not yet released by done()
+        self.full_waits = 0  # puts that found the inbox full and had to wait
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, work: Work, *, timeout_s: float | None = None) -> bool:
+        """Append ``work``; block while the inbox is full (back-pressure). False after ``timeout_s``."""
+        with self._has_work:
+            items = self._items
+            if len(items) >= self._limits.queue_max_messages:
+                self.full_waits += 1
+                if not self._has_room.wait_for(lambda: len(items) < self._limits.queue_max_messages, timeout_s):
+                    return False
+            items.append(work)
+            self._lines += len(work.lines)
+            self.in_flight += 1
+            if len(items) == 1 or len(items) >= self._limits.max_messages or self._lines >= self._limits.max_lines:
+                self._has_work.notify()
+        return True
+
+    def take(self, closing: threading.Event, clock: Callable[[], float]) -> list[Work] | None:
+        """The next batch: waits for a first message (None once ``closing`` is set and the inbox is
+        empty), then until the batch is full or ``max_delay_s`` after that first message."""
+        limits = self._limits
+        with self._has_work:
+            while not self._items:
+                if closing.is_set():
+                    return None
+                self._has_work.wait(_POLL_S)
+            deadline = clock() + limits.max_delay_s
+            while len(self._items) < limits.max_messages and self._lines < limits.max_lines and not closing.is_set():
+                remaining = deadline - clock()
+                if remaining <= 0:
+                    break
+                self._has_work.wait(min(remaining, _POLL_S))
+            batch: list[Work] = []
+            lines = 0
+            items = self._items
+            while items and lines < limits.max_lines and len(batch) < limits.max_messages:
+                work = items.popleft()
+                batch.append(work)
+                lines += len(work.lines)
+            self._lines -= lines
+            self._has_room.notify_all()
+        return batch
+
+    def done(self, n: int) -> int:
+        """``n`` messages left the pipeline (acked or internal); returns the new in-flight count."""
+        with self._has_work:
+            self.in_flight -= n
+            return self.in_flight
+
+
 class Batcher:
     def __init__(
         self,
@@ -98,79 +167,40 @@ class Batcher:
         self._metrics = metrics
         self._limits = limits
         self._clock = clock
-        self._queue: queue.Queue[Work] = queue.Queue(maxsize=limits.queue_max_messages)
-        self._in_flight = 0
-        self._lock = threading.Lock()
-        self.full_waits = 0  # submits that found the queue full and had to wait
+        self._inbox = Inbox(limits)
         self.acked = 0
         self.unacked_on_abort = 0
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return self._inbox.in_flight
+
+    @property
+    def full_waits(self) -> int:
+        """Submits that found the queue full and had to wait."""
+        return self._inbox.full_waits
 
     def submit(self, work: Work, *, timeout_s: float | None = None) -> bool:
         """Queue ``work``; block while the queue is full (back-pressure). False after ``timeout_s``."""
-        try:
-            self._queue.put_nowait(work)
-        except queue.Full:
-            with self._lock:
-                self.full_waits += 1
-            try:
-                self._queue.put(work, timeout=timeout_s)
-            except queue.Full:
-                return False
-        with self._lock:
-            self._in_flight += 1
-        return True  # the in_flight gauge is set by the writer thread, once per batch
+        return self._inbox.put(work, timeout_s=timeout_s)  # gauges are set by the writer, once per batch
 
     def run(self, *, closing: threading.Event, abort: threading.Event) -> None:
         """The writer loop. Returns when ``closing`` is set and everything queued is written and
         acked, or when ``abort`` is set (then the current batch stays un-acked for redelivery)."""
         while True:
-            batch = self._collect(closing)
+            batch = self._inbox.take(closing, self._clock)
             if batch is None:
                 return
+            self._metrics.queue_depth.set(len(self._inbox))
+            self._metrics.in_flight.set(self._inbox.in_flight)
             try:
                 self._flush(batch, abort)
             except Exception:
                 if not abort.is_set():
                     raise
-                self.unacked_on_abort += len(batch) + self._queue.qsize()
+                self.unacked_on_abort += len(batch) + len(self._inbox)
                 log.warning("shutdown deadline: %d message(s) left un-acked for redelivery", self.unacked_on_abort)
                 return
-
-    def _collect(self, closing: threading.Event) -> list[Work] | None:
-        first = self._first(closing)
-        if first is None:
-            return None
-        batch = [first]
-        lines = len(first.lines)
-        deadline = self._clock() + self._limits.max_delay_s
-        while lines < self._limits.max_lines and len(batch) < self._limits.max_messages:
-            remaining = deadline - self._clock()
-            try:
-                if remaining <= 0 or closing.is_set():
-                    work = self._queue.get_nowait()
-                else:
-                    work = self._queue.get(timeout=min(remaining, _POLL_S))
-            except queue.Empty:
-                if remaining <= 0 or closing.is_set():
-                    break
-                continue
-            batch.append(work)
-            lines += len(work.lines)
-        self._metrics.queue_depth.set(self._queue.qsize())
-        self._metrics.in_flight.set(self._in_flight)
-        return batch
-
-    def _first(self, closing: threading.Event) -> Work | None:
-        while True:
-            try:
-                return self._queue.get(timeout=_POLL_S)
-            except queue.Empty:
-                if closing.is_set() and self._queue.empty():
-                    return None
 
     def _flush(self, batch: list[Work], abort: threading.Event) -> None:
         lines = [line for w in batch for line in w.lines]
@@ -213,11 +243,9 @@ class Batcher:
             if w.mid is not None:
                 self._acker.ack(w.mid, w.qos, w.generation)
                 acked += 1
-        with self._lock:
-            self._in_flight -= len(batch)
-            self.acked += acked
+        self.acked += acked  # written by this (the writer) thread only
         self._metrics.messages_acked.inc(acked)
-        self._metrics.in_flight.set(self._in_flight)
+        self._metrics.in_flight.set(self._inbox.done(len(batch)))
 
 
 def _db_rejections(batch: list[Work], rejected: list[tuple[str, str]]) -> list[QuarantineEntry]:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.ingest_throughput import (
+from seamline.localstack import InfluxdProcess, MosquittoProcess
+from seamline.localstack.influx_shim import InfluxShim
+from seamline.localstack.ingest_harness import (
     IngestProcess,
     Publisher,
     count_points,
@@ -20,8 +22,6 @@ from bench.ingest_throughput import (
     wait_count,
     wait_until,
 )
-from seamline.localstack import InfluxdProcess, MosquittoProcess
-from seamline.localstack.influx_shim import InfluxShim
 
 pytestmark = pytest.mark.integration
 

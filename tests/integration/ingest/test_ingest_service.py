@@ -12,7 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench.ingest_throughput import (
+from contracts.messages import AssetInfo, BirthMessage, GatewayStatusMessage, StateChangeMessage
+from seamline.localstack import InfluxdProcess, MosquittoProcess, free_port
+from seamline.localstack.ingest_harness import (
     IngestProcess,
     Publisher,
     count_points,
@@ -23,8 +25,6 @@ from bench.ingest_throughput import (
     wait_count,
     wait_until,
 )
-from contracts.messages import AssetInfo, BirthMessage, GatewayStatusMessage, StateChangeMessage
-from seamline.localstack import InfluxdProcess, MosquittoProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +76,7 @@ def test_every_message_kind_is_stored_with_exact_counts(
         gateway_id="gw1", ts_ms=NOW_MS, agent_version="0.1", boot_id="b1",
         assets=[AssetInfo(asset=f"m{i}", area="line1", asset_kind="sewing_machine") for i in range(5)],
     )
-    from bench.ingest_throughput import sewing_payload
+    from seamline.localstack.ingest_harness import sewing_payload
 
     others = [
         *states,
