@@ -60,5 +60,5 @@ def _reason(
             return UnallocatedReason.BELOW_MINIMUM_QUANTITY, (
                 f"remaining {left} pieces are below the minimum of every factory with free capacity"
             )
-    what = "a single factory with room for all of it" if not order.splittable else "free capacity"
-    return UnallocatedReason.INSUFFICIENT_CAPACITY_BEFORE_DUE, f"no {what} on or before {order.due}"
+    what = "no single factory has room for all of it" if not order.splittable else "no free capacity"
+    return UnallocatedReason.INSUFFICIENT_CAPACITY_BEFORE_DUE, f"{what} on or before {order.due}"

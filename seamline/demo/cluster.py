@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from firmware_stubs.clock import SimClock
 from firmware_stubs.sewing.floor import FloorReport, FloorSpec, run_floor
 from firmware_stubs.sewing.shift import ShiftPattern
@@ -163,23 +165,32 @@ def drain(run: DemoRun) -> None:
         run.energy_truth.stop()
     if run.plant is not None:
         run.plant.host.stop()
-    wait_until(lambda: _ingest_idle(run), timeout_s=DRAIN_TIMEOUT_S, interval_s=1.0)
+    expected = sum(_committed_messages(run).values())
+    wait_until(lambda: _stored_messages(run) >= expected, timeout_s=DRAIN_TIMEOUT_S, interval_s=0.5)
     for child in run.supervisor.children:
         if child.name.startswith("ingest-"):
             run.exit_codes[child.name] = child.stop(timeout_s=30)
     run.timings_s["drain"] = time.monotonic() - t0
 
 
-def _ingest_idle(run: DemoRun) -> bool:
-    """True when the central broker holds nothing for the ingest sessions: a count of stored
-    points that does not change for two looks in a row."""
-    client = run.stack.influxql()
-    counts = []
-    for _ in range(2):
-        res = client.query('SELECT COUNT("seq") FROM "raw"./.*/', db="seamline")
-        counts.append(sum(int(v) for r in res for s in r.get("series", []) for v in s["values"][0][1:] if v))
-        time.sleep(1.5)
-    return counts[0] == counts[1] and counts[0] > 0
+def _committed_messages(run: DemoRun) -> dict[str, int]:
+    """Per gateway: upstream samples and events it committed (its spools' seq counters)."""
+    out = {}
+    for gw, info in spools_left(run).items():
+        n = 0
+        for key, blob in info["checkpoints"].items():
+            if key.startswith("machine/"):
+                n += int(orjson.loads(blob)["seq"])
+            elif key == "seq":
+                n += sum(int(v) for v in orjson.loads(blob).values())
+        out[gw] = n
+    return out
+
+
+def _stored_messages(run: DemoRun) -> int:
+    """Points carrying an upstream seq now in InfluxDB (every sample and state event has one)."""
+    res = run.stack.influxql().query('SELECT COUNT("seq") FROM "raw"./.*/', db="seamline")
+    return sum(int(v) for r in res for s in r.get("series", []) for v in s["values"][0][1:] if v)
 
 
 def stop(run: DemoRun) -> None:
