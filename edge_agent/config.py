@@ -13,14 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from contracts.topic import TopicError, validate_level
+from seamline.configfile import ConfigFileError, read_yaml_mapping
 
 PASSWORD_ENV = "SEAMLINE_EDGE_UPLINK_PASSWORD"
-# A config bigger than this is not a hand-written config; refuse it before YAML parses it.
-MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -243,15 +241,7 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> EdgeConf
     """Read and validate the YAML file at ``path``. ``env`` defaults to ``os.environ``."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(path, [f"cannot read: {exc.strerror or exc}"]) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(path, [f"file is {len(raw)} bytes, max {MAX_CONFIG_BYTES}"])
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(path, [f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        data = read_yaml_mapping(path, expected="a mapping with gateway and uplink")
+    except ConfigFileError as exc:
+        raise ConfigError(path, exc.problems) from None
     return parse_config(data, path=path, env=os.environ if env is None else env)

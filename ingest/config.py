@@ -10,10 +10,10 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from contracts.topic import validate_level
+from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.errors import UsageError
 
 
@@ -130,24 +130,13 @@ class IngestConfig(_Section):
 def load_config(path: Path) -> IngestConfig:
     """Read and validate ``path``; raise :class:`UsageError` naming file, key and expectation."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise UsageError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+        raw = read_yaml_mapping(Path(path), empty_ok=True)
+    except ConfigFileError as exc:
+        raise UsageError(str(exc)) from None
     try:
         config = IngestConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            # never echo the input: it may be a password
-            problems.append(f"{path}: {key}: {err['msg']}")
-        raise UsageError("\n".join(problems)) from None
+        raise UsageError("\n".join(f"{path}: {p}" for p in validation_problems(exc))) from None
     return _resolve_paths(config, Path(path))
 
 

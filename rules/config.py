@@ -13,11 +13,11 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.lease import Shard
+from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.errors import UsageError
 
 
@@ -111,16 +111,12 @@ class RulesConfig(BaseSettings):
         return Shard.parse(self.shard)
 
 
-def _key(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
 def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = None) -> RulesConfig:
     """Validate a parsed YAML mapping; relative paths are taken relative to ``base_dir``."""
     try:
         cfg = RulesConfig(**raw)
     except ValidationError as exc:
-        lines = [f"{source}: {_key(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{source}: {p}" for p in validation_problems(exc)]
         raise ConfigError("invalid rules config:\n  " + "\n  ".join(lines)) from None
     if base_dir is None:
         return cfg
@@ -142,13 +138,7 @@ def _resolve(path: Path, base: Path) -> Path:
 
 def load_config(path: Path) -> RulesConfig:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: (top level): expected a mapping with at least master_data")
+        raw = read_yaml_mapping(path, expected="a mapping with at least master_data")
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
     return parse_config(raw, source=str(path), base_dir=path.parent)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contracts.assets import AssetKind
+from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.errors import UsageError
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
@@ -310,19 +310,12 @@ def reference_errors(data: MasterData) -> list[tuple[str, str]]:
     return errors
 
 
-def _key(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def parse_master_data(raw: Any, *, source: str = "<master data>") -> MasterData:
     """Validate already-parsed YAML/JSON; raises :class:`MasterDataError`."""
     try:
         data = MasterData.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{source}: {_key(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{source}: {p}" for p in validation_problems(exc)]
         raise MasterDataError("invalid master data:\n  " + "\n  ".join(lines)) from None
     if problems := reference_errors(data):
         lines = [f"{source}: {key}: {msg}" for key, msg in problems]
@@ -333,13 +326,7 @@ def parse_master_data(raw: Any, *, source: str = "<master data>") -> MasterData:
 def load_master_data(path: Path) -> MasterData:
     """Read and validate a master-data YAML file (the only I/O in this package)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MasterDataError(f"{path}: cannot read master data: {exc.strerror}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise MasterDataError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise MasterDataError(f"{path}: (top level): expected a mapping with calendars and enterprises")
+        raw = read_yaml_mapping(path, expected="a mapping with calendars and enterprises")
+    except ConfigFileError as exc:
+        raise MasterDataError(str(exc)) from None
     return parse_master_data(raw, source=str(path))

@@ -3,14 +3,22 @@ generated config and temporary data directory. Never a system-wide service."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from seamline.localstack import InfluxdProcess, MosquittoProcess
 from seamline.localstack.mosquitto import BrokerOptions
+
+# CI explores a fixed set of examples (a red build must be reproducible); developers' runs explore
+# new ones every time. No per-example deadline: the shared 2-core machines stall at random.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture

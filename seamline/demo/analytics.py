@@ -98,7 +98,6 @@ def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], Windo
                       "truth": {"utilization": round(t.utilization, 4), "line_efficiency": round(t.line_efficiency, 4),
                                 "availability": round(t.availability, 4), "performance": round(t.performance, 4),
                                 "oee": round(t.oee, 4)}})
-    energy = _energy_rows(run, report, start, end)
     return {"window": {"start_ms": start, "end_ms": end}, "points_written": written,
-            "influx_queries": report.statements, "lines": lines, "energy": energy,
+            "influx_queries": report.statements, "lines": lines, "energy": _energy_rows(run, report, start, end),
             "warnings": list(report.warnings)}, report

@@ -90,7 +90,7 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.yaml", env={})
     bad = tmp_path / "bad.yaml"
     bad.write_text("gateway:\n  id: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml: line \d+, column \d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"bad.yaml: line \d+, column \d+: not valid YAML"):
         load_config(bad, env={})
     top = tmp_path / "list.yaml"
     top.write_text("- a\n- b\n")

@@ -54,5 +54,5 @@ def test_unreadable_configs(tmp_path: Path, text: str, needle: str) -> None:
     path.write_text(text)
     with pytest.raises(UsageError, match=needle):
         load_config(path)
-    with pytest.raises(UsageError, match="cannot read config"):
+    with pytest.raises(UsageError, match=r"missing\.yaml: cannot read"):
         load_config(tmp_path / "missing.yaml")

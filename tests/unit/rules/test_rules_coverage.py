@@ -63,10 +63,12 @@ def test_coverage_fraction() -> None:
 @st.composite
 def _streams(draw: st.DrawFn) -> list[Observation]:
     """A device stream as the contract defines it: timestamps rise and so does seq (with gaps where
-    samples were lost), or no seq at all. Mixed seq/no-seq streams do not occur: removing a sample
+    samples were lost), or no seq at all; one kind of sample per stream. Mixed seq/no-seq streams do not occur: removing a sample
     from such a stream would also remove the only evidence of a gap."""
     times = sorted(set(draw(st.lists(st.integers(0, 3600), max_size=25))))
     with_seq = draw(st.booleans())
+    # an asset sends either edge aggregates (each covering period_s) or polled samples, never both
+    period_s = draw(st.one_of(st.none(), st.sampled_from([30.0, 60.0])))
     seq, out = 0, []
     for t in times:
         seq += draw(st.integers(1, 3))
@@ -75,7 +77,7 @@ def _streams(draw: st.DrawFn) -> list[Observation]:
                 ts_s=float(t),
                 seq=seq if with_seq else None,
                 quality=draw(st.sampled_from(list(Quality))),
-                period_s=draw(st.one_of(st.none(), st.sampled_from([30.0, 60.0]))),
+                period_s=period_s,
             )
         )
     return out

@@ -1,0 +1,67 @@
+"""seamline.configfile: one way to read a service's YAML config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from seamline.configfile import MAX_CONFIG_BYTES, ConfigFileError, key_path, read_yaml_mapping, validation_problems
+
+
+def test_reads_a_mapping(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("a: 1\nb: [x, y]\n")
+    assert read_yaml_mapping(p) == {"a": 1, "b": ["x", "y"]}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: [1, 2\n", "line 2, column 1: not valid YAML"),
+        ("- 1\n- 2\n", "(top level): expected a mapping with gateway, got list"),
+        ("", "(top level): expected a mapping with gateway, got NoneType"),
+    ],
+)
+def test_errors_name_the_file_and_what_is_wrong(tmp_path: Path, text: str, problem: str) -> None:
+    p = tmp_path / "edge.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigFileError) as exc:
+        read_yaml_mapping(p, expected="a mapping with gateway")
+    assert str(exc.value).startswith(f"{p}: ")
+    assert problem in str(exc.value)
+
+
+def test_empty_file_allowed_when_asked(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("")
+    assert read_yaml_mapping(p, empty_ok=True) == {}
+
+
+def test_missing_and_oversized_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match="cannot read"):
+        read_yaml_mapping(tmp_path / "nope.yaml")
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (MAX_CONFIG_BYTES + 1))
+    with pytest.raises(ConfigFileError, match=f"max {MAX_CONFIG_BYTES}"):
+        read_yaml_mapping(big)
+
+
+def test_key_paths() -> None:
+    assert key_path(("enterprises", 0, "sites", 1, "lines")) == "enterprises[0].sites[1].lines"
+    assert key_path(()) == "(top level)"
+
+
+class _Cfg(BaseModel):
+    port: int
+    password: str
+
+
+def test_validation_problems_never_echo_the_value() -> None:
+    with pytest.raises(ValidationError) as exc:
+        _Cfg.model_validate({"port": "s3cret-port", "password": 12345})
+    problems = validation_problems(exc.value)
+    assert problems[0].startswith("port: ")
+    assert problems[1].startswith("password: ")
+    assert not any("s3cret" in p or "12345" in p for p in problems)
