@@ -63,8 +63,8 @@ def test_coverage_fraction() -> None:
 @st.composite
 def _streams(draw: st.DrawFn) -> list[Observation]:
     """A device stream as the contract defines it: timestamps rise and so does seq (with gaps where
-    samples were lost), or no seq at all; one kind of sample per stream. Mixed seq/no-seq streams do not occur: removing a sample
-    from such a stream would also remove the only evidence of a gap."""
+    samples were lost), or no seq at all; one kind of sample per stream. Mixed seq/no-seq streams
+    do not occur: removing a sample from such a stream would also remove the only evidence of a gap."""
     times = sorted(set(draw(st.lists(st.integers(0, 3600), max_size=25))))
     with_seq = draw(st.booleans())
     # an asset sends either edge aggregates (each covering period_s) or polled samples, never both
