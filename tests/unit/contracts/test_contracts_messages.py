@@ -159,3 +159,11 @@ def test_docs_show_every_example() -> None:
     for topic, payload in examples():
         assert f"`{topic}`" in doc, f"docs/contracts.md lacks the {topic.kind} topic example"
         assert payload.model_dump_json(indent=2, exclude_none=True) in doc, f"{topic.kind} payload differs"
+
+
+def test_docs_are_generated_from_the_models() -> None:
+    """docs/contracts.md is `seamline contracts docs` output: regenerate it when the contract changes."""
+    from contracts.docs import render
+
+    doc = (Path(__file__).parents[3] / "docs" / "contracts.md").read_text()
+    assert doc == render()
