@@ -62,6 +62,11 @@ class DevicePoller:
         self._client: AsyncModbusTcpClient | None = None
         self._reader: PymodbusReader | None = None
         self._blocks: tuple[sunspec.ModelBlock, ...] | None = None
+        self._plan: tuple[sunspec.ReadSpan, ...] | None = None  # the reads of one poll, from discovery
+        # Contract classes resolved once: Sample[...] is a parametrised-generic lookup per call.
+        self._metrics_cls = METRICS_MODELS[cfg.asset_kind]
+        self._sample_cls: type[Sample[Any]] = Sample[self._metrics_cls]  # type: ignore[name-defined]
+        self._message_cls = DATA_MODELS[cfg.asset_kind]
         self._rmap: RegisterMap | None = None
         self._counters: dict[str, CounterTracker] = {}
         self._seq = 0
@@ -73,12 +78,16 @@ class DevicePoller:
     def offline(self) -> bool:
         return self._failures >= self.cfg.offline_after
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Poll every ``poll_interval_s`` until ``stop`` is set; ticks missed while a poll ran
-        long are skipped (counted as overruns), never bunched up."""
+    async def run(self, stop: asyncio.Event, *, phase_s: float = 0.0) -> None:
+        """Poll every ``poll_interval_s`` until ``stop`` is set, the first poll ``phase_s`` seconds
+        after the call; ticks missed while a poll ran long are skipped (counted as overruns), never
+        bunched up."""
         interval = self.cfg.poll_interval_s
-        next_tick = time.monotonic()
+        next_tick = time.monotonic() + phase_s
         try:
+            if phase_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=phase_s)
             while not stop.is_set():
                 t0 = time.monotonic()
                 await self._cycle()
@@ -105,7 +114,7 @@ class DevicePoller:
                 self._stats.errors += 1
                 log.debug("%s: poll attempt %d failed: %r", self.cfg.asset, attempt, exc)
                 if isinstance(exc, sunspec.SunSpecError):
-                    self._blocks = None  # model chain changed (firmware update?): rediscover
+                    self._blocks, self._plan = None, None  # model chain changed (firmware update?): rediscover
                 self._disconnect()
                 if self.offline:
                     break  # one attempt per interval while offline; backoff paces reconnects
@@ -175,16 +184,17 @@ class DevicePoller:
         return out
 
     async def _poll_sunspec(self, reader: PymodbusReader) -> dict[str, Any]:
-        if self._blocks is None:
+        if self._blocks is None or self._plan is None:
             base = await sunspec.find_base(reader, self.cfg.sunspec_bases)
             self._blocks = await sunspec.walk_models(reader, base)
             self._stats.discovered[self.cfg.asset] = tuple(b.model_id for b in self._blocks)
-        present = {b.model_id for b in self._blocks}
-        needed = metrics_map.models_needed(self.cfg.asset_kind, present)
+            needed = metrics_map.models_needed(self.cfg.asset_kind, {b.model_id for b in self._blocks})
+            self._plan = sunspec.plan_reads(self._blocks, needed)
+        kind = self.cfg.asset_kind
         models: dict[int, dict[str, Any]] = {}
-        for block in self._blocks:
-            if block.model_id in needed and block.model_id not in models:
-                models[block.model_id] = sunspec.decode_model(block.model_id, await sunspec.read_block(reader, block))
+        for span in self._plan:
+            for model_id, regs in (await sunspec.read_span(reader, span)).items():
+                models[model_id] = sunspec.decode_model(model_id, regs, metrics_map.points_needed(kind, model_id))
         out: dict[str, Any] = {}
         for metric, src in metrics_map.SUNSPEC_METRICS[self.cfg.asset_kind].items():
             value, scale = metrics_map.pick(src, models)
@@ -202,7 +212,7 @@ class DevicePoller:
         return self._counters[metric]
 
     def _publish(self, ts_ms: int, quality: Quality, values: dict[str, Any]) -> None:
-        metrics_cls = METRICS_MODELS[self.cfg.asset_kind]
+        metrics_cls = self._metrics_cls
         clean = {k: v for k, v in values.items() if v is not None}
         try:
             metrics = metrics_cls.model_validate(clean)
@@ -211,8 +221,8 @@ class DevicePoller:
             self._stats.invalid_values += len(bad)
             log.warning("%s: dropped implausible %s", self.cfg.asset, sorted(bad))
             metrics = metrics_cls.model_validate({k: v for k, v in clean.items() if k not in bad})
-        sample = Sample[metrics_cls](ts_ms=ts_ms, seq=self._seq, quality=quality, metrics=metrics)  # type: ignore[valid-type]
+        sample = self._sample_cls(ts_ms=ts_ms, seq=self._seq, quality=quality, metrics=metrics)
         self._seq += 1
-        message = DATA_MODELS[self.cfg.asset_kind](samples=[sample])  # type: ignore[call-arg]
+        message = self._message_cls(samples=[sample])  # type: ignore[call-arg]
         self._stats.samples += 1
         self._emit(self.topic, message)

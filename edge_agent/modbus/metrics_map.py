@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from contracts.assets import AssetKind
 
@@ -66,6 +67,17 @@ def models_needed(kind: AssetKind, present: set[int]) -> set[int]:
     """The model ids of ``present`` that any metric of ``kind`` reads from."""
     wanted = {m for src in SUNSPEC_METRICS.get(kind, {}).values() for m in src.model_ids}
     return wanted & present
+
+
+@cache
+def points_needed(kind: AssetKind, model_id: int) -> frozenset[str]:
+    """The points of ``model_id`` that any metric of ``kind`` reads (scale factors of counters
+    included); the poller decodes only these."""
+    names = {n for src in SUNSPEC_METRICS.get(kind, {}).values() if model_id in src.model_ids
+             for n in (src.point, src.sf_point) if n is not None}  # fmt: skip
+    if kind is AssetKind.BATTERY and model_id == 802:
+        names |= {"WHRtg", "SoH"}  # derived_battery_capacity_wh
+    return frozenset(names)
 
 
 def pick(src: PointSource, models: ModelValues) -> tuple[float | int | None, float]:

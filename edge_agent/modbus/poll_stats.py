@@ -40,6 +40,10 @@ class PollStats:
     def record_latency_s(self, _asset: str, seconds: float) -> None:
         self.latencies_s.append(seconds)
 
+    def reset_latencies(self) -> None:
+        """Start a new latency window (e.g. once start-up connects and discovery are done)."""
+        self.latencies_s.clear()
+
     def set_offline(self, asset: str, offline: bool) -> None:
         if offline:
             self.offline.add(asset)

@@ -112,12 +112,23 @@ def _signed(raw: int, bits: int) -> int:
     return raw - (1 << bits) if raw & (1 << (bits - 1)) else raw
 
 
-def decode_model(model_id: int, regs: Sequence[int]) -> dict[str, float | int | str | None]:
-    """Decode a model block (``regs`` starts at its ID register) to engineering values.
+@cache
+def _selected(model_id: int, length: int, names: frozenset[str]) -> tuple[Point, ...]:
+    """The points called ``names`` plus the scale-factor points they refer to, in layout order."""
+    pts = points_of(model_id, length)
+    sf_names = {p.sf.split(".")[-1] for p in pts if p.name in names and isinstance(p.sf, str)}
+    return tuple(p for p in pts if p.name in names or p.name in sf_names)
+
+
+def decode_model(
+    model_id: int, regs: Sequence[int], names: frozenset[str] | None = None
+) -> dict[str, float | int | str | None]:
+    """Decode a model block (``regs`` starts at its ID register) to engineering values: all its
+    points, or only ``names`` (and the scale factors they need; names the model lacks are ignored).
     Not-implemented sentinels, and values whose scale factor is not implemented, become None."""
     if len(regs) < 2 or regs[0] != model_id:
         raise SunSpecError(f"block does not start with model id {model_id}")
-    pts = points_of(model_id, regs[1])
+    pts = points_of(model_id, regs[1]) if names is None else _selected(model_id, regs[1], names)
     if len(regs) < 2 + regs[1]:
         raise SunSpecError(f"model {model_id}: {len(regs)} registers, L says {regs[1] + 2}")
     sfs: dict[str, int | None] = {}
@@ -181,6 +192,48 @@ async def walk_models(reader: RegisterReader, base: int) -> tuple[ModelBlock, ..
         found.append(ModelBlock(model_id, addr, length))
         addr += 2 + length
     raise SunSpecError(f"no end marker after {MAX_MODELS} models at base {base}")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSpan:
+    """One read request covering whole model blocks that sit back to back on the device."""
+
+    address: int
+    count: int
+    blocks: tuple[ModelBlock, ...]
+
+
+def plan_reads(blocks: Sequence[ModelBlock], wanted: set[int] | frozenset[int]) -> tuple[ReadSpan, ...]:
+    """Group the blocks whose model id is in ``wanted`` into as few reads as possible: adjacent
+    blocks share one request while it stays within 125 registers (a PV inverter's 103 + 120 is one
+    round trip instead of two). A block longer than 125 registers gets a span of its own, read in
+    pieces. Only the first block of each wanted model id is read."""
+    spans: list[ReadSpan] = []
+    seen: set[int] = set()
+    for b in blocks:
+        if b.model_id not in wanted or b.model_id in seen:
+            continue
+        seen.add(b.model_id)
+        size = b.length + 2
+        last = spans[-1] if spans else None
+        if last is not None and last.address + last.count == b.address and last.count + size <= MAX_READ_REGS:
+            spans[-1] = ReadSpan(last.address, last.count + size, (*last.blocks, b))
+        else:
+            spans.append(ReadSpan(b.address, size, (b,)))
+    return tuple(spans)
+
+
+async def read_span(reader: RegisterReader, span: ReadSpan) -> dict[int, list[int]]:
+    """Model id -> registers of its block (from its ID register), for every block of ``span``."""
+    regs: list[int] = []
+    while len(regs) < span.count:
+        n = min(MAX_READ_REGS, span.count - len(regs))
+        regs.extend(await reader.read(span.address + len(regs), n))
+    out: dict[int, list[int]] = {}
+    for b in span.blocks:
+        i = b.address - span.address
+        out[b.model_id] = regs[i : i + b.length + 2]
+    return out
 
 
 async def read_block(reader: RegisterReader, block: ModelBlock) -> list[int]:

@@ -22,6 +22,11 @@ def add_energy_command(sim_sub: Any) -> None:
         p.add_argument(f"--{kind}", type=int, default=1, metavar="N", help=f"number of {kind} devices (default 1)")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--step-s", type=float, default=1.0, help="physics step, simulated s (default 1)")
+    p.add_argument(
+        "--refresh-s", type=float, default=0.0,
+        help="refresh the registers every this many simulated s, like a real device (0 = on every read)",
+    )  # fmt: skip
     p.add_argument("--base-port", type=int, default=15020, help="first TCP port; devices take consecutive ports")
     p.add_argument("--start", default=DEFAULT_START, help="simulated start time, ISO 8601 with offset")
     p.add_argument("--duration-s", type=float, default=0.0, help="stop after this many wall seconds (0 = until ^C)")
@@ -41,11 +46,18 @@ def run_energy(args: argparse.Namespace) -> int:
             raise UsageError(f"--{kind} must be 0..{MAX_DEVICES_PER_KIND}, got {n}")
     if args.speed <= 0:
         raise UsageError(f"--speed must be > 0, got {args.speed}")
+    if not 0.001 <= args.step_s <= 3600:
+        raise UsageError(f"--step-s must be 0.001..3600 s, got {args.step_s}")
+    if not (args.refresh_s == 0 or 0.001 <= args.refresh_s <= 3600):
+        raise UsageError(f"--refresh-s must be 0 or 0.001..3600 s, got {args.refresh_s}")
     try:
         start_ms = int(datetime.fromisoformat(args.start).timestamp() * 1000)
     except ValueError as exc:
         raise UsageError(f"--start: expected ISO 8601 like {DEFAULT_START}, got {args.start!r}") from exc
-    site = build_site(pv=args.pv, battery=args.battery, meter=args.meter, wind=args.wind, seed=args.seed)
+    site = build_site(
+        pv=args.pv, battery=args.battery, meter=args.meter, wind=args.wind, seed=args.seed, step_s=args.step_s,
+        refresh_s=args.refresh_s or None,
+    )  # fmt: skip
     if not 1 <= args.base_port <= 65535 - len(site.devices):
         raise UsageError(f"--base-port {args.base_port} leaves no room for {len(site.devices)} ports")
     host = EnergyStubHost(clock=SimClock(start_ms, args.speed))

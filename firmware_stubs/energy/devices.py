@@ -4,6 +4,11 @@ Devices advance lazily to a simulated time (``advance_to(now_ms)``) in fixed ste
 calls that on every Modbus read. ``truth()`` returns the engineering values (keyed by the
 contract metric names of contracts/assets.py) the registers were encoded from, so tests can
 compare what the poller published with what the device meant.
+
+Cost: ``image()`` is cached per state (a new physics step, fault or missing point rebuilds it),
+and with ``refresh_s`` set a device refreshes its registers only on that grid of simulated time,
+like real devices that update their Modbus image once a second: then a poll that reads several
+blocks, and every meter of a park that asks for the same instant, cost one computation.
 """
 
 from __future__ import annotations
@@ -42,34 +47,79 @@ class PvState(enum.IntEnum):
     FAULT = 7
 
 
+ImageKey = tuple[int, Fault | None, frozenset[str], str]  # (state version, fault, missing points, name)
+
+
 @dataclass
 class _Base:
     name: str
     unit_id: int = 1
     step_s: float = STEP_S
+    # Simulated seconds between register refreshes, on a grid of epoch time shared by all devices
+    # with the same value; None = refresh to the exact instant of every read.
+    refresh_s: float | None = None
     missing_points: set[str] = field(default_factory=set)  # forced to the "not implemented" sentinel
     fault: Fault | None = None
     _t_ms: int | None = None
     _status: list[tuple[int, int]] = field(default_factory=list)
     status_dropped: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _version: int = 0  # bumped on every physics step: what the image cache is keyed on
+    _image_key: ImageKey | None = None
+    _image: list[int] | None = None
+    image_builds: int = 0  # register images actually encoded (the rest were served from cache)
 
     base_address: int = sunspec_image.SUNSPEC_BASE
 
+    def __post_init__(self) -> None:
+        if self.refresh_s is not None and self.refresh_s < 0.001:
+            raise ValueError(f"{self.name}: refresh_s must be >= 0.001 s or None, got {self.refresh_s}")
+
+    @property
+    def t_ms(self) -> int | None:
+        """Simulated instant (UTC epoch ms) the device state and its registers stand for."""
+        with self._lock:
+            return self._t_ms
+
+    def refresh_instant_ms(self, now_ms: int) -> int:
+        """The instant the registers show when read at ``now_ms``: the last refresh at or before it."""
+        if self.refresh_s is None:
+            return now_ms
+        period_ms = round(self.refresh_s * 1000.0)
+        return now_ms - now_ms % period_ms
+
     def advance_to(self, now_ms: int) -> None:
+        target_ms = self.refresh_instant_ms(now_ms)
         with self._lock:
             if self._t_ms is None:
-                self._t_ms = now_ms
-                self._step(now_ms, 0.0)
+                self._t_ms = target_ms
+                self._step(target_ms, 0.0)
+                self._version += 1
                 return
-            gap_s = (now_ms - self._t_ms) / 1000.0
+            gap_s = (target_ms - self._t_ms) / 1000.0
             if gap_s <= 0:
                 return
             n = min(MAX_STEPS_PER_ADVANCE, max(1, round(gap_s / self.step_s)))
             dt_s = gap_s / n
             for i in range(1, n + 1):
                 self._step(self._t_ms + round(i * dt_s * 1000.0), dt_s)
-            self._t_ms = now_ms
+            self._t_ms = target_ms
+            self._version += 1
+
+    def image(self) -> list[int]:
+        """The whole register image (from ``base_address``) of the current state. Built once per
+        state: a physics step, a fault or a changed missing point makes the next call rebuild it.
+        The list is shared between callers: copy it before changing it."""
+        with self._lock:
+            key: ImageKey = (self._version, self.fault, frozenset(self.missing_points), self.name)
+            if self._image is not None and self._image_key == key:
+                return self._image
+        img = self._build_image()  # outside the lock: truth() takes it
+        with self._lock:
+            self.image_builds += 1
+            if self._version == key[0]:  # a step meanwhile: keep the image, not the stale key
+                self._image_key, self._image = key, img
+        return img
 
     def _record_status(self, ts_ms: int, code: int) -> None:
         if not self._status or self._status[-1][1] != code:
@@ -89,7 +139,7 @@ class _Base:
     def _step(self, ts_ms: int, dt_s: float) -> None:
         raise NotImplementedError
 
-    def image(self) -> list[int]:
+    def _build_image(self) -> list[int]:
         raise NotImplementedError
 
     def truth(self) -> Truth:
@@ -143,7 +193,7 @@ class PvInverter(_Base):
             }  # fmt: skip
             return self._blank(values)
 
-    def image(self) -> list[int]:
+    def _build_image(self) -> list[int]:
         t = self.truth()
         phase_v = None if t["ac_voltage_v"] is None else 230.9
         m103 = {
@@ -180,7 +230,7 @@ class MetStation(_Base):
         with self._lock:
             return self._blank(dict(self._values))
 
-    def image(self) -> list[int]:
+    def _build_image(self) -> list[int]:
         t = self.truth()
         return sunspec_image.device_image(
             [
@@ -232,7 +282,7 @@ class Battery(_Base):
             }  # fmt: skip
             return self._blank(values)
 
-    def image(self) -> list[int]:
+    def _build_image(self) -> list[int]:
         t = self.truth()
         m802 = {
             "AHRtg": self.nameplate_wh / 768.0, "AHRtg_SF": 0, "WHRtg": self.nameplate_wh, "WHRtg_SF": 2,
@@ -271,7 +321,7 @@ class Meter(_Base):
             }  # fmt: skip
             return self._blank(values)
 
-    def image(self) -> list[int]:
+    def _build_image(self) -> list[int]:
         t = self.truth()
         m203 = {
             "A": abs(t["power_w"] or 0.0) / 690.0, "AphA": 0.0, "AphB": 0.0, "AphC": 0.0, "A_SF": -1,
@@ -293,6 +343,7 @@ class WindTurbine(_Base):
     _values: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.base_address = self.vmap.first_address
 
     def _step(self, ts_ms: int, dt_s: float) -> None:
@@ -327,5 +378,5 @@ class WindTurbine(_Base):
         with self._lock:
             return float(int((self.energy.offset_wh + self.energy.total_wh) // self.energy.resolution_wh))
 
-    def image(self) -> list[int]:
+    def _build_image(self) -> list[int]:
         return vendor_map.encode_vendor_image(self.vmap, self.truth())

@@ -2,7 +2,8 @@
 
 One TCP server per device (real devices each have their own IP), all hosted by one asyncio loop
 on one background thread. On every read the device is advanced to the simulated clock and its
-register image rewritten, so values are as fresh as the request.
+register image rewritten when its state changed, so values are as fresh as the device's refresh
+(every read by default, see ``refresh_s`` in devices.py).
 
 Comms faults: ``SILENT`` keeps the TCP connection but drops every response (the client times
 out); ``CLOSED`` shuts the listener and closes connections (refused until restored).
@@ -79,6 +80,7 @@ class EnergyStubHost:
         dev = ep.device
         dev.advance_to(self._clock.now_ms())
         image = dev.image()
+        served: list[list[int]] = [image]  # the image last copied into the server's registers
 
         async def refresh(
             _fc: int, start: int, _addr: int, _count: int, regs: list[int], _set: list[int] | list[bool] | None
@@ -91,7 +93,9 @@ class EnergyStubHost:
                 ep.image_errors += 1
                 log.exception("%s: building the register image failed", dev.name)
                 return ExcCodes.DEVICE_FAILURE
-            regs[: len(img)] = img
+            if img is not served[0]:  # the device caches its image per state: same object, same values
+                regs[: len(img)] = img
+                served[0] = img
             return None
 
         def drop_when_silent(sending: bool, data: bytes) -> bytes:
@@ -102,7 +106,7 @@ class EnergyStubHost:
 
         sim = SimDevice(
             id=dev.unit_id,
-            simdata=[SimData(address=dev.base_address, values=image, datatype=DataType.REGISTERS)],
+            simdata=[SimData(address=dev.base_address, values=list(image), datatype=DataType.REGISTERS)],
             action=refresh,
         )
         return ModbusTcpServer(sim, address=(ep.host, ep.port), framer=ep.framer, trace_packet=drop_when_silent)

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from firmware_stubs.energy.devices import Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
+from firmware_stubs.energy.devices import STEP_S, Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
 from firmware_stubs.energy.solar import TZ
 
 FACTORY_BASE_LOAD_W = 40_000.0  # lights, compressors, IT around the clock
@@ -29,16 +29,25 @@ class Site:
     batteries: list[Battery] = field(default_factory=list)
     meters: list[Meter] = field(default_factory=list)
     turbines: list[WindTurbine] = field(default_factory=list)
+    # PV park output (W) at the last instant asked: every meter and battery step needs it, and
+    # with devices on one refresh grid they all ask for the same instant.
+    _pv_at: tuple[int, float] | None = None
+    pv_park_computations: int = 0
 
     @property
     def devices(self) -> list[_Base]:
         return [*self.pv, *self.met, *self.batteries, *self.meters, *self.turbines]
 
     def _pv_w(self, ts_ms: int) -> float:
+        cached = self._pv_at
+        if cached is not None and cached[0] == ts_ms:
+            return cached[1]
         total = 0.0
         for inv in self.pv:
             inv.advance_to(ts_ms)
             total += inv.ac_power_w()
+        self._pv_at = (ts_ms, total)
+        self.pv_park_computations += 1
         return total
 
     def _battery_demand_w(self, ts_ms: int) -> float:
@@ -53,13 +62,23 @@ class Site:
         return factory_load_w(ts_ms) - self._pv_w(ts_ms) - bat
 
 
-def build_site(*, pv: int, battery: int, meter: int, wind: int, seed: int) -> Site:
-    """Devices named pv1.., met1, bat1.., meter1.., wt1..; deterministic from ``seed``."""
+def build_site(
+    *, pv: int, battery: int, meter: int, wind: int, seed: int, step_s: float = STEP_S, refresh_s: float | None = None
+) -> Site:
+    """Devices named pv1.., met1, bat1.., meter1.., wt1..; deterministic from ``seed``.
+    ``step_s``: physics step (s); ``refresh_s``: register refresh grid (s, None = every read)."""
     site = Site()
-    site.pv = [PvInverter(name=f"pv{i + 1}", clouds_seed=seed) for i in range(pv)]
+    site.pv = [PvInverter(name=f"pv{i + 1}", clouds_seed=seed, step_s=step_s, refresh_s=refresh_s) for i in range(pv)]
     if pv:
-        site.met = [MetStation(name="met1", clouds_seed=seed)]
-    site.batteries = [Battery(name=f"bat{i + 1}", demand_w=site._battery_demand_w) for i in range(battery)]
-    site.meters = [Meter(name=f"meter{i + 1}", net_power_w=site._net_w) for i in range(meter)]
-    site.turbines = [WindTurbine(name=f"wt{i + 1}", seed=seed * 1000 + i) for i in range(wind)]
+        site.met = [MetStation(name="met1", clouds_seed=seed, step_s=step_s, refresh_s=refresh_s)]
+    site.batteries = [
+        Battery(name=f"bat{i + 1}", demand_w=site._battery_demand_w, step_s=step_s, refresh_s=refresh_s)
+        for i in range(battery)
+    ]
+    site.meters = [
+        Meter(name=f"meter{i + 1}", net_power_w=site._net_w, step_s=step_s, refresh_s=refresh_s) for i in range(meter)
+    ]
+    site.turbines = [
+        WindTurbine(name=f"wt{i + 1}", seed=seed * 1000 + i, step_s=step_s, refresh_s=refresh_s) for i in range(wind)
+    ]
     return site

@@ -78,15 +78,8 @@ class CloudPassages:
     mean_duration_s: float = 300.0
     max_depth: float = 0.7  # thick cumulus cut beam + diffuse by up to ~70-80 %
 
-    def _events(self, hour: int) -> list[tuple[float, float, float]]:
-        rng = random.Random(self.seed * 1_000_003 + hour)
-        n = min(20, int(rng.expovariate(1.0 / self.passages_per_hour)) if self.passages_per_hour > 0 else 0)
-        out = []
-        for _ in range(n):
-            start = hour * 3600.0 + rng.uniform(0, 3600.0)
-            dur = max(30.0, rng.expovariate(1.0 / self.mean_duration_s))
-            out.append((start, dur, rng.uniform(0.2, self.max_depth)))
-        return out
+    def _events(self, hour: int) -> tuple[tuple[float, float, float], ...]:
+        return _hour_events(self, hour)
 
     def factor(self, ts_ms: int) -> float:
         """Fraction (0..1] of clear-sky irradiance reaching the ground at ``ts_ms``."""
@@ -98,6 +91,21 @@ class CloudPassages:
                 if start <= t <= start + dur:
                     attenuation = max(attenuation, depth * math.sin(math.pi * (t - start) / dur))
         return 1.0 - attenuation
+
+
+# Every PV step asks for two hours' passages; drawing them anew each time was most of a PV step.
+# Keyed by the (frozen) passage parameters and the hour: 256 covers a park's seeds for hours.
+@lru_cache(maxsize=256)
+def _hour_events(p: CloudPassages, hour: int) -> tuple[tuple[float, float, float], ...]:
+    """The passages (start s, duration s, depth) of ``hour`` (hours since the epoch), from the seed."""
+    rng = random.Random(p.seed * 1_000_003 + hour)
+    n = min(20, int(rng.expovariate(1.0 / p.passages_per_hour)) if p.passages_per_hour > 0 else 0)
+    out = []
+    for _ in range(n):
+        start = hour * 3600.0 + rng.uniform(0, 3600.0)
+        dur = max(30.0, rng.expovariate(1.0 / p.mean_duration_s))
+        out.append((start, dur, rng.uniform(0.2, p.max_depth)))
+    return tuple(out)
 
 
 def ambient_temp_c(ts_ms: int, *, mean_c: float = 22.0, amplitude_c: float = 5.0) -> float:

@@ -72,7 +72,14 @@ def _point_len(point: Mapping[str, Any]) -> int:
 def model_layout(model_id: int, repeats: Mapping[str, int] | None = None) -> tuple[PointSlot, ...]:
     """Flatten a model (ID and L included) into point slots. ``repeats``: group name -> count for
     repeating groups (default 0, or the fixed count of the definition)."""
-    repeats = repeats or {}
+    return _layout(model_id, tuple(sorted((repeats or {}).items())))
+
+
+@cache
+def _layout(model_id: int, repeat_items: tuple[tuple[str, int], ...]) -> tuple[PointSlot, ...]:
+    # Cached: a stub re-encodes its models on every register refresh, and flattening the JSON
+    # definition cost more than the encoding itself.
+    repeats = dict(repeat_items)
     group = model_definition(model_id)["group"]
     slots: list[PointSlot] = []
     offset = 0
