@@ -114,7 +114,10 @@ class Unallocated(_Frozen):
 
 
 class SolveStats(_Frozen):
-    method: str = Field(description="lp (min-cost flow), milp, contention (least-contested first) or greedy")
+    method: str = Field(
+        description="flow (OR-tools min-cost flow; flow+milp when minimums were repaired), lp, milp, "
+        "contention (least-contested first) or greedy"
+    )
     status: str
     components: int = Field(ge=0)
     variables: int = Field(ge=0)
@@ -122,7 +125,7 @@ class SolveStats(_Frozen):
     constraints: int = Field(ge=0)
     mip_gap: float | None = Field(default=None, description="Worst relative MIP gap over components")
     bound_std_min: float | None = Field(
-        default=None, ge=0, description="Upper bound on on-time std-min of any plan (pool LP relaxation)"
+        default=None, ge=0, description="Upper bound on on-time std-min of any plan (max flow, minimums dropped)"
     )
     bound_gap: float | None = Field(
         default=None, ge=0, description="(bound − on-time std-min) / bound: how far from optimal at most"

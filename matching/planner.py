@@ -1,19 +1,25 @@
 """Plan: orders + measured line capacity + profiles -> allocation plan. Pure apart from the clock
 used for HiGHS' time limits and the reported solve seconds (both injectable).
 
-Plans are built in the same run and the one with the most on-time standard minutes wins
-(ties: exact, then contention, then greedy — the exact one also optimises splits and preferences):
+Objective (``matching.objective``): most on-time standard minutes, then fewest factory splits,
+then best factories. Plans are built in the same run and the one with the most on-time standard
+minutes wins (ties: flow, then exact, then greedy, then contention):
 
-- **greedy**: the earliest-due-date baseline (``matching.greedy``), best lines first;
-- **contention**: the same greedy, least-contested lines first (``matching.contention``);
+- **flow** (the optimiser at every size): min-cost flow over *every* eligible (order, line) arc,
+  days exact through line-day chains (``matching.flow``, OR-tools) — the true optimum without
+  minimums, in integer tenths of a standard minute -> the few orders whose factory shares break
+  a minimum or a whole order re-planned by the LP/MILP on the capacity the others leave
+  (``matching.repair``) -> earliest-due-date days -> whole pieces -> drop any factory share that
+  rounding pushed below its minimum -> greedy top-up of released minutes;
 - **exact**, only while the pruned network has at most ``exact_max_arcs`` arcs: top-K pruning
-  (greedy's arcs kept) -> LP/MILP per connected component -> earliest-due-date days -> whole
-  pieces -> drop any factory share that rounding pushed below its minimum -> greedy top-up.
+  (greedy's arcs kept) -> LP/MILP per connected component (minimums and split penalty inside)
+  -> the same days / pieces / minimum / top-up steps;
+- **greedy**: the earliest-due-date baseline (``matching.greedy``), best lines first — the
+  "never below greedy" guard and the benchmark's reference;
+- **contention**: the same greedy, least-contested lines first (``matching.contention``).
 
-Lines merged into capacity pools give a small cluster-wide LP (``matching.pool_lp``) whose optimum
-bounds the on-time minutes of any plan; ``bound_gap`` says how far the plan is from it at most.
-(Handing that LP's per-order quotas back to lines was tried: it lost 1-2 % to whole pieces and
-minimums at 2 000 orders and won only one small instance by 95 std-min, so it is not a plan.)
+The maximum flow of the same network with every minimum dropped bounds the on-time minutes of
+any plan; ``bound_gap = (bound − plan) / bound`` says how far the plan is from optimal at most.
 Every remainder gets a reason (``matching.reasons``).
 """
 
@@ -27,6 +33,7 @@ import numpy as np
 
 from matching.capacity import LineCapacity
 from matching.contention import contention_rank
+from matching.flow import max_on_time_std_min, solve_flow
 from matching.greedy import greedy_fill
 from matching.models import (
     Allocation,
@@ -39,17 +46,20 @@ from matching.models import (
 )
 from matching.network import Network, build_network
 from matching.objective import PreferenceWeights
-from matching.pool_lp import solve_pools
-from matching.pools import pool_lines
 from matching.pruning import PruneOptions, prune
 from matching.reasons import unallocated
+from matching.repair import repair_minimums
 from matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
 from matching.solver import SolveOptions, solve
 
 # Above this many pruned arcs the per-arc LP/MILP is skipped: the 200-order benchmark (~6k arcs)
 # solves in about a second, the 2 000-order one (~85k arcs) did not finish its LP in 30 s.
 DEFAULT_EXACT_MAX_ARCS = 20_000
-# Seconds the exact solve always gets, even when the pool LP used most of the time limit.
+# Above this many eligible arcs the flow runs on the pruned network instead (the bound stays the
+# full network's max flow, ~1 s): at 2 000 orders the full 3.6 M-arc min-cost flow takes ~13-15 s
+# and with its repair pushed the benchmark to 35 s; the pruned one (~115 k arcs) takes ~4.5 s.
+DEFAULT_FLOW_MAX_ARCS = 1_000_000
+# Seconds an exact solve always gets, even with a tiny time limit.
 MIN_EXACT_SECONDS = 0.5
 
 
@@ -59,6 +69,12 @@ class MatchOptions:
     prune: PruneOptions = field(default_factory=PruneOptions)
     weights: PreferenceWeights = field(default_factory=PreferenceWeights)
     exact_max_arcs: int = DEFAULT_EXACT_MAX_ARCS
+    flow_max_arcs: int = DEFAULT_FLOW_MAX_ARCS
+    # False: skip the flow candidate (the previous planner; kept for comparisons and tests)
+    use_flow: bool = True
+    # HiGHS seconds for the flow's minimum repair: at 2 000 orders it re-plans ~1 600 orders'
+    # remainders, and the flow itself already takes ~13 s of the benchmark's 30 s target.
+    repair_time_limit_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,30 +110,33 @@ def plan_orders(
 ) -> PlanResult:
     """Allocate ``orders`` (already validated) to ``lines``; ``invalid`` are carried into the plan.
 
-    HiGHS gets ``options.solve.time_limit_s`` seconds in total (pool LP first, the exact solve
-    the rest, at least ``MIN_EXACT_SECONDS``)."""
+    HiGHS gets ``options.solve.time_limit_s`` seconds for the exact solve and at most
+    ``options.repair_time_limit_s`` for the flow's minimum repair (each at least
+    ``MIN_EXACT_SECONDS``); the flow itself has no time limit (OR-tools' network algorithms do not
+    take one) but is polynomial."""
     opts = options or MatchOptions()
     started = clock()
-    deadline = started + opts.solve.time_limit_s
     net = build_network(orders, lines, book, opts.weights)
     quantities = {i: o.quantity for i, o in enumerate(net.orders)}
     baseline, _ = greedy_fill(net, residual=net.cap, remaining_pieces=quantities)
-    pools = pool_lines(net)
-    pool_lp = solve_pools(net, pools, time_limit_s=opts.solve.time_limit_s, clock=clock)
+    bound = max_on_time_std_min(net)
     contended, _ = greedy_fill(net, residual=net.cap, remaining_pieces=quantities, arc_rank=contention_rank(net))
-    # first of equals wins: exact (it also optimises splits and preferences), then the baseline
-    # (best lines first), then contention
+    # first of equals wins: flow and exact also optimise splits and preferences, then the
+    # baseline (best lines first), then contention
     candidates = [
         _Candidate(bookings=list(baseline), method="greedy", status="baseline"),
         _Candidate(bookings=contended, method="contention", status="least_contested_first"),
     ]
-    pruned = prune(net, options=opts.prune, must_keep={(b.order, b.line) for b in baseline})
+    greedy_arcs = {(b.order, b.line) for b in baseline}
+    pruned = prune(net, options=opts.prune, must_keep=greedy_arcs)
     if pruned.n_arcs <= opts.exact_max_arcs:
-        budget = max(deadline - clock(), MIN_EXACT_SECONDS)
+        budget = max(opts.solve.time_limit_s, MIN_EXACT_SECONDS)
         candidates.insert(0, _exact(net, pruned, replace(opts.solve, time_limit_s=budget), clock))
+    if opts.use_flow:
+        flow_net = net if net.n_arcs <= opts.flow_max_arcs else pruned
+        candidates.insert(0, _flow(net, flow_net, opts, clock))
     best = _best(candidates)
     on_time = _std_min(best.bookings)
-    bound = pool_lp.bound_std_min
     stats = SolveStats(
         method=best.method,
         status=best.status,
@@ -127,7 +146,7 @@ def plan_orders(
         constraints=best.constraints,
         mip_gap=best.mip_gap,
         bound_std_min=bound,
-        bound_gap=None if bound is None else max(bound - on_time, 0.0) / max(bound, 1.0),
+        bound_gap=max(bound - on_time, 0.0) / max(bound, 1.0),
         seconds=max(clock() - started, 0.0),
         objective=best.objective,
     )
@@ -138,6 +157,33 @@ def plan_orders(
         stats=stats,
     )
     return PlanResult(plan=plan, baseline_std_min=_std_min(baseline))
+
+
+def _flow(net: Network, flow_net: Network, opts: MatchOptions, clock: Callable[[], float]) -> _Candidate:
+    """Min-cost flow on ``flow_net`` (``net`` or its pruned copy), minimums repaired, whole pieces,
+    topped up greedily. Arc indices of ``flow_net`` are used throughout until the top-up."""
+    flow = solve_flow(flow_net, clock=clock)
+    budget = max(min(opts.solve.time_limit_s, opts.repair_time_limit_s), MIN_EXACT_SECONDS)
+    fixed = repair_minimums(
+        flow_net, flow.x_std_min, prune_options=opts.prune,
+        solve_options=replace(opts.solve, time_limit_s=budget), clock=clock,
+    )
+    bookings = _enforce_minimums(flow_net, fixed.bookings)
+    bookings += _top_up(net, bookings)
+    sol = fixed.solution
+    method = "flow" if sol is None else f"flow+{sol.method}"
+    status = f"flow:{flow.status}" + ("" if sol is None else f",repair({fixed.violating_orders} orders):{sol.status}")
+    return _Candidate(
+        bookings=bookings,
+        method=method,
+        status=status,
+        components=0 if sol is None else sol.components,
+        variables=flow.arcs + (0 if sol is None else sol.variables),
+        binaries=0 if sol is None else sol.binaries,
+        constraints=flow.nodes + (0 if sol is None else sol.constraints),
+        mip_gap=None if sol is None else sol.mip_gap,
+        objective=flow.on_time_std_min - flow.pref_cost / (2.0 * len(net.orders) + 2.0),
+    )
 
 
 def _exact(net: Network, pruned: Network, options: SolveOptions, clock: Callable[[], float]) -> _Candidate:

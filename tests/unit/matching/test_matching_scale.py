@@ -1,5 +1,5 @@
-"""Cluster-scale path: capacity pools and their LP bound, the least-contested-first greedy, and
-the plan's invariants when the exact solver is skipped (as at 2 000 orders)."""
+"""Cluster-scale path: the least-contested-first greedy, and the plan's invariants when the exact
+solver is skipped (as at 2 000 orders). The upper bound (max flow) is tested in test_matching_flow."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,10 +19,6 @@ from matching.models import FactoryProfile, Order, ProfileBook
 from matching.network import build_network
 from matching.objective import PreferenceWeights
 from matching.planner import MatchOptions, plan_orders
-from matching.pool_lp import solve_pools
-from matching.pools import pool_lines
-from matching.pruning import PruneOptions, prune
-from matching.solver import SolveOptions, solve
 
 D0 = date(2030, 1, 7)
 
@@ -54,72 +49,6 @@ def tiny(seed: int, *, with_minimums: bool) -> tuple[list[Order], list[LineCapac
         for i in range(rng.randint(1, 5))
     ]
     return orders, lines, ProfileBook(profiles=profiles)
-
-
-def test_pools_partition_lines_by_accepted_categories() -> None:
-    orders, lines, book = tiny(3, with_minimums=False)
-    net = build_network(orders, lines, book, PreferenceWeights())
-    pools = pool_lines(net)
-    for j, p in enumerate(pools.of_line.tolist()):
-        assert pools.categories[p] == lines[j].categories
-    for p in range(pools.n):
-        assert pools.cum[p].tolist() == pytest.approx(net.cum[pools.of_line == p].sum(axis=0).tolist())
-    assert len(set(pools.categories)) == pools.n
-
-
-def test_profile_categories_narrow_the_pool() -> None:
-    lines = [
-        LineCapacity(key=LineKey(enterprise=e, site="s", line="l"), categories=frozenset({"x", "y"}),
-                     days=(D0,), free_std_min=(10.0,))
-        for e in ("a", "b")
-    ]
-    book = ProfileBook(profiles={"b": FactoryProfile(enterprise="b", categories=["x"])})
-    net = build_network([], lines, book, PreferenceWeights())
-    pools = pool_lines(net)
-    assert sorted(pools.categories, key=len) == [frozenset({"x"}), frozenset({"x", "y"})]
-
-
-@pytest.mark.parametrize("seed", range(30))
-def test_pool_lp_equals_order_line_lp_without_minimums(seed: int) -> None:
-    # Merging interchangeable lines loses nothing for divisible work: same optimum as the LP over
-    # every (order, line) arc with its nested cutoffs.
-    orders, lines, book = tiny(seed, with_minimums=False)
-    net = build_network(orders, lines, book, PreferenceWeights())
-    exact = solve(prune(net, options=PruneOptions(k_cost=0, k_capacity=0, k_spread=0)),
-                  SolveOptions(split_penalty_std_min=0.0))
-    res = solve_pools(net, pool_lines(net), time_limit_s=10)
-    assert res.status == "optimal"
-    assert res.bound_std_min == pytest.approx(float(exact.x_std_min.sum()), abs=1e-6)
-    assert float(res.std_min.sum()) == pytest.approx(res.bound_std_min, abs=1e-6)
-
-
-@pytest.mark.parametrize("seed", range(30))
-def test_pool_lp_bounds_every_plan_with_minimums(seed: int) -> None:
-    orders, lines, book = tiny(100 + seed, with_minimums=True)
-    result = plan_orders(orders, lines, book)
-    stats = result.plan.stats
-    assert stats.bound_std_min is not None and stats.bound_gap is not None
-    assert result.plan.on_time_std_min() <= stats.bound_std_min + 1e-6
-    assert result.baseline_std_min <= stats.bound_std_min + 1e-6
-    assert stats.bound_gap == pytest.approx(
-        (stats.bound_std_min - result.plan.on_time_std_min()) / max(stats.bound_std_min, 1.0), abs=1e-9)
-
-
-def test_pool_lp_respects_due_days_in_a_shared_pool() -> None:
-    # One pool of two lines, 10 std-min per line-day over 2 days. A is due day 0 (needs 30, only
-    # 20 exist by then); B due day 1 needs 15: bound = 20 + 15 = 35, not 45.
-    lines = [
-        LineCapacity(key=LineKey(enterprise=e, site="s", line="l"), categories=frozenset({"x"}),
-                     days=(D0, D0 + timedelta(days=1)), free_std_min=(10.0, 10.0))
-        for e in ("a", "b")
-    ]
-    orders = [
-        Order(order_id="A", buyer="b", category="x", sam_min=1.0, quantity=30, due=D0),
-        Order(order_id="B", buyer="b", category="x", sam_min=1.0, quantity=15, due=D0 + timedelta(days=1)),
-    ]
-    net = build_network(orders, lines, ProfileBook(), PreferenceWeights())
-    res = solve_pools(net, pool_lines(net), time_limit_s=10)
-    assert (res.columns, res.rows, res.bound_std_min) == (2, 4, 35.0)
 
 
 def test_least_contested_first_leaves_the_shared_line_to_the_rarer_category() -> None:
@@ -163,7 +92,8 @@ def test_cluster_path_plan_invariants(seed: int, factories: int, n_orders: int) 
     # The path used at 2 000 orders (exact solver skipped): never below greedy, within every
     # line-day's free minutes and the bound, and every piece is either planned or has a reason.
     inst = generate(Size("t", factories, n_orders), seed=seed)
-    result = plan_orders(inst.orders, inst.lines, inst.book, options=MatchOptions(exact_max_arcs=-1))
+    result = plan_orders(inst.orders, inst.lines, inst.book, options=MatchOptions(exact_max_arcs=-1,
+                                                                                           use_flow=False))
     plan = result.plan
     assert plan.stats.method in {"greedy", "contention"}
     assert plan.on_time_std_min() >= result.baseline_std_min - 1e-6
