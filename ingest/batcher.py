@@ -54,8 +54,13 @@ class DurableWrite(Protocol):
     def write_durably(self, writer: PointWriter, lines: Sequence[str], *, stop: threading.Event) -> Outcome: ...
 
 
+AckRef = tuple[int, int, int]  # mid, qos, generation of one received message
+
+
 class Acker(Protocol):
-    def ack(self, mid: int, qos: int, generation: int) -> None: ...
+    def ack_batch(self, acks: Sequence[AckRef]) -> None:
+        """Acknowledge a written batch's messages in one hand-over (thread-safe)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,6 +196,8 @@ class Batcher:
             batch = self._inbox.take(closing, self._clock)
             if batch is None:
                 return
+            # Counted per batch, not per message in the MQTT thread: one lock round-trip per batch.
+            self._metrics.messages_in.inc(sum(1 for w in batch if w.mid is not None))
             self._metrics.queue_depth.set(len(self._inbox))
             self._metrics.in_flight.set(self._inbox.in_flight)
             try:
@@ -238,13 +245,10 @@ class Batcher:
             log.warning("quarantine full: evicted the %d oldest entries", evicted)
 
     def _ack(self, batch: list[Work]) -> None:
-        acked = 0
-        for w in batch:
-            if w.mid is not None:
-                self._acker.ack(w.mid, w.qos, w.generation)
-                acked += 1
-        self.acked += acked  # written by this (the writer) thread only
-        self._metrics.messages_acked.inc(acked)
+        acks = [(w.mid, w.qos, w.generation) for w in batch if w.mid is not None]
+        self._acker.ack_batch(acks)  # one hand-over to the MQTT thread per batch
+        self.acked += len(acks)  # written by this (the writer) thread only
+        self._metrics.messages_acked.inc(len(acks))
         self._metrics.in_flight.set(self._inbox.done(len(batch)))
 
 

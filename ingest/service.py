@@ -188,7 +188,6 @@ class IngestService:
         r = self._running
         if r is None or r.closing.is_set():
             return  # not acked: the broker redelivers it to the next session
-        self.metrics.messages_in.inc()
         work = self.intake.work_for(topic, payload, mid=mid, qos=qos, generation=generation)
         while not r.batcher.submit(work, timeout_s=_SUBMIT_POLL_S):
             if r.closing.is_set():

@@ -9,13 +9,18 @@
   redelivers un-acked messages and may reuse their packet ids for new messages, so an ack from an
   older connection is skipped (the redelivered copy is acked by its own batch) rather than risking
   an ack of a different, not yet written message.
+* A batch's acks are handed to paho's network thread in one go (:meth:`ack_batch`: one wake-up per
+  batch instead of one per message); the generation check runs there, in the thread that also
+  reconnects and counts generations, so no reconnect can slip between the check and the PUBACK.
+* The client is :class:`ingest.fast_client.BufferedClient` (buffered reads, several packets per
+  wake-up); paho's own reconnect loop, keepalive and packet handling are unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -25,10 +30,16 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from contracts.topic import shared, subscription
 from ingest.config import MqttConfig
+from ingest.fast_client import BufferedClient
 
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[str, bytes, int, int, int], None]  # topic, payload, mid, qos, generation
+AckRef = tuple[int, int, int]  # mid, qos, generation of one received message
+
+# How long stop() waits for the network thread to send the acks posted before it (s): the last
+# batch's PUBACKs must leave before the DISCONNECT, or the broker redelivers written messages.
+_ACK_FLUSH_TIMEOUT_S = 5.0
 
 
 def topic_filters(config: MqttConfig) -> list[str]:
@@ -42,20 +53,19 @@ class MqttSubscriber:
         self._config = config
         self._on_message = on_message
         self._generation = 0
-        self._lock = threading.Lock()
         self.connected = threading.Event()
         self.stale_acks = 0
         self.connects = 0
         v5 = config.protocol == "5"
         if v5:
-            client = mqtt.Client(
+            client = BufferedClient(
                 CallbackAPIVersion.VERSION2,
                 client_id=config.client_id,
                 protocol=mqtt.MQTTv5,
                 manual_ack=True,
             )
         else:
-            client = mqtt.Client(
+            client = BufferedClient(
                 CallbackAPIVersion.VERSION2,
                 client_id=config.client_id,
                 protocol=mqtt.MQTTv311,
@@ -89,15 +99,37 @@ class MqttSubscriber:
         self._client.loop_start()
 
     def ack(self, mid: int, qos: int, generation: int) -> None:
-        """Acknowledge message ``mid`` if it arrived on the current connection (thread-safe)."""
-        if generation != self._generation or not self.connected.is_set():
-            with self._lock:
-                self.stale_acks += 1
-            return
-        self._client.ack(mid, qos)
+        """Acknowledge one message; see :meth:`ack_batch`."""
+        self.ack_batch([(mid, qos, generation)])
+
+    def ack_batch(self, acks: Sequence[AckRef]) -> None:
+        """Acknowledge ``(mid, qos, generation)`` messages that arrived on the current connection
+        (thread-safe). The PUBACKs are queued by the network thread at its next wake-up; acks of
+        an older connection are skipped and counted in ``stale_acks``."""
+        if acks:
+            self._client.post(lambda: self._send_acks(acks))
+
+    def _send_acks(self, acks: Sequence[AckRef]) -> None:
+        """In the network thread: PUBACK (QoS 1) / PUBCOMP (QoS 2) for the current connection's acks."""
+        current = self._generation if self.connected.is_set() else -1
+        client = self._client
+        stale = 0
+        for mid, qos, generation in acks:
+            if generation != current:
+                stale += 1
+            elif qos == 1:
+                client.queue_puback(mid)
+            elif qos == 2:
+                client.ack(mid, qos)
+        self.stale_acks += stale  # written by the network thread only
 
     def stop(self) -> None:
-        """Disconnect cleanly (the session stays on the broker) and stop the network thread."""
+        """Send the acks posted so far, disconnect cleanly (the session stays on the broker) and
+        stop the network thread."""
+        sent = threading.Event()
+        self._client.post(sent.set)
+        if self.connected.is_set() and not sent.wait(_ACK_FLUSH_TIMEOUT_S):
+            log.warning("MQTT network thread did not send the last acks within %.0f s", _ACK_FLUSH_TIMEOUT_S)
         self._client.disconnect()
         self._client.loop_stop()
 

@@ -51,9 +51,10 @@ class FakeAcker:
         self.acks: list[tuple[int, int, int]] = []
         self.points_at_ack: list[int] = []
 
-    def ack(self, mid: int, qos: int, generation: int) -> None:
-        self.acks.append((mid, qos, generation))
-        self.points_at_ack.append(len(self.db.points))
+    def ack_batch(self, acks: Sequence[tuple[int, int, int]]) -> None:
+        for ref in acks:
+            self.acks.append(ref)
+            self.points_at_ack.append(len(self.db.points))
 
 
 def no_sleep(_s: float, stop: threading.Event) -> bool:
