@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contracts.messages import Quality
-from rules.spans import Span, SpanSet
+from rules.spans import Pair, Span, SpanSet, merge_sorted
 
 
 class Stamp(enum.StrEnum):
@@ -84,6 +84,13 @@ def aggregate_span(obs: Observation, stamp: Stamp) -> Span:
     return Span(obs.ts_s - period, obs.ts_s)
 
 
+def _aggregate_pair(obs: Observation, stamp: Stamp) -> Pair:
+    period = obs.period_s or 0.0
+    if stamp is Stamp.PERIOD_START:
+        return (obs.ts_s, obs.ts_s + period)
+    return (obs.ts_s - period, obs.ts_s)
+
+
 def _polled_span(obs: Observation, nxt: Observation | None, max_hold_s: float) -> Span:
     if nxt is None:
         return Span(obs.ts_s, obs.ts_s + max_hold_s)
@@ -101,6 +108,12 @@ def observed_spans(
     offline: SpanSet = SpanSet(),  # noqa: B008 - immutable
 ) -> SpanSet:
     """The time the samples vouch for, minus gateway-offline time (UTC epoch s)."""
+    observations = observations if isinstance(observations, list | tuple) else list(observations)
+    if all(o.period_s is not None and o.period_s > 0 for o in observations):
+        # Aggregates only (the sewing hot path): nothing held until a next sample, so the order
+        # of the samples does not matter — SpanSet.of sorts their periods.
+        periods = sorted(_aggregate_pair(o, policy.stamp) for o in observations if o.quality is not Quality.STALE)
+        return SpanSet(tuple(Span(start, end) for start, end in merge_sorted(periods))).subtract(offline)
     ordered = sorted(observations, key=lambda o: (o.ts_s, o.seq if o.seq is not None else -1))
     spans = [
         aggregate_span(o, policy.stamp)

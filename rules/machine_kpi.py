@@ -17,10 +17,11 @@ offline intervals of the gateway are *not* subtracted from them.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contracts.messages import MachineState, Quality
+from contracts.messages import Quality
 from rules.coverage import Coverage, ObservationPolicy, coverage_of, observed_spans
 from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
 from rules.kpi.sewing import (
@@ -29,12 +30,12 @@ from rules.kpi.sewing import (
     OperatingTime,
     StateEvent,
     breakdowns_starting_in,
-    downtime_by_reason_s,
+    down_by_reason_s,
+    in_time_order,
     line_efficiency_kpi,
     oee,
-    operating_time,
-    state_intervals,
-    whole_intervals,
+    operating_time_of_runs,
+    whole_runs,
 )
 from rules.spans import Span, SpanSet
 from rules.windows import Window
@@ -60,10 +61,23 @@ class StateSeconds:
 def seconds_within(aggregates: Sequence[Aggregate], spans: SpanSet) -> StateSeconds:
     """Seconds per state inside ``spans``, each aggregate prorated by its overlap."""
     run = idle = off = down = 0.0
+    pairs = spans.pairs
+    j, n = 0, len(pairs)
+    ordered = all(map(operator.le, [a.ts_s for a in aggregates], [a.ts_s for a in aggregates[1:]]))
     for a in aggregates:
         if a.quality is Quality.STALE or a.period_s <= 0:
             continue
-        share = spans.overlap_s(Span(a.ts_s, a.ts_s + a.period_s)) / a.period_s
+        if ordered:  # a two-pointer sweep; the same overlaps, in the same order, as overlap_s
+            start, end = a.ts_s, a.ts_s + a.period_s
+            while j < n and pairs[j][1] <= start:
+                j += 1
+            overlap, k = 0.0, j
+            while k < n and pairs[k][0] < end:
+                overlap += max(0.0, min(pairs[k][1], end) - max(pairs[k][0], start))
+                k += 1
+        else:
+            overlap = spans.overlap_s(Span(a.ts_s, a.ts_s + a.period_s))
+        share = overlap / a.period_s
         if share > 0:
             run, idle = run + a.run_s * share, idle + a.idle_s * share
             off, down = off + a.off_s * share, down + a.down_s * share
@@ -104,11 +118,11 @@ def machine_operating_time(
 ) -> OperatingTime:
     """:func:`operating_time` of ``within`` from the state events; time before the first event is
     filled from the aggregates (off/down as they say, the rest operating)."""
-    op = operating_time(whole_intervals(events, until_s=known_until_s), within, stop_threshold_s=stop_threshold_s)
+    runs = whole_runs(events, until_s=known_until_s)
+    op = operating_time_of_runs(runs, within, stop_threshold_s=stop_threshold_s)
     if op.unknown_s <= 0:
         return op
-    covered = SpanSet.of(Span(i.start_s, i.end_s) for i in whole_intervals(events, until_s=known_until_s))
-    unknown = within.subtract(covered)
+    unknown = within.subtract(SpanSet(tuple(Span(start, end) for start, end in runs.covered)))
     agg = seconds_within(aggregates, unknown)
     off, down = min(agg.off_s, unknown.total_s), min(agg.down_s, max(0.0, unknown.total_s - agg.off_s))
     return OperatingTime(within_s=op.within_s, operating_s=op.operating_s + unknown.total_s - off - down,
@@ -131,6 +145,7 @@ def machine_kpi(
     / (planned ∩ observed), breakdowns, MTBF/MTTR (minutes), pieces; coverage basis = planned
     time (else the window). ``events`` are the machine's ``machine_state`` events; aggregates and
     events after the window only tell how long an idle period open at its end lasted."""
+    events = in_time_order(events)  # once: every pass below checks the order in O(n) and keeps it
     win = SpanSet((window.span,))
     seen = aggregate_observed(aggregates, offline)
     obs = seen.intersect(win)
@@ -143,8 +158,7 @@ def machine_kpi(
     op = machine_operating_time(aggregates, events, planned_obs, known_until_s=known_until,
                                 stop_threshold_s=stop_threshold_s)
     avail, _ = ratio("availability", op.operating_s, planned_obs.total_s)
-    intervals = [i for i in state_intervals(events, obs) if i.state is MachineState.DOWN]
-    by_reason = downtime_by_reason_s(intervals, win)
+    by_reason = down_by_reason_s(events, obs, win)
     by_reason.update(op.stop_by_reason_s)
     failures = breakdowns_starting_in(events, window)
     good, rejects = pieces_within(aggregates, obs)

@@ -156,14 +156,18 @@ def aggregates_from(series: Series) -> list[Aggregate]:
     return out
 
 
+# value -> member: a dict lookup per row instead of an Enum call (~350 events per machine-hour).
+_STATES = {s.value: s for s in MachineState}
+
+
 def state_events_from(series: Series) -> list[StateEvent]:
+    """The rows' ``machine_state`` events; rows with an unknown state are left out."""
     out = []
     for r in series.rows:
-        try:
-            state = MachineState(str(r.get("state")))
-        except ValueError:
+        state = _STATES.get(str(r.get("state")))
+        if state is None:
             continue
-        out.append(StateEvent(ts_s=_ts_s(r), state=state, reason=str(r.get("reason") or "none")))
+        out.append(StateEvent(ts_s=int(r["time"]) / 1000.0, state=state, reason=str(r.get("reason") or "none")))
     return out
 
 

@@ -7,7 +7,7 @@ disjoint and non-touching, so totals never double count and set operations are e
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -31,16 +31,54 @@ class Span:
         return max(0.0, min(self.end_s, other.end_s) - max(self.start_s, other.start_s))
 
 
-def _normalise(spans: Iterable[Span]) -> tuple[Span, ...]:
-    ordered = sorted(s for s in spans if s.end_s > s.start_s)
-    out: list[Span] = []
-    for span in ordered:
-        if out and span.start_s <= out[-1].end_s:
+# A span as a plain ``(start_s, end_s)`` pair: the hot KPI loops (hundreds of state events per
+# machine-hour) work on these and build :class:`Span` objects only for what they return.
+Pair = tuple[float, float]
+
+
+def merge_sorted(pairs: Iterable[Pair]) -> list[Pair]:
+    """Union of ``(start_s, end_s)`` pairs given in ``(start, end)`` order: empty pairs dropped,
+    overlapping and touching ones merged — exactly what :meth:`SpanSet.of` keeps, as pairs."""
+    out: list[Pair] = []
+    for start, end in pairs:
+        if not end > start:
+            continue
+        if out and start <= out[-1][1]:
             last = out[-1]
-            out[-1] = Span(last.start_s, max(last.end_s, span.end_s))
+            out[-1] = (last[0], max(last[1], end))
         else:
-            out.append(span)
-    return tuple(out)
+            out.append((start, end))
+    return out
+
+
+def intersect_pairs(a: Sequence[Pair], b: Sequence[Pair]) -> list[Pair]:
+    """Intersection of two normalised (sorted, disjoint) pair lists by a two-pointer sweep."""
+    out: list[Pair] = []
+    i = j = 0
+    na, nb = len(a), len(b)
+    while i < na and j < nb:
+        a_start, a_end = a[i]
+        b_start, b_end = b[j]
+        start = max(a_start, b_start)
+        end = min(a_end, b_end)
+        if end > start:
+            out.append((start, end))
+        if a_end < b_end:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def total_pairs_s(pairs: Iterable[Pair]) -> float:
+    """Seconds covered by disjoint pairs, summed in order (the same sum as :attr:`SpanSet.total_s`)."""
+    return sum(end - start for start, end in pairs)
+
+
+def _normalise(spans: Iterable[Span]) -> tuple[Span, ...]:
+    # Sorting (start, end) tuples orders exactly like Span's generated ordering, in C.
+    merged = merge_sorted(sorted((s.start_s, s.end_s) for s in spans))
+    return tuple(Span(start, end) for start, end in merged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +109,14 @@ class SpanSet:
     def union(self, other: SpanSet) -> SpanSet:
         return SpanSet.of((*self.spans, *other.spans))
 
+    @property
+    def pairs(self) -> list[Pair]:
+        """The spans as ``(start_s, end_s)`` pairs (normalised)."""
+        return [(s.start_s, s.end_s) for s in self.spans]
+
     def intersect(self, other: SpanSet) -> SpanSet:
-        out: list[Span] = []
-        i = j = 0
-        a, b = self.spans, other.spans
-        while i < len(a) and j < len(b):
-            start = max(a[i].start_s, b[j].start_s)
-            end = min(a[i].end_s, b[j].end_s)
-            if end > start:
-                out.append(Span(start, end))
-            if a[i].end_s < b[j].end_s:
-                i += 1
-            else:
-                j += 1
-        return SpanSet(tuple(out))
+        both = intersect_pairs(self.pairs, other.pairs)
+        return SpanSet(tuple(Span(start, end) for start, end in both))
 
     def subtract(self, other: SpanSet) -> SpanSet:
         out: list[Span] = []

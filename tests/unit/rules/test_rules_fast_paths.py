@@ -1,0 +1,252 @@
+"""The fast paths of the sewing KPIs return exactly (``==``, not approx) what the straightforward
+implementations return. The references below are the implementations the fast paths replaced,
+kept here verbatim in logic: per-event SpanSets, sort-then-merge of Span objects, bisect lookups."""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.messages import MachineState, Quality
+from rules.coverage import Observation, ObservationPolicy, Stamp, aggregate_span, observed_spans
+from rules.kpi.sewing import (
+    Aggregate,
+    OperatingTime,
+    StateEvent,
+    StateInterval,
+    breakdowns_starting_in,
+    down_by_reason_s,
+    downtime_by_reason_s,
+    in_time_order,
+    operating_time,
+    operating_time_of_runs,
+    state_intervals,
+    whole_intervals,
+    whole_runs,
+)
+from rules.machine_kpi import StateSeconds, machine_operating_time, seconds_within
+from rules.query import Series
+from rules.source import state_events_from
+from rules.spans import Span, SpanSet, intersect_pairs, merge_sorted, total_pairs_s
+from rules.windows import Window
+
+T0 = 1_767_225_600.0  # 2026-01-01T00:00Z: epoch-sized floats, so rounding is real
+R, IDLE, D, OFF = MachineState.RUNNING, MachineState.IDLE, MachineState.DOWN, MachineState.OFF
+
+
+# ---------------------------------------------------------------- references (the old code)
+
+def ref_normalise(spans: Iterable[Span]) -> tuple[Span, ...]:
+    out: list[Span] = []
+    for span in sorted(s for s in spans if s.end_s > s.start_s):
+        if out and span.start_s <= out[-1].end_s:
+            out[-1] = Span(out[-1].start_s, max(out[-1].end_s, span.end_s))
+        else:
+            out.append(span)
+    return tuple(out)
+
+
+def ref_intersect(a_set: SpanSet, b_set: SpanSet) -> SpanSet:
+    out: list[Span] = []
+    i = j = 0
+    a, b = a_set.spans, b_set.spans
+    while i < len(a) and j < len(b):
+        start, end = max(a[i].start_s, b[j].start_s), min(a[i].end_s, b[j].end_s)
+        if end > start:
+            out.append(Span(start, end))
+        if a[i].end_s < b[j].end_s:
+            i += 1
+        else:
+            j += 1
+    return SpanSet(tuple(out))
+
+
+def ref_state_intervals(events: Iterable[StateEvent], observed: SpanSet) -> list[StateInterval]:
+    ordered = sorted(events, key=lambda e: e.ts_s)
+    out: list[StateInterval] = []
+    for i, ev in enumerate(ordered):
+        end_s = ordered[i + 1].ts_s if i + 1 < len(ordered) else float("inf")
+        if end_s <= ev.ts_s:
+            continue
+        for part in ref_intersect(observed, SpanSet((Span(ev.ts_s, end_s),))):
+            out.append(StateInterval(part.start_s, part.end_s, ev.state, ev.reason))
+    return out
+
+
+def ref_seconds_within(aggregates: Sequence[Aggregate], spans: SpanSet) -> StateSeconds:
+    run = idle = off = down = 0.0
+    for a in aggregates:
+        if a.quality is Quality.STALE or a.period_s <= 0:
+            continue
+        span = Span(a.ts_s, a.ts_s + a.period_s)
+        total, i = 0.0, bisect_right(spans.spans, span.start_s, key=lambda s: s.end_s)
+        while i < len(spans.spans) and spans.spans[i].start_s < span.end_s:
+            total += spans.spans[i].overlap_s(span)
+            i += 1
+        share = total / a.period_s
+        if share > 0:
+            run, idle = run + a.run_s * share, idle + a.idle_s * share
+            off, down = off + a.off_s * share, down + a.down_s * share
+    return StateSeconds(run, idle, off, down)
+
+
+def ref_machine_operating_time(aggregates: Sequence[Aggregate], events: Sequence[StateEvent], within: SpanSet,
+                               *, known_until_s: float, stop_threshold_s: float) -> OperatingTime:
+    whole = whole_intervals(events, until_s=known_until_s)
+    op = operating_time(whole, within, stop_threshold_s=stop_threshold_s)
+    if op.unknown_s <= 0:
+        return op
+    unknown = within.subtract(SpanSet(ref_normalise(Span(i.start_s, i.end_s) for i in whole)))
+    agg = ref_seconds_within(aggregates, unknown)
+    off, down = min(agg.off_s, unknown.total_s), min(agg.down_s, max(0.0, unknown.total_s - agg.off_s))
+    return OperatingTime(within_s=op.within_s, operating_s=op.operating_s + unknown.total_s - off - down,
+                         stop_s=op.stop_s, down_s=op.down_s + down, off_s=op.off_s + off, unknown_s=0.0,
+                         stop_by_reason_s=op.stop_by_reason_s)
+
+
+# ---------------------------------------------------------------- strategies
+
+# tenths of a second (not exact in binary), or whole seconds (idle runs exactly as long as a
+# threshold), with many repeated times (events at the same instant)
+times = st.one_of(st.integers(-6000, 42000).map(lambda d: T0 + d / 10), st.integers(-600, 4200).map(lambda d: T0 + d))
+events = st.lists(
+    st.builds(StateEvent, times, st.sampled_from(list(MachineState)),
+              st.sampled_from(["none", "", "no_work", "changeover", "breakdown.needle"])),
+    max_size=40,
+)
+spans = st.lists(
+    st.tuples(st.integers(-600, 4000), st.integers(0, 900), st.integers(0, 9)).map(
+        lambda t: Span(T0 + t[0] + t[2] / 10, T0 + t[0] + t[1] + t[2] / 10)),
+    max_size=8,
+)
+span_sets = spans.map(SpanSet.of)
+thresholds = st.one_of(st.sampled_from([0.0, 120.0, 300.0]), st.floats(0, 1800, allow_nan=False))
+aggregates = st.lists(
+    st.builds(Aggregate, st.integers(-10, 70).map(lambda k: T0 + 60.0 * k), st.sampled_from([60.0, 30.0, 0.0]),
+              st.floats(0, 60, allow_nan=False), st.floats(0, 60, allow_nan=False),
+              st.floats(0, 60, allow_nan=False), st.floats(0, 60, allow_nan=False),
+              quality=st.sampled_from(list(Quality))),
+    max_size=30,
+)
+
+
+def _time_sorted(evs: list[StateEvent]) -> list[StateEvent]:
+    return sorted(evs, key=lambda e: e.ts_s)
+
+
+# ---------------------------------------------------------------- spans
+
+@given(spans, spans)
+def test_normalise_and_intersect_equal_the_span_object_versions(a: list[Span], b: list[Span]) -> None:
+    sa, sb = SpanSet.of(a), SpanSet.of(b)
+    assert sa.spans == ref_normalise(a)
+    assert sa.intersect(sb) == ref_intersect(sa, sb)
+    assert total_pairs_s(intersect_pairs(sa.pairs, sb.pairs)) == ref_intersect(sa, sb).total_s
+    ordered = sorted((s.start_s, s.end_s) for s in a)
+    assert merge_sorted(ordered) == [(s.start_s, s.end_s) for s in ref_normalise(a)]
+
+
+def test_merge_sorted_merges_touching_and_drops_empty() -> None:
+    assert merge_sorted([(0.0, 2.0), (2.0, 3.0), (4.0, 4.0), (5.0, 9.0), (6.0, 7.0)]) == [(0.0, 3.0), (5.0, 9.0)]
+
+
+# ---------------------------------------------------------------- sewing
+
+@given(events, span_sets)
+def test_state_intervals_equal_the_per_event_spanset_version(evs: list[StateEvent], observed: SpanSet) -> None:
+    assert state_intervals(evs, observed) == ref_state_intervals(evs, observed)
+    assert state_intervals(_time_sorted(evs), observed) == ref_state_intervals(evs, observed)
+
+
+@given(events, span_sets, thresholds, st.integers(-600, 6000))
+def test_operating_time_of_runs_equals_operating_time_of_whole_intervals(
+    evs: list[StateEvent], within: SpanSet, threshold: float, until: int
+) -> None:
+    until_s = T0 + until
+    expected = operating_time(whole_intervals(evs, until_s=until_s), within, stop_threshold_s=threshold)
+    assert operating_time_of_runs(whole_runs(evs, until_s=until_s), within, stop_threshold_s=threshold) == expected
+    assert operating_time_of_runs(whole_runs(tuple(_time_sorted(evs)), until_s=until_s), within,
+                                  stop_threshold_s=threshold) == expected
+
+
+def test_an_idle_run_exactly_the_threshold_long_is_a_stop_on_both_paths() -> None:
+    evs = [StateEvent(T0, R), StateEvent(T0 + 60, IDLE, "no_work"), StateEvent(T0 + 180, IDLE), StateEvent(T0 + 360, R)]
+    within = SpanSet.single(T0, T0 + 600)
+    expected = operating_time(whole_intervals(evs, until_s=T0 + 600), within, stop_threshold_s=300)
+    got = operating_time_of_runs(whole_runs(evs, until_s=T0 + 600), within, stop_threshold_s=300)
+    assert got == expected
+    assert (got.stop_s, got.stop_by_reason_s, got.operating_s) == (300.0, (("stop.no_work", 300.0),), 300.0)
+
+
+@given(events, st.integers(-600, 6000))
+def test_whole_runs_are_the_unions_of_whole_intervals(evs: list[StateEvent], until: int) -> None:
+    whole = whole_intervals(evs, until_s=T0 + until)
+    runs = whole_runs(evs, until_s=T0 + until)
+
+    def union(state: MachineState | None) -> tuple[tuple[float, float], ...]:
+        chosen = (Span(i.start_s, i.end_s) for i in whole if state is None or i.state is state)
+        return tuple((s.start_s, s.end_s) for s in ref_normalise(chosen))
+
+    assert (runs.covered, runs.down, runs.off) == (union(None), union(D), union(OFF))
+    assert [(s, e) for s, e, _ in runs.idle] == list(union(IDLE))
+
+
+@given(events, span_sets, span_sets)
+def test_down_by_reason_equals_downtime_of_state_intervals(evs: list[StateEvent], observed: SpanSet,
+                                                           within: SpanSet) -> None:
+    down = [i for i in ref_state_intervals(evs, observed) if i.state is D]
+    expected = downtime_by_reason_s(down, within)
+    got = down_by_reason_s(evs, observed, within)
+    assert got == expected
+    assert list(got) == list(expected)  # same order: it becomes the order of the downtime points
+
+
+@given(events, st.randoms(use_true_random=False))
+def test_in_time_order_is_the_stable_sort(evs: list[StateEvent], rnd: random.Random) -> None:
+    rnd.shuffle(evs)
+    assert list(in_time_order(evs)) == _time_sorted(evs)
+    assert list(in_time_order(iter(evs))) == _time_sorted(evs)
+    window = Window.from_epoch_s(T0, T0 + 3600)
+    ordered = _time_sorted(evs)
+    expected = sum(1 for k, e in enumerate(ordered) if e.state is D and window.contains_s(e.ts_s)
+                   and (k == 0 or ordered[k - 1].state is not D))
+    assert breakdowns_starting_in(evs, window) == expected
+
+
+# ---------------------------------------------------------------- machine_kpi and coverage
+
+@given(aggregates, span_sets, st.booleans())
+def test_seconds_within_sweep_equals_the_bisect_version(aggs: list[Aggregate], within: SpanSet,
+                                                        in_order: bool) -> None:
+    if in_order:
+        aggs = sorted(aggs, key=lambda a: a.ts_s)
+    assert seconds_within(aggs, within) == ref_seconds_within(aggs, within)
+
+
+@settings(max_examples=200)
+@given(aggregates, events, span_sets, thresholds, st.integers(-600, 6000))
+def test_machine_operating_time_equals_the_interval_version(aggs: list[Aggregate], evs: list[StateEvent],
+                                                            within: SpanSet, threshold: float, until: int) -> None:
+    aggs = sorted(aggs, key=lambda a: a.ts_s)
+    kw = {"known_until_s": T0 + until, "stop_threshold_s": threshold}
+    assert machine_operating_time(aggs, evs, within, **kw) == ref_machine_operating_time(aggs, evs, within, **kw)
+
+
+@given(aggregates, span_sets, st.sampled_from(list(Stamp)))
+def test_aggregate_observed_spans_equal_the_span_version(aggs: list[Aggregate], offline: SpanSet,
+                                                         stamp: Stamp) -> None:
+    obs = [Observation(ts_s=a.ts_s, quality=a.quality, period_s=a.period_s) for a in aggs if a.period_s > 0]
+    expected = SpanSet(ref_normalise(aggregate_span(o, stamp) for o in obs if o.quality is not Quality.STALE))
+    assert observed_spans(obs, ObservationPolicy(stamp=stamp), offline=offline) == expected.subtract(offline)
+
+
+def test_state_events_decode_by_value_and_skip_unknown_states() -> None:
+    rows = ({"time": 1000, "state": "down", "reason": "breakdown.motor"}, {"time": 2000, "state": "bogus"},
+            {"time": 3500, "state": "idle", "reason": None}, {"time": 4000, "state": None})
+    got = state_events_from(Series(tags={}, rows=rows))
+    assert got == [StateEvent(1.0, D, "breakdown.motor"), StateEvent(3.5, IDLE, "none")]
+    assert got[0].state is D
