@@ -23,20 +23,16 @@ from dataclasses import dataclass
 
 from contracts.messages import Quality
 from rules.coverage import Coverage, ObservationPolicy, coverage_of, observed_spans
-from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
-from rules.kpi.sewing import (
+from rules.kpi.operating_time import (
     DEFAULT_STOP_THRESHOLD_S,
-    Aggregate,
     OperatingTime,
-    StateEvent,
-    breakdowns_starting_in,
     down_by_reason_s,
-    in_time_order,
-    line_efficiency_kpi,
-    oee,
     operating_time_of_runs,
     whole_runs,
 )
+from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
+from rules.kpi.sewing import Aggregate, line_efficiency_kpi, oee
+from rules.kpi.state_time import StateEvent, breakdowns_starting_in, in_time_order
 from rules.spans import Span, SpanSet
 from rules.windows import Window
 

@@ -22,7 +22,8 @@ from contracts.messages import MachineState, Quality
 from rules.coverage import Observation, offline_spans
 from rules.kpi.counter import Reading
 from rules.kpi.integration import Point
-from rules.kpi.sewing import Aggregate, StateEvent
+from rules.kpi.sewing import Aggregate
+from rules.kpi.state_time import StateEvent
 from rules.query import CountingClient, QueryClient, Select, Series
 from rules.spans import SpanSet
 from rules.windows import Window

@@ -13,20 +13,22 @@ from hypothesis import strategies as st
 
 from contracts.messages import MachineState, Quality
 from rules.coverage import Observation, ObservationPolicy, Stamp, aggregate_span, observed_spans
-from rules.kpi.sewing import (
-    Aggregate,
+from rules.kpi.operating_time import (
     OperatingTime,
+    down_by_reason_s,
+    operating_time,
+    operating_time_of_runs,
+    whole_intervals,
+    whole_runs,
+)
+from rules.kpi.sewing import Aggregate
+from rules.kpi.state_time import (
     StateEvent,
     StateInterval,
     breakdowns_starting_in,
-    down_by_reason_s,
     downtime_by_reason_s,
     in_time_order,
-    operating_time,
-    operating_time_of_runs,
     state_intervals,
-    whole_intervals,
-    whole_runs,
 )
 from rules.machine_kpi import StateSeconds, machine_operating_time, seconds_within
 from rules.query import Series

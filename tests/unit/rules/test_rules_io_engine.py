@@ -10,7 +10,8 @@ import pytest
 
 from contracts.messages import MachineState, Quality
 from rules.engine import batches, compute_window
-from rules.kpi.sewing import Aggregate, StateEvent
+from rules.kpi.sewing import Aggregate
+from rules.kpi.state_time import StateEvent
 from rules.master_data import MasterData, parse_master_data
 from rules.source import AssetKey, EnergySeries, MachineSeries, PolledSample, WindowData
 from rules.windows import Window

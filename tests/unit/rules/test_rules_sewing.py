@@ -8,7 +8,6 @@ from contracts.messages import MachineState, Quality
 from rules.kpi.result import Flag
 from rules.kpi.sewing import (
     Aggregate,
-    StateEvent,
     aggregate_totals,
     earned_minutes,
     line_efficiency,
@@ -17,6 +16,7 @@ from rules.kpi.sewing import (
     oee,
     oee_kpi,
 )
+from rules.kpi.state_time import StateEvent
 from rules.spans import Span, SpanSet
 from rules.windows import Window, split
 

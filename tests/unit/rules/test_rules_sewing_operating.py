@@ -7,16 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.messages import MachineState
-from rules.kpi.sewing import (
-    OperatingTime,
-    StateEvent,
-    machine_time_kpi,
-    oee,
-    operating_time,
-    stop_key,
-    stops,
-    whole_intervals,
-)
+from rules.kpi.operating_time import OperatingTime, operating_time, stop_key, stops, whole_intervals
+from rules.kpi.sewing import machine_time_kpi, oee
+from rules.kpi.state_time import StateEvent
 from rules.spans import Span, SpanSet
 from rules.windows import Window
 
