@@ -115,8 +115,12 @@ def start(opts: DemoOptions) -> DemoRun:
         _spawn_ingest(run, workdir)
         _spawn_edges(run, workdir, sim)
         ids = set(run.gateways)
-        if not wait_until(lambda: _online(run) >= ids, timeout_s=30):
-            raise RuntimeError(f"gateways not online after 30 s: {sorted(ids - _online(run))}\n"
+        wait_until(lambda: _online(run) >= ids or bool(run.supervisor.check_alive()), timeout_s=30)
+        if exited := run.supervisor.check_alive():  # e.g. a config the process refused (exit 2)
+            raise RuntimeError(f"{', '.join(exited)} exited during start-up:\n"
+                               + "\n".join(c.log_tail(1500) for c in run.supervisor.children if c.name in exited))
+        if missing := ids - _online(run):
+            raise RuntimeError(f"gateways not online after 30 s: {sorted(missing)}\n"
                                + "\n".join(c.log_tail(800) for c in run.supervisor.children))
         run.timings_s["startup"] = time.monotonic() - t0
         return run

@@ -67,7 +67,8 @@ def modbus_device(*, asset: str, area: str, kind: str, port: int, map_file: Path
                   poll_interval_s: float = 0.5) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "asset": asset, "area": area, "asset_kind": kind, "host": "127.0.0.1", "port": port,
-        "poll_interval_s": poll_interval_s, "timeout_s": 0.5, "retries": 1,
+        # the agent refuses a timeout that could make a device lag 10 polls behind
+        "poll_interval_s": poll_interval_s, "timeout_s": min(0.5, 5 * poll_interval_s), "retries": 1,
     }
     if map_file is not None:
         entry |= {"protocol": "register_map", "map_file": str(map_file)}

