@@ -48,6 +48,10 @@ class SewingMachineMetrics(Metrics):
     stitches: int | None = _m("stitches", "Stitches in the aggregation period", ge=0)
     pieces: int | None = _m("pieces", "Good pieces scanned in the aggregation period", ge=0)
     rejects: int | None = _m("pieces", "Pieces scanned as rework/reject in the period", ge=0)
+    stitches_unobserved: int | None = _m(
+        "stitches", "Counter increase across a data gap before this period: real, but not observed", ge=0)
+    pieces_unobserved: int | None = _m(
+        "pieces", "Pieces counted across a data gap before this period: real output, unobserved time", ge=0)
     run_s: float | None = _m("s", "Seconds in state running during the period", ge=0)
     idle_s: float | None = _m("s", "Seconds in state idle during the period", ge=0)
     off_s: float | None = _m("s", "Seconds in state off during the period", ge=0)

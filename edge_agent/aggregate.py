@@ -59,6 +59,8 @@ class _Window:
     speed_sum_spm: float = 0.0
     stitches: int | None = None
     pieces: int | None = None
+    stitches_unobserved: int | None = None
+    pieces_unobserved: int | None = None
     stitches_total: int | None = None
     pieces_total: int | None = None
     ms: dict[str, int] = field(default_factory=dict)  # state -> ms
@@ -74,11 +76,15 @@ def counter_delta(previous: int | None, current: int) -> int:
 class PeriodAggregator:
     """Sums samples and time slices per period; :meth:`close_until` returns finished periods."""
 
-    def __init__(self, period_s: int) -> None:
+    def __init__(self, period_s: int, *, outage_gap_s: float = 300.0) -> None:
         self.period_ms = period_s * 1000
+        # A counter increase across a longer gap (an outage) happened while nobody watched: it is
+        # reported as *_unobserved, so KPIs over observed time (OEE performance) are not inflated.
+        self.outage_gap_ms = outage_gap_s * 1000
         self._open: dict[int, _Window] = {}
         self._last_stitches: int | None = None
         self._last_pieces: int | None = None
+        self._last_ts_ms: int | None = None
         # After a flush, the rest of the flushed period is a window of its own that starts here,
         # so its aggregate gets a timestamp of its own and never overwrites the flushed one.
         self._floor_ms: int | None = None
@@ -103,11 +109,21 @@ class PeriodAggregator:
         if s.speed_spm is not None:
             w.speed_n += 1
             w.speed_sum_spm += s.speed_spm
+        gap = self._last_ts_ms is not None and s.ts_ms - self._last_ts_ms > self.outage_gap_ms
+        self._last_ts_ms = s.ts_ms
         if s.stitches_total is not None:
-            w.stitches = (w.stitches or 0) + counter_delta(self._last_stitches, s.stitches_total)
+            delta = counter_delta(self._last_stitches, s.stitches_total)
+            if gap and delta:
+                w.stitches_unobserved = (w.stitches_unobserved or 0) + delta
+            else:
+                w.stitches = (w.stitches or 0) + delta
             self._last_stitches = w.stitches_total = s.stitches_total
         if s.pieces_total is not None:
-            w.pieces = (w.pieces or 0) + counter_delta(self._last_pieces, s.pieces_total)
+            delta = counter_delta(self._last_pieces, s.pieces_total)
+            if gap and delta:
+                w.pieces_unobserved = (w.pieces_unobserved or 0) + delta
+            else:
+                w.pieces = (w.pieces or 0) + delta
             self._last_pieces = w.pieces_total = s.pieces_total
 
     def add_slice(self, s: Slice) -> None:
@@ -150,6 +166,8 @@ class PeriodAggregator:
             pieces_total=w.pieces_total,
             stitches=w.stitches,
             pieces=w.pieces,
+            stitches_unobserved=w.stitches_unobserved,
+            pieces_unobserved=w.pieces_unobserved,
             run_s=secs(MachineState.RUNNING),
             idle_s=secs(MachineState.IDLE),
             off_s=secs(MachineState.OFF),
@@ -163,18 +181,20 @@ class PeriodAggregator:
             "open": [asdict(w) for w in self._open.values()],
             "last_stitches": self._last_stitches,
             "last_pieces": self._last_pieces,
+            "last_ts_ms": self._last_ts_ms,
             "floor_ms": self._floor_ms,
         }
 
     @classmethod
-    def from_dict(cls, period_s: int, d: dict[str, Any]) -> PeriodAggregator:
-        a = cls(period_s)
+    def from_dict(cls, period_s: int, d: dict[str, Any], *, outage_gap_s: float = 300.0) -> PeriodAggregator:
+        a = cls(period_s, outage_gap_s=outage_gap_s)
         for wd in d.get("open", []):
             w = _Window(**wd)
             if not w.end_ms:  # checkpoints written before windows carried their end
                 w.end_ms = w.start_ms - w.start_ms % a.period_ms + a.period_ms
             a._open[w.start_ms] = w
         a._floor_ms = d.get("floor_ms")
+        a._last_ts_ms = d.get("last_ts_ms")
         a._last_stitches = d.get("last_stitches")
         a._last_pieces = d.get("last_pieces")
         return a
@@ -206,7 +226,7 @@ class MachineDerivation:
         self.thresholds = thresholds
         self.period_s = period_s
         self.tracker = StateTracker(thresholds)
-        self.aggregator = PeriodAggregator(period_s)
+        self.aggregator = PeriodAggregator(period_s, outage_gap_s=thresholds.outage_gap_s)
         self.seq = 0  # the next upstream seq number of this asset
         self.last_sample_ts_ms: int | None = None
         self.last_andon_ts_ms: int | None = None
@@ -307,5 +327,5 @@ class MachineDerivation:
         m.last_andon_ts_ms = d.get("last_andon_ts_ms")
         m.last_change_ts_ms = d.get("last_change_ts_ms")
         m.tracker = StateTracker.from_dict(thresholds, d["tracker"])
-        m.aggregator = PeriodAggregator.from_dict(period_s, d["aggregator"])
+        m.aggregator = PeriodAggregator.from_dict(period_s, d["aggregator"], outage_gap_s=thresholds.outage_gap_s)
         return m

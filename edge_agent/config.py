@@ -106,6 +106,10 @@ class MachineTypeSettings(_Section):
     idle_after_s: float = Field(default=3.0, ge=0, le=600, description="Running->idle event after this long (s)")
     off_after_s: float = Field(default=2.0, ge=0, le=600, description="->off event after this long unpowered (s)")
     max_gap_s: float = Field(default=5.0, gt=0, le=3600, description="Longer sample gaps are missing data (s)")
+    # A Wi-Fi blip of a minute or two does not hide how a machine worked: pieces counted across it
+    # are credited to the minute they were counted. A longer gap is an outage: the counter's
+    # increase across it is reported apart as *_unobserved (real output, unobserved time).
+    outage_gap_s: float = Field(default=300.0, gt=0, le=86400, description="Longer counter gaps: unobserved (s)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

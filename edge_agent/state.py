@@ -50,6 +50,7 @@ class Thresholds:
     idle_after_s: float = 3.0
     off_after_s: float = 2.0
     max_gap_s: float = 5.0
+    outage_gap_s: float = 300.0
     sample_period_s: float = 1.0
 
 

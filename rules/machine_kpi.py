@@ -102,6 +102,7 @@ class MachineWindow:
     rejects: int
     operating_s: float = 0.0
     stop_s: float = 0.0
+    unobserved_pieces: int = 0  # counted across data gaps inside the window
 
 
 def machine_operating_time(
@@ -158,6 +159,8 @@ def machine_kpi(
     by_reason.update(op.stop_by_reason_s)
     failures = breakdowns_starting_in(events, window)
     good, rejects = pieces_within(aggregates, obs)
+    unobserved = sum(a.pieces_unobserved for a in aggregates if a.quality is not Quality.STALE
+                     and window.start_s <= a.ts_s + a.period_s / 2 < window.end_s)
     run_min, down_min = in_window.run_s / 60, in_window.down_s / 60
     values = [
         KpiValue("run_min", "min", run_min), KpiValue("idle_min", "min", in_window.idle_s / 60),
@@ -170,6 +173,7 @@ def machine_kpi(
         KpiValue("mtbf_min", "min", run_min / failures if failures else None),
         KpiValue("mttr_min", "min", down_min / failures if failures else None),
         KpiValue("pieces", "pieces", float(good)), KpiValue("rejects", "pieces", float(rejects)),
+        KpiValue("unobserved_pieces", "pieces", float(unobserved)),
     ]
     flags = [] if failures else [Flag.NO_EVENTS]
     if not planned_w:
@@ -177,7 +181,7 @@ def machine_kpi(
     result = build("machine_time", window, coverage_of(obs, planned_w if planned_w else win), values, flags,
                    coverage_threshold=coverage_threshold)
     return MachineWindow(result, by_reason, obs, run_planned, planned_obs.total_s, good, rejects,
-                         op.operating_s, op.stop_s)
+                         op.operating_s, op.stop_s, unobserved)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,7 +200,7 @@ def line_kpis(
     planned: SpanSet,
     coverage_threshold: float,
 ) -> list[KpiResult]:
-    """Line efficiency (P's formula over the output machines' observed time) and OEE over all
+    """Line efficiency (all pieces the output machines' counters saw, over planned time) and OEE over all
     machines: availability = Σ operating / Σ (planned ∩ observed), performance = pieces × SAM /
     Σ operating, quality = good / all pieces; utilization = Σ needle run / Σ (planned ∩ observed).
     OEE coverage = Σ planned-observed / (machines × planned)."""
@@ -217,8 +221,8 @@ def line_kpis(
     out = []
     if line.sam_min is not None:
         out.append(line_efficiency_kpi(window, good_pieces=good, sam_min=line.sam_min, operators=line.operators,
-                                       planned=planned, observed=observed_out,
-                                       coverage_threshold=coverage_threshold))
+                                       planned=planned, observed=observed_out, coverage_threshold=coverage_threshold,
+                                       unobserved_pieces=sum(m.unobserved_pieces for m in outputs)))
         o = oee(operating_s=operating_s, planned_s=planned_obs_s, total_pieces=good + rejects, good_pieces=good,
                 sam_min=line.sam_min)
         flags = [Flag.CLIPPED] if o.clipped else []

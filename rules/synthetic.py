@@ -162,7 +162,8 @@ def _tags(enterprise: str, site: str, area: str, asset: str) -> dict[str, str]:
 def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, end_ms: int, *,
                     period_s: int = 60, skip: tuple[int, int] | None = None, quality: str = "good") -> list[str]:
     """60 s aggregates of the truth over ``[start_ms, end_ms)``; periods starting inside ``skip``
-    (ms) are left out (a data gap)."""
+    (ms) are left out (a data gap), and the pieces made meanwhile arrive with the first aggregate
+    after it as ``pieces_unobserved``, as the edge reports a counter's increase across an outage."""
     period_ms = period_s * 1000
     first = start_ms - start_ms % period_ms
     n = (end_ms - first + period_ms - 1) // period_ms
@@ -179,9 +180,11 @@ def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, en
         if first <= p < end_ms:
             pieces[(p - first) // period_ms] += 1
     out = []
+    unobserved = 0
     for k in range(n):
         ts = first + k * period_ms
         if skip is not None and skip[0] <= ts < skip[1]:
+            unobserved += pieces[k]
             continue
         s = secs[k]
         fields: dict[str, float | int | str] = {
@@ -190,6 +193,8 @@ def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, en
             "period_s": float(period_s), "pieces": pieces[k], "rejects": 0, "samples": period_s, "seq": k,
             "quality": quality,
         }
+        if unobserved:
+            fields["pieces_unobserved"], unobserved = unobserved, 0
         out.append(encode_line("sewing_machine", tags, fields, ts))
     return out
 

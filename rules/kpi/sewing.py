@@ -48,6 +48,9 @@ class Aggregate:
     pieces: int = 0
     rejects: int = 0
     quality: Quality = Quality.GOOD
+    # pieces the counter says were made during a data gap before this aggregate (real output,
+    # unobserved time): line efficiency counts them, OEE performance (over observed time) not
+    pieces_unobserved: int = 0
 
     def observation(self) -> Observation:
         return Observation(ts_s=self.ts_s, quality=self.quality, period_s=self.period_s)
@@ -167,15 +170,26 @@ def line_efficiency_kpi(
     planned: SpanSet,
     observed: SpanSet,
     coverage_threshold: float,
+    unobserved_pieces: int | None = None,
 ) -> KpiResult:
-    """Line efficiency over the observed planned time: pieces counted while observed, divided by
-    operators × (planned ∩ observed) minutes — missing data shrinks both, never the ratio."""
+    """Line efficiency = earned minutes / (operators × minutes worked).
+
+    Without ``unobserved_pieces``: pieces counted while observed over operators × (planned ∩
+    observed) minutes — missing data shrinks both, never the ratio. With it (the pieces the
+    machines' counters caught up on after data gaps): all pieces over all planned minutes — the
+    counters are the line's real output even where the telemetry was missing (a gateway outage
+    lowers the coverage, not the efficiency). ``coverage`` is the observed share either way."""
     win = SpanSet((window.span,))
     planned_w = planned.intersect(win)
-    worked_min = planned_w.intersect(observed).total_s / 60
+    if unobserved_pieces is None:
+        worked_min = planned_w.intersect(observed).total_s / 60
+    else:
+        worked_min = planned_w.total_s / 60
+        good_pieces += unobserved_pieces
     eff = line_efficiency(good_pieces, sam_min, operators, worked_min)
     values = (
         KpiValue("good_pieces", "pieces", float(good_pieces)),
+        KpiValue("unobserved_pieces", "pieces", None if unobserved_pieces is None else float(unobserved_pieces)),
         KpiValue("earned_min", "std_min", earned_minutes(good_pieces, sam_min)),
         KpiValue("minutes_worked", "min", worked_min),
         KpiValue("line_efficiency", "fraction", eff, eff),

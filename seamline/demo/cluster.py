@@ -22,7 +22,7 @@ from ingest.quarantine import QuarantineStore
 from seamline.demo import configs
 from seamline.demo.energy import PARK, EnergyPlant, build_plant
 from seamline.demo.energy_truth import EnergyTruthRecorder
-from seamline.demo.plan import DemoOptions, replay_day, window_ms
+from seamline.demo.plan import TZ, DemoOptions, outage_ms, replay_day, window_ms
 from seamline.demo.processes import Supervisor, wait_until
 from seamline.demo.sessions import RoutingPublisher, precreate_session, publish_all, retained_statuses, rogue_messages
 from seamline.demo.stack import Stack
@@ -48,6 +48,7 @@ class DemoRun:
     energy_truth: EnergyTruthRecorder | None = None
     floor: FloorReport | None = None
     rogue_sent: int = 0
+    outage_samples: int = 0  # node samples sent while their gateway was down (a simulated outage)
     node_messages: list[tuple[str, bytes]] | None = None  # what the nodes sent, when options.record
     quarantine_paths: list[Path] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -138,8 +139,10 @@ def simulate(run: DemoRun) -> None:
     opts = run.options
     spec = FloorSpec(factories=opts.factories, lines=opts.lines, machines=opts.machines, start_ms=run.start_ms,
                      end_ms=run.end_ms, seed=opts.seed, speed=opts.speed, shift=ShiftPattern(), faults=opts.faults)
-    publisher = RoutingPublisher({ent: run.stack.local[ent].port for ent in opts.enterprises}, record=opts.record)
     clock = SimClock(run.start_ms, opts.speed, monotonic=time.time, anchor_s=run.anchor_unix_s)
+    outage = outage_ms(opts, datetime.fromtimestamp(run.start_ms / 1000, TZ).date())
+    publisher = RoutingPublisher({ent: run.stack.local[ent].port for ent in opts.enterprises}, record=opts.record,
+                                 outage=outage, now_ms=clock.now_ms)
     rogue = threading.Thread(target=_rogue, args=(run,), daemon=True)
     t0 = time.monotonic()
     rogue.start()
@@ -149,6 +152,7 @@ def simulate(run: DemoRun) -> None:
         publisher.close()
         rogue.join(timeout=60)
         run.node_messages = publisher.sent
+        run.outage_samples = publisher.outage_samples
     run.timings_s["simulate"] = time.monotonic() - t0
 
 

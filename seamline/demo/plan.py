@@ -11,6 +11,16 @@ TZ = ZoneInfo("Asia/Shanghai")
 WORKDAYS = frozenset(range(6))  # Mon-Sat, as the simulated factories' shift pattern
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayOutage:
+    """A factory gateway down (power cut) from ``start`` (local time) for ``minutes``: what its
+    nodes send meanwhile reaches nothing, as with a real ESP32 whose gateway is gone."""
+
+    enterprise: str
+    start: time
+    minutes: float
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DemoOptions:
     factories: int = 4
@@ -29,6 +39,7 @@ class DemoOptions:
     day: date | None = None  # default: the most recent working day whose window has ended
     energy_poll_s: float = 0.25  # wall seconds between Modbus polls (x speed = simulated seconds)
     record: bool = False  # keep every node message in memory (end-to-end tests on small runs)
+    gateway_outage: GatewayOutage | None = None
 
     @classmethod
     def quick(cls, **kw: object) -> DemoOptions:
@@ -53,6 +64,15 @@ def replay_day(opts: DemoOptions, now: datetime) -> date:
     while day.weekday() not in WORKDAYS:
         day -= timedelta(days=1)
     return day
+
+
+def outage_ms(opts: DemoOptions, day: date) -> tuple[str, int, int] | None:
+    """(enterprise, start, end) of the gateway outage, UTC epoch ms."""
+    o = opts.gateway_outage
+    if o is None:
+        return None
+    start = int(datetime.combine(day, o.start, tzinfo=TZ).timestamp() * 1000)
+    return o.enterprise, start, start + int(o.minutes * 60_000)
 
 
 def window_ms(opts: DemoOptions, day: date) -> tuple[int, int]:

@@ -3,9 +3,11 @@ factory's gateway broker, a rogue client's malformed messages, and waiting for r
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -34,17 +36,31 @@ def precreate_session(port: int, *, client_id: str, topic_filter: str, timeout_s
 
 class RoutingPublisher:
     """The floor's publisher: each node's messages go to its own factory's gateway broker.
-    ``record``: keep every (topic, payload) sent, in order, for end-to-end checks (small runs only)."""
+    ``record``: keep every (topic, payload) sent, in order, for end-to-end checks (small runs only).
+    ``outage``: (enterprise, start_ms, end_ms) of simulated time in which that factory's gateway is
+    down — its nodes' messages reach nothing and are counted in ``outage_samples``."""
 
-    def __init__(self, ports: dict[str, int], *, record: bool = False) -> None:
+    def __init__(self, ports: dict[str, int], *, record: bool = False,
+                 outage: tuple[str, int, int] | None = None, now_ms: Callable[[], int] | None = None) -> None:
         self.sent: list[tuple[str, bytes]] | None = [] if record else None
+        self.outage, self.now_ms = outage, now_ms
+        self.outage_messages = 0
+        self.outage_samples = 0
         self._pubs = {ent: MqttPublisher(f"mqtt://127.0.0.1:{port}", client_id=f"nodes-{ent}")
                       for ent, port in ports.items()}
         for pub in self._pubs.values():
             pub.connect()
 
     def publish(self, topic: str, payload: bytes) -> None:
-        self._pubs[topic.split("/", 3)[2]].publish(topic, payload)
+        enterprise = topic.split("/", 3)[2]
+        if self.outage and self.now_ms and enterprise == self.outage[0] and \
+                self.outage[1] <= self.now_ms() < self.outage[2]:
+            self.outage_messages += 1
+            if topic.endswith("/data"):  # the node's injected garbage carries no samples
+                with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
+                    self.outage_samples += len(orjson.loads(payload)["samples"])
+            return
+        self._pubs[enterprise].publish(topic, payload)
         if self.sent is not None:
             self.sent.append((topic, payload))
 

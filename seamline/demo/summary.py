@@ -23,6 +23,7 @@ def node_side(run: DemoRun) -> dict[str, int]:
     return {
         "produced": totals["samples_produced"],
         "sent": totals["samples_sent"],
+        "lost_in_gateway_outage": run.outage_samples,
         "lost_at_node_by_injected_faults": lost_at_node,
         "garbage_at_node": totals["garbage_messages"],
         "duplicated_at_node": totals["duplicated_messages"],
@@ -62,7 +63,7 @@ def build(run: DemoRun) -> dict[str, Any]:
     audit = accounting.audit(merged, expected)
     energy_samples = {k: accounting.count_points(client, DATABASE, k) for k in accounting.ENERGY_KINDS}
     energy_published = sum(v + 1 for k, v in expected.items() if k.split("/")[2] in ENERGY_AREAS)
-    reached = nodes["sent"]
+    reached = nodes["sent"] - nodes["lost_in_gateway_outage"]
     lost_sewing = max(0, reached - stored_sewing_samples)
     quarantined = run.quarantined()
     spools = {gw: {"messages": v["messages"], "dropped": v["dropped"]} for gw, v in spools_left(run).items()}

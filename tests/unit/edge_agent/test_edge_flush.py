@@ -71,3 +71,26 @@ def test_state_changes_of_one_machine_never_share_a_millisecond() -> None:
     times = [m.ts_ms for m in out if isinstance(m, StateChangeMessage)]
     assert len(times) >= 3
     assert all(b > a for a, b in itertools.pairwise(times)), times
+
+
+def test_counter_increase_across_an_outage_is_reported_as_unobserved() -> None:
+    """Pieces made while the gateway was down (a gap longer than outage_gap_s) are real output,
+    but OEE over observed time must not credit them to the first minute after the gap."""
+    d = MachineDerivation(thresholds=Thresholds(outage_gap_s=300.0), period_s=60)
+    before = [RawSample(T0 + i * 1000, 3.2, 4500.0, i * 75, i // 20) for i in range(60)]  # pieces 0..2
+    after = [RawSample(T0 + (600 + i) * 1000, 3.2, 4500.0, (600 + i) * 75, 30 + i // 20) for i in range(60)]
+    out = d.process(before + after) + d.flush()
+    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, SewingMachineData)}
+    first, resumed = aggs[0], aggs[600_000]
+    assert (first.pieces, first.pieces_unobserved) == (2, None)
+    assert (resumed.pieces, resumed.pieces_unobserved) == (2, 28)  # 2 -> 30 across the gap
+    assert resumed.stitches_unobserved == 600 * 75 - 59 * 75 and resumed.stitches == 59 * 75
+
+
+def test_counter_increase_across_a_short_drop_out_is_credited_normally() -> None:
+    d = MachineDerivation(thresholds=Thresholds(outage_gap_s=300.0), period_s=60)
+    before = [RawSample(T0 + i * 1000, 3.2, 4500.0, i * 75, i // 20) for i in range(60)]
+    after = [RawSample(T0 + (180 + i) * 1000, 3.2, 4500.0, (180 + i) * 75, 9 + i // 20) for i in range(60)]
+    out = d.process(before + after) + d.flush()
+    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, SewingMachineData)}
+    assert (aggs[180_000].pieces, aggs[180_000].pieces_unobserved) == (9, None)  # 2 -> 11 over a 2 min blip

@@ -93,7 +93,9 @@ def _cov(obs: list[Observation], offline: SpanSet = SpanSet()) -> float:  # noqa
 
 @given(observations, st.data())
 def test_removing_a_good_sample_never_raises_coverage(obs: list[Observation], data: st.DataObject) -> None:
-    good = [i for i, o in enumerate(obs) if o.quality is not Quality.STALE]
+    """A lost sample shows as a hole in the seq of the sample after it. The stream's last sample
+    has none after it: losing it also loses the evidence of a gap before it, so it is excluded."""
+    good = [i for i, o in enumerate(obs[:-1]) if o.quality is not Quality.STALE]
     if not good:
         return
     i = data.draw(st.sampled_from(good))
