@@ -57,7 +57,9 @@ def counter(series: EnergySeries, name: str, asset: EnergyAsset) -> CounterIncre
 
 
 def energy_kwh(inc: CounterIncrements, observed: SpanSet, window: Window) -> float:
-    return inc.amount_in(observed.intersect(SpanSet((window.span,)))) / 1000.0
+    """kWh of counter increments in ``window``: a counter saw every kWh between two readings, so
+    polling gaps (``observed`` is not used) lose nothing."""
+    return inc.amount_in(SpanSet((window.span,))) / 1000.0
 
 
 def pv_kpis(series: EnergySeries, asset: EnergyAsset, window: Window, *, observed: SpanSet,
@@ -102,12 +104,45 @@ def wind_kpis(series: EnergySeries, asset: EnergyAsset, master: MasterData, wind
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class FeederMeter:
+    """A battery's feeder meter (master data ``feeder_meter``) with what the window holds of it:
+    ``series`` None when it sent nothing; ``observed`` its observed time (see :func:`energy_observed`)."""
+
+    asset: EnergyAsset
+    series: EnergySeries | None
+    observed: SpanSet
+
+
+def feeder_counters(feeder: FeederMeter, battery: EnergyAsset) -> tuple[CounterIncrements, CounterIncrements]:
+    """(charge, discharge) Wh increments of a battery from its feeder meter's import / export
+    counters, rollover as configured on the meter; the plausibility bound is the meter's rated
+    power, else the battery's."""
+    rated_kw = feeder.asset.rated_power_kw or battery.rated_power_kw
+    rate = rated_kw * 1000.0 / 3600.0 * RATE_MARGIN if rated_kw else None
+    out = []
+    for name in ("import_energy_wh", "export_energy_wh"):
+        readings = feeder.series.readings(name) if feeder.series is not None else []
+        out.append(counter_increments(readings, rollover_at=feeder.asset.counter_rollover_wh, max_rate_per_s=rate))
+    return out[0], out[1]
+
+
 def battery_kpis(series: EnergySeries, asset: EnergyAsset, window: Window, *, observed: SpanSet,
-                 s: EnergySettings) -> list[KpiResult]:
-    """Energies from the lifetime counters when the battery has them, else from its power samples."""
-    charge, discharge = counter(series, "charge_energy_wh", asset), counter(series, "discharge_energy_wh", asset)
-    if not charge.increments and not discharge.increments:
-        charge, discharge = energy_from_power(series.points("power_w"), max_gap_s=s.max_hold_s)
+                 s: EnergySettings, feeder: FeederMeter | None = None) -> list[KpiResult]:
+    """Energies from the feeder meter when the battery has one (charge = its import counter,
+    discharge = its export counter, Wh), else from the battery's own lifetime counters, else
+    integrated from its power samples.
+
+    With a feeder meter the KPI is observed when the meter is: its counters carry the energies,
+    which are most of the KPI; SoC values come from the battery's samples inside that time.
+    """
+    if feeder is not None:
+        charge, discharge = feeder_counters(feeder, asset)
+        observed = feeder.observed
+    else:
+        charge, discharge = counter(series, "charge_energy_wh", asset), counter(series, "discharge_energy_wh", asset)
+        if not charge.increments and not discharge.increments:
+            charge, discharge = energy_from_power(series.points("power_w"), max_gap_s=s.max_hold_s)
     return [battery_kpi(charge, discharge, series.points("soc_pct"), window, capacity_kwh=asset.capacity_kwh or 1.0,
                         observed=observed, max_gap_s=s.max_gap_s, coverage_threshold=s.coverage_threshold)]
 

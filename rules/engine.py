@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from rules.coverage import Coverage
 from rules.energy_kpi import (
     EnergySettings,
+    FeederMeter,
     SiteEnergyParts,
     battery_kpis,
     counter,
@@ -27,9 +28,9 @@ from rules.kpi.factory_energy import SiteEnergy, factory_energy_kpi
 from rules.kpi.result import KpiResult
 from rules.kpi_points import KpiPoint, make_point
 from rules.machine_kpi import LineInputs, MachineWindow, line_kpis, machine_kpi
-from rules.master_data import Enterprise, Line, MasterData, Site
+from rules.master_data import EnergyAsset, Enterprise, Line, MasterData, Site
 from rules.shift_calendar import ShiftCalendar, planned_spans
-from rules.source import AssetKey, WindowData, WindowSource, offline_for
+from rules.source import AssetKey, EnergySeries, WindowData, WindowSource, offline_for
 from rules.spans import SpanSet
 from rules.windows import Window
 
@@ -129,20 +130,38 @@ def _single(result: KpiResult, coverage: Coverage) -> KpiResult:
     return KpiResult(result.kpi, result.window, coverage, (), result.flags)
 
 
+def _observed(ctx: _Ctx, series: EnergySeries) -> SpanSet:
+    return energy_observed(series, offline_for(ctx.data, series.key, until_s=ctx.window.end_s), ctx.energy)
+
+
+def _feeder(ctx: _Ctx, ent: Enterprise, site: Site, battery: EnergyAsset) -> FeederMeter | None:
+    """The battery's feeder meter and its data in the window (validated master data: it exists)."""
+    if battery.feeder_meter is None:
+        return None
+    meter = next(a for a in site.energy_assets if a.id == battery.feeder_meter)
+    series = ctx.data.energy.get(AssetKey(ent.id, site.id, meter.area, meter.id))
+    return FeederMeter(meter, series, _observed(ctx, series) if series is not None else SpanSet())
+
+
 def _site_energy(ctx: _Ctx, ent: Enterprise, site: Site) -> SiteEnergyParts:
+    """KPIs of the site's energy assets, and their kWh by role for the site's energy balance. A
+    battery's feeder meter is read with its battery and is no grid connection: it is left out of
+    grid import / export (its energy is the battery's charge / discharge)."""
     parts = SiteEnergyParts()
     covs: list[Coverage] = []
     mets = [a for a in site.energy_assets if a.kind == "met_station"]
     met_key = AssetKey(ent.id, site.id, mets[0].area, mets[0].id) if mets else None
     met = ctx.data.energy.get(met_key) if met_key else None
-    met_obs = energy_observed(met, offline_for(ctx.data, met.key, until_s=ctx.window.end_s), ctx.energy) \
-        if met else SpanSet()
+    met_obs = _observed(ctx, met) if met else SpanSet()
+    feeders = site.feeder_meters
     for asset in site.energy_assets:
         key = AssetKey(ent.id, site.id, asset.area, asset.id)
         series = ctx.data.energy.get(key)
-        if series is None or asset.kind == "met_station":
+        if series is None and asset.kind == "battery" and asset.feeder_meter is not None:
+            series = EnergySeries(key, asset.kind, ())  # no SoC, but the meter still has its energy
+        if series is None or asset.kind == "met_station" or asset.id in feeders:
             continue
-        obs = energy_observed(series, offline_for(ctx.data, key, until_s=ctx.window.end_s), ctx.energy)
+        obs = _observed(ctx, series)
         tags = {"enterprise": ent.id, "site": site.id, "area": asset.area, "asset": asset.id}
         if asset.kind == "pv_inverter":
             res = pv_kpis(series, asset, ctx.window, observed=obs, met=met, met_observed=met_obs, s=ctx.energy)
@@ -153,14 +172,15 @@ def _site_energy(ctx: _Ctx, ent: Enterprise, site: Site) -> SiteEnergyParts:
             ctx.add("kpi_wind", tags, res)
             parts = parts_add(parts, generation_kwh=energy_kpi_total(res[0]))
         elif asset.kind == "battery":
-            res = battery_kpis(series, asset, ctx.window, observed=obs, s=ctx.energy)
+            res = battery_kpis(series, asset, ctx.window, observed=obs, s=ctx.energy,
+                               feeder=_feeder(ctx, ent, site, asset))
             ctx.add("kpi_battery", tags, res)
             parts = parts_add(parts, battery_charge_kwh=res[0]["charge_kwh"] or 0.0,
                               battery_discharge_kwh=res[0]["discharge_kwh"] or 0.0)
-        else:  # meter
+        else:  # grid meter
             win = SpanSet((ctx.window.span,))
-            imp = counter(series, "import_energy_wh", asset).amount_in(obs.intersect(win)) / 1000.0
-            exp = counter(series, "export_energy_wh", asset).amount_in(obs.intersect(win)) / 1000.0
+            imp = counter(series, "import_energy_wh", asset).amount_in(win) / 1000.0  # counters: all of it
+            exp = counter(series, "export_energy_wh", asset).amount_in(win) / 1000.0
             parts = parts_add(parts, grid_import_kwh=imp, grid_export_kwh=exp, meters=1)
             res = []
             covs.append(Coverage(obs.intersect(win).total_s, ctx.window.duration_s))

@@ -178,6 +178,9 @@ class EnergyAsset(_Model):
     power_curve: list[PowerCurvePoint] = Field(default_factory=list, max_length=200)
     availability_contract: Id | None = None
     counter_rollover_wh: float | None = Field(default=None, gt=0, description="Counter wraps at this value")
+    feeder_meter: Id | None = Field(
+        default=None, description="Battery only: the meter asset on its AC feeder (import = charge, export = discharge)"
+    )
 
     @model_validator(mode="after")
     def _required_per_kind(self) -> EnergyAsset:
@@ -189,6 +192,8 @@ class EnergyAsset(_Model):
         missing = [f for f in need.get(self.kind, ()) if getattr(self, f) is None]
         if missing:
             raise ValueError(f"a {self.kind} needs {', '.join(missing)}")
+        if self.feeder_meter is not None and self.kind != "battery":
+            raise ValueError(f"feeder_meter is for batteries, not a {self.kind}")
         if self.kind == "wind_turbine" and not self.power_curve and self.turbine_type is None:
             raise ValueError("a wind_turbine needs turbine_type (+ hub_height_m) or a power_curve table")
         if self.turbine_type is not None and self.hub_height_m is None:
@@ -208,6 +213,11 @@ class Site(_Model):
     name: str = ""
     lines: list[Line] = Field(default_factory=list, max_length=1000)
     energy_assets: list[EnergyAsset] = Field(default_factory=list, max_length=1000)
+
+    @property
+    def feeder_meters(self) -> frozenset[str]:
+        """Ids of the meters on a battery's feeder: sub-meters, not grid connections."""
+        return frozenset(a.feeder_meter for a in self.energy_assets if a.feeder_meter is not None)
 
 
 class Enterprise(_Model):
@@ -305,8 +315,24 @@ def reference_errors(data: MasterData) -> list[tuple[str, str]]:
                 ref = asset.availability_contract
                 if ref is not None and ref not in contracts:
                     errors.append((f"{skey}.energy_assets[{ai}].availability_contract", f"unknown contract {ref!r}"))
+            errors += _feeder_errors(site, skey)
             if dups := _duplicates([x.id for x in site.lines] + [a.id for a in site.energy_assets]):
                 errors.append((skey, f"duplicate line/asset ids {dups}"))
+    return errors
+
+
+def _feeder_errors(site: Site, skey: str) -> list[tuple[str, str]]:
+    """A battery's feeder_meter must name a meter asset of its site, and no two batteries one meter."""
+    errors: list[tuple[str, str]] = []
+    meters = {a.id for a in site.energy_assets if a.kind == "meter"}
+    feeders = [a.feeder_meter for a in site.energy_assets if a.feeder_meter is not None]
+    for ai, asset in enumerate(site.energy_assets):
+        ref = asset.feeder_meter
+        if ref is not None and ref not in meters:
+            errors.append((f"{skey}.energy_assets[{ai}].feeder_meter",
+                           f"expected the id of a meter asset of this site {sorted(meters)}, got {ref!r}"))
+    if dups := _duplicates(feeders):
+        errors.append((skey, f"meters {dups} are the feeder_meter of more than one battery"))
     return errors
 
 

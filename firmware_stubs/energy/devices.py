@@ -22,6 +22,7 @@ from typing import Any
 from firmware_stubs.energy import solar, sunspec_image, vendor_map, wind
 from firmware_stubs.energy.battery import BatteryState, step_battery
 from firmware_stubs.energy.counters import EnergyCounter
+from firmware_stubs.energy.feeder import FeederFlow, FlowHistory
 
 STEP_S = 1.0  # physics step; a 1 s poll never sees a step coarser than itself
 MAX_STEPS_PER_ADVANCE = 20_000  # beyond this the step widens, so a long gap costs bounded CPU
@@ -256,7 +257,7 @@ class Battery(_Base):
     demand_w: Callable[[int], float] = lambda _ts: 0.0
     state: BatteryState | None = None
     _power_w: float = 0.0
-
+    flows: FlowHistory = field(default_factory=FlowHistory)  # what its feeder meter reads back
     def _step(self, ts_ms: int, dt_s: float) -> None:
         if self.state is None:
             cap = self.nameplate_wh * self.soh_pct / 100.0
@@ -264,12 +265,22 @@ class Battery(_Base):
         want = max(-self.max_power_w, min(self.max_power_w, self.demand_w(ts_ms)))
         if dt_s > 0:
             self.state, self._power_w = step_battery(self.state, power_w=want, dt_s=dt_s)
+        # grid side: charging is import, discharging export
+        self.flows.record(ts_ms, FeederFlow(-self._power_w, self.state.charged_wh, self.state.discharged_wh))
         # SunSpec 802 ChaSt: 3 DISCHARGING, 4 CHARGING, 6 HOLDING
         self._record_status(ts_ms, 4 if self._power_w < 0 else 3 if self._power_w > 0 else 6)
 
     def power_w(self) -> float:
         with self._lock:
             return self._power_w
+
+    def feeder_at(self, ts_ms: int) -> FeederFlow:
+        """What a meter on this battery's AC feeder sees at ``ts_ms``: the power and lifetime energies
+        the battery really stepped with (its power is constant over each step, so the energies are
+        exact at any instant inside one). Advances the battery to ``ts_ms`` first if it is behind."""
+        self.advance_to(ts_ms)
+        with self._lock:
+            return self.flows.at(ts_ms)
 
     def truth(self) -> Truth:
         with self._lock:
@@ -298,20 +309,36 @@ class Battery(_Base):
 @dataclass
 class Meter(_Base):
     """Grid-connection meter; ``net_power_w(ts_ms)``: + import from grid / - export.
-    W_SF = 2 (100 W steps): a park connection swings by MW, int16 must hold +-3.2 MW."""
+    With ``feeder`` set it is a feeder meter instead (e.g. a battery's ``feeder_at``): its counters
+    follow that feeder's lifetime energies from the meter's first step, exactly, wherever the
+    feeder's own steps fall. W_SF = 2 (100 W steps): a park connection swings by MW, int16 must
+    hold +-3.2 MW."""
 
     net_power_w: Callable[[int], float] = lambda _ts: 0.0
+    feeder: Callable[[int], FeederFlow] | None = None
     imported: EnergyCounter = field(default_factory=lambda: EnergyCounter(offset_wh=INITIAL_COUNTER_WH))
     exported: EnergyCounter = field(default_factory=lambda: EnergyCounter(offset_wh=INITIAL_COUNTER_WH))
     _power_w: float = 0.0
+    _feeder_seen: FeederFlow | None = None
 
     def _step(self, ts_ms: int, dt_s: float) -> None:
+        if self.feeder is not None:
+            self._step_feeder(self.feeder(ts_ms))
+            return
         self._power_w = self.net_power_w(ts_ms)
         e = abs(self._power_w) * dt_s / 3600.0
         if self._power_w >= 0:
             self.imported = self.imported.add(e)
         else:
             self.exported = self.exported.add(e)
+
+    def _step_feeder(self, flow: FeederFlow) -> None:
+        seen = self._feeder_seen or flow  # the first step only takes the feeder's reading as its zero
+        self.imported = self.imported.add(max(0.0, flow.import_wh - seen.import_wh))
+        self.exported = self.exported.add(max(0.0, flow.export_wh - seen.export_wh))
+        self._power_w = flow.power_w
+        self._feeder_seen = FeederFlow(flow.power_w, max(flow.import_wh, seen.import_wh),
+                                       max(flow.export_wh, seen.export_wh))
 
     def truth(self) -> Truth:
         with self._lock:

@@ -1,5 +1,6 @@
 """Wire a park of simulated energy devices: PV inverters (+ one met station when there is PV),
-batteries doing self-consumption, a grid meter seeing load - PV - battery, wind turbines."""
+batteries doing self-consumption (each optionally with a meter on its AC feeder), a grid meter
+seeing load - PV - battery, wind turbines."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Site:
     batteries: list[Battery] = field(default_factory=list)
     meters: list[Meter] = field(default_factory=list)
     turbines: list[WindTurbine] = field(default_factory=list)
+    # (battery, the meter on its AC feeder): sub-meters, not part of the grid connection
+    feeders: list[tuple[Battery, Meter]] = field(default_factory=list)
     # PV park output (W) at the last instant asked: every meter and battery step needs it, and
     # with devices on one refresh grid they all ask for the same instant.
     _pv_at: tuple[int, float] | None = None
@@ -36,7 +39,14 @@ class Site:
 
     @property
     def devices(self) -> list[_Base]:
-        return [*self.pv, *self.met, *self.batteries, *self.meters, *self.turbines]
+        return [*self.pv, *self.met, *self.batteries, *self.meters, *self.feeder_meters, *self.turbines]
+
+    @property
+    def feeder_meters(self) -> list[Meter]:
+        return [m for _, m in self.feeders]
+
+    def feeder_meter_of(self, battery: Battery) -> Meter | None:
+        return next((m for b, m in self.feeders if b is battery), None)
 
     def _pv_w(self, ts_ms: int) -> float:
         cached = self._pv_at
@@ -63,10 +73,13 @@ class Site:
 
 
 def build_site(
-    *, pv: int, battery: int, meter: int, wind: int, seed: int, step_s: float = STEP_S, refresh_s: float | None = None
+    *, pv: int, battery: int, meter: int, wind: int, seed: int, step_s: float = STEP_S, refresh_s: float | None = None,
+    battery_meters: bool = False,
 ) -> Site:
     """Devices named pv1.., met1, bat1.., meter1.., wt1..; deterministic from ``seed``.
-    ``step_s``: physics step (s); ``refresh_s``: register refresh grid (s, None = every read)."""
+    ``step_s``: physics step (s); ``refresh_s``: register refresh grid (s, None = every read).
+    ``battery_meters``: each battery gets a meter on its AC feeder, named after it (bat1 -> bat1m),
+    importing what the battery charges and exporting what it discharges."""
     site = Site()
     site.pv = [PvInverter(name=f"pv{i + 1}", clouds_seed=seed, step_s=step_s, refresh_s=refresh_s) for i in range(pv)]
     if pv:
@@ -78,6 +91,11 @@ def build_site(
     site.meters = [
         Meter(name=f"meter{i + 1}", net_power_w=site._net_w, step_s=step_s, refresh_s=refresh_s) for i in range(meter)
     ]
+    if battery_meters:
+        site.feeders = [
+            (b, Meter(name=f"{b.name}m", feeder=b.feeder_at, step_s=step_s, refresh_s=refresh_s))
+            for b in site.batteries
+        ]
     site.turbines = [
         WindTurbine(name=f"wt{i + 1}", seed=seed * 1000 + i, step_s=step_s, refresh_s=refresh_s) for i in range(wind)
     ]

@@ -59,11 +59,13 @@ def battery_kpi(
     max_gap_s: float,
     coverage_threshold: float,
 ) -> KpiResult:
-    """Energies (kWh), RTE, cycles and SoC min/max/start/end (%) over the observed window."""
+    """Energies (kWh), RTE, cycles and SoC min/max/start/end (%) in ``window``. Energy increments
+    count wherever they fall in the window (counters saw all of it; power integration makes no
+    increment across a gap longer than its limit); SoC extremes come from observed samples."""
     win = SpanSet((window.span,))
     obs = observed.intersect(win)
-    charge_kwh = charge_wh.amount_in(obs) / 1000.0
-    discharge_kwh = discharge_wh.amount_in(obs) / 1000.0
+    charge_kwh = charge_wh.amount_in(win) / 1000.0
+    discharge_kwh = discharge_wh.amount_in(win) / 1000.0
     soc_start = value_at(soc_pct, window.start_s, max_gap_s=max_gap_s)
     soc_end = value_at(soc_pct, window.end_s, max_gap_s=max_gap_s)
     inside = [p.value for p in soc_pct if p.quality is not Quality.STALE and obs.contains(p.ts_s)]

@@ -33,10 +33,12 @@ def pv_energy_kpi(
     observed: SpanSet,
     coverage_threshold: float,
 ) -> KpiResult:
-    """AC energy (kWh) and specific yield (kWh/kWp) over the observed part of ``window``."""
+    """AC energy (kWh) and specific yield (kWh/kWp) in ``window``. The energy counter saw every
+    kWh between two readings, polled or not, so the whole window counts; ``coverage`` still says
+    how much of it was observed."""
     win = SpanSet((window.span,))
     obs = observed.intersect(win)
-    energy_kwh = energy_wh.amount_in(obs) / 1000.0
+    energy_kwh = energy_wh.amount_in(win) / 1000.0
     values = (
         KpiValue("energy_kwh", "kWh", energy_kwh),
         KpiValue("specific_yield_kwh_kwp", "kWh/kWp", energy_kwh / kwp),

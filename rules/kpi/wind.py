@@ -121,11 +121,12 @@ def wind_energy_kpi(
     observed: SpanSet,
     coverage_threshold: float,
 ) -> KpiResult:
-    """Energy (kWh) and capacity factor = energy / (rated kW × observed hours)."""
+    """Energy (kWh, from the counter: the whole window, observed or not) and capacity factor =
+    energy / (rated kW × window hours)."""
     win = SpanSet((window.span,))
     obs = observed.intersect(win)
-    energy_kwh = energy_wh.amount_in(obs) / 1000.0
-    cf, clipped = ratio("capacity_factor", energy_kwh, rated_power_kw * obs.total_s / 3600)
+    energy_kwh = energy_wh.amount_in(win) / 1000.0
+    cf, clipped = ratio("capacity_factor", energy_kwh, rated_power_kw * win.total_s / 3600)
     flags = counter_flags(energy_wh) + ([Flag.CLIPPED] if clipped else [])
     return build("wind_energy", window, coverage_of(obs, win), (KpiValue("energy_kwh", "kWh", energy_kwh), cf),
                  flags, coverage_threshold=coverage_threshold)

@@ -1,6 +1,6 @@
-"""The demo's energy equipment: a park (PV field with met station, battery, grid meter, wind
-turbines) behind its own gateway, and a grid meter at each factory — real Modbus TCP servers on
-loopback, polled by the gateways' edge agents."""
+"""The demo's energy equipment: a park (PV field with met station, battery with a meter on its
+feeder, grid meter, wind turbines) behind its own gateway, and a grid meter at each factory —
+real Modbus TCP servers on loopback, polled by the gateways' edge agents."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import firmware_stubs.energy
 from firmware_stubs.clock import SimClock
+from firmware_stubs.energy.devices import _Base
 from firmware_stubs.energy.server import EnergyStubHost
 from firmware_stubs.energy.site import Site, build_site
 from seamline.demo.configs import modbus_device
@@ -26,6 +27,14 @@ AREA_OF = {"pv_inverter": "pvfield", "met_station": "pvfield", "battery": "stora
            "wind_turbine": "windfarm"}
 KIND_OF = {"PvInverter": "pv_inverter", "MetStation": "met_station", "Battery": "battery", "Meter": "meter",
            "WindTurbine": "wind_turbine"}
+FEEDER_AREA = AREA_OF["battery"]  # a battery's feeder meter sits with the battery, not at the grid connection
+
+
+def area_of(site: Site, dev: _Base) -> str:
+    """The device's area (topic level): by kind, except that a battery's feeder meter is with its battery."""
+    if any(dev is m for m in site.feeder_meters):
+        return FEEDER_AREA
+    return AREA_OF[KIND_OF[type(dev).__name__]]
 
 
 @dataclass(slots=True)
@@ -48,7 +57,7 @@ def build_plant(enterprises: list[str], *, seed: int, clock: SimClock, speed: fl
     """``speed``: simulated seconds per wall second; the physics step grows with it (1 s at real
     time, 20 s at 1 000x) so the stubs cost bounded CPU while still stepping far finer than a poll."""
     plant = EnergyPlant(host=EnergyStubHost(clock=clock))
-    plant.sites[PARK] = build_site(pv=2, battery=1, meter=1, wind=2, seed=seed)
+    plant.sites[PARK] = build_site(pv=2, battery=1, meter=1, wind=2, seed=seed, battery_meters=True)
     for i, ent in enumerate(enterprises):
         plant.sites[ent] = build_site(pv=0, battery=0, meter=1, wind=0, seed=seed + 1 + i)
     for ent, site in plant.sites.items():
@@ -60,7 +69,7 @@ def build_plant(enterprises: list[str], *, seed: int, clock: SimClock, speed: fl
             dev.name = f"{ent}-{asset}"  # unique on the shared stub host; the asset id stays short
             plant.host.add(dev, port=port)
             kind = KIND_OF[type(dev).__name__]
-            entries.append(modbus_device(asset=asset, area=AREA_OF[kind], kind=kind, port=port,
+            entries.append(modbus_device(asset=asset, area=area_of(site, dev), kind=kind, port=port,
                                          map_file=TURBINE_MAP if kind == "wind_turbine" else None,
                                          poll_interval_s=poll_wall_s))
         plant.devices[ent] = entries

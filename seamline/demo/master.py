@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware_stubs.sewing.floor import FloorReport
-from seamline.demo.energy import AREA_OF, KIND_OF, PARK, EnergyPlant
+from seamline.demo.energy import KIND_OF, PARK, EnergyPlant, area_of
 
 CATEGORY_BY_SAM = ((12.0, "t_shirt"), (18.0, "polo"), (99.0, "shirt"))
 
@@ -28,17 +28,26 @@ def category_of(sam_min: float) -> str:
     return next(cat for limit, cat in CATEGORY_BY_SAM if sam_min <= limit)
 
 
+def _asset_id(device_name: str) -> str:
+    """The asset id of a stub named ``<enterprise>-<asset>`` on the shared stub host."""
+    return device_name.split("-", 1)[1]
+
+
 def _energy_assets(plant: EnergyPlant | None, enterprise: str) -> list[dict[str, Any]]:
     if plant is None or enterprise not in plant.sites:
         return []
     out: list[dict[str, Any]] = []
-    for dev in plant.sites[enterprise].devices:
+    site = plant.sites[enterprise]
+    for dev in site.devices:
         kind = KIND_OF[type(dev).__name__]
-        asset: dict[str, Any] = {"id": dev.name.split("-", 1)[1], "kind": kind, "area": AREA_OF[kind]}
+        asset: dict[str, Any] = {"id": _asset_id(dev.name), "kind": kind, "area": area_of(site, dev)}
         if kind == "pv_inverter":
             asset |= {"rated_power_kw": dev.ac_rated_w / 1000.0, "kwp": dev.dc_kwp}  # type: ignore[attr-defined]
         elif kind == "battery":
             asset |= {"capacity_kwh": dev.nameplate_wh * dev.soh_pct / 100.0 / 1000.0}  # type: ignore[attr-defined]
+            feeder = site.feeder_meter_of(dev)  # type: ignore[arg-type]
+            if feeder is not None:
+                asset["feeder_meter"] = _asset_id(feeder.name)
         elif kind == "wind_turbine":
             asset |= {"rated_power_kw": 800.0, "turbine_type": dev.turbine_type,  # type: ignore[attr-defined]
                       "hub_height_m": 76.0, "availability_contract": TURBINE_CONTRACT["id"]}

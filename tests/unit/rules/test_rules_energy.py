@@ -133,3 +133,16 @@ def test_energy_split_recombine(steps: list[float], cut: int, gaps: list[tuple[i
     eb = pv_energy_kpi(inc, b, kwp=10, observed=observed, coverage_threshold=0.8)["energy_kwh"]
     ew = pv_energy_kpi(inc, W, kwp=10, observed=observed, coverage_threshold=0.8)["energy_kwh"]
     assert ea + eb == pytest.approx(ew, abs=1e-6)  # type: ignore[operator]
+
+
+def test_pv_energy_across_a_polling_gap_is_all_counted_coverage_is_not() -> None:
+    # readings every 10 min except a 40 min gap (the poller stalled): the counter still saw the
+    # 20 kWh made meanwhile; coverage (observed: first and last 40 min) says 2/3 was observed
+    values = [0, 5_000, 10_000, 15_000, 20_000, 40_000, 45_000, 50_000, 55_000, 60_000]
+    times = [0, 600, 1200, 1800, 2400, 4800, 5400, 6000, 6600, 7200]
+    inc = counter_increments([Reading(T0 + t, v) for t, v in zip(times, values, strict=True)])
+    observed = SpanSet.of([Span(T0, T0 + 2400), Span(T0 + 4800, T0 + 7200)])
+    k = pv_energy_kpi(inc, W, kwp=60, observed=observed, coverage_threshold=0.8)
+    assert k["energy_kwh"] == pytest.approx(60.0)
+    assert k.coverage.fraction == pytest.approx(4800 / 7200)
+    assert Flag.LOW_COVERAGE in k.flags

@@ -28,7 +28,10 @@ def test_sample_loads_with_expected_content() -> None:
     assert line.operators == 12 and line.absenteeism == 0.08 and line.machine_total == 6
     assert data.style(line.style or "").sam_min == 22.0
     kinds = sorted(a.kind for e in data.enterprises for s in e.sites for a in s.energy_assets)
-    assert kinds == ["battery", "met_station", "meter", "pv_inverter", "wind_turbine"]
+    assert kinds == ["battery", "met_station", "meter", "meter", "pv_inverter", "wind_turbine"]
+    site = f001.sites[0]
+    assert [a.feeder_meter for a in site.energy_assets if a.kind == "battery"] == ["bat01m"]
+    assert site.feeder_meters == frozenset({"bat01m"})
     contract = data.contract("iec-default")
     assert contract.status_map[9] is AvailabilityCategory.FORCED_OUTAGE
     assert AvailabilityCategory.FORCE_MAJEURE in contract.excluded
@@ -75,6 +78,32 @@ def test_energy_asset_requirements() -> None:
     wt = raw["enterprises"][1]["sites"][0]["energy_assets"][0]
     wt.pop("turbine_type")
     assert "turbine_type (+ hub_height_m) or a power_curve" in _error(raw)
+
+
+def test_feeder_meter_must_be_a_meter_of_the_same_site() -> None:
+    raw = sample_raw()
+    raw["enterprises"][0]["sites"][0]["energy_assets"][1]["feeder_meter"] = "pv01"  # a PV inverter
+    assert ("enterprises[0].sites[0].energy_assets[1].feeder_meter: expected the id of a meter asset of this "
+            "site ['bat01m', 'meter01'], got 'pv01'") in _error(raw)
+    raw = sample_raw()
+    raw["enterprises"][0]["sites"][0]["energy_assets"][1]["feeder_meter"] = "ghost"
+    assert "got 'ghost'" in _error(raw)
+    raw = sample_raw()  # a meter of another enterprise's site does not count
+    raw["enterprises"][1]["sites"][0]["energy_assets"].append(
+        {"id": "b2", "kind": "battery", "area": "park", "capacity_kwh": 50, "feeder_meter": "bat01m"})
+    assert "enterprises[1].sites[0].energy_assets[1].feeder_meter: expected the id of a meter asset of this " \
+           "site [], got 'bat01m'" in _error(raw)
+
+
+def test_feeder_meter_only_on_batteries_and_one_battery_per_meter() -> None:
+    raw = sample_raw()
+    raw["enterprises"][0]["sites"][0]["energy_assets"][0]["feeder_meter"] = "bat01m"  # the PV inverter
+    assert "enterprises[0].sites[0].energy_assets[0]: Value error, feeder_meter is for batteries, not a " \
+           "pv_inverter" in _error(raw)
+    raw = sample_raw()
+    raw["enterprises"][0]["sites"][0]["energy_assets"].append(
+        {"id": "bat02", "kind": "battery", "area": "roof", "capacity_kwh": 100, "feeder_meter": "bat01m"})
+    assert "enterprises[0].sites[0]: meters ['bat01m'] are the feeder_meter of more than one battery" in _error(raw)
 
 
 def test_duplicates_and_extra_keys() -> None:
