@@ -66,6 +66,12 @@ class _Window:
     ms: dict[str, int] = field(default_factory=dict)  # state -> ms
 
 
+def _count(w: _Window, name: str, delta: int, *, unobserved: bool) -> None:
+    """Add a counter increase to the window's ``name`` (or ``name_unobserved`` after an outage)."""
+    field = f"{name}_unobserved" if unobserved and delta else name
+    setattr(w, field, (getattr(w, field) or 0) + delta)
+
+
 def counter_delta(previous: int | None, current: int) -> int:
     """Increase of a since-boot counter; a decrease means a reboot (counting restarted at 0)."""
     if previous is None:
@@ -112,18 +118,10 @@ class PeriodAggregator:
         gap = self._last_ts_ms is not None and s.ts_ms - self._last_ts_ms > self.outage_gap_ms
         self._last_ts_ms = s.ts_ms
         if s.stitches_total is not None:
-            delta = counter_delta(self._last_stitches, s.stitches_total)
-            if gap and delta:
-                w.stitches_unobserved = (w.stitches_unobserved or 0) + delta
-            else:
-                w.stitches = (w.stitches or 0) + delta
+            _count(w, "stitches", counter_delta(self._last_stitches, s.stitches_total), unobserved=gap)
             self._last_stitches = w.stitches_total = s.stitches_total
         if s.pieces_total is not None:
-            delta = counter_delta(self._last_pieces, s.pieces_total)
-            if gap and delta:
-                w.pieces_unobserved = (w.pieces_unobserved or 0) + delta
-            else:
-                w.pieces = (w.pieces or 0) + delta
+            _count(w, "pieces", counter_delta(self._last_pieces, s.pieces_total), unobserved=gap)
             self._last_pieces = w.pieces_total = s.pieces_total
 
     def add_slice(self, s: Slice) -> None:

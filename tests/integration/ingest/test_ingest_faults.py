@@ -52,13 +52,6 @@ def ingest(tmp_path: Path, config: Path) -> Iterator[IngestProcess]:
     proc.kill()
 
 
-@pytest.fixture
-def publisher(mosquitto: MosquittoProcess) -> Iterator[Publisher]:
-    pub = Publisher("127.0.0.1", mosquitto.port)
-    yield pub
-    pub.close()
-
-
 def test_503_with_retry_after_is_waited_out(
     ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str
 ) -> None:

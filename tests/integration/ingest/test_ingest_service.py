@@ -56,13 +56,6 @@ def ingest(
     proc.kill()
 
 
-@pytest.fixture
-def publisher(mosquitto: MosquittoProcess) -> Iterator[Publisher]:
-    pub = Publisher("127.0.0.1", mosquitto.port)
-    yield pub
-    pub.close()
-
-
 def test_every_message_kind_is_stored_with_exact_counts(
     ingest: IngestProcess, publisher: Publisher, influxd: InfluxdProcess, db: str, metrics_port: int
 ) -> None:
