@@ -131,7 +131,9 @@ class DevicePoller:
             self._next_connect = 0.0
         self._failures = 0
         self._stats.set_offline(self.cfg.asset, False)
-        self._publish(ts_ms, Quality.GOOD, values)
+        # Stamped when the answer came, not when the tick began: a retry or a slow link would
+        # otherwise date a counter reading too early (at 1 000x replay speed a 50 ms wait is 50 s).
+        self._publish(self._now_ms(), Quality.GOOD, values)
 
     async def _connect(self) -> PymodbusReader:
         if self._reader is not None and self._client is not None and self._client.connected:
