@@ -7,7 +7,7 @@ orders of 500-20 000 pieces due 2-14 days ahead, lines of 10-200 operators × 48
 efficiency 0.4-0.6 with most of it already booked (so capacity is tight and choices matter),
 factory MOQs, order minimums and non-splittable orders. Prints one row per size with both
 figures measured in the same run, the upper bound on on-time minutes (maximum flow of the full
-network with every minimum dropped) and the plan's gap to it, the method that won (flow,
+network with every minimum dropped) and the plan's gap to it, the method that won (flow2, flow,
 flow+milp, milp, contention, greedy); exits 1 if the plan ever has fewer on-time minutes.
 """
 

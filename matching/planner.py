@@ -3,7 +3,7 @@ used for HiGHS' time limits and the reported solve seconds (both injectable).
 
 Objective (``matching.objective``): most on-time standard minutes, then fewest factory splits,
 then best factories. Plans are built in the same run and the one with the most on-time standard
-minutes wins (ties: flow, then exact, then greedy, then contention):
+minutes wins (ties: flow, flow2, exact, greedy, contention):
 
 - **flow** (the optimiser at every size): min-cost flow over *every* eligible (order, line) arc,
   days exact through line-day chains (``matching.flow``, OR-tools) — the true optimum without
@@ -11,6 +11,12 @@ minutes wins (ties: flow, then exact, then greedy, then contention):
   a minimum or a whole order re-planned by the LP/MILP on the capacity the others leave
   (``matching.repair``) -> earliest-due-date days -> whole pieces -> drop any factory share that
   rounding pushed below its minimum -> greedy top-up of released minutes;
+- **flow2** (``matching.twophase``), guided by the same flow: non-splittable and order-minimum
+  orders placed whole first (greedy, the flow's lines first), then flow rounds on what is left
+  that drop every (order, factory) share below its minimum until none is left or the rounds /
+  deadline run out -> the same minimum / top-up steps. It wins at 200 and 2 000 orders (bench
+  seed 7), where the single flow + repair ends below contention; that one now runs only while
+  the flow network has at most ``repair_max_arcs`` arcs;
 - **exact**, only while the pruned network has at most ``exact_max_arcs`` arcs: top-K pruning
   (greedy's arcs kept) -> LP/MILP per connected component (minimums and split penalty inside)
   -> the same days / pieces / minimum / top-up steps;
@@ -33,7 +39,7 @@ import numpy as np
 
 from matching.capacity import LineCapacity
 from matching.contention import contention_rank
-from matching.flow import max_on_time_std_min, solve_flow
+from matching.flow import FlowResult, max_on_time_std_min, solve_flow
 from matching.greedy import greedy_fill
 from matching.models import (
     Allocation,
@@ -51,6 +57,7 @@ from matching.reasons import unallocated
 from matching.repair import repair_minimums
 from matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
 from matching.solver import SolveOptions, solve
+from matching.twophase import two_phase
 
 # Above this many pruned arcs the per-arc LP/MILP is skipped: the 200-order benchmark (~6k arcs)
 # solves in about a second, the 2 000-order one (~85k arcs) did not finish its LP in 30 s.
@@ -59,6 +66,13 @@ DEFAULT_EXACT_MAX_ARCS = 20_000
 # full network's max flow, ~1 s): at 2 000 orders the full 3.6 M-arc min-cost flow takes ~13-15 s
 # and with its repair pushed the benchmark to 35 s; the pruned one (~115 k arcs) takes ~4.5 s.
 DEFAULT_FLOW_MAX_ARCS = 1_000_000
+# Phase B rounds: at 200 orders (0.1 s each) violating orders go 118 -> 4 in 12 rounds; at 2 000
+# orders (~3 s each) the deadline below stops them early.
+DEFAULT_TWO_PHASE_ROUNDS = 12
+# No new phase B round after this many seconds of the plan (the benchmark's target is 30 s). At
+# 2 000 orders (seed 7) 1 round gave 219.586 M and 3 rounds 219.587 M: the greedy top-up re-places
+# what the dropped shares released, so extra rounds are not worth ~3 s each there.
+DEFAULT_TWO_PHASE_DEADLINE_S = 12.0
 # Seconds an exact solve always gets, even with a tiny time limit.
 MIN_EXACT_SECONDS = 0.5
 
@@ -75,6 +89,13 @@ class MatchOptions:
     # HiGHS seconds for the flow's minimum repair: at 2 000 orders it re-plans ~1 600 orders'
     # remainders, and the flow itself already takes ~13 s of the benchmark's 30 s target.
     repair_time_limit_s: float = 5.0
+    # The single flow + repair candidate runs only up to this many flow arcs (it loses to the
+    # two-phase one beyond the small benchmark and its repair MILP costs seconds).
+    repair_max_arcs: int = DEFAULT_EXACT_MAX_ARCS
+    # Two-phase candidate (``matching.twophase``): phase B flow rounds at most, and the seconds
+    # since the plan started after which no new round begins.
+    two_phase_rounds: int = DEFAULT_TWO_PHASE_ROUNDS
+    two_phase_deadline_s: float = DEFAULT_TWO_PHASE_DEADLINE_S
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,7 +155,7 @@ def plan_orders(
         candidates.insert(0, _exact(net, pruned, replace(opts.solve, time_limit_s=budget), clock))
     if opts.use_flow:
         flow_net = net if net.n_arcs <= opts.flow_max_arcs else pruned
-        candidates.insert(0, _flow(net, flow_net, opts, clock))
+        candidates[:0] = _flow_candidates(net, flow_net, opts, clock, deadline_s=started + opts.two_phase_deadline_s)
     best = _best(candidates)
     on_time = _std_min(best.bookings)
     stats = SolveStats(
@@ -159,10 +180,38 @@ def plan_orders(
     return PlanResult(plan=plan, baseline_std_min=_std_min(baseline))
 
 
-def _flow(net: Network, flow_net: Network, opts: MatchOptions, clock: Callable[[], float]) -> _Candidate:
-    """Min-cost flow on ``flow_net`` (``net`` or its pruned copy), minimums repaired, whole pieces,
-    topped up greedily. Arc indices of ``flow_net`` are used throughout until the top-up."""
+def _flow_candidates(
+    net: Network, flow_net: Network, opts: MatchOptions, clock: Callable[[], float], *, deadline_s: float
+) -> list[_Candidate]:
+    """One min-cost flow on ``flow_net`` (``net`` or its pruned copy) feeds the single flow +
+    repair candidate (small networks only) and guides the two-phase one."""
     flow = solve_flow(flow_net, clock=clock)
+    out = [_repaired(net, flow_net, flow, opts, clock)] if flow_net.n_arcs <= opts.repair_max_arcs else []
+    return [*out, _two_phase(net, flow_net, flow, opts, clock, deadline_s=deadline_s)]
+
+
+def _two_phase(
+    net: Network, flow_net: Network, guide: FlowResult, opts: MatchOptions, clock: Callable[[], float],
+    *, deadline_s: float,
+) -> _Candidate:
+    tp = two_phase(flow_net, guide, max_rounds=opts.two_phase_rounds, deadline_s=deadline_s, clock=clock)
+    bookings = _enforce_minimums(flow_net, tp.bookings)
+    bookings += _top_up(net, bookings)
+    return _Candidate(
+        bookings=bookings,
+        method="flow2",
+        status=f"A:{tp.constrained_orders},B:{tp.rounds}r,{tp.violating_orders}v",
+        variables=tp.flow.arcs,
+        constraints=tp.flow.nodes,
+        objective=tp.flow.on_time_std_min,
+    )
+
+
+def _repaired(
+    net: Network, flow_net: Network, flow: FlowResult, opts: MatchOptions, clock: Callable[[], float]
+) -> _Candidate:
+    """The flow's minimums repaired, whole pieces, topped up greedily. Arc indices of
+    ``flow_net`` are used throughout until the top-up."""
     budget = max(min(opts.solve.time_limit_s, opts.repair_time_limit_s), MIN_EXACT_SECONDS)
     fixed = repair_minimums(
         flow_net, flow.x_std_min, prune_options=opts.prune,

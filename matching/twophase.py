@@ -1,0 +1,112 @@
+"""Two-phase flow plan: whole orders first, then min-cost flow rounds that give up minimum-breaking
+factory shares, so the flow's thin spreading never has to be repaired after the fact.
+
+The single flow (``matching.flow``) ignores minimums, spreads orders thinly, and the repair of
+~150 of 200 (or ~1 600 of 2 000) violating orders ends below the least-contested greedy. Here:
+
+1. **Phase A — constrained orders**: non-splittable orders and orders with their own per-factory
+   minimum are placed whole-pieces by the greedy (earliest due date), each trying its lines by
+   the share the unconstrained flow gave them (largest first), then least-contested lines —
+   the flow says *where* they fit, the greedy makes them respect "one factory" and minimums;
+2. **Phase B — the rest**, on the capacity phase A leaves: min-cost flow; every (order, factory)
+   share in (0, minimum) — MOQs of the factories — loses its arcs, and the flow is solved again,
+   at most ``max_rounds`` rounds (the flow's value barely moves, the violations shrink: bench
+   seed 7, 200 orders: 118 violating orders -> 4 after 12 rounds);
+3. shares still violating after the last round are dropped, the rest is scheduled
+   earliest-due-date in whole pieces (``matching.schedule``); the planner then drops shares that
+   rounding pushed below a minimum and tops up greedily.
+
+Every booking respects line-day free minutes (phase B's capacity is what phase A left, rounded
+down to flow units), due days (the flow's line-day chain) and minimums (checked afterwards by
+the planner as for every candidate).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from matching.contention import contention_rank
+from matching.flow import FlowResult, solve_flow
+from matching.greedy import greedy_fill
+from matching.network import BoolArray, FloatArray, Network, select_arcs
+from matching.repair import group_minimum_std_min, violating_groups
+from matching.schedule import Booking, edd_minutes, to_bookings
+
+# Flow rounds of phase B: each costs one min-cost flow (~0.1 s at 200 orders, ~3 s at 2 000 on
+# the pruned network). Seed 7, 2 000 orders: violating orders 907 -> 498 -> 400 -> 354 over 4.
+# The planner passes its own (``MatchOptions.two_phase_rounds``) and a deadline.
+DEFAULT_MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TwoPhase:
+    """Bookings of phase A and B (indices of the network passed in) and what it took."""
+
+    bookings: list[Booking]
+    constrained_orders: int  # orders placed in phase A
+    rounds: int  # flow solves in phase B
+    violating_orders: int  # orders with a share still dropped after the last round
+    flow: FlowResult  # phase B's last flow
+
+
+def constrained_orders(net: Network) -> BoolArray:
+    """Per order: non-splittable or with its own per-factory minimum (placed in phase A)."""
+    return np.array([(not o.splittable) or o.min_qty_per_factory > 0 for o in net.orders], dtype=np.bool_)
+
+
+def flow_guided_rank(net: Network, x_std_min: FloatArray) -> FloatArray:
+    """Per arc: lines the flow used first, by decreasing share of the order's demand (in [-1, 0)),
+    then every other line by contention rank (>= 1)."""
+    demand = np.maximum(net.demand_std_min()[net.arc_order], 1e-9)
+    return np.asarray(np.where(x_std_min > 0, -x_std_min / demand, contention_rank(net) + 1.0), dtype=np.float64)
+
+
+def two_phase(
+    net: Network,
+    guide: FlowResult,
+    *,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    deadline_s: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> TwoPhase:
+    """Plan ``net`` in two phases; ``guide`` is the unconstrained flow of ``net`` (its shares rank
+    phase A's lines). Phase B stops after ``max_rounds`` flows, or earlier once ``clock()`` has
+    passed ``deadline_s`` (a round always completes; at least one runs)."""
+    if max_rounds < 1:
+        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
+    whole = constrained_orders(net)
+    first = {i: (o.quantity if whole[i] else 0) for i, o in enumerate(net.orders)}
+    placed, free = greedy_fill(net, residual=net.cap, remaining_pieces=first,
+                               arc_rank=flow_guided_rank(net, guide.x_std_min))
+    sub = select_arcs(replace(net, cap=free, cum=np.cumsum(free, axis=1)), ~whole[net.arc_order])
+    rounds = 0
+    while True:
+        flow = solve_flow(sub, clock=clock)
+        rounds += 1
+        bad = violating_groups(sub, flow.x_std_min)
+        active = bad & (flow.x_std_min > 0)
+        done = not active.any() or rounds >= max_rounds or (deadline_s is not None and clock() >= deadline_s)
+        if done:
+            break
+        sub = select_arcs(sub, _keep_groups(sub, active))
+    x = np.where(bad, 0.0, flow.x_std_min)
+    rest = to_bookings(sub, edd_minutes(sub, x))
+    return TwoPhase(
+        bookings=placed + rest,
+        constrained_orders=int(whole.sum()),
+        rounds=rounds,
+        violating_orders=int(np.unique(sub.arc_order[active]).size),
+        flow=flow,
+    )
+
+
+def _keep_groups(net: Network, active: BoolArray) -> BoolArray:
+    """Per arc: false for every arc of an (order, factory) group with an arc in ``active``."""
+    group_of, minimum = group_minimum_std_min(net)
+    hit = np.zeros(minimum.size, dtype=np.bool_)
+    hit[group_of[active]] = True
+    return np.asarray(~hit[group_of], dtype=np.bool_)
