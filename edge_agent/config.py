@@ -110,6 +110,9 @@ class MachineTypeSettings(_Section):
     # are credited to the minute they were counted. A longer gap is an outage: the counter's
     # increase across it is reported apart as *_unobserved (real output, unobserved time).
     outage_gap_s: float = Field(default=300.0, gt=0, le=86400, description="Longer counter gaps: unobserved (s)")
+    # A lost "repaired" andon press must not keep a machine down all day: this much sewing during
+    # a breakdown ends it (a mechanic's test stitches stay well below a minute).
+    repair_inferred_after_s: float = Field(default=60.0, gt=0, le=3600, description="Sewing that ends a breakdown (s)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -51,6 +51,7 @@ class Thresholds:
     off_after_s: float = 2.0
     max_gap_s: float = 5.0
     outage_gap_s: float = 300.0
+    repair_inferred_after_s: float = 60.0
     sample_period_s: float = 1.0
 
 
@@ -114,6 +115,7 @@ class StateTracker:
         self._ref_a = thresholds.run_current_a  # learned full-burst current
         self._marks: list[tuple[int, bool, str]] = []  # andon (ts_ms, down?, reason) not yet applied
         self._down = False  # andon breakdown active at the end of the last slice
+        self._down_running_ms = 0  # sewing seen during the current breakdown
         self._state: MachineState | None = None  # the event state
         self._since_ms: int | None = None
         self._candidate: MachineState | None = None
@@ -249,12 +251,20 @@ class StateTracker:
     # -- andon and events ---------------------------------------------------------------------
 
     def _overlay(self, s: Slice, changes: list[StateChange]) -> list[Slice]:
-        """Split ``s`` at pending andon marks; parts during a breakdown become DOWN."""
+        """Split ``s`` at pending andon marks; parts during a breakdown become DOWN. A machine that
+        sews for ``repair_inferred_after_s`` during a breakdown has been repaired even if the
+        "repaired" press never arrived (lost in a Wi-Fi drop-out): the breakdown ends there, with
+        reason ``repaired.inferred`` — a mechanic's few test stitches stay inside the breakdown."""
         out: list[Slice] = []
         t = s.start_ms
         while t < s.end_ms:
             changes += self._apply_marks(until_ms=t + 1)
             nxt = min([m[0] for m in self._marks if m[0] > t] + [s.end_ms])
+            if self._down and s.state == MachineState.RUNNING:
+                self._down_running_ms += nxt - t
+                if self._down_running_ms >= self.t.repair_inferred_after_s * 1000:
+                    self._down = False
+                    changes += self._enter(MachineState.IDLE, t, "repaired.inferred")
             out.append(Slice(t, nxt, MachineState.DOWN if self._down else s.state))
             t = nxt
         return out
@@ -265,7 +275,7 @@ class StateTracker:
             ts, down, reason = self._marks.pop(0)
             self._candidate = None
             if down:
-                self._down = True
+                self._down, self._down_running_ms = True, 0
                 changes += self._enter(MachineState.DOWN, ts, reason)
             elif self._down:
                 self._down = False
@@ -314,6 +324,7 @@ class StateTracker:
             "ref_a": self._ref_a,
             "marks": [list(m) for m in self._marks],
             "down": self._down,
+            "down_running_ms": self._down_running_ms,
             "state": self._state.value if self._state else None,
             "since_ms": self._since_ms,
             "candidate": self._candidate.value if self._candidate else None,
@@ -331,6 +342,7 @@ class StateTracker:
         t._ref_a = float(d.get("ref_a") or thresholds.run_current_a)
         t._marks = [(int(ts), bool(down), str(reason)) for ts, down, reason in d.get("marks", [])]
         t._down = bool(d.get("down"))
+        t._down_running_ms = int(d.get("down_running_ms") or 0)
         t._state = MachineState(d["state"]) if d.get("state") else None
         t._since_ms = d.get("since_ms")
         t._candidate = MachineState(d["candidate"]) if d.get("candidate") else None

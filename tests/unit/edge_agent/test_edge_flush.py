@@ -94,3 +94,42 @@ def test_counter_increase_across_a_short_drop_out_is_credited_normally() -> None
     out = d.process(before + after) + d.flush()
     aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, SewingMachineData)}
     assert (aggs[180_000].pieces, aggs[180_000].pieces_unobserved) == (9, None)  # 2 -> 11 over a 2 min blip
+
+
+def _bursts(start_s: int, n_s: int) -> list[RawSample]:
+    """Sewing 6 s, handling 6 s, repeated: half the time running."""
+    return [RawSample(T0 + (start_s + i) * 1000, 3.2 if (i // 6) % 2 == 0 else 0.45, None, None, None)
+            for i in range(n_s)]
+
+
+def test_a_lost_repaired_press_is_inferred_from_sustained_sewing() -> None:
+    from contracts.messages import MachineState, StateChangeMessage
+    from edge_agent.aggregate import Andon
+
+    d = MachineDerivation(thresholds=TH, period_s=60)
+    items: list[RawSample | Andon] = [Andon(T0 + 10_000, MachineState.DOWN, "breakdown.needle")]
+    items += [RawSample(T0 + i * 1000, 0.45, None, None, None) for i in range(600)]  # 10 min standing
+    items += _bursts(600, 600)  # then 10 min sewing, "repaired" never arrives
+    out = d.process(items) + d.flush()
+    changes = [(m.ts_ms - T0, m.state, m.reason) for m in out if isinstance(m, StateChangeMessage)]
+    inferred = [c for c in changes if c[2] == "repaired.inferred"]
+    assert len(inferred) == 1
+    assert 600_000 + 110_000 <= inferred[0][0] <= 600_000 + 130_000  # after 60 s of sewing (~2 min of bursts)
+    down_s = sum(m.samples[0].metrics.down_s or 0 for m in out if isinstance(m, SewingMachineData))
+    assert 700 <= down_s <= 740  # the breakdown ends there, not at the end of the stream
+
+
+def test_a_mechanics_test_stitches_stay_inside_the_breakdown() -> None:
+    from contracts.messages import MachineState, StateChangeMessage
+    from edge_agent.aggregate import Andon
+
+    d = MachineDerivation(thresholds=TH, period_s=60)
+    items: list[RawSample | Andon] = [Andon(T0 + 10_000, MachineState.DOWN, "breakdown.thread")]
+    items += [RawSample(T0 + i * 1000, 0.45, None, None, None) for i in range(300)]
+    items += _bursts(300, 60)  # 30 s of test sewing
+    items += [RawSample(T0 + (360 + i) * 1000, 0.45, None, None, None) for i in range(240)]
+    out = d.process(items) + d.flush()
+    reasons = [m.reason for m in out if isinstance(m, StateChangeMessage)]
+    assert "repaired.inferred" not in reasons
+    run_s = sum(m.samples[0].metrics.run_s or 0 for m in out if isinstance(m, SewingMachineData))
+    assert run_s == 0  # sewing during a breakdown is down time, not running
