@@ -52,6 +52,7 @@ class SewingMachineMetrics(Metrics):
         "stitches", "Counter increase across a data gap before this period: real, but not observed", ge=0)
     pieces_unobserved: int | None = _m(
         "pieces", "Pieces counted across a data gap before this period: real output, unobserved time", ge=0)
+    unobserved_s: float | None = _m("s", "Length of that data gap (the *_unobserved counts were made in it)", ge=0)
     run_s: float | None = _m("s", "Seconds in state running during the period", ge=0)
     idle_s: float | None = _m("s", "Seconds in state idle during the period", ge=0)
     off_s: float | None = _m("s", "Seconds in state off during the period", ge=0)

@@ -61,6 +61,7 @@ class _Window:
     pieces: int | None = None
     stitches_unobserved: int | None = None
     pieces_unobserved: int | None = None
+    unobserved_ms: int = 0
     stitches_total: int | None = None
     pieces_total: int | None = None
     ms: dict[str, int] = field(default_factory=dict)  # state -> ms
@@ -116,6 +117,8 @@ class PeriodAggregator:
             w.speed_n += 1
             w.speed_sum_spm += s.speed_spm
         gap = self._last_ts_ms is not None and s.ts_ms - self._last_ts_ms > self.outage_gap_ms
+        if gap and self._last_ts_ms is not None:  # the last sample covered [ts, ts + 1 s)
+            w.unobserved_ms += s.ts_ms - self._last_ts_ms - 1000
         self._last_ts_ms = s.ts_ms
         if s.stitches_total is not None:
             _count(w, "stitches", counter_delta(self._last_stitches, s.stitches_total), unobserved=gap)
@@ -166,6 +169,7 @@ class PeriodAggregator:
             pieces=w.pieces,
             stitches_unobserved=w.stitches_unobserved,
             pieces_unobserved=w.pieces_unobserved,
+            unobserved_s=w.unobserved_ms / 1000.0 if w.unobserved_ms else None,
             run_s=secs(MachineState.RUNNING),
             idle_s=secs(MachineState.IDLE),
             off_s=secs(MachineState.OFF),

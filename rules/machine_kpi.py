@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.messages import Quality
 from rules.coverage import Coverage, ObservationPolicy, coverage_of, observed_spans
@@ -103,6 +103,7 @@ class MachineWindow:
     operating_s: float = 0.0
     stop_s: float = 0.0
     unobserved_pieces: int = 0  # counted across data gaps inside the window
+    bridged: SpanSet = field(default_factory=SpanSet)  # those gaps (the counters caught up across them)
 
 
 def machine_operating_time(
@@ -159,8 +160,10 @@ def machine_kpi(
     by_reason.update(op.stop_by_reason_s)
     failures = breakdowns_starting_in(events, window)
     good, rejects = pieces_within(aggregates, obs)
-    unobserved = sum(a.pieces_unobserved for a in aggregates if a.quality is not Quality.STALE
-                     and window.start_s <= a.ts_s + a.period_s / 2 < window.end_s)
+    caught_up = [a for a in aggregates if a.quality is not Quality.STALE and a.pieces_unobserved
+                 and window.start_s <= a.ts_s + a.period_s / 2 < window.end_s]
+    unobserved = sum(a.pieces_unobserved for a in caught_up)
+    bridged = SpanSet.of([Span(a.ts_s - a.unobserved_s, a.ts_s) for a in caught_up if a.unobserved_s > 0])
     run_min, down_min = in_window.run_s / 60, in_window.down_s / 60
     values = [
         KpiValue("run_min", "min", run_min), KpiValue("idle_min", "min", in_window.idle_s / 60),
@@ -181,7 +184,7 @@ def machine_kpi(
     result = build("machine_time", window, coverage_of(obs, planned_w if planned_w else win), values, flags,
                    coverage_threshold=coverage_threshold)
     return MachineWindow(result, by_reason, obs, run_planned, planned_obs.total_s, good, rejects,
-                         op.operating_s, op.stop_s, unobserved)
+                         op.operating_s, op.stop_s, unobserved, bridged)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,7 +225,8 @@ def line_kpis(
     if line.sam_min is not None:
         out.append(line_efficiency_kpi(window, good_pieces=good, sam_min=line.sam_min, operators=line.operators,
                                        planned=planned, observed=observed_out, coverage_threshold=coverage_threshold,
-                                       unobserved_pieces=sum(m.unobserved_pieces for m in outputs)))
+                                       unobserved_pieces=sum(m.unobserved_pieces for m in outputs),
+                                       bridged=SpanSet.of([sp for m in outputs for sp in m.bridged.spans])))
         o = oee(operating_s=operating_s, planned_s=planned_obs_s, total_pieces=good + rejects, good_pieces=good,
                 sam_min=line.sam_min)
         flags = [Flag.CLIPPED] if o.clipped else []

@@ -34,7 +34,7 @@ GATEWAY_IDENTITY = ("enterprise", "site", "gateway")
 # before the window, gateway status before / inside, asset_info.
 FIXED_STATEMENTS = 6
 AGGREGATE_FIELDS = ("run_s", "idle_s", "off_s", "down_s", "period_s", "pieces", "rejects", "pieces_unobserved",
-                    "quality")
+                    "unobserved_s", "quality")
 # Fields each energy kind's KPIs read (smaller answers than SELECT *).
 ENERGY_FIELDS: Mapping[str, tuple[str, ...]] = {
     "pv_inverter": ("ac_energy_wh", "operating_state", "seq", "quality"),
@@ -155,6 +155,7 @@ def aggregates_from(series: Series) -> list[Aggregate]:
             down_s=float(r.get("down_s") or 0.0), pieces=int(r.get("pieces") or 0),
             rejects=int(r.get("rejects") or 0), quality=_quality(r.get("quality")),
             pieces_unobserved=int(r.get("pieces_unobserved") or 0),
+            unobserved_s=float(r.get("unobserved_s") or 0.0),
         ))
     return out
 

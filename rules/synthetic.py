@@ -195,6 +195,8 @@ def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, en
         }
         if unobserved:
             fields["pieces_unobserved"], unobserved = unobserved, 0
+            assert skip is not None
+            fields["unobserved_s"] = (ts - skip[0]) / 1000
         out.append(encode_line("sewing_machine", tags, fields, ts))
     return out
 

@@ -51,6 +51,7 @@ class Aggregate:
     # pieces the counter says were made during a data gap before this aggregate (real output,
     # unobserved time): line efficiency counts them, OEE performance (over observed time) not
     pieces_unobserved: int = 0
+    unobserved_s: float = 0.0  # length of the data gap those pieces were made in (ends at ts_s)
 
     def observation(self) -> Observation:
         return Observation(ts_s=self.ts_s, quality=self.quality, period_s=self.period_s)
@@ -171,21 +172,19 @@ def line_efficiency_kpi(
     observed: SpanSet,
     coverage_threshold: float,
     unobserved_pieces: int | None = None,
+    bridged: SpanSet | None = None,
 ) -> KpiResult:
-    """Line efficiency = earned minutes / (operators × minutes worked).
+    """Line efficiency = earned minutes / (operators × minutes worked), minutes worked = planned ∩
+    (observed ∪ ``bridged``).
 
-    Without ``unobserved_pieces``: pieces counted while observed over operators × (planned ∩
-    observed) minutes — missing data shrinks both, never the ratio. With it (the pieces the
-    machines' counters caught up on after data gaps): all pieces over all planned minutes — the
-    counters are the line's real output even where the telemetry was missing (a gateway outage
-    lowers the coverage, not the efficiency). ``coverage`` is the observed share either way."""
+    ``bridged``: data gaps across which the machines' counters caught up (``unobserved_pieces``
+    were made in them): their pieces and their minutes both count, so a gateway outage lowers the
+    coverage, not the efficiency. Time with no data and no counter after it counts neither way —
+    missing data shrinks both, never the ratio. ``coverage`` is the observed share only."""
     win = SpanSet((window.span,))
     planned_w = planned.intersect(win)
-    if unobserved_pieces is None:
-        worked_min = planned_w.intersect(observed).total_s / 60
-    else:
-        worked_min = planned_w.total_s / 60
-        good_pieces += unobserved_pieces
+    worked_min = planned_w.intersect(observed.union(bridged or SpanSet())).total_s / 60
+    good_pieces += unobserved_pieces or 0
     eff = line_efficiency(good_pieces, sam_min, operators, worked_min)
     values = (
         KpiValue("good_pieces", "pieces", float(good_pieces)),

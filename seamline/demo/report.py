@@ -72,8 +72,10 @@ def _platform(s: dict[str, Any]) -> list[str]:
         out.append(f"{line:<14}{free:>28,.0f}{cap['free_std_min_after_booking'].get(line, 0):>16,.0f}")
     plan = s["allocations"]
     orders = sorted({a["order_id"] for a in plan["allocations"]})
-    out += ["", f"allocated: {', '.join(orders) or 'none'}  ({plan['stats'].get('method')}, "
-                f"{plan['stats'].get('status')}, gap {plan['stats'].get('mip_gap')})"]
+    stats = plan["stats"]
+    gap = stats.get("bound_gap")
+    gap_text = "" if gap is None else f", {100 * gap:.2f} % below the upper bound"
+    out += ["", f"allocated: {', '.join(orders) or 'none'}  ({stats.get('method')}{gap_text})"]
     out += [f"unmet {u['order_id']}: {u['pieces']} pieces — {u['reason']} ({u['detail']})" for u in plan["unallocated"]]
     return out
 

@@ -173,6 +173,15 @@ def test_capacity_is_published_and_booking_lowers_it(cluster: dict[str, Any]) ->
         assert after[line] == pytest.approx(max(0.0, mins - booked[line]), abs=1.0), line
 
 
+def test_capacity_uses_the_measured_line_efficiency(cluster: dict[str, Any]) -> None:
+    measured = {f'{ln["enterprise"]}/{ln["line"]}': ln["line_efficiency"] for ln in cluster["summary"]["kpis"]["lines"]}
+    for msg in cluster["summary"]["capacity"]["messages"]:
+        line = f'{msg["enterprise"]}/{msg["line"]}'
+        # the daily window saw only the replayed morning: its efficiency is the shift's
+        assert msg["efficiency"] == pytest.approx(measured[line], abs=0.02), line
+        assert msg["confidence"] > 0
+
+
 def test_unmet_orders_are_reported_with_reasons(cluster: dict[str, Any]) -> None:
     unmet = {u["order_id"]: u["reason"] for u in cluster["summary"]["allocations"]["unallocated"]}
     assert unmet["PO-900"] == "no_eligible_factory"  # nobody makes down jackets

@@ -133,3 +133,13 @@ def test_a_mechanics_test_stitches_stay_inside_the_breakdown() -> None:
     assert "repaired.inferred" not in reasons
     run_s = sum(m.samples[0].metrics.run_s or 0 for m in out if isinstance(m, SewingMachineData))
     assert run_s == 0  # sewing during a breakdown is down time, not running
+
+
+def test_an_outage_reports_how_long_the_gap_was() -> None:
+    d = MachineDerivation(thresholds=Thresholds(outage_gap_s=300.0), period_s=60)
+    before = [RawSample(T0 + i * 1000, 3.2, 4500.0, i * 75, i // 20) for i in range(60)]
+    after = [RawSample(T0 + (600 + i) * 1000, 3.2, 4500.0, (600 + i) * 75, 30 + i // 20) for i in range(60)]
+    out = d.process(before + after) + d.flush()
+    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, SewingMachineData)}
+    assert aggs[600_000].unobserved_s == 540.0  # last sample covered [59 s, 60 s); next at 600 s
+    assert aggs[0].unobserved_s is None

@@ -170,3 +170,19 @@ def test_split_and_recombine_pieces(rows: list[tuple[int, int, int]], cut: int) 
     assert ta.good_pieces + tb.good_pieces == tw.good_pieces
     assert ta.rejects + tb.rejects == tw.rejects
     assert ta.run_s + tb.run_s == tw.run_s
+
+
+def test_line_efficiency_counts_pieces_and_minutes_bridged_by_counters() -> None:
+    # 8 h planned; a 1 h gateway outage (4:00-5:00) after which the counters caught up on 10
+    # pieces; and no data at all after 7:00 (nothing caught up: that hour counts neither way).
+    day = Window.from_epoch_s(0, 8 * 3600)
+    planned = SpanSet.single(0, 8 * 3600)
+    observed = SpanSet.of([Span(0, 4 * 3600), Span(5 * 3600, 7 * 3600)])
+    bridged = SpanSet.single(4 * 3600, 5 * 3600)
+    k = line_efficiency_kpi(day, good_pieces=80, sam_min=20, operators=5, planned=planned, observed=observed,
+                            coverage_threshold=0.5, unobserved_pieces=10, bridged=bridged)
+    # (80 + 10) x 20 / (5 x 7 h x 60) = 1800 / 2100
+    assert k["minutes_worked"] == pytest.approx(420)
+    assert k["line_efficiency"] == pytest.approx(1800 / 2100)
+    assert k["good_pieces"] == 90 and k["unobserved_pieces"] == 10
+    assert k.coverage.fraction == pytest.approx(6 / 8)  # the outage is still unobserved time
