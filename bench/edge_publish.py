@@ -21,8 +21,8 @@ from typing import Literal
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge_agent.spool import OutMessage, Priority, SqliteSpool
-from edge_agent.uplink import Uplink, UplinkSettings
+from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
+from seamline.edge_agent.uplink import Uplink, UplinkSettings
 from seamline.localstack import MosquittoProcess
 
 TOPIC = "seamline/v1/bench/site/line-1/m-001/data"

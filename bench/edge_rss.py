@@ -22,10 +22,10 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge_agent.aggregate import Andon, MachineDerivation, RawSample
-from edge_agent.state import Thresholds
-from firmware_stubs.sewing.machine import MachineProfile, MachineRun, simulate_machine
-from firmware_stubs.sewing.payload import SampleRow, encode_andon, encode_samples
+from seamline.edge_agent.aggregate import Andon, MachineDerivation, RawSample
+from seamline.edge_agent.state import Thresholds
+from seamline.firmware_stubs.sewing.machine import MachineProfile, MachineRun, simulate_machine
+from seamline.firmware_stubs.sewing.payload import SampleRow, encode_andon, encode_samples
 from seamline.localstack import MosquittoProcess
 
 ENT, SITE, LINE = "bench", "plant1", "line1"

@@ -16,7 +16,7 @@ same run, and CPU µs per message, are the figures to compare. ``--compare-with`
 a second time with the ingest code of another checkout (e.g. the previous commit), interleaved.
 
 The reusable parts (traffic, publisher, ingest child process, counting) are in
-``seamline.localstack.ingest_harness``.
+``tests.support.ingest_harness``.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from contracts.topic import shared, subscription
-from seamline.localstack.ingest_harness import (
+from seamline.contracts.topic import shared, subscription
+from tests.support.ingest_harness import (
     REPO,
     IngestProcess,
     Publisher,
@@ -127,8 +127,8 @@ def count_only(host: str, port: int, traffic: Traffic, *, protocol: int, client_
 
 def naive_bridge(host: str, port: int, influx_url: str, db: str, traffic: Traffic) -> float:
     """(c): msg/s of an auto-ack subscriber that validates and POSTs each message on its own."""
-    from ingest.points import data_lines
-    from ingest.validate import Accepted, TimeWindow, validate
+    from seamline.ingest.points import data_lines
+    from seamline.ingest.validate import Accepted, TimeWindow, validate
 
     window = TimeWindow(max_past_ms=30 * 86_400_000, max_future_ms=600_000)
     parts = urllib.parse.urlsplit(influx_url)

@@ -21,11 +21,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from matching.capacity import LineCapacity, LineKey
-from matching.models import FactoryProfile, Order, ProfileBook
-from matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN
-from matching.planner import MatchOptions, plan_orders
-from matching.solver import SolveOptions
+from seamline.matching.capacity import LineCapacity, LineKey
+from seamline.matching.models import FactoryProfile, Order, ProfileBook
+from seamline.matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN
+from seamline.matching.planner import MatchOptions, plan_orders
+from seamline.matching.solver import SolveOptions
 
 # category -> (SAM low, SAM high) in std-min; DOMAIN.md: T-shirt 5-10, shirt ~20-25, jackets far more
 CATEGORIES: dict[str, tuple[float, float]] = {

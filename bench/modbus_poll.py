@@ -1,7 +1,7 @@
 """Benchmark: one agent polling N Modbus devices at 1 s - the seamline poller against a bare
 pymodbus baseline, both against the same stub servers in the same run.
 
-The device stubs run in ``--stub-procs`` separate processes (``python -m firmware_stubs.energy.cli``,
+The device stubs run in ``--stub-procs`` separate processes (``python -m seamline.firmware_stubs.energy.cli``,
 each serving a slice of the devices, registers refreshed on a 1 s simulated grid), so the CPU
 figure is the poller's alone and a stub loop does not serve 100 devices on its own.
 
@@ -36,12 +36,12 @@ from pathlib import Path
 from pydantic import BaseModel
 from pymodbus.client import AsyncModbusTcpClient
 
-from contracts.topic import Topic
-from edge_agent.modbus import metrics_map, sunspec
-from edge_agent.modbus.config import ModbusDeviceConfig, Protocol, load_devices
-from edge_agent.modbus.register_map import load_register_map
-from edge_agent.modbus.source import ModbusSource
-from firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH
+from seamline.contracts.topic import Topic
+from seamline.edge_agent.modbus import metrics_map, sunspec
+from seamline.edge_agent.modbus.config import ModbusDeviceConfig, Protocol, load_devices
+from seamline.edge_agent.modbus.register_map import load_register_map
+from seamline.edge_agent.modbus.source import ModbusSource
+from seamline.firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH
 from seamline.localstack.ports import wait_for_port
 
 KIND = {"PvInverter": "pv_inverter", "MetStation": "met_station", "Battery": "battery", "Meter": "meter",
@@ -139,7 +139,8 @@ def _start_stub(counts: dict[str, int], args: argparse.Namespace) -> tuple[subpr
     for _ in range(PORT_ATTEMPTS):
         base = random.randrange(PORT_RANGE[0], PORT_RANGE[1] - n)
         life_s = args.warmup_s * 2 + args.seconds * 2 + 60  # the stubs end by themselves even if we die
-        cmd = [sys.executable, "-m", "firmware_stubs.energy.cli", "--base-port", str(base), "--duration-s", str(life_s),
+        cmd = [sys.executable, "-m", "seamline.firmware_stubs.energy.cli", "--base-port", str(base),
+               "--duration-s", str(life_s),
                "--step-s", str(args.step_s), "--refresh-s", str(args.refresh_s),
                *(a for k, v in counts.items() for a in (f"--{k}", str(v)))]  # fmt: skip
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -21,14 +21,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from firmware_stubs.sewing.shift import ShiftPattern
-from ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
-from ingest.writer_v1 import InfluxV1Writer
-from rules.engine import compute_window
-from rules.kpi_points import KpiPointWriter
-from rules.master_data import MasterData, parse_master_data
-from rules.source import InfluxSource, SourceSettings
-from rules.synthetic import (
+from seamline.firmware_stubs.sewing.shift import ShiftPattern
+from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
+from seamline.ingest.writer_v1 import InfluxV1Writer
+from seamline.localstack import InfluxdProcess
+from seamline.rules.engine import compute_window
+from seamline.rules.kpi_points import KpiPointWriter
+from seamline.rules.master_data import MasterData, parse_master_data
+from seamline.rules.source import InfluxSource, SourceSettings
+from seamline.rules.windows import Window
+from tests.support.synthetic import (
     aggregate_lines,
     battery_lines,
     machine_tags,
@@ -37,8 +39,6 @@ from rules.synthetic import (
     simulate_truth,
     state_lines,
 )
-from rules.windows import Window
-from seamline.localstack import InfluxdProcess
 
 TZ = ZoneInfo("Asia/Shanghai")
 HOUR = Window(datetime(2026, 5, 6, 9, tzinfo=TZ), datetime(2026, 5, 6, 10, tzinfo=TZ))

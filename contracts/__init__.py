@@ -3,8 +3,8 @@
 Every component imports its topics and payloads from here; nothing else defines wire formats.
 """
 
-from contracts.assets import AssetKind, MetricSpec, metric_specs
-from contracts.messages import (
+from seamline.contracts.assets import AssetKind, MetricSpec, metric_specs
+from seamline.contracts.messages import (
     MAX_PAYLOAD_BYTES,
     SCHEMA_VERSION,
     AssetInfo,
@@ -21,7 +21,7 @@ from contracts.messages import (
     StateChangeMessage,
     parse_data,
 )
-from contracts.topic import MessageKind, Topic, TopicError
+from seamline.contracts.topic import MessageKind, Topic, TopicError
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",

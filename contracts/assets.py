@@ -34,7 +34,7 @@ def _m(unit: str, description: str, **kw: Any) -> Any:
 class Metrics(BaseModel):
     """Base of the per-kind metrics models: strict keys, no NaN/inf."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class SewingMachineMetrics(Metrics):

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from contracts.assets import AssetKind, metric_specs
-from contracts.docs import render
-from contracts.examples import examples
-from contracts.schema import write_schemas
+from seamline.contracts.assets import AssetKind, metric_specs
+from seamline.contracts.docs import render
+from seamline.contracts.examples import examples
+from seamline.contracts.schema import write_schemas
 
 
 def register(sub: Any) -> None:

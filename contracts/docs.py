@@ -3,8 +3,8 @@ so the documentation can never drift from the contract. ``seamline contracts doc
 
 from __future__ import annotations
 
-from contracts.assets import AssetKind, metric_specs
-from contracts.examples import examples
+from seamline.contracts.assets import AssetKind, metric_specs
+from seamline.contracts.examples import examples
 
 HEADER = """# The seamline wire contract (v1)
 

@@ -10,8 +10,8 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from contracts.assets import AssetKind, SewingMachineMetrics, metric_specs
-from contracts.messages import (
+from seamline.contracts.assets import AssetKind, SewingMachineMetrics, metric_specs
+from seamline.contracts.messages import (
     AssetInfo,
     BirthMessage,
     CapacityDay,
@@ -24,7 +24,7 @@ from contracts.messages import (
     SewingMachineData,
     StateChangeMessage,
 )
-from contracts.topic import MessageKind, Topic
+from seamline.contracts.topic import MessageKind, Topic
 
 TS = 1_764_291_600_000  # 2025-11-28T01:00:00Z = 09:00 Asia/Shanghai
 

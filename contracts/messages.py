@@ -16,7 +16,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from contracts.assets import (
+from seamline.contracts.assets import (
     AssetKind,
     BatteryMetrics,
     GatewayMetrics,
@@ -27,7 +27,7 @@ from contracts.assets import (
     SewingMachineMetrics,
     WindTurbineMetrics,
 )
-from contracts.topic import validate_level
+from seamline.contracts.topic import validate_level
 
 SCHEMA_VERSION = 1
 # A message this large is a bug or an attack; real batches are a few kB. Mosquitto's
@@ -62,7 +62,7 @@ class GatewayState(enum.StrEnum):
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
     schema_version: Literal[1] = Field(default=1, description="Payload schema version")
 
 
@@ -70,7 +70,7 @@ M = TypeVar("M", bound=Metrics)
 
 
 class Sample(BaseModel, Generic[M]):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
     ts_ms: TsMs
     seq: Seq
     quality: Quality = Quality.GOOD
@@ -148,7 +148,7 @@ class StateChangeMessage(_Payload):
 
 
 class AssetInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     asset: Name
     area: Name
     asset_kind: AssetKind
@@ -182,7 +182,7 @@ class GatewayStatusMessage(_Payload):
 
 
 class CapacityDay(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
     day: date = Field(description="Local calendar day of the enterprise")
     available_std_min: float = Field(ge=0, description="Standard minutes the line can earn that day")
     booked_std_min: float = Field(ge=0, description="Standard minutes already booked")

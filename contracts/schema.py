@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from contracts.messages import (
+from seamline.contracts.messages import (
     BirthMessage,
     CapacityMessage,
     CommandMessage,
@@ -16,7 +16,7 @@ from contracts.messages import (
     GatewayStatusMessage,
     StateChangeMessage,
 )
-from contracts.topic import MessageKind
+from seamline.contracts.topic import MessageKind
 
 SCHEMAS: dict[MessageKind, Any] = {
     MessageKind.DATA: DataMessage,

@@ -27,8 +27,8 @@ from typing import Protocol
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from contracts.assets import AssetKind, metric_specs
-from contracts.messages import (
+from seamline.contracts.assets import AssetKind, metric_specs
+from seamline.contracts.messages import (
     AssetInfo,
     BirthMessage,
     GatewayState,
@@ -37,14 +37,14 @@ from contracts.messages import (
     StateChangeMessage,
     parse_data,
 )
-from contracts.topic import MessageKind, Topic, TopicError
-from edge_agent.aggregate import Andon, MachineDerivation, Output, RawSample
-from edge_agent.config import EdgeConfig, MachineTypeSettings
-from edge_agent.local import Inbound, InboundSource
-from edge_agent.spool import OutMessage, Priority, SqliteSpool
-from edge_agent.state import Thresholds
-from edge_agent.telemetry import Counters, TelemetryClock, telemetry_message
-from edge_agent.uplink import UplinkStats
+from seamline.contracts.topic import MessageKind, Topic, TopicError
+from seamline.edge_agent.aggregate import Andon, MachineDerivation, Output, RawSample
+from seamline.edge_agent.config import EdgeConfig, MachineTypeSettings
+from seamline.edge_agent.local import Inbound, InboundSource
+from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
+from seamline.edge_agent.state import Thresholds
+from seamline.edge_agent.telemetry import Counters, TelemetryClock, telemetry_message
+from seamline.edge_agent.uplink import UplinkStats
 
 log = logging.getLogger(__name__)
 

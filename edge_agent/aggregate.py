@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from contracts.assets import SewingMachineMetrics
-from contracts.messages import MachineState, Sample, SewingMachineData, StateChangeMessage
-from edge_agent.state import Slice, StateChange, StateTracker, Thresholds
+from seamline.contracts.assets import SewingMachineMetrics
+from seamline.contracts.messages import MachineState, Sample, SewingMachineData, StateChangeMessage
+from seamline.edge_agent.state import Slice, StateChange, StateTracker, Thresholds
 
 # Open periods per machine; more than this means device time jumped around, and the oldest is
 # emitted early rather than kept forever.

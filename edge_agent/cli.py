@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from edge_agent.config import ConfigError, EdgeConfig, load_config
+from seamline.edge_agent.config import ConfigError, EdgeConfig, load_config
 from seamline.errors import UsageError
 
 
@@ -55,7 +55,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge_agent.service import serve  # paho, sqlite, pymodbus: only when really running
+    from seamline.edge_agent.service import serve  # paho, sqlite, pymodbus: only when really running
 
     config = _load(args.config)
     stop = threading.Event()

@@ -15,8 +15,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from contracts.topic import TopicError, validate_level
 from seamline.configfile import ConfigFileError, read_yaml_mapping
+from seamline.contracts.topic import TopicError, validate_level
 
 PASSWORD_ENV = "SEAMLINE_EDGE_UPLINK_PASSWORD"
 

@@ -10,13 +10,13 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from contracts.messages import GatewayState
-from edge_agent.agent import EdgeAgent, Source
-from edge_agent.config import EdgeConfig, SimulatedClockSettings
-from edge_agent.local import LocalSubscriber
-from edge_agent.sources import ModbusAgentSource
-from edge_agent.spool import SqliteSpool
-from edge_agent.uplink import Uplink, UplinkSettings
+from seamline.contracts.messages import GatewayState
+from seamline.edge_agent.agent import EdgeAgent, Source
+from seamline.edge_agent.config import EdgeConfig, SimulatedClockSettings
+from seamline.edge_agent.local import LocalSubscriber
+from seamline.edge_agent.sources import ModbusAgentSource
+from seamline.edge_agent.spool import SqliteSpool
+from seamline.edge_agent.uplink import Uplink, UplinkSettings
 
 log = logging.getLogger(__name__)
 

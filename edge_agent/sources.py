@@ -14,13 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts.assets import metric_specs
-from contracts.messages import AssetInfo
-from contracts.topic import Topic
-from edge_agent.agent import Sink
-from edge_agent.modbus.config import ModbusDeviceConfig, load_devices
-from edge_agent.modbus.source import ModbusSource
-from edge_agent.spool import Priority
+from seamline.contracts.assets import metric_specs
+from seamline.contracts.messages import AssetInfo
+from seamline.contracts.topic import Topic
+from seamline.edge_agent.agent import Sink
+from seamline.edge_agent.modbus.config import ModbusDeviceConfig, load_devices
+from seamline.edge_agent.modbus.source import ModbusSource
+from seamline.edge_agent.spool import Priority
 
 
 class _AggregateSink:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.assets import GatewayMetrics
-from contracts.messages import GatewayData, Sample
-from edge_agent.spool import SpoolStats
-from edge_agent.uplink import UplinkStats
+from seamline.contracts.assets import GatewayMetrics
+from seamline.contracts.messages import GatewayData, Sample
+from seamline.edge_agent.spool import SpoolStats
+from seamline.edge_agent.uplink import UplinkStats
 
 
 @dataclass(slots=True)

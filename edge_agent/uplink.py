@@ -37,10 +37,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from contracts.messages import MAX_PAYLOAD_BYTES
-from edge_agent.backoff import Backoff
-from edge_agent.spool import OutMessage, SqliteSpool
-from edge_agent.tls import client_ssl_context
+from seamline.contracts.messages import MAX_PAYLOAD_BYTES
+from seamline.edge_agent.backoff import Backoff
+from seamline.edge_agent.spool import OutMessage, SqliteSpool
+from seamline.edge_agent.tls import client_ssl_context
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """``seamline sim``: simulated devices. ``sewing`` lives here; ``energy`` comes from
-``firmware_stubs.energy.cli`` when that component is present."""
+``seamline.firmware_stubs.energy.cli`` when that component is present."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import argparse
 import importlib
 from typing import Any
 
-from firmware_stubs.sewing.cli import add_sewing_command
+from seamline.firmware_stubs.sewing.cli import add_sewing_command
 
-_ENERGY_CLI = "firmware_stubs.energy.cli"
+_ENERGY_CLI = "seamline.firmware_stubs.energy.cli"
 
 
 def register(sub: Any) -> None:

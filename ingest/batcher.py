@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingest.metrics import IngestMetrics
-from ingest.quarantine import SOURCE_DB, QuarantineEntry, QuarantineStore
-from ingest.validate import Reason
+from seamline.ingest.metrics import IngestMetrics
+from seamline.ingest.quarantine import SOURCE_DB, QuarantineEntry, QuarantineStore
+from seamline.ingest.validate import Reason
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.config import load_config
 from seamline.errors import UsageError
+from seamline.ingest.config import load_config
 
 
 def register(sub: Any) -> None:
@@ -42,7 +42,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ingest.service import IngestService
+    from seamline.ingest.service import IngestService
 
     config = load_config(_config_path(args))
     stop = threading.Event()
@@ -56,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from ingest.quarantine import QuarantineStore
+    from seamline.ingest.quarantine import QuarantineStore
 
     config = load_config(_config_path(args))
     store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
@@ -84,7 +84,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from ingest.service import replay_quarantine
+    from seamline.ingest.service import replay_quarantine
 
     config = load_config(_config_path(args))
     replayed, failing = replay_quarantine(config, reason=args.reason)
@@ -93,7 +93,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ingest.cli ...``: the ``seamline ingest`` command alone, without importing the
+    """``python -m seamline.ingest.cli ...``: the ``seamline ingest`` command alone, without importing the
     other components' CLIs (a broken or missing component cannot stop ingest from starting)."""
     import logging
 

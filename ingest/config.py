@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from contracts.topic import validate_level
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
+from seamline.contracts.topic import validate_level
 from seamline.errors import UsageError
 
 

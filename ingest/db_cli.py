@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from ingest.db_init import DbInitError, DbLayout, InfluxQLClient, RetentionSpec, duration_s, init_v1, init_v2
 from seamline.errors import UsageError
+from seamline.ingest.db_init import DbInitError, DbLayout, InfluxQLClient, RetentionSpec, duration_s, init_v1, init_v2
 
 __all__ = ["register"]
 
@@ -78,7 +78,7 @@ def _target(args: argparse.Namespace) -> _Target:
     token: SecretStr | None = None
     org, timeout_s = "seamline", 10.0
     if args.config is not None:
-        from ingest.config import load_config
+        from seamline.ingest.config import load_config
 
         ic = load_config(args.config).influx
         version, url, database, rp = ic.version, ic.url, ic.database, ic.retention_policy

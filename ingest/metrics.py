@@ -9,7 +9,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from ingest.line_protocol import encode_line
+from seamline.ingest.line_protocol import encode_line
 
 SELF_MEASUREMENT = "seamline_ingest"
 # Batch write latency buckets (seconds): a healthy write is 5-200 ms; retries push it to minutes.

@@ -14,18 +14,18 @@ from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
-from contracts.assets import AssetKind, metric_specs
-from contracts.messages import BirthMessage, GatewayStatusMessage, Quality, Sample, StateChangeMessage
-from contracts.topic import Topic
-from ingest.gaps import AssetKey, Gap, GapTracker
-from ingest.line_protocol import (
+from seamline.contracts.assets import AssetKind, metric_specs
+from seamline.contracts.messages import BirthMessage, GatewayStatusMessage, Quality, Sample, StateChangeMessage
+from seamline.contracts.topic import Topic
+from seamline.ingest.gaps import AssetKey, Gap, GapTracker
+from seamline.ingest.line_protocol import (
     encode_line,
     escape_field_key,
     escape_measurement,
     escape_tag,
     format_field_value,
 )
-from ingest.validate import Message
+from seamline.ingest.validate import Message
 
 Field = float | int | bool | str
 

@@ -15,15 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.batcher import Batcher, BatchLimits, PointWriter, Work
-from ingest.config import InfluxConfig, IngestConfig
-from ingest.gaps import GapTracker
-from ingest.metrics import IngestMetrics
-from ingest.points import message_lines
-from ingest.quarantine import SOURCE_MQTT, QuarantineEntry, QuarantineStore
-from ingest.subscriber import MqttSubscriber
-from ingest.validate import Accepted, Reason, TimeWindow, validate
-from ingest.write_policy import WritePolicy
+from seamline.ingest.batcher import Batcher, BatchLimits, PointWriter, Work
+from seamline.ingest.config import InfluxConfig, IngestConfig
+from seamline.ingest.gaps import GapTracker
+from seamline.ingest.metrics import IngestMetrics
+from seamline.ingest.points import message_lines
+from seamline.ingest.quarantine import SOURCE_MQTT, QuarantineEntry, QuarantineStore
+from seamline.ingest.subscriber import MqttSubscriber
+from seamline.ingest.validate import Accepted, Reason, TimeWindow, validate
+from seamline.ingest.write_policy import WritePolicy
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def wall_ms() -> int:
 def make_writer(config: InfluxConfig) -> PointWriter:
     """The configured InfluxDB writer (1.x ``/write`` or 2.x API)."""
     if config.version == 1:
-        from ingest.writer_v1 import InfluxV1Writer
+        from seamline.ingest.writer_v1 import InfluxV1Writer
 
         return InfluxV1Writer(
             url=config.url,
@@ -51,7 +51,7 @@ def make_writer(config: InfluxConfig) -> PointWriter:
         )
     from pydantic import SecretStr
 
-    from ingest.writer_v2 import InfluxV2Writer
+    from seamline.ingest.writer_v2 import InfluxV2Writer
 
     return InfluxV2Writer(
         url=config.url,

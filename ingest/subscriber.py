@@ -28,9 +28,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from contracts.topic import shared, subscription
-from ingest.config import MqttConfig
-from ingest.fast_client import BufferedClient
+from seamline.contracts.topic import shared, subscription
+from seamline.ingest.config import MqttConfig
+from seamline.ingest.fast_client import BufferedClient
 
 log = logging.getLogger(__name__)
 

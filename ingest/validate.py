@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import pydantic
 
-from contracts.assets import AssetKind
-from contracts.messages import (
+from seamline.contracts.assets import AssetKind
+from seamline.contracts.messages import (
     BirthMessage,
     DataMessage,
     GatewayStatusMessage,
     StateChangeMessage,
 )
-from contracts.topic import GATEWAY_AREA, LINE_ASSET, MessageKind, Topic, TopicError
+from seamline.contracts.topic import GATEWAY_AREA, LINE_ASSET, MessageKind, Topic, TopicError
 
 Message = DataMessage | StateChangeMessage | BirthMessage | GatewayStatusMessage
 # isinstance() with tuples: ``A | B`` in a hot function builds a new union object on every call.

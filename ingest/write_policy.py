@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ingest.write_errors import (
+from seamline.ingest.write_errors import (
     AuthWriteError,
     BatchTooLargeError,
     PartialWriteError,

@@ -14,7 +14,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 from pydantic import SecretStr
 
-from ingest.write_errors import RetryableWriteError, WriteError, error_for_status
+from seamline.ingest.write_errors import RetryableWriteError, WriteError, error_for_status
 
 __all__ = ["InfluxV2Writer"]
 

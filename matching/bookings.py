@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-from matching.models import AllocationEntry, AllocationMessage, AllocationPlan, Order
+from seamline.matching.models import AllocationEntry, AllocationMessage, AllocationPlan, Order
 
 MEASUREMENT = "allocation"
 

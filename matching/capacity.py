@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from contracts.messages import CapacityMessage
+from seamline.contracts.messages import CapacityMessage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,8 +20,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import ValidationError
 
-from contracts.messages import CapacityMessage
-from contracts.topic import MessageKind, Topic, TopicError, subscription
+from seamline.contracts.messages import CapacityMessage
+from seamline.contracts.topic import MessageKind, Topic, TopicError, subscription
 from seamline.errors import UsageError
 
 # A cluster has thousands of lines; more retained capacity topics than this is a misconfigured

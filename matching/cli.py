@@ -21,15 +21,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from matching import capacity_feed
-from matching.bookings import allocation_messages, render_table, write_bookings
-from matching.capacity import from_messages
-from matching.order_book import parse_orders, read_rows
-from matching.planner import MatchOptions, plan_orders
-from matching.profiles import load_profiles
-from matching.publisher import MqttPublisher, publish_plan
-from matching.solver import SolveOptions
 from seamline.errors import UsageError
+from seamline.matching import capacity_feed
+from seamline.matching.bookings import allocation_messages, render_table, write_bookings
+from seamline.matching.capacity import from_messages
+from seamline.matching.order_book import parse_orders, read_rows
+from seamline.matching.planner import MatchOptions, plan_orders
+from seamline.matching.profiles import load_profiles
+from seamline.matching.publisher import MqttPublisher, publish_plan
+from seamline.matching.solver import SolveOptions
 
 
 def register(sub: Any) -> None:

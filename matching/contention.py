@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.network import FloatArray, Network
+from seamline.matching.network import FloatArray, Network
 
 
 def line_contention(net: Network) -> FloatArray:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
-from matching.network import FloatArray, IntArray, Network
+from seamline.matching.network import FloatArray, IntArray, Network
 
 # Integer flow units per standard minute. Free minutes arrive with one decimal (capacity
 # messages round to 0.1 std-min), so 10 loses nothing there; 2·10⁸ std-min of demand at the

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from matching.network import BoolArray, FloatArray, IntArray, Network
-from matching.objective import preference_eps
+from seamline.matching.network import BoolArray, FloatArray, IntArray, Network
+from seamline.matching.objective import preference_eps
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from matching.models import Order
-from matching.network import FloatArray, IntArray, Network, arcs_by_order
-from matching.schedule import PIECE_TOLERANCE, Booking, whole_pieces
+from seamline.matching.models import Order
+from seamline.matching.network import FloatArray, IntArray, Network, arcs_by_order
+from seamline.matching.schedule import PIECE_TOLERANCE, Booking, whole_pieces
 
 
 def edd_sequence(net: Network) -> list[int]:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.messages import Name, TsMs
+from seamline.contracts.messages import Name, TsMs
 
 # A category/order name is a short printable token; the same bound as topic levels.
 CATEGORY_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"

@@ -16,9 +16,9 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from matching.capacity import LineCapacity, horizon
-from matching.models import Order, ProfileBook
-from matching.objective import PreferenceWeights, preference_cost
+from seamline.matching.capacity import LineCapacity, horizon
+from seamline.matching.models import Order, ProfileBook
+from seamline.matching.objective import PreferenceWeights, preference_cost
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

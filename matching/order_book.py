@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from matching.models import Order, RowError, Unallocated, UnallocatedReason
 from seamline.errors import UsageError
+from seamline.matching.models import Order, RowError, Unallocated, UnallocatedReason
 
 REQUIRED = ("order_id", "buyer", "category", "sam_min", "quantity", "due")
 OPTIONAL = ("min_qty_per_factory", "splittable")

@@ -37,11 +37,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from matching.capacity import LineCapacity
-from matching.contention import contention_rank
-from matching.flow import FlowResult, max_on_time_std_min, solve_flow
-from matching.greedy import greedy_fill
-from matching.models import (
+from seamline.matching.capacity import LineCapacity
+from seamline.matching.contention import contention_rank
+from seamline.matching.flow import FlowResult, max_on_time_std_min, solve_flow
+from seamline.matching.greedy import greedy_fill
+from seamline.matching.models import (
     Allocation,
     AllocationPlan,
     Order,
@@ -50,14 +50,14 @@ from matching.models import (
     SolveStats,
     Unallocated,
 )
-from matching.network import Network, build_network
-from matching.objective import PreferenceWeights
-from matching.pruning import PruneOptions, prune
-from matching.reasons import unallocated
-from matching.repair import repair_minimums
-from matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
-from matching.solver import SolveOptions, solve
-from matching.twophase import two_phase
+from seamline.matching.network import Network, build_network
+from seamline.matching.objective import PreferenceWeights
+from seamline.matching.pruning import PruneOptions, prune
+from seamline.matching.reasons import unallocated
+from seamline.matching.repair import repair_minimums
+from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
+from seamline.matching.solver import SolveOptions, solve
+from seamline.matching.twophase import two_phase
 
 # Above this many pruned arcs the per-arc LP/MILP is skipped: the 200-order benchmark (~6k arcs)
 # solves in about a second, the 2 000-order one (~85k arcs) did not finish its LP in 30 s.

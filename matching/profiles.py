@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from matching.models import FactoryProfile, ProfileBook
 from seamline.errors import UsageError
+from seamline.matching.models import FactoryProfile, ProfileBook
 
 
 def load_profiles(path: Path | None) -> ProfileBook:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.network import BoolArray, IntArray, Network, select_arcs
+from seamline.matching.network import BoolArray, IntArray, Network, select_arcs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

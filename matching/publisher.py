@@ -9,9 +9,9 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from contracts.topic import MessageKind, Topic
-from matching.models import AllocationMessage
+from seamline.contracts.topic import MessageKind, Topic
 from seamline.errors import UsageError
+from seamline.matching.models import AllocationMessage
 
 # Seconds to wait for the broker to acknowledge each QoS 1 publish before giving up.
 PUBLISH_TIMEOUT_S = 10.0

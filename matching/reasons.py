@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matching.models import Unallocated, UnallocatedReason
-from matching.network import IntArray, Network, arcs_by_order
-from matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day
+from seamline.matching.models import Unallocated, UnallocatedReason
+from seamline.matching.network import IntArray, Network, arcs_by_order
+from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day
 
 
 def unallocated(net: Network, bookings: Sequence[Booking]) -> list[Unallocated]:

@@ -28,10 +28,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from matching.network import BoolArray, FloatArray, IntArray, Network, select_arcs
-from matching.pruning import PruneOptions, prune
-from matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
-from matching.solver import Solution, SolveOptions, solve
+from seamline.matching.network import BoolArray, FloatArray, IntArray, Network, select_arcs
+from seamline.matching.pruning import PruneOptions, prune
+from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
+from seamline.matching.solver import Solution, SolveOptions, solve
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

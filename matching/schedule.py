@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.network import FloatArray, Network
+from seamline.matching.network import FloatArray, Network
 
 # Solver round-off: HiGHS' feasibility tolerance is 1e-7 (relative); 1e-6 pieces is far above
 # it and far below anything that matters.

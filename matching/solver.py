@@ -37,9 +37,9 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
-from matching.formulation import Model, build, needs_no_binary
-from matching.network import BoolArray, FloatArray, IntArray, Network
-from matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN
+from seamline.matching.formulation import Model, build, needs_no_binary
+from seamline.matching.network import BoolArray, FloatArray, IntArray, Network
+from seamline.matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

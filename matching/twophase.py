@@ -29,12 +29,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from matching.contention import contention_rank
-from matching.flow import FlowResult, solve_flow
-from matching.greedy import greedy_fill
-from matching.network import BoolArray, FloatArray, Network, select_arcs
-from matching.repair import group_minimum_std_min, violating_groups
-from matching.schedule import Booking, edd_minutes, to_bookings
+from seamline.matching.contention import contention_rank
+from seamline.matching.flow import FlowResult, solve_flow
+from seamline.matching.greedy import greedy_fill
+from seamline.matching.network import BoolArray, FloatArray, Network, select_arcs
+from seamline.matching.repair import group_minimum_std_min, violating_groups
+from seamline.matching.schedule import Booking, edd_minutes, to_bookings
 
 # Flow rounds of phase B: each costs one min-cost flow (~0.1 s at 200 orders, ~3 s at 2 000 on
 # the pruned network). Seed 7, 2 000 orders: violating orders 907 -> 498 -> 400 -> 354 over 4.

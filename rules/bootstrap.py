@@ -6,18 +6,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from ingest.db_init import InfluxQLClient
-from ingest.writer_v1 import InfluxV1Writer
-from rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy, UrllibPoster
-from rules.config import RulesConfig
-from rules.energy_kpi import EnergySettings
-from rules.jobs import RulesService
-from rules.kpi_points import KpiPointWriter
-from rules.lease import FileLease, Lease, NoLease
-from rules.master_data import MasterData, load_master_data
-from rules.mqtt_publisher import MqttPublisher
-from rules.query import CountingClient
-from rules.source import InfluxSource, SourceSettings
+from seamline.ingest.db_init import InfluxQLClient
+from seamline.ingest.writer_v1 import InfluxV1Writer
+from seamline.rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy, UrllibPoster
+from seamline.rules.config import RulesConfig
+from seamline.rules.energy_kpi import EnergySettings
+from seamline.rules.jobs import RulesService
+from seamline.rules.kpi_points import KpiPointWriter
+from seamline.rules.lease import FileLease, Lease, NoLease
+from seamline.rules.master_data import MasterData, load_master_data
+from seamline.rules.mqtt_publisher import MqttPublisher
+from seamline.rules.query import CountingClient
+from seamline.rules.source import InfluxSource, SourceSettings
 
 
 def sharded_master(cfg: RulesConfig) -> MasterData:

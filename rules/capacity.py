@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from contracts.messages import CapacityDay, CapacityMessage
-from rules.master_data import Enterprise, Line, MasterData, Site
-from rules.shift_calendar import ShiftCalendar, planned_minutes_on
+from seamline.contracts.messages import CapacityDay, CapacityMessage
+from seamline.rules.master_data import Enterprise, Line, MasterData, Site
+from seamline.rules.shift_calendar import ShiftCalendar, planned_minutes_on
 
 MAX_EFFICIENCY = 1.5  # CapacityMessage.efficiency upper bound: SAMs can be loose, not that loose
 MAX_DAYS_AHEAD = 366  # CapacityMessage.days max_length

@@ -24,13 +24,13 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from contracts.messages import CapacityMessage
-from contracts.topic import MessageKind, Topic
-from rules.capacity import BookedKey, DailyEfficiency, capacity_messages
-from rules.kpi_points import Fence, NoFence
-from rules.master_data import MasterData
-from rules.query import CountingClient, Select
+from seamline.contracts.messages import CapacityMessage
+from seamline.contracts.topic import MessageKind, Topic
 from seamline.errors import UsageError
+from seamline.rules.capacity import BookedKey, DailyEfficiency, capacity_messages
+from seamline.rules.kpi_points import Fence, NoFence
+from seamline.rules.master_data import MasterData
+from seamline.rules.query import CountingClient, Select
 
 log = logging.getLogger(__name__)
 

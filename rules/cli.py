@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rules.bootstrap import make_service
-from rules.config import load_config
-from rules.engine import compute_window
-from rules.jobs import SIZES, range_tasks, recent_tasks, schedule
-from rules.query import QueryError
 from seamline.errors import UsageError
+from seamline.rules.bootstrap import make_service
+from seamline.rules.config import load_config
+from seamline.rules.engine import compute_window
+from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
+from seamline.rules.query import QueryError
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rules.lease import Shard
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.errors import UsageError
+from seamline.rules.lease import Shard
 
 
 class ConfigError(UsageError):

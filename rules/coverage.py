@@ -29,8 +29,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from contracts.messages import Quality
-from rules.spans import Pair, Span, SpanSet, merge_sorted
+from seamline.contracts.messages import Quality
+from seamline.rules.spans import Pair, Span, SpanSet, merge_sorted
 
 
 class Stamp(enum.StrEnum):

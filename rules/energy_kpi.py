@@ -11,23 +11,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from contracts.messages import Quality
-from rules.coverage import Coverage, ObservationPolicy, observed_spans
-from rules.kpi.battery import battery_kpi, energy_from_power
-from rules.kpi.counter import CounterIncrements, counter_increments
-from rules.kpi.pv import performance_ratio_kpi, pv_availability_kpi, pv_energy_kpi
-from rules.kpi.result import KpiResult
-from rules.kpi.wind import (
+from seamline.contracts.messages import Quality
+from seamline.rules.coverage import Coverage, ObservationPolicy, observed_spans
+from seamline.rules.kpi.battery import battery_kpi, energy_from_power
+from seamline.rules.kpi.counter import CounterIncrements, counter_increments
+from seamline.rules.kpi.pv import performance_ratio_kpi, pv_availability_kpi, pv_energy_kpi
+from seamline.rules.kpi.result import KpiResult
+from seamline.rules.kpi.wind import (
     PowerCurve,
     lost_production_kpi,
     power_curve_from_windpowerlib,
     wind_availability_kpi,
     wind_energy_kpi,
 )
-from rules.master_data import EnergyAsset, MasterData
-from rules.source import EnergySeries
-from rules.spans import SpanSet
-from rules.windows import Window
+from seamline.rules.master_data import EnergyAsset, MasterData
+from seamline.rules.source import EnergySeries
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
 
 # Inverters briefly exceed nameplate (cold modules, reactive headroom); 1.5x still rejects glitches.
 RATE_MARGIN = 1.5

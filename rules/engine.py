@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rules.coverage import Coverage
-from rules.energy_kpi import (
+from seamline.rules.coverage import Coverage
+from seamline.rules.energy_kpi import (
     EnergySettings,
     FeederMeter,
     SiteEnergyParts,
@@ -24,15 +24,15 @@ from rules.energy_kpi import (
     weakest,
     wind_kpis,
 )
-from rules.kpi.factory_energy import SiteEnergy, factory_energy_kpi
-from rules.kpi.result import KpiResult
-from rules.kpi_points import KpiPoint, make_point
-from rules.machine_kpi import LineInputs, MachineWindow, line_kpis, machine_kpi
-from rules.master_data import EnergyAsset, Enterprise, Line, MasterData, Site
-from rules.shift_calendar import ShiftCalendar, planned_spans
-from rules.source import AssetKey, EnergySeries, WindowData, WindowSource, offline_for
-from rules.spans import SpanSet
-from rules.windows import Window
+from seamline.rules.kpi.factory_energy import SiteEnergy, factory_energy_kpi
+from seamline.rules.kpi.result import KpiResult
+from seamline.rules.kpi_points import KpiPoint, make_point
+from seamline.rules.machine_kpi import LineInputs, MachineWindow, line_kpis, machine_kpi
+from seamline.rules.master_data import EnergyAsset, Enterprise, Line, MasterData, Site
+from seamline.rules.shift_calendar import ShiftCalendar, planned_spans
+from seamline.rules.source import AssetKey, EnergySeries, WindowData, WindowSource, offline_for
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
 
 # Machines read per batch: a daily window is ~1 500 aggregates (~420 B each decoded) and, for 8 h
 # of sewing, ~2 800 state events (~280 B; stops need every debounced change) per machine, ~1.4 MB;

@@ -21,15 +21,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rules.capacity_feed import CapacityFeed, FeedReport
-from rules.energy_kpi import EnergySettings
-from rules.engine import compute_window
-from rules.kpi_points import FencingError, KpiPointWriter
-from rules.lease import Lease
-from rules.master_data import Enterprise, MasterData
-from rules.shift_calendar import ShiftCalendar, shift_instances
-from rules.source import WindowSource
-from rules.windows import Window, WindowSize, aligned_windows, recent_windows
+from seamline.rules.capacity_feed import CapacityFeed, FeedReport
+from seamline.rules.energy_kpi import EnergySettings
+from seamline.rules.engine import compute_window
+from seamline.rules.kpi_points import FencingError, KpiPointWriter
+from seamline.rules.lease import Lease
+from seamline.rules.master_data import Enterprise, MasterData
+from seamline.rules.shift_calendar import ShiftCalendar, shift_instances
+from seamline.rules.source import WindowSource
+from seamline.rules.windows import Window, WindowSize, aligned_windows, recent_windows
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingest.line_protocol import encode_line
-from ingest.write_policy import PointWriter, WriteOutcome, WritePolicy
-from rules.kpi.result import Flag, KpiResult
-from rules.windows import Window
+from seamline.ingest.line_protocol import encode_line
+from seamline.ingest.write_policy import PointWriter, WriteOutcome, WritePolicy
+from seamline.rules.kpi.result import Flag, KpiResult
+from seamline.rules.windows import Window
 
 FieldValue = float | int | bool | str
 

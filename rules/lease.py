@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from rules.kpi_points import FencingError
+from seamline.rules.kpi_points import FencingError
 
 Clock = Callable[[], float]
 

@@ -21,20 +21,20 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from contracts.messages import Quality
-from rules.coverage import Coverage, ObservationPolicy, coverage_of, observed_spans
-from rules.kpi.operating_time import (
+from seamline.contracts.messages import Quality
+from seamline.rules.coverage import Coverage, ObservationPolicy, coverage_of, observed_spans
+from seamline.rules.kpi.operating_time import (
     DEFAULT_STOP_THRESHOLD_S,
     OperatingTime,
     down_by_reason_s,
     operating_time_of_runs,
     whole_runs,
 )
-from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
-from rules.kpi.sewing import Aggregate, line_efficiency_kpi, oee
-from rules.kpi.state_time import StateEvent, breakdowns_starting_in, in_time_order
-from rules.spans import Span, SpanSet
-from rules.windows import Window
+from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
+from seamline.rules.kpi.sewing import Aggregate, line_efficiency_kpi, oee
+from seamline.rules.kpi.state_time import StateEvent, breakdowns_starting_in, in_time_order
+from seamline.rules.spans import Span, SpanSet
+from seamline.rules.windows import Window
 
 _AGG_POLICY = ObservationPolicy()
 

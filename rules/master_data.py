@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from contracts.assets import AssetKind
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
+from seamline.contracts.assets import AssetKind
 from seamline.errors import UsageError
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]

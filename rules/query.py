@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ingest.db_init import DbInitError, quote_ident
+from seamline.ingest.db_init import DbInitError, quote_ident
 
 Row = Mapping[str, Any]
 

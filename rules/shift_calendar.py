@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from rules.master_data import Enterprise, MasterData, Shift, Weekday
-from rules.spans import Span, SpanSet
-from rules.windows import Window
+from seamline.rules.master_data import Enterprise, MasterData, Shift, Weekday
+from seamline.rules.spans import Span, SpanSet
+from seamline.rules.windows import Window
 
 # A bound on how many local days one query may walk (10 years), so a wrong window fails fast.
 MAX_DAYS_PER_QUERY = 3660

@@ -18,15 +18,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from contracts.messages import MachineState, Quality
-from rules.coverage import Observation, offline_spans
-from rules.kpi.counter import Reading
-from rules.kpi.integration import Point
-from rules.kpi.sewing import Aggregate
-from rules.kpi.state_time import StateEvent
-from rules.query import CountingClient, QueryClient, Select, Series
-from rules.spans import SpanSet
-from rules.windows import Window
+from seamline.contracts.messages import MachineState, Quality
+from seamline.rules.coverage import Observation, offline_spans
+from seamline.rules.kpi.counter import Reading
+from seamline.rules.kpi.integration import Point
+from seamline.rules.kpi.sewing import Aggregate
+from seamline.rules.kpi.state_time import StateEvent
+from seamline.rules.query import CountingClient, QueryClient, Select, Series
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
 
 IDENTITY = ("enterprise", "site", "area", "asset")
 GATEWAY_IDENTITY = ("enterprise", "site", "gateway")

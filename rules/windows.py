@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from rules.spans import Span
+from seamline.rules.spans import Span
 
 
 class WindowSize(enum.StrEnum):

@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
-.venv/bin/mypy contracts firmware_stubs edge_agent ingest rules matching dashboards seamline bench
+bash scripts/typecheck.sh
 if [ $# -eq 0 ]; then set -- tests; fi
 exec .venv/bin/pytest -q "$@"

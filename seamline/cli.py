@@ -1,4 +1,8 @@
-"""The ``seamline`` command. Each component registers its own subcommand from its ``cli`` module.
+"""The ``seamline`` command, the one composition root of the command line.
+
+Each component registers its own subcommand from its ``cli`` module, and only the component whose
+subcommand runs is imported: a gateway running ``seamline edge run`` never loads numpy, InfluxDB
+or the optimiser. A subcommand whose extra is not installed says which extra to install.
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error (argparse's convention),
 130 interrupted.
@@ -11,26 +15,59 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from seamline import __version__
 from seamline.errors import UsageError
 
-# subcommand -> module that defines ``register(subparsers)``; each handler returns an exit code.
-COMMANDS: dict[str, str] = {
-    "contracts": "contracts.cli",
-    "sim": "firmware_stubs.cli",
-    "edge": "edge_agent.cli",
-    "ingest": "ingest.cli",
-    "db": "ingest.db_cli",
-    "rules": "rules.cli",
-    "match": "matching.cli",
-    "dashboards": "dashboards.cli",
-    "demo": "seamline.demo.cli",
-    "bench": "bench.cli",
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    module: str  # defines ``register(subparsers)``; each handler returns an exit code
+    extra: str | None  # the install extra that brings its dependencies (None: the base install)
+    help: str
+
+
+COMMANDS: dict[str, Command] = {
+    "contracts": Command("seamline.contracts.cli", None, "the wire contract: schemas, units, examples, docs"),
+    "sim": Command("seamline.firmware_stubs.cli", "sim", "simulated devices (sewing nodes, energy equipment)"),
+    "edge": Command("seamline.edge_agent.cli", "edge", "the edge agent that runs on a factory gateway"),
+    "ingest": Command("seamline.ingest.cli", "ingest", "MQTT -> InfluxDB with validation and quarantine"),
+    "db": Command("seamline.ingest.db_cli", "ingest", "InfluxDB: create databases and retention policies, query"),
+    "rules": Command("seamline.rules.cli", "rules", "KPIs with coverage, capacity feed"),
+    "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
+    "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+class MissingExtraError(Exception):
+    """A subcommand needs a Python package that its extra would have installed."""
+
+    def __init__(self, command: str, module: str) -> None:
+        extra = COMMANDS[command].extra
+        target = f"seamline[{extra}]" if extra else "seamline"
+        super().__init__(
+            f"seamline {command}: Python module {module!r} is not installed; "
+            f"install it with: pip install '{target}'"
+        )
+
+
+def _third_party(exc: ModuleNotFoundError) -> str | None:
+    """The missing top-level module if it is not one of ours (ours missing is a bug, not an extra)."""
+    root = (exc.name or "").split(".")[0]
+    return root if root and root != "seamline" else None
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line, found without importing any component."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with ``command``'s component registered (all others listed by name and help only)."""
     parser = argparse.ArgumentParser(
         prog="seamline",
         description="Production telemetry for garment clusters and green-energy parks.",
@@ -38,19 +75,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seamline {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMANDS.values():
+    for name, spec in COMMANDS.items():
+        if name != command:
+            sub.add_parser(name, help=spec.help, add_help=False)
+            continue
         try:
-            module = importlib.import_module(module_name)
+            module = importlib.import_module(spec.module)
         except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # component not built yet
-            raise
+            missing = _third_party(exc)
+            if missing is None:
+                raise
+            raise MissingExtraError(name, missing) from None
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(argv)
+    try:
+        parser = build_parser(command)
+    except MissingExtraError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.INFO,
@@ -65,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args))
     except UsageError as exc:
         print(f"seamline {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        missing = _third_party(exc)
+        if missing is None:
+            raise
+        print(MissingExtraError(args.command, missing), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

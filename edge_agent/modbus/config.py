@@ -12,8 +12,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from contracts.assets import AssetKind
-from contracts.topic import TopicError, validate_level
+from seamline.contracts.assets import AssetKind
+from seamline.contracts.topic import TopicError, validate_level
 
 # SunSpec devices put the marker at one of these (0-based PDU addresses), 40000 by far the most.
 DEFAULT_SUNSPEC_BASES = (40000, 50000, 0)

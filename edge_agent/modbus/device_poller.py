@@ -18,15 +18,15 @@ from pydantic import BaseModel, ValidationError
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusTcpClient
 
-from contracts.assets import METRICS_MODELS, AssetKind
-from contracts.messages import DATA_MODELS, Quality, Sample
-from contracts.topic import Topic
-from edge_agent.backoff import Backoff
-from edge_agent.modbus import metrics_map, sunspec
-from edge_agent.modbus.config import Framer, ModbusDeviceConfig, Protocol
-from edge_agent.modbus.counters import CounterTracker
-from edge_agent.modbus.poll_stats import PollStats
-from edge_agent.modbus.register_map import RegisterMap, decode_registers, load_register_map
+from seamline.contracts.assets import METRICS_MODELS, AssetKind
+from seamline.contracts.messages import DATA_MODELS, Quality, Sample
+from seamline.contracts.topic import Topic
+from seamline.edge_agent.backoff import Backoff
+from seamline.edge_agent.modbus import metrics_map, sunspec
+from seamline.edge_agent.modbus.config import Framer, ModbusDeviceConfig, Protocol
+from seamline.edge_agent.modbus.counters import CounterTracker
+from seamline.edge_agent.modbus.poll_stats import PollStats
+from seamline.edge_agent.modbus.register_map import RegisterMap, decode_registers, load_register_map
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from contracts.topic import MessageKind, Topic
-from edge_agent.modbus.config import ModbusDeviceConfig
-from edge_agent.modbus.device_poller import DevicePoller
-from edge_agent.modbus.poll_stats import ModbusStats, PollStats
+from seamline.contracts.topic import MessageKind, Topic
+from seamline.edge_agent.modbus.config import ModbusDeviceConfig
+from seamline.edge_agent.modbus.device_poller import DevicePoller
+from seamline.edge_agent.modbus.poll_stats import ModbusStats, PollStats
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,9 @@ def add_energy_command(sim_sub: Any) -> None:
 def run_energy(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from firmware_stubs.clock import SimClock
-    from firmware_stubs.energy.server import EnergyStubHost
-    from firmware_stubs.energy.site import build_site
+    from seamline.firmware_stubs.clock import SimClock
+    from seamline.firmware_stubs.energy.server import EnergyStubHost
+    from seamline.firmware_stubs.energy.site import build_site
 
     for kind in ("pv", "battery", "meter", "wind"):
         n = getattr(args, kind)
@@ -84,7 +84,7 @@ def run_energy(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m firmware_stubs.energy.cli ...``), same flags as ``sim energy``."""
+    """Standalone entry (``python -m seamline.firmware_stubs.energy.cli ...``), same flags as ``sim energy``."""
     parser = argparse.ArgumentParser(prog="energy-sim")
     add_energy_command(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["energy", *(argv if argv is not None else sys.argv[1:])])

@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from firmware_stubs.energy import solar, sunspec_image, vendor_map, wind
-from firmware_stubs.energy.battery import BatteryState, step_battery
-from firmware_stubs.energy.counters import EnergyCounter
-from firmware_stubs.energy.feeder import FeederFlow, FlowHistory
+from seamline.firmware_stubs.energy import solar, sunspec_image, vendor_map, wind
+from seamline.firmware_stubs.energy.battery import BatteryState, step_battery
+from seamline.firmware_stubs.energy.counters import EnergyCounter
+from seamline.firmware_stubs.energy.feeder import FeederFlow, FlowHistory
 
 STEP_S = 1.0  # physics step; a 1 s poll never sees a step coarser than itself
 MAX_STEPS_PER_ADVANCE = 20_000  # beyond this the step widens, so a long gap costs bounded CPU

@@ -24,8 +24,8 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from firmware_stubs.energy.devices import _Base as EnergyDevice
-from firmware_stubs.energy.sim_clock import Clock
+from seamline.firmware_stubs.energy.devices import _Base as EnergyDevice
+from seamline.firmware_stubs.energy.sim_clock import Clock
 
 log = logging.getLogger(__name__)
 

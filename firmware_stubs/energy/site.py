@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from firmware_stubs.energy.devices import STEP_S, Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
-from firmware_stubs.energy.solar import TZ
+from seamline.firmware_stubs.energy.devices import STEP_S, Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
+from seamline.firmware_stubs.energy.solar import TZ
 
 FACTORY_BASE_LOAD_W = 40_000.0  # lights, compressors, IT around the clock
 FACTORY_SHIFT_LOAD_W = 80_000.0  # ~200 sewing machines + irons during the 08:00-18:00 shift

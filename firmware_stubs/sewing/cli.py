@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from firmware_stubs.clock import SimClock
-from firmware_stubs.sewing.floor import FAULT_PRESETS, FloorSpec, run_floor
-from firmware_stubs.sewing.publisher import MqttPublisher, PublishError, parse_broker_url
-from firmware_stubs.sewing.shift import ShiftPattern
 from seamline.errors import UsageError
+from seamline.firmware_stubs.clock import SimClock
+from seamline.firmware_stubs.sewing.floor import FAULT_PRESETS, FloorSpec, run_floor
+from seamline.firmware_stubs.sewing.publisher import MqttPublisher, PublishError, parse_broker_url
+from seamline.firmware_stubs.sewing.shift import ShiftPattern
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 

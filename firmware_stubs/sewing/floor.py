@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from firmware_stubs.clock import SimClock
-from firmware_stubs.faults import NO_FAULTS, FaultLog, FaultPlan, schedule_faults
-from firmware_stubs.seeding import stable_seed
-from firmware_stubs.sewing.machine import MachineProfile, MachineSimulation, prepare_machine
-from firmware_stubs.sewing.node import NodeAddress, Outgoing, batch_for_speed, plan_node
-from firmware_stubs.sewing.publisher import Publisher
-from firmware_stubs.sewing.shift import ShiftPattern
+from seamline.firmware_stubs.clock import SimClock
+from seamline.firmware_stubs.faults import NO_FAULTS, FaultLog, FaultPlan, schedule_faults
+from seamline.firmware_stubs.seeding import stable_seed
+from seamline.firmware_stubs.sewing.machine import MachineProfile, MachineSimulation, prepare_machine
+from seamline.firmware_stubs.sewing.node import NodeAddress, Outgoing, batch_for_speed, plan_node
+from seamline.firmware_stubs.sewing.publisher import Publisher
+from seamline.firmware_stubs.sewing.shift import ShiftPattern
 
 FAULT_PRESETS = ("none", "light", "heavy")
 SITE = "s1"

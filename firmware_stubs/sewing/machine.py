@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from contracts.messages import MachineState
-from firmware_stubs.seeding import stable_seed
-from firmware_stubs.sewing.operator import Segment, Timeline, build_timeline
-from firmware_stubs.sewing.sampling import TimelineSampler
-from firmware_stubs.sewing.shift import ShiftPattern, always_working
+from seamline.contracts.messages import MachineState
+from seamline.firmware_stubs.seeding import stable_seed
+from seamline.firmware_stubs.sewing.operator import Segment, Timeline, build_timeline
+from seamline.firmware_stubs.sewing.sampling import TimelineSampler
+from seamline.firmware_stubs.sewing.shift import ShiftPattern, always_working
 
 
 def _default_breakdown_reasons() -> tuple[tuple[str, float], ...]:

@@ -14,10 +14,10 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from contracts.topic import MessageKind, Topic
-from firmware_stubs.faults import FaultLog, FaultSchedule, garbage_payload
-from firmware_stubs.sewing.machine import AndonEvent, MachineSimulation
-from firmware_stubs.sewing.payload import SampleRow, encode_andon, encode_samples
+from seamline.contracts.topic import MessageKind, Topic
+from seamline.firmware_stubs.faults import FaultLog, FaultSchedule, garbage_payload
+from seamline.firmware_stubs.sewing.machine import AndonEvent, MachineSimulation
+from seamline.firmware_stubs.sewing.payload import SampleRow, encode_andon, encode_samples
 
 # Samples per message at most: an hour of 1 Hz data would be ~250 kB, close to the contract's
 # payload limit; a minute (~4 kB) keeps messages small and the broker unflooded at high speed.

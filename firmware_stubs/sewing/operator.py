@@ -19,11 +19,11 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from contracts.messages import MachineState
-from firmware_stubs.sewing.shift import BlockKind, CalendarBlock
+from seamline.contracts.messages import MachineState
+from seamline.firmware_stubs.sewing.shift import BlockKind, CalendarBlock
 
 if TYPE_CHECKING:
-    from firmware_stubs.sewing.machine import MachineProfile
+    from seamline.firmware_stubs.sewing.machine import MachineProfile
 
 REASON_SEWING = "sewing"
 REASON_HANDLING = "handling"

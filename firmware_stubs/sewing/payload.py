@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 import orjson
 
-from contracts.assets import AssetKind
-from contracts.messages import SCHEMA_VERSION, StateChangeMessage
-from firmware_stubs.sewing.machine import AndonEvent
+from seamline.contracts.assets import AssetKind
+from seamline.contracts.messages import SCHEMA_VERSION, StateChangeMessage
+from seamline.firmware_stubs.sewing.machine import AndonEvent
 
 
 class SampleRow(NamedTuple):

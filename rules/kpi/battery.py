@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
-from contracts.messages import Quality
-from rules.coverage import coverage_of
-from rules.kpi.counter import CounterIncrements, Increment, counter_flags
-from rules.kpi.integration import Point, value_at
-from rules.kpi.result import Flag, KpiResult, KpiValue, build
-from rules.spans import SpanSet
-from rules.windows import Window
+from seamline.contracts.messages import Quality
+from seamline.rules.coverage import coverage_of
+from seamline.rules.kpi.counter import CounterIncrements, Increment, counter_flags
+from seamline.rules.kpi.integration import Point, value_at
+from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
 
 # BMS SoC readings are integers or 0.1 % steps and drift by ~1 %; below that two SoCs are "the same".
 SOC_TOLERANCE_PCT = 1.0

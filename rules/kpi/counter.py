@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from contracts.messages import Quality
-from rules.kpi.result import Flag
-from rules.spans import Span, SpanSet
+from seamline.contracts.messages import Quality
+from seamline.rules.kpi.result import Flag
+from seamline.rules.spans import Span, SpanSet
 
 # A drop counts as a rollover only when the previous value was in the top 10 % of the range;
 # anything else is a reset (a counter cannot rise through 10 % of its range between two polls).

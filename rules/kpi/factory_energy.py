@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rules.coverage import Coverage
-from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
-from rules.windows import Window
+from seamline.rules.coverage import Coverage
+from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
+from seamline.rules.windows import Window
 
 
 @dataclass(frozen=True, slots=True)

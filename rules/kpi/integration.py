@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TypeVar
 
-from contracts.messages import Quality
-from rules.spans import Span, SpanSet
+from seamline.contracts.messages import Quality
+from seamline.rules.spans import Span, SpanSet
 
 K = TypeVar("K", bound=Hashable)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from contracts.messages import MachineState
-from rules.kpi.state_time import StateEvent, StateInterval, in_time_order, state_spans, time_ordered
-from rules.spans import Pair, Span, SpanSet, intersect_pairs, merge_sorted, total_pairs_s
+from seamline.contracts.messages import MachineState
+from seamline.rules.kpi.state_time import StateEvent, StateInterval, in_time_order, state_spans, time_ordered
+from seamline.rules.spans import Pair, Span, SpanSet, intersect_pairs, merge_sorted, total_pairs_s
 
 # Garment practice: an idle period shorter than a few minutes is the operator handling the
 # bundle (part of the cycle, paid for by the SAM's allowances); 5 min is the usual cut between

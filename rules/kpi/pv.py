@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from rules.coverage import coverage_of
-from rules.kpi.counter import CounterIncrements, counter_flags
-from rules.kpi.integration import Point, integrate_trapezoid, step_spans
-from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
-from rules.spans import SpanSet
-from rules.windows import Window
+from seamline.rules.coverage import coverage_of
+from seamline.rules.kpi.counter import CounterIncrements, counter_flags
+from seamline.rules.kpi.integration import Point, integrate_trapezoid, step_spans
+from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
 
 G_REF_W_M2 = 1000.0  # IEC 61724-1 reference irradiance
 # SunSpec 103 St codes meaning "the inverter is able to produce": MPPT (4) and THROTTLED (5).

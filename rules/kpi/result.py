@@ -6,8 +6,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rules.coverage import Coverage
-from rules.windows import Window
+from seamline.rules.coverage import Coverage
+from seamline.rules.windows import Window
 
 
 class Flag(enum.StrEnum):

@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from contracts.messages import MachineState, Quality
-from rules.coverage import Observation, Stamp, aggregate_span, coverage_of
-from rules.kpi.operating_time import DEFAULT_STOP_THRESHOLD_S, operating_time, whole_intervals
-from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
-from rules.kpi.state_time import (
+from seamline.contracts.messages import MachineState, Quality
+from seamline.rules.coverage import Observation, Stamp, aggregate_span, coverage_of
+from seamline.rules.kpi.operating_time import DEFAULT_STOP_THRESHOLD_S, operating_time, whole_intervals
+from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
+from seamline.rules.kpi.state_time import (
     StateEvent,
     breakdowns_starting_in,
     downtime_by_reason_s,
@@ -31,8 +31,8 @@ from rules.kpi.state_time import (
     state_intervals,
     state_spans,
 )
-from rules.spans import SpanSet
-from rules.windows import Window
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
 
 
 @dataclass(frozen=True, slots=True)

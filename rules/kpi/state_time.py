@@ -9,9 +9,9 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from contracts.messages import MachineState
-from rules.spans import Span, SpanSet
-from rules.windows import Window
+from seamline.contracts.messages import MachineState
+from seamline.rules.spans import Span, SpanSet
+from seamline.rules.windows import Window
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,13 @@ from itertools import pairwise
 
 import numpy as np
 
-from rules.coverage import coverage_of
-from rules.kpi.counter import CounterIncrements, counter_flags
-from rules.kpi.integration import Point, step_spans
-from rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
-from rules.master_data import AvailabilityCategory, AvailabilityContract, PowerCurvePoint
-from rules.spans import Span, SpanSet
-from rules.windows import Window
+from seamline.rules.coverage import coverage_of
+from seamline.rules.kpi.counter import CounterIncrements, counter_flags
+from seamline.rules.kpi.integration import Point, step_spans
+from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
+from seamline.rules.master_data import AvailabilityCategory, AvailabilityContract, PowerCurvePoint
+from seamline.rules.spans import Span, SpanSet
+from seamline.rules.windows import Window
 
 
 @dataclass(frozen=True, slots=True)

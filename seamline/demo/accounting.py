@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.db_init import InfluxQLClient
+from seamline.ingest.db_init import InfluxQLClient
 
 ENERGY_KINDS = ("pv_inverter", "battery", "meter", "met_station", "wind_turbine")
 

@@ -7,18 +7,18 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
-from ingest.writer_v1 import InfluxV1Writer
-from rules.energy_kpi import EnergySettings
-from rules.engine import WindowReport, compute_window
-from rules.kpi_points import KpiPoint, KpiPointWriter
-from rules.master_data import load_master_data
-from rules.source import InfluxSource, SourceSettings
-from rules.windows import Window
 from seamline.demo.cluster import DemoRun
 from seamline.demo.energy import poll_hold_s
 from seamline.demo.plan import TZ, replay_day
 from seamline.demo.stack import DATABASE
 from seamline.demo.truth import line_truths
+from seamline.ingest.writer_v1 import InfluxV1Writer
+from seamline.rules.energy_kpi import EnergySettings
+from seamline.rules.engine import WindowReport, compute_window
+from seamline.rules.kpi_points import KpiPoint, KpiPointWriter
+from seamline.rules.master_data import load_master_data
+from seamline.rules.source import InfluxSource, SourceSettings
+from seamline.rules.windows import Window
 
 SHIFT = (time(8, 0), time(17, 0))
 BREAKS = ((time(10, 0), time(10, 15)), (time(12, 0), time(13, 0)), (time(15, 0), time(15, 15)))

@@ -15,10 +15,6 @@ from typing import Any
 
 import orjson
 
-from firmware_stubs.clock import SimClock
-from firmware_stubs.sewing.floor import FloorReport, FloorSpec, run_floor
-from firmware_stubs.sewing.shift import ShiftPattern
-from ingest.quarantine import QuarantineStore
 from seamline.demo import configs
 from seamline.demo.energy import PARK, EnergyPlant, build_plant
 from seamline.demo.energy_truth import EnergyTruthRecorder
@@ -26,6 +22,10 @@ from seamline.demo.plan import TZ, DemoOptions, outage_ms, replay_day, window_ms
 from seamline.demo.processes import Supervisor, wait_until
 from seamline.demo.sessions import RoutingPublisher, precreate_session, publish_all, retained_statuses, rogue_messages
 from seamline.demo.stack import Stack
+from seamline.firmware_stubs.clock import SimClock
+from seamline.firmware_stubs.sewing.floor import FloorReport, FloorSpec, run_floor
+from seamline.firmware_stubs.sewing.shift import ShiftPattern
+from seamline.ingest.quarantine import QuarantineStore
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ def stop(run: DemoRun) -> None:
 
 def spools_left(run: DemoRun) -> dict[str, Any]:
     """Messages still spooled per gateway after the graceful stop (should be none)."""
-    from edge_agent.spool import SqliteSpool
+    from seamline.edge_agent.spool import SqliteSpool
 
     out: dict[str, Any] = {}
     for gw, path in run.gateways.items():

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import firmware_stubs.energy
-from firmware_stubs.clock import SimClock
-from firmware_stubs.energy.devices import _Base
-from firmware_stubs.energy.server import EnergyStubHost
-from firmware_stubs.energy.site import Site, build_site
+import seamline.firmware_stubs.energy
 from seamline.demo.configs import modbus_device
+from seamline.firmware_stubs.clock import SimClock
+from seamline.firmware_stubs.energy.devices import _Base
+from seamline.firmware_stubs.energy.server import EnergyStubHost
+from seamline.firmware_stubs.energy.site import Site, build_site
 from seamline.localstack import free_port
 
 PARK = "park"
@@ -22,7 +22,7 @@ def poll_hold_s(speed: float, poll_wall_s: float) -> float:
     replay speeds a poll covers many simulated seconds; the rules engine is told so instead of
     pretending the park was polled every second."""
     return max(120.0, 1.5 * poll_wall_s * speed)
-TURBINE_MAP = Path(firmware_stubs.energy.__file__).parent / "wind_turbine_map.yaml"
+TURBINE_MAP = Path(seamline.firmware_stubs.energy.__file__).parent / "wind_turbine_map.yaml"
 AREA_OF = {"pv_inverter": "pvfield", "met_station": "pvfield", "battery": "storage", "meter": "grid",
            "wind_turbine": "windfarm"}
 KIND_OF = {"PvInverter": "pv_inverter", "MetStation": "met_station", "Battery": "battery", "Meter": "meter",

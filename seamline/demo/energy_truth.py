@@ -8,9 +8,9 @@ import bisect
 import threading
 from dataclasses import dataclass, field
 
-from firmware_stubs.clock import SimClock
-from firmware_stubs.energy.devices import Battery, PvInverter, WindTurbine, _Base
 from seamline.demo.energy import EnergyPlant
+from seamline.firmware_stubs.clock import SimClock
+from seamline.firmware_stubs.energy.devices import Battery, PvInverter, WindTurbine, _Base
 
 
 def totals_of(dev: _Base) -> dict[str, float]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from firmware_stubs.sewing.floor import FloorReport
 from seamline.demo.energy import KIND_OF, PARK, EnergyPlant, area_of
+from seamline.firmware_stubs.sewing.floor import FloorReport
 
 CATEGORY_BY_SAM = ((12.0, "t_shirt"), (18.0, "polo"), (99.0, "shirt"))
 

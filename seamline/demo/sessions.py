@@ -13,7 +13,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firmware_stubs.sewing.publisher import MqttPublisher
+from seamline.firmware_stubs.sewing.publisher import MqttPublisher
 
 
 def precreate_session(port: int, *, client_id: str, topic_filter: str, timeout_s: float = 10.0) -> None:

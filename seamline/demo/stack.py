@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.db_init import DbLayout, InfluxQLClient, init_v1
+from seamline.ingest.db_init import DbLayout, InfluxQLClient, init_v1
 from seamline.localstack import InfluxdProcess, MosquittoProcess
 
 DATABASE = "seamline"

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contracts.messages import MachineState
-from firmware_stubs.sewing.floor import FloorReport
-from rules.synthetic import MachineTruth
+from seamline.contracts.messages import MachineState
+from seamline.firmware_stubs.sewing.floor import FloorReport
+from seamline.firmware_stubs.sewing.truth import MachineTruth
 
 # The rules engine's default: idle runs at least this long are stops (no work, changeover), not
 # part of the sewing cycle (master data kpi.stop_threshold_s).

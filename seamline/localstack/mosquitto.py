@@ -6,7 +6,7 @@ import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts.messages import MAX_PAYLOAD_BYTES
+from seamline.contracts.messages import MAX_PAYLOAD_BYTES
 from seamline.localstack.ports import free_port
 from seamline.localstack.process import ServerProcess
 

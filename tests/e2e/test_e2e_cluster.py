@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from contracts.messages import SewingMachineData, StateChangeMessage, parse_data
-from contracts.topic import MessageKind, Topic
-from edge_agent.agent import thresholds_of
-from edge_agent.aggregate import Andon, MachineDerivation, RawSample
-from edge_agent.config import MachineTypeSettings
+from seamline.contracts.messages import SewingMachineData, StateChangeMessage, parse_data
+from seamline.contracts.topic import MessageKind, Topic
 from seamline.demo.cluster import DemoRun
 from seamline.demo.main import run_demo
 from seamline.demo.plan import DemoOptions
 from seamline.demo.stack import DATABASE
+from seamline.edge_agent.agent import thresholds_of
+from seamline.edge_agent.aggregate import Andon, MachineDerivation, RawSample
+from seamline.edge_agent.config import MachineTypeSettings
 
 pytestmark = pytest.mark.e2e
 

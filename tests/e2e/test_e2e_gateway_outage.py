@@ -39,7 +39,7 @@ def outage_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def truth_down_off(run: Any) -> dict[str, float]:
     """Per enterprise: true down + off minutes inside the KPI window (lunch included, as the
     measured kpi_machine off_min is over the whole window)."""
-    from contracts.messages import MachineState
+    from seamline.contracts.messages import MachineState
     from seamline.demo.analytics import kpi_window
     from seamline.demo.truth import overlap_ms
 

@@ -22,11 +22,11 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from contracts.messages import MachineState
-from edge_agent.config import load_config
-from edge_agent.service import serve
-from firmware_stubs.sewing.machine import MachineProfile, MachineRun, simulate_machine
-from firmware_stubs.sewing.payload import SampleRow, encode_andon, encode_samples
+from seamline.contracts.messages import MachineState
+from seamline.edge_agent.config import load_config
+from seamline.edge_agent.service import serve
+from seamline.firmware_stubs.sewing.machine import MachineProfile, MachineRun, simulate_machine
+from seamline.firmware_stubs.sewing.payload import SampleRow, encode_andon, encode_samples
 from seamline.localstack import MosquittoProcess
 
 pytestmark = pytest.mark.integration

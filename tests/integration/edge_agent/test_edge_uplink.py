@@ -17,8 +17,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge_agent.spool import OutMessage, Priority, SqliteSpool
-from edge_agent.uplink import Uplink, UplinkSettings
+from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
+from seamline.edge_agent.uplink import Uplink, UplinkSettings
 from seamline.localstack import MosquittoProcess
 
 pytestmark = pytest.mark.integration
@@ -140,8 +140,8 @@ def test_broker_outage_every_message_arrives_in_order(mosquitto: MosquittoProces
 PUBLISHER = """
 import sys, time
 from pathlib import Path
-from edge_agent.spool import OutMessage, Priority, SqliteSpool
-from edge_agent.uplink import Uplink, UplinkSettings
+from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
+from seamline.edge_agent.uplink import Uplink, UplinkSettings
 path, port, total = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 spool = SqliteSpool(path, max_bytes=50_000_000)
 status = "t/gw/status"
@@ -216,7 +216,7 @@ def test_full_spool_sends_exactly_what_the_policy_keeps(mosquitto: MosquittoProc
     def m(n: int, p: Priority) -> OutMessage:
         return OutMessage(DATA, f"{n:03d}".encode(), p)
 
-    from edge_agent.spool import message_size_bytes
+    from seamline.edge_agent.spool import message_size_bytes
 
     spool = SqliteSpool(tmp_path / "s.db", max_bytes=20 * message_size_bytes(DATA, b"000"))
     priorities = [Priority.STATE, Priority.AGGREGATE, Priority.TELEMETRY, Priority.AGGREGATE]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.spool import OutMessage, Priority, SqliteSpool
-from edge_agent.uplink import Uplink, UplinkSettings
+from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
+from seamline.edge_agent.uplink import Uplink, UplinkSettings
 from seamline.localstack import MosquittoProcess
 from seamline.localstack.mosquitto import BrokerOptions, BrokerTls
 from seamline.localstack.ports import free_port

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from contracts.messages import Quality
-from contracts.topic import Topic
-from edge_agent.modbus.config import ModbusDeviceConfig, load_devices
-from edge_agent.modbus.source import ModbusSource
-from firmware_stubs.energy.counters import EnergyCounter
-from firmware_stubs.energy.devices import Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
-from firmware_stubs.energy.server import CommsFault, EnergyStubHost
-from firmware_stubs.energy.sim_clock import ManualClock
-from firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH
+from seamline.contracts.messages import Quality
+from seamline.contracts.topic import Topic
+from seamline.edge_agent.modbus.config import ModbusDeviceConfig, load_devices
+from seamline.edge_agent.modbus.source import ModbusSource
+from seamline.firmware_stubs.energy.counters import EnergyCounter
+from seamline.firmware_stubs.energy.devices import Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
+from seamline.firmware_stubs.energy.server import CommsFault, EnergyStubHost
+from seamline.firmware_stubs.energy.sim_clock import ManualClock
+from seamline.firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH
 from seamline.localstack import free_port
 
 pytestmark = pytest.mark.integration

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from contracts.messages import Quality
-from contracts.topic import Topic
-from edge_agent.modbus.config import load_devices
-from edge_agent.modbus.source import ModbusSource
-from firmware_stubs.energy.server import EnergyStubHost
-from firmware_stubs.energy.sim_clock import ManualClock
-from firmware_stubs.energy.site import build_site
-from firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH
+from seamline.contracts.messages import Quality
+from seamline.contracts.topic import Topic
+from seamline.edge_agent.modbus.config import load_devices
+from seamline.edge_agent.modbus.source import ModbusSource
+from seamline.firmware_stubs.energy.server import EnergyStubHost
+from seamline.firmware_stubs.energy.sim_clock import ManualClock
+from seamline.firmware_stubs.energy.site import build_site
+from seamline.firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH
 from seamline.localstack import free_port
 
 pytestmark = pytest.mark.integration

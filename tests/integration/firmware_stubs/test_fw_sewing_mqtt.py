@@ -10,11 +10,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from contracts.messages import SewingMachineData, StateChangeMessage, parse_data
-from contracts.topic import Topic
-from firmware_stubs.clock import SimClock
-from firmware_stubs.sewing.floor import FloorSpec, run_floor
-from firmware_stubs.sewing.publisher import MqttPublisher
+from seamline.contracts.messages import SewingMachineData, StateChangeMessage, parse_data
+from seamline.contracts.topic import Topic
+from seamline.firmware_stubs.clock import SimClock
+from seamline.firmware_stubs.sewing.floor import FloorSpec, run_floor
+from seamline.firmware_stubs.sewing.publisher import MqttPublisher
 from seamline.localstack import MosquittoProcess
 
 pytestmark = pytest.mark.integration

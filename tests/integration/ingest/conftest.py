@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from seamline.localstack import MosquittoProcess
-from seamline.localstack.ingest_harness import Publisher
+from tests.support.ingest_harness import Publisher
 
 
 @pytest.fixture

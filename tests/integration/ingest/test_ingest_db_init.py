@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, duration_s, init_v1
-from ingest.writer_v1 import InfluxV1Writer
 from seamline.cli import main
+from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, duration_s, init_v1
+from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.localstack import InfluxdProcess
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ import socket
 import threading
 import time
 
-from ingest.config import MqttConfig
-from ingest.subscriber import MqttSubscriber
+from seamline.ingest.config import MqttConfig
+from seamline.ingest.subscriber import MqttSubscriber
 from seamline.localstack import MosquittoProcess
-from seamline.localstack.ingest_harness import Publisher, sewing_traffic, wait_until
+from tests.support.ingest_harness import Publisher, sewing_traffic, wait_until
 
 Ref = tuple[int, int, int]  # mid, qos, generation
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from seamline.localstack import InfluxdProcess, MosquittoProcess
-from seamline.localstack.influx_shim import InfluxShim
-from seamline.localstack.ingest_harness import (
+from tests.support.influx_shim import InfluxShim
+from tests.support.ingest_harness import (
     IngestProcess,
     Publisher,
     count_points,
@@ -115,7 +115,7 @@ def test_413_splits_batches(
 
 def _cli(config: Path, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "ingest.cli", "quarantine", *args, "--config", str(config)],
+        [sys.executable, "-m", "seamline.ingest.cli", "quarantine", *args, "--config", str(config)],
         capture_output=True, text=True, check=True, timeout=60,
     )
     return out.stdout + out.stderr

@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from contracts.messages import AssetInfo, BirthMessage, GatewayStatusMessage, StateChangeMessage
+from seamline.contracts.messages import AssetInfo, BirthMessage, GatewayStatusMessage, StateChangeMessage
 from seamline.localstack import InfluxdProcess, MosquittoProcess, free_port
-from seamline.localstack.ingest_harness import (
+from tests.support.ingest_harness import (
     IngestProcess,
     Publisher,
     count_points,
@@ -69,7 +69,7 @@ def test_every_message_kind_is_stored_with_exact_counts(
         gateway_id="gw1", ts_ms=NOW_MS, agent_version="0.1", boot_id="b1",
         assets=[AssetInfo(asset=f"m{i}", area="line1", asset_kind="sewing_machine") for i in range(5)],
     )
-    from seamline.localstack.ingest_harness import sewing_payload
+    from tests.support.ingest_harness import sewing_payload
 
     others = [
         *states,
@@ -212,7 +212,7 @@ def test_malformed_storm_is_quarantined_and_good_data_stored(
 
 def _quarantine_json(config: Path) -> list[dict[str, object]]:
     out = subprocess.run(
-        [sys.executable, "-m", "ingest.cli", "quarantine", "list", "--config", str(config),
+        [sys.executable, "-m", "seamline.ingest.cli", "quarantine", "list", "--config", str(config),
          "--json", "--limit", "100000"],
         capture_output=True, check=True, timeout=60,
     )

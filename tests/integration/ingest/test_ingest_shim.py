@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from ingest.write_policy import PointWriter, WritePolicy, WritePolicyConfig
-from ingest.writer_v1 import InfluxV1Writer
-from ingest.writer_v2 import InfluxV2Writer
+from seamline.ingest.write_policy import PointWriter, WritePolicy, WritePolicyConfig
+from seamline.ingest.writer_v1 import InfluxV1Writer
+from seamline.ingest.writer_v2 import InfluxV2Writer
 from seamline.localstack import InfluxdProcess
-from seamline.localstack.influx_shim import InfluxShim
+from tests.support.influx_shim import InfluxShim
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from contracts.messages import CapacityDay, CapacityMessage
-from contracts.topic import MessageKind, Topic, subscription
-from matching.models import AllocationMessage
 from seamline.cli import main
+from seamline.contracts.messages import CapacityDay, CapacityMessage
+from seamline.contracts.topic import MessageKind, Topic, subscription
 from seamline.localstack import MosquittoProcess
+from seamline.matching.models import AllocationMessage
 
 pytestmark = pytest.mark.integration
 TODAY = date(2030, 1, 7)

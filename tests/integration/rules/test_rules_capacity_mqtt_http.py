@@ -18,16 +18,16 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from contracts.messages import CapacityMessage
-from contracts.topic import LINE_ASSET, MessageKind, subscription
-from ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
-from ingest.line_protocol import encode_line
-from ingest.writer_v1 import InfluxV1Writer
-from rules.bootstrap import make_feed
-from rules.config import RulesConfig, load_config
-from rules.lease import NoLease
-from rules.master_data import load_master_data
+from seamline.contracts.messages import CapacityMessage
+from seamline.contracts.topic import LINE_ASSET, MessageKind, subscription
+from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
+from seamline.ingest.line_protocol import encode_line
+from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.localstack import InfluxdProcess, MosquittoProcess
+from seamline.rules.bootstrap import make_feed
+from seamline.rules.config import RulesConfig, load_config
+from seamline.rules.lease import NoLease
+from seamline.rules.master_data import load_master_data
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 5, 6, 12, tzinfo=TZ)

@@ -11,16 +11,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from contracts.messages import MachineState
-from ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
-from ingest.line_protocol import encode_line
-from ingest.writer_v1 import InfluxV1Writer
-from rules.engine import WindowReport, compute_window
-from rules.kpi_points import KpiPointWriter
-from rules.master_data import MasterData, parse_master_data
-from rules.shift_calendar import ShiftCalendar, shift_instances
-from rules.source import InfluxSource, SourceSettings
-from rules.synthetic import (
+from seamline.contracts.messages import MachineState
+from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
+from seamline.ingest.line_protocol import encode_line
+from seamline.ingest.writer_v1 import InfluxV1Writer
+from seamline.localstack import InfluxdProcess
+from seamline.rules.engine import WindowReport, compute_window
+from seamline.rules.kpi_points import KpiPointWriter
+from seamline.rules.master_data import MasterData, parse_master_data
+from seamline.rules.shift_calendar import ShiftCalendar, shift_instances
+from seamline.rules.source import InfluxSource, SourceSettings
+from seamline.rules.windows import Window, WindowSize, window_containing
+from tests.support.synthetic import (
     MachineTruth,
     aggregate_lines,
     gateway_status_lines,
@@ -31,8 +33,6 @@ from rules.synthetic import (
     simulate_truth,
     state_lines,
 )
-from rules.windows import Window, WindowSize, window_containing
-from seamline.localstack import InfluxdProcess
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 5, 6, tzinfo=TZ)  # a Wednesday
@@ -86,7 +86,7 @@ def loaded(influxd: InfluxdProcess, influx_db: str) -> Loaded:
     # raw kept forever: the simulated day is fixed and would fall outside a 90 d policy later
     policies = (RetentionSpec(name="raw", duration="INF", default=True), RetentionSpec(name="kpi", duration="INF"))
     init_v1(InfluxQLClient(url=influxd.url), DbLayout(database=influx_db, policies=policies))
-    from firmware_stubs.sewing.shift import ShiftPattern
+    from seamline.firmware_stubs.sewing.shift import ShiftPattern
 
     start, end = _ms(7), _ms(18)
     truth: dict[str, MachineTruth] = {}

@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
-from ingest.line_protocol import encode_line
-from ingest.writer_v1 import InfluxV1Writer
-from rules.engine import compute_window
-from rules.master_data import MasterData, parse_master_data
-from rules.source import InfluxSource, SourceSettings
-from rules.synthetic import meter_lines, pv_lines
-from rules.windows import Window
+from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
+from seamline.ingest.line_protocol import encode_line
+from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.localstack import InfluxdProcess
+from seamline.rules.engine import compute_window
+from seamline.rules.master_data import MasterData, parse_master_data
+from seamline.rules.source import InfluxSource, SourceSettings
+from seamline.rules.windows import Window
+from tests.support.synthetic import meter_lines, pv_lines
 
 TZ = ZoneInfo("Asia/Shanghai")
 T8 = datetime(2026, 5, 6, 8, tzinfo=TZ)  # a Wednesday

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from contracts.assets import METRICS_MODELS, AssetKind, metric_specs
-from contracts.examples import examples
-from contracts.messages import (
+from seamline.contracts.assets import METRICS_MODELS, AssetKind, metric_specs
+from seamline.contracts.examples import examples
+from seamline.contracts.messages import (
     DATA_MODELS,
     MAX_SAMPLES_PER_MESSAGE,
     TS_MAX_MS,
@@ -22,8 +22,8 @@ from contracts.messages import (
     StateChangeMessage,
     parse_data,
 )
-from contracts.schema import SCHEMAS, write_schemas
-from contracts.topic import MessageKind
+from seamline.contracts.schema import SCHEMAS, write_schemas
+from seamline.contracts.topic import MessageKind
 
 TS = 1_764_291_600_000
 
@@ -163,7 +163,7 @@ def test_docs_show_every_example() -> None:
 
 def test_docs_are_generated_from_the_models() -> None:
     """docs/contracts.md is `seamline contracts docs` output: regenerate it when the contract changes."""
-    from contracts.docs import render
+    from seamline.contracts.docs import render
 
     doc = (Path(__file__).parents[3] / "docs" / "contracts.md").read_text()
     assert doc == render()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.topic import (
+from seamline.contracts.topic import (
     GATEWAY_AREA,
     LINE_ASSET,
     MAX_LEVEL_CHARS,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import orjson
 
-from contracts.assets import SewingMachineMetrics
-from contracts.messages import Sample, SewingMachineData, parse_data
-from edge_agent.agent import EdgeAgent
-from edge_agent.config import parse_config
-from edge_agent.local import Inbound
-from edge_agent.spool import SqliteSpool
+from seamline.contracts.assets import SewingMachineMetrics
+from seamline.contracts.messages import Sample, SewingMachineData, parse_data
+from seamline.edge_agent.agent import EdgeAgent
+from seamline.edge_agent.config import parse_config
+from seamline.edge_agent.local import Inbound
+from seamline.edge_agent.spool import SqliteSpool
 
 T0 = 1_767_225_600_000  # a whole minute
 

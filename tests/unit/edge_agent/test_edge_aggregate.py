@@ -8,9 +8,9 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.messages import MachineState, SewingMachineData, StateChangeMessage
-from edge_agent.aggregate import Andon, MachineDerivation, PeriodAggregator, RawSample, counter_delta
-from edge_agent.state import Slice, Thresholds
+from seamline.contracts.messages import MachineState, SewingMachineData, StateChangeMessage
+from seamline.edge_agent.aggregate import Andon, MachineDerivation, PeriodAggregator, RawSample, counter_delta
+from seamline.edge_agent.state import Slice, Thresholds
 
 T0 = 1_767_225_600_000  # a whole minute
 TH = Thresholds()

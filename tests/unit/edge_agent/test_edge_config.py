@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from edge_agent.cli import summary
-from edge_agent.config import PASSWORD_ENV, ConfigError, load_config, parse_config
+from seamline.edge_agent.cli import summary
+from seamline.edge_agent.config import PASSWORD_ENV, ConfigError, load_config, parse_config
 
 SAMPLE = Path(__file__).resolve().parents[3] / "edge_agent" / "edge.sample.yaml"
 

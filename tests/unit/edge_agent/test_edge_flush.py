@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import itertools
 
-from contracts.messages import SewingMachineData
-from edge_agent.aggregate import MachineDerivation, RawSample
-from edge_agent.state import Thresholds
+from seamline.contracts.messages import SewingMachineData
+from seamline.edge_agent.aggregate import MachineDerivation, RawSample
+from seamline.edge_agent.state import Thresholds
 
 T0 = 1_767_225_600_000  # a whole minute
 TH = Thresholds()
@@ -59,8 +59,8 @@ def test_seq_continues_across_flush() -> None:
 
 def test_state_changes_of_one_machine_never_share_a_millisecond() -> None:
     """Repaired at 12:00:00.000 and off for lunch at the same instant must stay two points."""
-    from contracts.messages import MachineState, StateChangeMessage
-    from edge_agent.aggregate import Andon
+    from seamline.contracts.messages import MachineState, StateChangeMessage
+    from seamline.edge_agent.aggregate import Andon
 
     d = MachineDerivation(thresholds=TH, period_s=60)
     items: list[RawSample | Andon] = [Andon(T0 + 5_000, MachineState.DOWN, "breakdown.needle")]
@@ -103,8 +103,8 @@ def _bursts(start_s: int, n_s: int) -> list[RawSample]:
 
 
 def test_a_lost_repaired_press_is_inferred_from_sustained_sewing() -> None:
-    from contracts.messages import MachineState, StateChangeMessage
-    from edge_agent.aggregate import Andon
+    from seamline.contracts.messages import MachineState, StateChangeMessage
+    from seamline.edge_agent.aggregate import Andon
 
     d = MachineDerivation(thresholds=TH, period_s=60)
     items: list[RawSample | Andon] = [Andon(T0 + 10_000, MachineState.DOWN, "breakdown.needle")]
@@ -120,8 +120,8 @@ def test_a_lost_repaired_press_is_inferred_from_sustained_sewing() -> None:
 
 
 def test_a_mechanics_test_stitches_stay_inside_the_breakdown() -> None:
-    from contracts.messages import MachineState, StateChangeMessage
-    from edge_agent.aggregate import Andon
+    from seamline.contracts.messages import MachineState, StateChangeMessage
+    from seamline.edge_agent.aggregate import Andon
 
     d = MachineDerivation(thresholds=TH, period_s=60)
     items: list[RawSample | Andon] = [Andon(T0 + 10_000, MachineState.DOWN, "breakdown.thread")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.spool import (
+from seamline.edge_agent.spool import (
     ROW_OVERHEAD_BYTES,
     OutMessage,
     Priority,

@@ -10,12 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge_agent.spool import SqliteSpool
+from seamline.edge_agent.spool import SqliteSpool
 
 WRITER = """
 import os, sys
 from pathlib import Path
-from edge_agent.spool import OutMessage, Priority, SqliteSpool
+from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
 path, stop_after = Path(sys.argv[1]), int(sys.argv[2])
 spool = SqliteSpool(path, max_bytes=1 << 30)
 for tx in range(100_000):

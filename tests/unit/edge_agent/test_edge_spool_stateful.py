@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from edge_agent.spool import OutMessage, Priority, SqliteSpool, message_size_bytes
+from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool, message_size_bytes
 
 TOPICS = ("seamline/v1/e/s/a/m1/data", "seamline/v1/e/s/a/m2/state", "seamline/v1/e/s/_gateway/gw/data")
 MAX_BYTES = 3000  # small, so the drop policy runs often

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from contracts.messages import MachineState
-from edge_agent.state import Slice, StateChange, StateTracker, Step, Thresholds, run_fraction
+from seamline.contracts.messages import MachineState
+from seamline.edge_agent.state import Slice, StateChange, StateTracker, Step, Thresholds, run_fraction
 
 OFF, IDLE, RUN, DOWN = MachineState.OFF, MachineState.IDLE, MachineState.RUNNING, MachineState.DOWN
 T0 = 1_767_225_600_000

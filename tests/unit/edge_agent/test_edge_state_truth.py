@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.messages import MachineState
-from edge_agent.aggregate import Andon, MachineDerivation, RawSample
-from edge_agent.state import Thresholds
-from firmware_stubs.sewing.machine import MachineProfile, simulate_machine
-from firmware_stubs.sewing.shift import ShiftPattern
+from seamline.contracts.messages import MachineState
+from seamline.edge_agent.aggregate import Andon, MachineDerivation, RawSample
+from seamline.edge_agent.state import Thresholds
+from seamline.firmware_stubs.sewing.machine import MachineProfile, simulate_machine
+from seamline.firmware_stubs.sewing.shift import ShiftPattern
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC = 08:00 Asia/Shanghai
 SHIFT_MS = 8 * 3600 * 1000

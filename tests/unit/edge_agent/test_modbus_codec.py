@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.modbus import sunspec
-from edge_agent.modbus.config import CounterSettings, ModbusConfigError, RestartPolicy, load_devices
-from edge_agent.modbus.counters import CounterTracker
-from edge_agent.modbus.register_map import decode_registers, load_register_map
-from firmware_stubs.energy import sunspec_image
-from firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH, encode_vendor_image, load_vendor_map
+from seamline.edge_agent.modbus import sunspec
+from seamline.edge_agent.modbus.config import CounterSettings, ModbusConfigError, RestartPolicy, load_devices
+from seamline.edge_agent.modbus.counters import CounterTracker
+from seamline.edge_agent.modbus.register_map import decode_registers, load_register_map
+from seamline.firmware_stubs.energy import sunspec_image
+from seamline.firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH, encode_vendor_image, load_vendor_map
 
 
 class FakeReader:
@@ -159,7 +159,7 @@ def test_config_resolves_relative_map_file_and_rejects_duplicates(tmp_path: Path
 
 
 def test_scaled_values_carry_no_float_noise() -> None:
-    from edge_agent.modbus.sunspec import scaled
+    from seamline.edge_agent.modbus.sunspec import scaled
 
     assert scaled(454, -1) == 45.4
     assert str(scaled(454, -1)) == "45.4"

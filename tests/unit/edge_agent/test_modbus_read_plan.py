@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from contracts.assets import AssetKind
-from edge_agent.modbus import metrics_map, sunspec
-from edge_agent.modbus.sunspec import ModelBlock, ReadSpan
-from firmware_stubs.energy import sunspec_image
+from seamline.contracts.assets import AssetKind
+from seamline.edge_agent.modbus import metrics_map, sunspec
+from seamline.edge_agent.modbus.sunspec import ModelBlock, ReadSpan
+from seamline.firmware_stubs.energy import sunspec_image
 
 
 class FakeReader:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_stubs.energy.devices import INITIAL_COUNTER_WH, Battery, Meter
-from firmware_stubs.energy.feeder import FLOW_HISTORY_MAX, FeederFlow, FlowHistory
-from firmware_stubs.energy.site import build_site
+from seamline.firmware_stubs.energy.devices import INITIAL_COUNTER_WH, Battery, Meter
+from seamline.firmware_stubs.energy.feeder import FLOW_HISTORY_MAX, FeederFlow, FlowHistory
+from seamline.firmware_stubs.energy.site import build_site
 
 DAY_MS = 1_750_435_200_000  # 2025-06-21 00:00 +08:00
 HOUR_MS = 3_600_000

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_stubs.energy import solar, wind
-from firmware_stubs.energy.battery import ONE_WAY_EFFICIENCY, BatteryState, step_battery
-from firmware_stubs.energy.counters import EnergyCounter
+from seamline.firmware_stubs.energy import solar, wind
+from seamline.firmware_stubs.energy.battery import ONE_WAY_EFFICIENCY, BatteryState, step_battery
+from seamline.firmware_stubs.energy.counters import EnergyCounter
 
 DAY_MS = 1_750_435_200_000  # 2025-06-21 00:00 +08:00
 HOUR_MS = 3_600_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_stubs.energy import sunspec_image
-from firmware_stubs.energy.vendor_map import encode_vendor_image, load_vendor_map
+from seamline.firmware_stubs.energy import sunspec_image
+from seamline.firmware_stubs.energy.vendor_map import encode_vendor_image, load_vendor_map
 
 
 def test_model_103_block_has_official_length_and_layout() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_stubs.clock import MAX_SLEEP_CHUNK_S, SimClock
+from seamline.firmware_stubs.clock import MAX_SLEEP_CHUNK_S, SimClock
 
 
 class FakeTime:

@@ -4,12 +4,12 @@ import argparse
 
 import pytest
 
-from contracts.messages import parse_data
-from firmware_stubs.cli import register
-from firmware_stubs.clock import SimClock
-from firmware_stubs.sewing.cli import parse_duration_ms, parse_start_ms
-from firmware_stubs.sewing.floor import FloorSpec, build_floor, run_floor
+from seamline.contracts.messages import parse_data
 from seamline.errors import UsageError
+from seamline.firmware_stubs.cli import register
+from seamline.firmware_stubs.clock import SimClock
+from seamline.firmware_stubs.sewing.cli import parse_duration_ms, parse_start_ms
+from seamline.firmware_stubs.sewing.floor import FloorSpec, build_floor, run_floor
 
 T0 = 1_740_958_200_000  # 2025-03-03 07:30 Asia/Shanghai
 

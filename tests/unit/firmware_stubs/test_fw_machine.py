@@ -5,9 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from contracts.messages import MachineState
-from firmware_stubs.sewing.machine import MachineProfile, MachineRun, simulate_machine
-from firmware_stubs.sewing.shift import ShiftPattern
+from seamline.contracts.messages import MachineState
+from seamline.firmware_stubs.sewing.machine import MachineProfile, MachineRun, simulate_machine
+from seamline.firmware_stubs.sewing.shift import ShiftPattern
 
 T0 = 1_740_960_000_000  # 2025-03-03 08:00 Asia/Shanghai (a Monday)
 HOUR = 3_600_000

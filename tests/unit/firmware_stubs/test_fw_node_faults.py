@@ -7,8 +7,8 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from contracts.messages import SewingMachineData, StateChangeMessage, parse_data
-from firmware_stubs.faults import (
+from seamline.contracts.messages import SewingMachineData, StateChangeMessage, parse_data
+from seamline.firmware_stubs.faults import (
     NO_FAULTS,
     FaultLog,
     FaultPlan,
@@ -16,8 +16,8 @@ from firmware_stubs.faults import (
     garbage_payload,
     schedule_faults,
 )
-from firmware_stubs.sewing.machine import MachineProfile, MachineSimulation, prepare_machine
-from firmware_stubs.sewing.node import MAX_BATCH, NodeAddress, Outgoing, batch_for_speed, plan_node
+from seamline.firmware_stubs.sewing.machine import MachineProfile, MachineSimulation, prepare_machine
+from seamline.firmware_stubs.sewing.node import MAX_BATCH, NodeAddress, Outgoing, batch_for_speed, plan_node
 
 T0 = 1_740_960_000_000
 HOUR = 3_600_000

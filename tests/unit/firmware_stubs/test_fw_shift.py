@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from firmware_stubs.sewing.shift import BlockKind, ShiftPattern
+from seamline.firmware_stubs.sewing.shift import BlockKind, ShiftPattern
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.batcher import Batcher, BatchLimits, Work
-from ingest.metrics import IngestMetrics
-from ingest.quarantine import QuarantineEntry, QuarantineStore
-from ingest.write_errors import PartialWriteError, RetryableWriteError
-from ingest.write_policy import WritePolicy, WritePolicyConfig
+from seamline.ingest.batcher import Batcher, BatchLimits, Work
+from seamline.ingest.metrics import IngestMetrics
+from seamline.ingest.quarantine import QuarantineEntry, QuarantineStore
+from seamline.ingest.write_errors import PartialWriteError, RetryableWriteError
+from seamline.ingest.write_policy import WritePolicy, WritePolicyConfig
 
 
 class FakeInflux:

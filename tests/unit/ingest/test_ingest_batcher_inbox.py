@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ingest.batcher import BatchLimits, Inbox, Work
+from seamline.ingest.batcher import BatchLimits, Inbox, Work
 
 
 def limits(*, max_lines: int = 100, max_messages: int = 10, max_delay_s: float = 30.0,

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
-from ingest import fast_client
-from ingest.fast_client import BufferedClient, PostQueueFull
+from seamline.ingest import fast_client
+from seamline.ingest.fast_client import BufferedClient, PostQueueFull
 
 Received = tuple[str, bytes, int, int]  # topic, payload, mid, qos
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.gaps import AssetKey, Gap, GapTracker
+from seamline.ingest.gaps import AssetKey, Gap, GapTracker
 
 A = AssetKey("acme", "s1", "line1", "m1")
 B = AssetKey("acme", "s1", "line1", "m2")

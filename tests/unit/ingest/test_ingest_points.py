@@ -5,17 +5,17 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from contracts.messages import (
+from seamline.contracts.messages import (
     AssetInfo,
     BirthMessage,
     GatewayStatusMessage,
     StateChangeMessage,
     parse_data,
 )
-from contracts.topic import MessageKind, Topic
-from ingest.gaps import GapTracker
-from ingest.line_protocol import encode_line
-from ingest.points import data_lines, message_lines
+from seamline.contracts.topic import MessageKind, Topic
+from seamline.ingest.gaps import GapTracker
+from seamline.ingest.line_protocol import encode_line
+from seamline.ingest.points import data_lines, message_lines
 
 TS = 1_764_000_000_000
 TAGS = "area=line1,asset=m1,enterprise=acme,site=s1"
@@ -64,7 +64,7 @@ def test_fast_path_is_byte_equal_to_encode_line(kind: str, metrics: dict[str, ob
     msg = data(kind, {"ts_ms": TS, "seq": 9, "metrics": metrics})
     t = topic(area="a b,c", asset="x=y")
     [line] = data_lines(t, msg.asset_kind, msg.samples)  # type: ignore[attr-defined]
-    from contracts.assets import metric_specs
+    from seamline.contracts.assets import metric_specs
 
     specs = metric_specs(msg.asset_kind)  # type: ignore[attr-defined]
     fields: dict[str, float | int | bool | str] = {

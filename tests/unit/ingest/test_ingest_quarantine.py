@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 
-from ingest.config import IngestConfig
-from ingest.quarantine import SOURCE_DB, SOURCE_MQTT, QuarantineEntry, QuarantineStore
-from ingest.service import replay_quarantine
+from seamline.ingest.config import IngestConfig
+from seamline.ingest.quarantine import SOURCE_DB, SOURCE_MQTT, QuarantineEntry, QuarantineStore
+from seamline.ingest.service import replay_quarantine
 
 
 def entry(

@@ -7,8 +7,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ingest.config import MqttConfig
-from ingest.subscriber import MqttSubscriber
+from seamline.ingest.config import MqttConfig
+from seamline.ingest.subscriber import MqttSubscriber
 
 PUBACK = 0x40
 

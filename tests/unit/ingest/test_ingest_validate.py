@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from contracts.messages import BirthMessage, GatewayStatusMessage, StateChangeMessage
-from ingest.validate import Accepted, Reason, Rejected, TimeWindow, validate
+from seamline.contracts.messages import BirthMessage, GatewayStatusMessage, StateChangeMessage
+from seamline.ingest.validate import Accepted, Reason, Rejected, TimeWindow, validate
 
 NOW = 1_764_000_000_000
 WINDOW = TimeWindow(max_past_ms=30 * 86_400_000, max_future_ms=600_000)

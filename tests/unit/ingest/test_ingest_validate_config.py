@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import load_config
-from ingest.subscriber import topic_filters
 from seamline.errors import UsageError
+from seamline.ingest.config import load_config
+from seamline.ingest.subscriber import topic_filters
 
 REPO = Path(__file__).resolve().parents[3]
 

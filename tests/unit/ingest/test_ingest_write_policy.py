@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from ingest.write_errors import (
+from seamline.ingest.write_errors import (
     AuthWriteError,
     BatchTooLargeError,
     PartialWriteError,
@@ -17,7 +17,7 @@ from ingest.write_errors import (
     RetryableWriteError,
     WriteError,
 )
-from ingest.write_policy import WriteAborted, WritePolicy, WritePolicyConfig
+from seamline.ingest.write_policy import WriteAborted, WritePolicy, WritePolicyConfig
 
 
 class FakeInflux:

@@ -13,13 +13,13 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from matching.capacity import LineCapacity, LineKey
-from matching.models import FactoryProfile, Order, ProfileBook
-from matching.network import build_network
-from matching.objective import PreferenceWeights
-from matching.planner import plan_orders
-from matching.pruning import PruneOptions, prune
-from matching.solver import SolveOptions, solve
+from seamline.matching.capacity import LineCapacity, LineKey
+from seamline.matching.models import FactoryProfile, Order, ProfileBook
+from seamline.matching.network import build_network
+from seamline.matching.objective import PreferenceWeights
+from seamline.matching.planner import plan_orders
+from seamline.matching.pruning import PruneOptions, prune
+from seamline.matching.solver import SolveOptions, solve
 
 D0 = date(2030, 1, 7)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.messages import CapacityDay, CapacityMessage
 from seamline.cli import main
+from seamline.contracts.messages import CapacityDay, CapacityMessage
 
 TODAY = date(2030, 1, 7)
 

@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from matching.bookings import booked_minutes
-from matching.capacity import LineCapacity, LineKey
-from matching.models import FactoryProfile, Order, ProfileBook, UnallocatedReason
-from matching.planner import plan_orders
-from matching.schedule import whole_pieces
+from seamline.matching.bookings import booked_minutes
+from seamline.matching.capacity import LineCapacity, LineKey
+from seamline.matching.models import FactoryProfile, Order, ProfileBook, UnallocatedReason
+from seamline.matching.planner import plan_orders
+from seamline.matching.schedule import whole_pieces
 
 D0 = date(2030, 1, 7)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from matching.models import UnallocatedReason
-from matching.order_book import parse_orders, read_rows
+from seamline.matching.models import UnallocatedReason
+from seamline.matching.order_book import parse_orders, read_rows
 
 TODAY = date(2030, 1, 7)
 HEADER = "order_id,buyer,category,sam_min,quantity,due,min_qty_per_factory,splittable\n"

@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.matching import Size, generate
-from matching.capacity import LineCapacity, LineKey
-from matching.contention import contention_rank, line_contention
-from matching.greedy import greedy_fill
-from matching.models import FactoryProfile, Order, ProfileBook
-from matching.network import build_network
-from matching.objective import PreferenceWeights
-from matching.planner import MatchOptions, plan_orders
+from seamline.matching.capacity import LineCapacity, LineKey
+from seamline.matching.contention import contention_rank, line_contention
+from seamline.matching.greedy import greedy_fill
+from seamline.matching.models import FactoryProfile, Order, ProfileBook
+from seamline.matching.network import build_network
+from seamline.matching.objective import PreferenceWeights
+from seamline.matching.planner import MatchOptions, plan_orders
 
 D0 = date(2030, 1, 7)
 

@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.matching import Size, generate
-from matching.capacity import LineCapacity, LineKey
-from matching.flow import solve_flow
-from matching.models import FactoryProfile, Order, ProfileBook
-from matching.network import build_network
-from matching.objective import PreferenceWeights
-from matching.planner import MatchOptions, plan_orders
-from matching.schedule import booked_per_line_day
-from matching.twophase import constrained_orders, flow_guided_rank, two_phase
+from seamline.matching.capacity import LineCapacity, LineKey
+from seamline.matching.flow import solve_flow
+from seamline.matching.models import FactoryProfile, Order, ProfileBook
+from seamline.matching.network import build_network
+from seamline.matching.objective import PreferenceWeights
+from seamline.matching.planner import MatchOptions, plan_orders
+from seamline.matching.schedule import booked_per_line_day
+from seamline.matching.twophase import constrained_orders, flow_guided_rank, two_phase
 from tests.unit.matching.test_matching_bruteforce import brute_force, instance
 
 D0 = date(2030, 1, 7)

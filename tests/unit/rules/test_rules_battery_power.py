@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.messages import Quality
-from rules.kpi.battery import energy_from_power
-from rules.kpi.integration import Point
-from rules.spans import Span, SpanSet
+from seamline.contracts.messages import Quality
+from seamline.rules.kpi.battery import energy_from_power
+from seamline.rules.kpi.integration import Point
+from seamline.rules.spans import Span, SpanSet
 
 ALL = SpanSet((Span(0, 10_000),))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.messages import CapacityMessage
-from rules.capacity import (
+from seamline.contracts.messages import CapacityMessage
+from seamline.rules.capacity import (
     DailyEfficiency,
     available_std_min,
     capacity_messages,
@@ -15,7 +15,7 @@ from rules.capacity import (
     pieces_per_day,
     rolling_efficiency,
 )
-from rules.master_data import load_master_data
+from seamline.rules.master_data import load_master_data
 
 SAMPLE = Path(__file__).resolve().parents[3] / "rules" / "master_data.sample.yaml"
 

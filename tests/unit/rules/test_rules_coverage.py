@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.messages import Quality
-from rules.coverage import (
+from seamline.contracts.messages import Quality
+from seamline.rules.coverage import (
     Coverage,
     Observation,
     ObservationPolicy,
@@ -13,7 +13,7 @@ from rules.coverage import (
     observed_spans,
     offline_spans,
 )
-from rules.spans import Span, SpanSet
+from seamline.rules.spans import Span, SpanSet
 
 POLICY = ObservationPolicy(max_hold_s=30)
 

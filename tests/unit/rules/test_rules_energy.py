@@ -6,16 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.messages import Quality
-from rules.coverage import Coverage
-from rules.kpi.battery import battery_kpi, equivalent_full_cycles, round_trip_efficiency
-from rules.kpi.counter import Reading, counter_increments
-from rules.kpi.factory_energy import SiteEnergy, factory_energy_kpi, kwh_per_piece
-from rules.kpi.integration import Point
-from rules.kpi.pv import performance_ratio_kpi, poa_irradiation_kwh_m2, pv_availability_kpi, pv_energy_kpi
-from rules.kpi.result import Flag
-from rules.spans import Span, SpanSet
-from rules.windows import Window, split
+from seamline.contracts.messages import Quality
+from seamline.rules.coverage import Coverage
+from seamline.rules.kpi.battery import battery_kpi, equivalent_full_cycles, round_trip_efficiency
+from seamline.rules.kpi.counter import Reading, counter_increments
+from seamline.rules.kpi.factory_energy import SiteEnergy, factory_energy_kpi, kwh_per_piece
+from seamline.rules.kpi.integration import Point
+from seamline.rules.kpi.pv import performance_ratio_kpi, poa_irradiation_kwh_m2, pv_availability_kpi, pv_energy_kpi
+from seamline.rules.kpi.result import Flag
+from seamline.rules.spans import Span, SpanSet
+from seamline.rules.windows import Window, split
 
 T0 = 1_767_225_600.0
 H = 3600.0

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from contracts.messages import Quality
-from rules.energy_kpi import EnergySettings, FeederMeter, battery_kpis
-from rules.engine import compute_window
-from rules.master_data import EnergyAsset, MasterData, parse_master_data
-from rules.source import AssetKey, EnergySeries, PolledSample, WindowData
-from rules.spans import SpanSet
-from rules.windows import Window
+from seamline.contracts.messages import Quality
+from seamline.rules.energy_kpi import EnergySettings, FeederMeter, battery_kpis
+from seamline.rules.engine import compute_window
+from seamline.rules.master_data import EnergyAsset, MasterData, parse_master_data
+from seamline.rules.source import AssetKey, EnergySeries, PolledSample, WindowData
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
 
 TZ = ZoneInfo("Asia/Shanghai")
 T8 = datetime(2026, 5, 6, 8, tzinfo=TZ)

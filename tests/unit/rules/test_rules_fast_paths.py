@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.messages import MachineState, Quality
-from rules.coverage import Observation, ObservationPolicy, Stamp, aggregate_span, observed_spans
-from rules.kpi.operating_time import (
+from seamline.contracts.messages import MachineState, Quality
+from seamline.rules.coverage import Observation, ObservationPolicy, Stamp, aggregate_span, observed_spans
+from seamline.rules.kpi.operating_time import (
     OperatingTime,
     down_by_reason_s,
     operating_time,
@@ -21,8 +21,8 @@ from rules.kpi.operating_time import (
     whole_intervals,
     whole_runs,
 )
-from rules.kpi.sewing import Aggregate
-from rules.kpi.state_time import (
+from seamline.rules.kpi.sewing import Aggregate
+from seamline.rules.kpi.state_time import (
     StateEvent,
     StateInterval,
     breakdowns_starting_in,
@@ -30,11 +30,11 @@ from rules.kpi.state_time import (
     in_time_order,
     state_intervals,
 )
-from rules.machine_kpi import StateSeconds, machine_operating_time, seconds_within
-from rules.query import Series
-from rules.source import state_events_from
-from rules.spans import Span, SpanSet, intersect_pairs, merge_sorted, total_pairs_s
-from rules.windows import Window
+from seamline.rules.machine_kpi import StateSeconds, machine_operating_time, seconds_within
+from seamline.rules.query import Series
+from seamline.rules.source import state_events_from
+from seamline.rules.spans import Span, SpanSet, intersect_pairs, merge_sorted, total_pairs_s
+from seamline.rules.windows import Window
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00Z: epoch-sized floats, so rounding is real
 R, IDLE, D, OFF = MachineState.RUNNING, MachineState.IDLE, MachineState.DOWN, MachineState.OFF

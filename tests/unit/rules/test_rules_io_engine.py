@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from contracts.messages import MachineState, Quality
-from rules.engine import batches, compute_window
-from rules.kpi.sewing import Aggregate
-from rules.kpi.state_time import StateEvent
-from rules.master_data import MasterData, parse_master_data
-from rules.source import AssetKey, EnergySeries, MachineSeries, PolledSample, WindowData
-from rules.windows import Window
+from seamline.contracts.messages import MachineState, Quality
+from seamline.rules.engine import batches, compute_window
+from seamline.rules.kpi.sewing import Aggregate
+from seamline.rules.kpi.state_time import StateEvent
+from seamline.rules.master_data import MasterData, parse_master_data
+from seamline.rules.source import AssetKey, EnergySeries, MachineSeries, PolledSample, WindowData
+from seamline.rules.windows import Window
 
 TZ = ZoneInfo("Asia/Shanghai")
 T8 = datetime(2026, 5, 6, 8, tzinfo=TZ)  # shift 08:00-10:00, no breaks

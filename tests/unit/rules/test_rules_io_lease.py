@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.kpi_points import FencingError, KpiPoint, KpiPointWriter
-from rules.lease import FileLease, Shard, shard_of
+from seamline.rules.kpi_points import FencingError, KpiPoint, KpiPointWriter
+from seamline.rules.lease import FileLease, Shard, shard_of
 
 
 class Clock:

@@ -13,15 +13,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from rules.capacity_feed import CapacityFeed, HttpPostError, Publisher, RetryPolicy, load_bookings, post_with_retry
-from rules.config import ConfigError, load_config
-from rules.jobs import RulesService, recent_tasks, schedule
-from rules.kpi_points import FencingError, KpiPointWriter
-from rules.lease import NoLease
-from rules.master_data import MasterData, parse_master_data
-from rules.query import CountingClient
-from rules.source import WindowData
-from rules.windows import Window
+from seamline.rules.capacity_feed import (
+    CapacityFeed,
+    HttpPostError,
+    Publisher,
+    RetryPolicy,
+    load_bookings,
+    post_with_retry,
+)
+from seamline.rules.config import ConfigError, load_config
+from seamline.rules.jobs import RulesService, recent_tasks, schedule
+from seamline.rules.kpi_points import FencingError, KpiPointWriter
+from seamline.rules.lease import NoLease
+from seamline.rules.master_data import MasterData, parse_master_data
+from seamline.rules.query import CountingClient
+from seamline.rules.source import WindowData
+from seamline.rules.windows import Window
 
 TZ = ZoneInfo("Asia/Shanghai")
 

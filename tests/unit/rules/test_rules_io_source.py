@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from contracts.messages import MachineState, Quality
-from rules.query import CountingClient, Select
-from rules.source import AssetKey, InfluxSource, offline_for
-from rules.spans import Span
-from rules.windows import Window
+from seamline.contracts.messages import MachineState, Quality
+from seamline.rules.query import CountingClient, Select
+from seamline.rules.source import AssetKey, InfluxSource, offline_for
+from seamline.rules.spans import Span
+from seamline.rules.windows import Window
 
 _STMT = re.compile(
     r'SELECT (?P<cols>.+?) FROM "(?P<rp>[^"]+)"\."(?P<m>[^"]+)" WHERE (?P<where>.+?) GROUP BY (?P<gb>.+?)'

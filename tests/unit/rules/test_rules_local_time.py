@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules.master_data import Shift, Weekday
-from rules.shift_calendar import ShiftCalendar, local_day_window, planned_seconds
-from rules.windows import WindowSize, window_containing
+from seamline.rules.master_data import Shift, Weekday
+from seamline.rules.shift_calendar import ShiftCalendar, local_day_window, planned_seconds
+from seamline.rules.windows import WindowSize, window_containing
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = ShiftCalendar(tz=SH, shifts=(Shift(name="d", start=datetime(2000, 1, 1, 8).time(),

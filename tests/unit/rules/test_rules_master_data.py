@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from rules.master_data import AvailabilityCategory, MasterDataError, load_master_data, parse_master_data
 from seamline.errors import UsageError
+from seamline.rules.master_data import AvailabilityCategory, MasterDataError, load_master_data, parse_master_data
 
 SAMPLE = Path(__file__).resolve().parents[3] / "rules" / "master_data.sample.yaml"
 

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.messages import MachineState, Quality
-from rules.kpi.result import Flag
-from rules.kpi.sewing import (
+from seamline.contracts.messages import MachineState, Quality
+from seamline.rules.kpi.result import Flag
+from seamline.rules.kpi.sewing import (
     Aggregate,
     aggregate_totals,
     earned_minutes,
@@ -16,9 +16,9 @@ from rules.kpi.sewing import (
     oee,
     oee_kpi,
 )
-from rules.kpi.state_time import StateEvent
-from rules.spans import Span, SpanSet
-from rules.windows import Window, split
+from seamline.rules.kpi.state_time import StateEvent
+from seamline.rules.spans import Span, SpanSet
+from seamline.rules.windows import Window, split
 
 R, IDLE, D = MachineState.RUNNING, MachineState.IDLE, MachineState.DOWN
 T0 = 1_767_225_600.0  # 2026-01-01T00:00Z

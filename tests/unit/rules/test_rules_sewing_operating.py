@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.messages import MachineState
-from rules.kpi.operating_time import OperatingTime, operating_time, stop_key, stops, whole_intervals
-from rules.kpi.sewing import machine_time_kpi, oee
-from rules.kpi.state_time import StateEvent
-from rules.spans import Span, SpanSet
-from rules.windows import Window
+from seamline.contracts.messages import MachineState
+from seamline.rules.kpi.operating_time import OperatingTime, operating_time, stop_key, stops, whole_intervals
+from seamline.rules.kpi.sewing import machine_time_kpi, oee
+from seamline.rules.kpi.state_time import StateEvent
+from seamline.rules.spans import Span, SpanSet
+from seamline.rules.windows import Window
 
 R, IDLE, D, OFF = MachineState.RUNNING, MachineState.IDLE, MachineState.DOWN, MachineState.OFF
 T0 = 1_767_225_600.0  # 2026-01-01T00:00Z

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.messages import MachineState
-from edge_agent.state import Thresholds
-from firmware_stubs.sewing.machine import TruthSegment
-from rules.synthetic import EDGE_IDLE_AFTER_MS, EDGE_OFF_AFTER_MS, MachineTruth, edge_events, state_runs
+from seamline.contracts.messages import MachineState
+from seamline.edge_agent.state import Thresholds
+from seamline.firmware_stubs.sewing.machine import TruthSegment
+from tests.support.synthetic import EDGE_IDLE_AFTER_MS, EDGE_OFF_AFTER_MS, MachineTruth, edge_events, state_runs
 
 R, IDLE, D, OFF = MachineState.RUNNING, MachineState.IDLE, MachineState.DOWN, MachineState.OFF
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from rules.master_data import Break, Shift, Weekday
-from rules.shift_calendar import (
+from seamline.rules.master_data import Break, Shift, Weekday
+from seamline.rules.shift_calendar import (
     ShiftCalendar,
     local_day_window,
     planned_minutes_on,
@@ -13,7 +13,7 @@ from rules.shift_calendar import (
     shift_instances,
     shifts_on,
 )
-from rules.windows import Window
+from seamline.rules.windows import Window
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
@@ -90,7 +90,7 @@ def test_dst_zone_night_shift_is_an_hour_longer_in_autumn() -> None:
 def test_from_master_data_override() -> None:
     from pathlib import Path
 
-    from rules.master_data import load_master_data
+    from seamline.rules.master_data import load_master_data
 
     data = load_master_data(Path(__file__).resolve().parents[3] / "rules" / "master_data.sample.yaml")
     f002 = ShiftCalendar.for_enterprise(data, data.enterprise("f002"))

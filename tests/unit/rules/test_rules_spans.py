@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.spans import Span, SpanSet
+from seamline.rules.spans import Span, SpanSet
 
 
 def test_normalise_merges_overlapping_and_touching_and_drops_empty() -> None:

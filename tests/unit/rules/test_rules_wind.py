@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from rules.kpi.counter import Reading, counter_increments
-from rules.kpi.integration import Point
-from rules.kpi.wind import (
+from seamline.rules.kpi.counter import Reading, counter_increments
+from seamline.rules.kpi.integration import Point
+from seamline.rules.kpi.wind import (
     PowerCurve,
     expected_energy_kwh,
     lost_production_kpi,
@@ -12,10 +12,10 @@ from rules.kpi.wind import (
     wind_availability_kpi,
     wind_energy_kpi,
 )
-from rules.master_data import AvailabilityCategory as C
-from rules.master_data import AvailabilityContract
-from rules.spans import SpanSet
-from rules.windows import Window
+from seamline.rules.master_data import AvailabilityCategory as C
+from seamline.rules.master_data import AvailabilityContract
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
 
 T0 = 1_767_225_600.0
 H = 3600.0

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rules.windows import (
+from seamline.rules.windows import (
     Window,
     WindowSize,
     aligned_windows,

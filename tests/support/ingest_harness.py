@@ -135,7 +135,7 @@ def ingest_config(path: Path, *, mqtt_port: int, influx_url: str, database: str,
 
 
 class IngestProcess:
-    """``python -m ingest.cli --config FILE`` as a child process, run from ``repo`` (default: this
+    """``python -m seamline.ingest.cli --config FILE`` as a child process, run from ``repo`` (default: this
     checkout; the benchmark passes another checkout to compare code versions in one run)."""
 
     def __init__(self, config_path: Path, *, log_path: Path, repo: Path = REPO) -> None:
@@ -156,7 +156,7 @@ class IngestProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         env = dict(os.environ, PYTHONPATH=str(self.repo))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest.cli", "--config", str(self.config_path)],
+            [sys.executable, "-m", "seamline.ingest.cli", "--config", str(self.config_path)],
             stdout=log, stderr=subprocess.STDOUT, cwd=self.repo, env=env, start_new_session=True,
         )
         log.close()
