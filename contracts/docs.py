@@ -25,12 +25,13 @@ control characters, surrounding whitespace, or start with `$` (broker) or `_` (r
 | `state` | edge agent (derived), node (andon button) | no | `StateChangeMessage` |
 | `birth` | edge agent, on every connect | no | `BirthMessage` |
 | `status` | edge agent; `offline` is its Last Will | yes | `GatewayStatusMessage` |
-| `capacity` | rules engine | yes | `CapacityMessage` |
+| `capacity` | rules capacity feed; read by `seamline match` | yes | `CapacityMessage` |
 | `command` | platform (reserved: no producer or consumer yet) | no | `CommandMessage` |
 | `allocation` | `seamline match --publish` | yes | `AllocationMessage` |
 | `bookings` | `seamline match --publish`; read by the rules capacity feed | yes | `BookingsMessage` |
 
-Identity (enterprise, site, area, asset) is taken from the topic, never from the payload.
+Identity (enterprise, site, area, asset) of device and gateway messages is taken from the topic,
+never from the payload.
 Times are UTC epoch milliseconds. `seq` rises by one per sample or state event of an asset (one
 counter per asset) so consumers can see gaps. A missing metric means *no value*, never zero.
 NaN and infinity are rejected. A message is at most 256 KiB and 1 000 samples.
@@ -39,7 +40,9 @@ NaN and infinity are rejected. A message is at most 256 KiB and 1 000 samples.
 
 They are line-level, on `seamline/v1/<enterprise>/<site>/<line>/_line/<kind>`, retained and QoS 1,
 so a process that starts later reads the latest state without asking anyone. Their payloads repeat
-enterprise, site and line; a reader rejects a payload whose identity differs from its topic.
+enterprise, site and line; a reader rejects a payload whose identity differs from its topic. Only
+the platform's services may publish on `_line` topics (broker ACL: see the README); a gateway's
+grant on its own site comes with a `deny` of `seamline/v1/<enterprise>/<site>/+/_line/#`.
 
 - The rules capacity feed publishes `capacity` for every line of its master data: available
   standard minutes per day ahead, minus the booked ones.
