@@ -12,8 +12,12 @@ from pydantic import BaseModel
 
 from seamline.contracts.assets import AssetKind, SewingMachineMetrics, metric_specs
 from seamline.contracts.messages import (
+    AllocationEntry,
+    AllocationMessage,
     AssetInfo,
     BirthMessage,
+    BookedDay,
+    BookingsMessage,
     CapacityDay,
     CapacityMessage,
     CommandMessage,
@@ -83,5 +87,23 @@ def examples() -> list[tuple[Topic, BaseModel]]:
         (
             Topic.gateway(enterprise="f001", site="s1", gateway_id="gw01", kind=MessageKind.COMMAND),
             CommandMessage(command_id="c-0001", name="publish_birth", ts_ms=TS),
+        ),
+        (
+            Topic.line(enterprise="f001", site="s1", line="line01", kind=MessageKind.ALLOCATION),
+            AllocationMessage(
+                plan_id="3f9a0c1d2e4b5a6c", enterprise="f001", site="s1", line="line01", generated_ts_ms=TS,
+                entries=[AllocationEntry(order_id="PO-1001", buyer="acme", category="tshirt", day=date(2025, 11, 29),
+                                         pieces=400, std_min=2600.0),
+                         AllocationEntry(order_id="PO-1001", buyer="acme", category="tshirt", day=date(2025, 11, 30),
+                                         pieces=61, std_min=396.5)],
+            ),
+        ),
+        (
+            Topic.line(enterprise="f001", site="s1", line="line01", kind=MessageKind.BOOKINGS),
+            BookingsMessage(
+                plan_id="3f9a0c1d2e4b5a6c", enterprise="f001", site="s1", line="line01", generated_ts_ms=TS,
+                days=[BookedDay(day=date(2025, 11, 29), std_min=2600.0),
+                      BookedDay(day=date(2025, 11, 30), std_min=396.5)],
+            ),
         ),
     ]

@@ -11,10 +11,11 @@ shared by its data and state messages) so consumers can see gaps.
 from __future__ import annotations
 
 import enum
+import itertools
 from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from seamline.contracts.assets import (
     AssetKind,
@@ -34,6 +35,9 @@ SCHEMA_VERSION = 1
 # message_size_limit in our generated configs is set to the same figure.
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_SAMPLES_PER_MESSAGE = 1000
+# Orders × days one plan puts on one line. An entry is ~130 bytes of JSON, so this many still fit
+# in MAX_PAYLOAD_BYTES; a line makes a handful of orders a day, a plan of weeks needs far fewer.
+MAX_ALLOCATION_ENTRIES = 2000
 # 2000-01-01 .. 2100-01-01: static plausibility only; ingest applies a tighter window around now.
 TS_MIN_MS = 946_684_800_000
 TS_MAX_MS = 4_102_444_800_000
@@ -201,6 +205,62 @@ class CapacityMessage(_Payload):
     efficiency: float = Field(ge=0, le=1.5, description="Measured rolling line efficiency, fraction")
     confidence: float = Field(ge=0, le=1, description="From data coverage and variance, 0..1")
     days: list[CapacityDay] = Field(max_length=366)
+
+
+class AllocationEntry(BaseModel):
+    """Pieces of one order a plan puts on the line on one day, and the standard minutes booked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
+    order_id: Name
+    buyer: Name
+    category: Name
+    day: date = Field(description="Local calendar day of the enterprise")
+    pieces: int = Field(ge=0, description="Whole pieces completed that day")
+    std_min: float = Field(ge=0, description="Standard minutes booked on the line that day")
+
+
+class AllocationMessage(_Payload):
+    """Retained, per enterprise and line, published by matching: the orders the latest plan puts on
+    the line (``entries`` empty when the plan puts none there, so a replaced plan leaves nothing
+    stale behind)."""
+
+    plan_id: Name = Field(description="The same on every allocation and bookings message of one plan")
+    enterprise: Name
+    site: Name
+    line: Name
+    generated_ts_ms: TsMs
+    entries: list[AllocationEntry] = Field(max_length=MAX_ALLOCATION_ENTRIES)
+
+
+class BookedDay(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
+    day: date = Field(description="Local calendar day of the enterprise")
+    std_min: float = Field(ge=0, description="Standard minutes booked on the line that day")
+
+
+class BookingsMessage(_Payload):
+    """Retained, per enterprise and line, published by matching; the rules capacity feed subtracts
+    it from the available standard minutes. ``days`` is empty when the latest plan books nothing on
+    the line: a replaced plan replaces every line's bookings."""
+
+    plan_id: Name = Field(description="The same on every allocation and bookings message of one plan")
+    enterprise: Name
+    site: Name
+    line: Name
+    generated_ts_ms: TsMs
+    days: list[BookedDay] = Field(max_length=366, description="Ascending, one entry per day at most")
+
+    @field_validator("days")
+    @classmethod
+    def _ascending(cls, days: list[BookedDay]) -> list[BookedDay]:
+        if any(b.day <= a.day for a, b in itertools.pairwise(days)):
+            raise ValueError("days must be strictly ascending (one entry per day)")
+        return days
+
+    @property
+    def std_min(self) -> float:
+        """Standard minutes booked on the line over all days."""
+        return sum(d.std_min for d in self.days)
 
 
 class CommandMessage(_Payload):

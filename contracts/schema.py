@@ -1,4 +1,5 @@
-"""JSON Schema export of every message kind, for third-party firmware authors."""
+"""JSON Schema export of every message kind (device, gateway and platform messages), for
+third-party firmware and platform authors. A unit test keeps ``SCHEMAS`` equal to ``MessageKind``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from seamline.contracts.messages import (
+    AllocationMessage,
     BirthMessage,
+    BookingsMessage,
     CapacityMessage,
     CommandMessage,
     DataMessage,
@@ -25,6 +28,8 @@ SCHEMAS: dict[MessageKind, Any] = {
     MessageKind.STATUS: GatewayStatusMessage,
     MessageKind.CAPACITY: CapacityMessage,
     MessageKind.COMMAND: CommandMessage,
+    MessageKind.ALLOCATION: AllocationMessage,
+    MessageKind.BOOKINGS: BookingsMessage,
 }
 
 

@@ -4,7 +4,7 @@ ISA-95-like levels. The enterprise comes right after the version so that a broke
 a gateway's credentials to ``seamline/v1/<its enterprise>/#`` (and finer, to its own site).
 
 Reserved names start with ``_``: the gateway itself publishes as area ``_gateway`` with its
-gateway id as the asset; line-level messages (capacity) use asset ``_line``. Device and site names
+gateway id as the asset; line-level messages (capacity, allocation, bookings) use asset ``_line``. Device and site names
 may not start with ``_`` so they can never collide with these.
 """
 
@@ -33,8 +33,9 @@ class MessageKind(enum.StrEnum):
     BIRTH = "birth"  # the assets a gateway serves (published on every connect)
     STATUS = "status"  # gateway online/offline, retained; offline is the Last Will
     CAPACITY = "capacity"  # free standard minutes per line and day, retained
-    COMMAND = "command"  # platform -> gateway/device commands
-    ALLOCATION = "allocation"  # order allocations from matching
+    COMMAND = "command"  # platform -> gateway/device commands (reserved: no producer yet)
+    ALLOCATION = "allocation"  # the orders the latest plan puts on a line, retained (matching)
+    BOOKINGS = "bookings"  # standard minutes the latest plan books per line and day, retained (matching)
 
 
 def validate_level(value: str, *, what: str = "level", allow_reserved: bool = False) -> str:
@@ -94,7 +95,7 @@ class Topic:
 
     @classmethod
     def line(cls, *, enterprise: str, site: str, line: str, kind: MessageKind) -> Topic:
-        """A line-level topic (capacity)."""
+        """A line-level topic (capacity, allocation, bookings): ``<enterprise>/<site>/<line>/_line/<kind>``."""
         return cls(enterprise=enterprise, site=site, area=line, asset=LINE_ASSET, kind=kind)
 
     @classmethod

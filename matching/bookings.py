@@ -1,16 +1,37 @@
-"""What a plan books: minutes per (enterprise, line, day) for the rules engine, the bookings
-file, InfluxDB-ready records and the per-line MQTT messages."""
+"""What a plan books: minutes per (enterprise, line, day), InfluxDB-ready records, and the plan's
+wire messages — one ``AllocationMessage`` and one ``BookingsMessage`` per line (contracts)."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-from seamline.matching.models import AllocationEntry, AllocationMessage, AllocationPlan, Order
+from seamline.contracts.messages import (
+    MAX_ALLOCATION_ENTRIES,
+    AllocationEntry,
+    AllocationMessage,
+    BookedDay,
+    BookingsMessage,
+)
+from seamline.matching.capacity import LineKey
+from seamline.matching.models import AllocationPlan, Order
 
 MEASUREMENT = "allocation"
+
+
+class PlanTooLargeError(ValueError):
+    """A line's allocation does not fit in one message (``MAX_ALLOCATION_ENTRIES``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanMessages:
+    """What one plan publishes: per line, its allocation and its bookings (same plan id)."""
+
+    plan_id: str
+    allocations: tuple[AllocationMessage, ...]
+    bookings: tuple[BookingsMessage, ...]
 
 
 def booked_minutes(plan: AllocationPlan) -> dict[tuple[str, str, date], float]:
@@ -20,15 +41,6 @@ def booked_minutes(plan: AllocationPlan) -> dict[tuple[str, str, date], float]:
     for a in plan.allocations:
         out[(a.enterprise, a.line, a.day)] += a.std_min
     return dict(out)
-
-
-def write_bookings(plan: AllocationPlan, path: Path) -> None:
-    """The booked minutes as JSON: a list of {enterprise, line, day, std_min}."""
-    rows = [
-        {"enterprise": e, "line": ln, "day": d.isoformat(), "std_min": round(m, 3)}
-        for (e, ln, d), m in sorted(booked_minutes(plan).items())
-    ]
-    path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
 
 
 def influx_records(plan: AllocationPlan) -> list[dict[str, object]]:
@@ -45,22 +57,32 @@ def influx_records(plan: AllocationPlan) -> list[dict[str, object]]:
     ]
 
 
-def allocation_messages(
-    plan: AllocationPlan, orders: dict[str, Order], *, plan_id: str, now_ms: int
-) -> list[AllocationMessage]:
-    """One message per (enterprise, site, line) the plan books."""
-    by_line: dict[tuple[str, str, str], list[AllocationEntry]] = defaultdict(list)
+def plan_messages(
+    plan: AllocationPlan, orders: dict[str, Order], *, lines: Iterable[LineKey], plan_id: str, now_ms: int
+) -> PlanMessages:
+    """One allocation and one bookings message for every line in ``lines`` and every line the plan
+    books; a line the plan books nothing on gets empty ones, so they replace the retained messages
+    of an earlier plan. Booked standard minutes per day are summed over the line's allocations."""
+    entries: dict[LineKey, list[AllocationEntry]] = {key: [] for key in lines}
+    per_day: dict[LineKey, dict[date, float]] = defaultdict(lambda: defaultdict(float))
     for a in plan.allocations:
+        key = LineKey(enterprise=a.enterprise, site=a.site, line=a.line)
         o = orders[a.order_id]
-        by_line[(a.enterprise, a.site, a.line)].append(
-            AllocationEntry(
-                order_id=a.order_id, buyer=o.buyer, category=o.category, day=a.day, pieces=a.pieces, std_min=a.std_min
-            )
-        )
-    return [
-        AllocationMessage(plan_id=plan_id, enterprise=e, site=s, line=ln, generated_ts_ms=now_ms, entries=entries)
-        for (e, s, ln), entries in sorted(by_line.items())
-    ]
+        entries.setdefault(key, []).append(
+            AllocationEntry(order_id=a.order_id, buyer=o.buyer, category=o.category, day=a.day, pieces=a.pieces,
+                            std_min=a.std_min))
+        per_day[key][a.day] += a.std_min
+    allocations, bookings = [], []
+    for key in sorted(entries, key=str):
+        if len(entries[key]) > MAX_ALLOCATION_ENTRIES:
+            raise PlanTooLargeError(f"{key}: {len(entries[key])} allocation entries, at most "
+                                    f"{MAX_ALLOCATION_ENTRIES} fit in one message")
+        allocations.append(AllocationMessage(plan_id=plan_id, enterprise=key.enterprise, site=key.site,
+                                             line=key.line, generated_ts_ms=now_ms, entries=entries[key]))
+        days = [BookedDay(day=d, std_min=round(m, 6)) for d, m in sorted(per_day[key].items())]
+        bookings.append(BookingsMessage(plan_id=plan_id, enterprise=key.enterprise, site=key.site, line=key.line,
+                                        generated_ts_ms=now_ms, days=days))
+    return PlanMessages(plan_id=plan_id, allocations=tuple(allocations), bookings=tuple(bookings))
 
 
 def render_table(plan: AllocationPlan) -> str:

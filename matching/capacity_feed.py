@@ -7,22 +7,17 @@ never silently used.
 from __future__ import annotations
 
 import json
-import threading
-import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import ValidationError
 
 from seamline.contracts.messages import CapacityMessage
-from seamline.contracts.topic import MessageKind, Topic, TopicError, subscription
+from seamline.contracts.topic import LINE_ASSET, MessageKind, Topic, TopicError, subscription
 from seamline.errors import UsageError
+from seamline.matching.retained import DEFAULT_QUIET_S, DEFAULT_TIMEOUT_S, collect_retained
 
 # A cluster has thousands of lines; more retained capacity topics than this is a misconfigured
 # broker or a wildcard gone wrong, and collecting stops there.
@@ -74,48 +69,27 @@ def from_mqtt(
     broker_url: str,
     *,
     enterprise: str = "+",
-    quiet_s: float = 0.5,
-    timeout_s: float = 10.0,
-    clock: Callable[[], float] = time.monotonic,
+    quiet_s: float = DEFAULT_QUIET_S,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Feed:
-    """Collect retained capacity messages: subscribe, and stop once no new message arrived for
-    ``quiet_s`` (retained messages come in a burst right after SUBACK) or after ``timeout_s``."""
-    parsed = urlparse(broker_url)
-    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
-        raise UsageError(f"--broker {broker_url!r}: expected mqtt://host:port")
+    """The retained capacity messages on the broker (``matching.retained``), validated; a payload
+    whose enterprise, site or line differs from its topic is rejected."""
+    topic_filter = subscription(enterprise=enterprise, asset=LINE_ASSET, kind=MessageKind.CAPACITY)
+    retained, dropped = collect_retained(broker_url, topic_filter, max_messages=MAX_CAPACITY_MESSAGES,
+                                         quiet_s=quiet_s, timeout_s=timeout_s)
     feed = Feed()
-    lock = threading.Lock()
-    last = [clock()]
-    subscribed = threading.Event()
-
-    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        with lock:
-            last[0] = clock()
-            if len(feed.messages) + len(feed.rejected) >= MAX_CAPACITY_MESSAGES:
-                return
-            try:
-                Topic.parse(msg.topic)
-                feed.messages.append(CapacityMessage.model_validate_json(msg.payload))
-            except (TopicError, ValidationError) as exc:
-                feed.rejected.append(f"{msg.topic}: {str(exc).splitlines()[0]}")
-
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="")
-    client.on_message = on_message
-    client.on_subscribe = lambda *_a: subscribed.set()
-    client.connect(parsed.hostname, parsed.port or 1883, keepalive=30)
-    client.loop_start()
-    try:
-        client.subscribe(subscription(enterprise=enterprise, kind=MessageKind.CAPACITY), qos=1)
-        start = clock()
-        subscribed.wait(timeout=timeout_s)
-        with lock:
-            last[0] = clock()
-        while clock() - start < timeout_s:
-            with lock:
-                if clock() - last[0] >= quiet_s:
-                    break
-            time.sleep(0.05)
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    for topic, payload in sorted(retained.items()):
+        try:
+            msg = CapacityMessage.model_validate_json(payload)
+            Topic.parse(topic)
+        except (TopicError, ValidationError) as exc:
+            feed.rejected.append(f"{topic}: {str(exc).splitlines()[0]}")
+            continue
+        expected = str(Topic.line(enterprise=msg.enterprise, site=msg.site, line=msg.line, kind=MessageKind.CAPACITY))
+        if topic != expected:
+            feed.rejected.append(f"{topic}: payload is for {expected}")
+            continue
+        feed.messages.append(msg)
+    if dropped:
+        feed.rejected.append(f"{topic_filter}: {dropped} messages beyond {MAX_CAPACITY_MESSAGES} topics ignored")
     return feed

@@ -1,13 +1,15 @@
 """``seamline match``: allocate an order book to measured capacity and print / publish the plan.
 
     seamline match --orders orders.csv --capacity capacity.json [--profiles profiles.yaml]
-                   [--broker mqtt://127.0.0.1:1883] [--publish] [--bookings out.json]
+                   [--broker mqtt://127.0.0.1:1883] [--publish]
                    [--json] [--strict] [--time-limit 20] [--today 2030-01-07]
 
 Capacity comes from ``--capacity`` (a JSON file or http(s) URL with a list of CapacityMessage)
 or, without it, from the retained capacity topics on ``--broker``. ``--publish`` sends the plan
-as retained allocation messages to ``--broker``. Exit 2 on usage errors, and with ``--strict``
-on any rejected order row.
+to ``--broker``, retained, per line: an ``AllocationMessage`` and a ``BookingsMessage`` (the
+standard minutes the rules capacity feed subtracts) for every line of the capacity input and
+every line with earlier bookings (``matching.publisher``). Exit 2 on usage errors, and with
+``--strict`` on any rejected order row; exit 1 when the broker fails.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from seamline.errors import UsageError
 from seamline.matching import capacity_feed
-from seamline.matching.bookings import allocation_messages, render_table, write_bookings
-from seamline.matching.capacity import from_messages
+from seamline.matching.bookings import PlanTooLargeError, plan_messages, render_table
+from seamline.matching.capacity import LineKey, from_messages
+from seamline.matching.models import AllocationPlan, Order
 from seamline.matching.order_book import parse_orders, read_rows
 from seamline.matching.planner import MatchOptions, plan_orders
 from seamline.matching.profiles import load_profiles
-from seamline.matching.publisher import MqttPublisher, publish_plan
+from seamline.matching.publisher import MqttPublisher, PublishError, booked_lines, publish_plan
+from seamline.matching.retained import BrokerUnavailableError
 from seamline.matching.solver import SolveOptions
 
 
@@ -38,8 +43,8 @@ def register(sub: Any) -> None:
     p.add_argument("--capacity", help="capacity: JSON file or http(s) URL (default: retained MQTT)")
     p.add_argument("--broker", help="mqtt://host:port for capacity (without --capacity) and --publish")
     p.add_argument("--profiles", type=Path, help="factory profiles .yaml/.json (default: neutral)")
-    p.add_argument("--bookings", type=Path, help="write booked std-min per enterprise/line/day here (JSON)")
-    p.add_argument("--publish", action="store_true", help="publish the plan on the allocation topics")
+    p.add_argument("--publish", action="store_true",
+                   help="publish the plan retained on the allocation and bookings topics of every line")
     p.add_argument("--json", action="store_true", help="print the plan as JSON instead of a table")
     p.add_argument("--strict", action="store_true", help="exit 2 if any order row was rejected")
     p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
@@ -52,10 +57,16 @@ def run(args: argparse.Namespace) -> int:
     today: date = args.today or date.today()
     if args.time_limit <= 0:
         raise UsageError(f"--time-limit must be > 0, got {args.time_limit}")
+    if args.publish and not args.broker:
+        raise UsageError("--publish needs --broker")
     book = load_profiles(args.profiles)
     rows, source = read_rows(args.orders)
     parsed = parse_orders(rows, source=source, today=today, categories=book.categories)
-    feed = _capacity(args)
+    try:
+        feed = _capacity(args)
+    except BrokerUnavailableError as exc:
+        print(f"seamline match: no capacity: {exc}", file=sys.stderr)
+        return 1
     for msg in feed.rejected:
         print(f"capacity rejected: {msg}", file=sys.stderr)
     solve = SolveOptions(time_limit_s=args.time_limit)
@@ -70,26 +81,35 @@ def run(args: argparse.Namespace) -> int:
         invalid=parsed.invalid,
     )
     plan = result.plan
-    if args.bookings:
-        write_bookings(plan, args.bookings)
-    if args.publish:
-        if not args.broker:
-            raise UsageError("--publish needs --broker")
-        messages = allocation_messages(
-            plan, {o.order_id: o for o in parsed.orders}, plan_id=uuid.uuid4().hex[:16], now_ms=int(time.time() * 1000)
-        )
-        pub = MqttPublisher(args.broker)
-        try:
-            publish_plan(messages, pub)
-        finally:
-            pub.close()
     if args.json:
         print(json.dumps(plan.model_dump(mode="json"), indent=1))
     else:
         print(render_table(plan))
     for err in plan.errors:
         print(f"seamline match: {err}", file=sys.stderr)
+    if args.publish:
+        lines = {LineKey(enterprise=m.enterprise, site=m.site, line=m.line) for m in feed.messages}
+        try:
+            _publish(args.broker, plan, parsed.orders, lines)
+        except (BrokerUnavailableError, PublishError, PlanTooLargeError) as exc:
+            print(f"seamline match: plan not published: {exc}", file=sys.stderr)
+            return 1
     return 2 if args.strict and plan.errors else 0
+
+
+def _publish(broker: str, plan: AllocationPlan, orders: Sequence[Order], lines: set[LineKey]) -> None:
+    """Publish the plan for ``lines`` and every line with earlier bookings on ``broker``."""
+    earlier = booked_lines(broker)
+    messages = plan_messages(plan, {o.order_id: o for o in orders}, lines=lines | earlier,
+                             plan_id=uuid.uuid4().hex[:16], now_ms=int(time.time() * 1000))
+    pub = MqttPublisher(broker)
+    try:
+        publish_plan(messages, pub)
+    finally:
+        pub.close()
+    emptied = sum(1 for b in messages.bookings if not b.days)
+    print(f"seamline match: published plan {messages.plan_id}: allocation and bookings of "
+          f"{len(messages.bookings)} lines ({emptied} without bookings)", file=sys.stderr)
 
 
 def _capacity(args: argparse.Namespace) -> capacity_feed.Feed:

@@ -1,21 +1,19 @@
-"""Pydantic models of matching: orders, factory profiles, the allocation plan and its wire message.
+"""Pydantic models inside matching: orders, factory profiles, the allocation plan.
 
 Units: SAM and every ``*_std_min`` field are standard minutes; quantities are whole pieces;
 days are the enterprise's local calendar days.
 
-``AllocationMessage`` is the payload published on ``Topic.line(..., kind=MessageKind.ALLOCATION)``;
-it lives here until it is moved into ``contracts/`` (schema version 1).
+What matching publishes (``AllocationMessage``, ``BookingsMessage``) is in ``seamline.contracts``.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seamline.contracts.messages import Name, TsMs
+from seamline.contracts.messages import Name
 
 # A category/order name is a short printable token; the same bound as topic levels.
 CATEGORY_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
@@ -143,25 +141,3 @@ class AllocationPlan(_Frozen):
     def on_time_std_min(self) -> float:
         """Standard minutes of whole pieces allocated on or before their due days."""
         return sum(a.std_min for a in self.allocations)
-
-
-class AllocationEntry(_Frozen):
-    order_id: Name
-    buyer: Name
-    category: str
-    day: date
-    pieces: int = Field(ge=0)
-    std_min: float = Field(ge=0, description="Standard minutes booked on the line that day")
-
-
-class AllocationMessage(BaseModel):
-    """Retained, per enterprise and line: what the plan books on that line (schema version 1)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    schema_version: Literal[1] = 1
-    plan_id: Name
-    enterprise: Name
-    site: Name
-    line: Name
-    generated_ts_ms: TsMs
-    entries: list[AllocationEntry] = Field(max_length=20_000)

@@ -1,5 +1,5 @@
 """The one place that wires the rules service from its config: InfluxQL source, KPI writer,
-lease, capacity feed. Nothing connects until a job runs."""
+lease, capacity feed (with its MQTT bookings reader). Nothing connects until a job runs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from seamline.ingest.db_init import InfluxQLClient
 from seamline.ingest.writer_v1 import InfluxV1Writer
+from seamline.rules.bookings import MqttBookingsReader
 from seamline.rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy, UrllibPoster
 from seamline.rules.config import RulesConfig
 from seamline.rules.energy_kpi import EnergySettings
@@ -50,11 +51,19 @@ def _publisher_factory(cfg: RulesConfig) -> Callable[[], contextlib.AbstractCont
     return open_publisher
 
 
+def bookings_reader(cfg: RulesConfig) -> MqttBookingsReader:
+    m, c = cfg.mqtt, cfg.capacity
+    # its own client id: the capacity publisher connects with m.client_id right after
+    return MqttBookingsReader(host=m.host, port=m.port, client_id=f"{m.client_id}-bookings", username=m.username,
+                              password=m.password, quiet_s=c.bookings_quiet_s, timeout_s=c.bookings_timeout_s,
+                              max_messages=c.bookings_max_messages)
+
+
 def make_feed(cfg: RulesConfig, master: MasterData, lease: Lease) -> CapacityFeed:
     c = cfg.capacity
     return CapacityFeed(
         client=CountingClient(query_client(cfg), database=cfg.influx.database), master=master,
-        kpi_rp=cfg.influx.kpi_rp, bookings_path=c.bookings_path, publisher=_publisher_factory(cfg),
+        kpi_rp=cfg.influx.kpi_rp, bookings=bookings_reader(cfg), publisher=_publisher_factory(cfg),
         poster=UrllibPoster(timeout_s=c.http_timeout_s) if c.http_url else None, http_url=c.http_url,
         retry=RetryPolicy(attempts=c.http_attempts, backoff_s=c.http_backoff_s, max_backoff_s=c.http_max_backoff_s),
         fence=lease,

@@ -32,7 +32,7 @@ from seamline.rules.shift_calendar import ShiftCalendar, planned_minutes_on
 MAX_EFFICIENCY = 1.5  # CapacityMessage.efficiency upper bound: SAMs can be loose, not that loose
 MAX_DAYS_AHEAD = 366  # CapacityMessage.days max_length
 
-BookedKey = tuple[str, str, date]  # (enterprise, line, local day)
+BookedKey = tuple[str, str, str, date]  # (enterprise, site, line, local day); line ids are unique per site
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def line_capacity(
             absenteeism=line.absenteeism,
             efficiency=measured.efficiency,
         )
-        booked_min = max(0.0, booked.get((enterprise.id, line.id, day), 0.0))
+        booked_min = max(0.0, booked.get((enterprise.id, site.id, line.id, day), 0.0))
         out.append(CapacityDay(day=day, available_std_min=available, booked_std_min=booked_min,
                                free_std_min=max(0.0, available - booked_min)))
     return CapacityMessage(

@@ -3,8 +3,10 @@
 ``seamline/v1/<enterprise>/<site>/<line>/_line/capacity`` and POSTed as a JSON array to an HTTP
 endpoint (bounded retry with jittered backoff).
 
-Booked standard minutes come from the bookings file matching writes: a JSON list of
-``{"enterprise", "line", "day": "YYYY-MM-DD", "std_min"}``; entries for the same key add up.
+Booked standard minutes come from the retained ``BookingsMessage`` of each line that
+``seamline match --publish`` leaves on the broker (``rules.bookings``), read before every run with
+the same bounded retry. A line whose bookings message is invalid is not published (its previous,
+retained capacity stays) rather than published as if nothing were booked on it.
 """
 
 from __future__ import annotations
@@ -18,56 +20,18 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Protocol
-
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from seamline.contracts.messages import CapacityMessage
 from seamline.contracts.topic import MessageKind, Topic
-from seamline.errors import UsageError
-from seamline.rules.capacity import BookedKey, DailyEfficiency, capacity_messages
+from seamline.rules.bookings import Bookings, BookingsSource, BookingsUnavailableError, log_bookings
+from seamline.rules.capacity import DailyEfficiency, capacity_messages
 from seamline.rules.kpi_points import Fence, NoFence
 from seamline.rules.master_data import MasterData
 from seamline.rules.query import CountingClient, Select
 
 log = logging.getLogger(__name__)
-
-
-class BookingsError(UsageError):
-    """The bookings file is unreadable or malformed (names the file and the entry)."""
-
-
-class Booking(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    enterprise: str
-    line: str
-    day: date
-    std_min: float = Field(ge=0)
-
-
-_BOOKINGS = TypeAdapter(list[Booking])
-
-
-def load_bookings(path: Path | None) -> dict[BookedKey, float]:
-    """Booked standard minutes per (enterprise, line, local day); no file → nothing booked."""
-    if path is None or not path.exists():
-        return {}
-    try:
-        entries = _BOOKINGS.validate_json(path.read_bytes())
-    except OSError as exc:
-        raise BookingsError(f"{path}: cannot read bookings: {exc.strerror}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BookingsError(f"{path}: [{where}]: {first['msg']} (expected a list of "
-                            "{enterprise, line, day, std_min})") from None
-    out: dict[BookedKey, float] = {}
-    for b in entries:
-        key = (b.enterprise, b.line, b.day)
-        out[key] = out.get(key, 0.0) + b.std_min
-    return out
 
 
 def read_daily_efficiency(client: CountingClient, master: MasterData, *, rp: str, now: datetime,
@@ -162,10 +126,31 @@ class FeedReport:
     published: int
     posted: bool
     post_attempts: int
+    bookings: Bookings
+    withheld: tuple[str, ...] = ()  # enterprise/site/line not published: their bookings are invalid
 
 
 def capacity_topic(msg: CapacityMessage) -> str:
     return str(Topic.line(enterprise=msg.enterprise, site=msg.site, line=msg.line, kind=MessageKind.CAPACITY))
+
+
+def read_bookings_with_retry(source: BookingsSource, policy: RetryPolicy, *,
+                             sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> Bookings:
+    """Read the retained bookings; on :class:`BookingsUnavailableError` retry with the same capped,
+    jittered backoff as the POST, and raise the last error after ``policy.attempts`` tries (never
+    publish capacity as if nothing were booked because the broker was down)."""
+    rng = rng or random.Random()
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return source.read()
+        except BookingsUnavailableError as exc:
+            if attempt == policy.attempts:
+                raise
+            wait = policy.delay_s(attempt, rng)
+            log.warning("bookings unavailable (%s), attempt %d/%d, retry in %.1f s", exc, attempt, policy.attempts,
+                        wait)
+            sleep(wait)
+    raise AssertionError("unreachable")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -173,7 +158,7 @@ class CapacityFeed:
     client: CountingClient
     master: MasterData
     kpi_rp: str
-    bookings_path: Path | None
+    bookings: BookingsSource
     publisher: Callable[[], AbstractContextManager[Publisher]] | None  # opens a connection per run
     poster: Poster | None
     http_url: str | None
@@ -181,15 +166,26 @@ class CapacityFeed:
     fence: Fence = NoFence()  # noqa: RUF009 - stateless default
     sleep: Callable[[float], None] = time.sleep
 
-    def build(self, now: datetime) -> list[CapacityMessage]:
+    def _build(self, now: datetime) -> tuple[list[CapacityMessage], Bookings]:
+        booked = read_bookings_with_retry(self.bookings, self.retry, sleep=self.sleep)
+        log_bookings(booked)
         daily = read_daily_efficiency(self.client, self.master, rp=self.kpi_rp, now=now,
                                       days=self.master.kpi.efficiency_days)
-        return capacity_messages(self.master, now=now, daily_efficiency=daily,
-                                 booked=load_bookings(self.bookings_path))
+        return capacity_messages(self.master, now=now, daily_efficiency=daily, booked=booked.booked), booked
+
+    def build(self, now: datetime) -> list[CapacityMessage]:
+        """Capacity of every line, lowered by the retained bookings (nothing is sent)."""
+        return self._build(now)[0]
 
     def run(self, now: datetime) -> FeedReport:
-        """Build, then (fence checked before each side effect) publish and POST."""
-        messages = self.build(now)
+        """Build, then (fence checked before each side effect) publish and POST every line whose
+        bookings are known."""
+        built, booked = self._build(now)
+        messages = [m for m in built if (m.enterprise, m.site, m.line) not in booked.invalid_lines]
+        withheld = tuple(f"{m.enterprise}/{m.site}/{m.line}" for m in built
+                         if (m.enterprise, m.site, m.line) in booked.invalid_lines)
+        for line in withheld:
+            log.warning("capacity of %s not published: its bookings message is invalid", line)
         published = 0
         if self.publisher is not None and messages:
             with self.publisher() as pub:
@@ -202,7 +198,7 @@ class CapacityFeed:
             self.fence.check()
             body = json.dumps([m.model_dump(mode="json") for m in messages]).encode()
             attempts = post_with_retry(self.poster, self.http_url, body, self.retry, sleep=self.sleep)
-        return FeedReport(tuple(messages), published, attempts > 0, attempts)
+        return FeedReport(tuple(messages), published, attempts > 0, attempts, booked, withheld)
 
 
 def free_total(messages: Sequence[CapacityMessage]) -> Mapping[tuple[str, str], float]:

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import UsageError
+from seamline.rules.bookings import BookingsUnavailableError
 from seamline.rules.bootstrap import make_service
 from seamline.rules.config import load_config
 from seamline.rules.engine import compute_window
 from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
+from seamline.rules.mqtt_publisher import PublishError
 from seamline.rules.query import QueryError
 
 log = logging.getLogger(__name__)
@@ -42,12 +44,13 @@ def _progress(done: int, total: int) -> None:
 
 
 def _reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Runtime failures of InfluxDB become one line on stderr and exit code 1, not a traceback."""
+    """Runtime failures of InfluxDB or the MQTT broker become one line on stderr and exit code 1,
+    not a traceback."""
 
     def wrapped(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except QueryError as exc:
+        except (QueryError, BookingsUnavailableError, PublishError) as exc:
             print(f"seamline rules: {exc}", file=sys.stderr)
             return 1
 

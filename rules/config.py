@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
@@ -51,13 +51,27 @@ class MqttConfig(_Section):
 class CapacityConfig(_Section):
     enabled: bool = True
     http_url: str | None = Field(default=None, pattern=r"^https?://")
-    bookings_path: Path | None = None
+    # Bookings are the retained BookingsMessage of each line on the `mqtt` broker. MQTT has no
+    # end-of-retained marker: the read ends once none arrived for `bookings_quiet_s` (they come in
+    # one burst after SUBACK; 0.5 s of silence on a LAN means it is over), at most `bookings_timeout_s`.
+    bookings_quiet_s: float = Field(default=0.5, gt=0, le=60)
+    bookings_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    # One message per line: a cluster has thousands; more is a misrouted publisher, counted and ignored.
+    bookings_max_messages: int = Field(default=100_000, ge=1, le=10_000_000)
     interval_min: int = Field(default=60, ge=1, le=1440, description="Publish every N minutes")
     # Bounded retry of the HTTP POST: 5 attempts at 1, 2, 4, 8 s (±jitter) ≈ 15 s worst case.
     http_attempts: int = Field(default=5, ge=1, le=20)
     http_backoff_s: float = Field(default=1.0, gt=0, le=60)
     http_max_backoff_s: float = Field(default=30.0, gt=0, le=600)
     http_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bookings_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "bookings_path" in data:
+            raise ValueError("bookings_path was removed: the feed reads the bookings `seamline match --publish` "
+                             "leaves retained on the mqtt broker (seamline/v1/+/+/+/_line/bookings)")
+        return data
 
 
 class JobsConfig(_Section):
@@ -121,9 +135,6 @@ def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = No
     if base_dir is None:
         return cfg
     updates: dict[str, Any] = {"master_data": _resolve(cfg.master_data, base_dir)}
-    if cfg.capacity.bookings_path is not None:
-        updates["capacity"] = cfg.capacity.model_copy(
-            update={"bookings_path": _resolve(cfg.capacity.bookings_path, base_dir)})
     if cfg.lease.path is not None:
         updates["lease"] = cfg.lease.model_copy(update={"path": _resolve(cfg.lease.path, base_dir)})
     if cfg.lease.kind == "file" and cfg.lease.path is None:

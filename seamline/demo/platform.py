@@ -1,7 +1,7 @@
 """The platform side of the demo, through the same commands an operator runs: daily KPIs
 (`seamline rules once --window 1d --write`), the capacity feed (`seamline rules capacity`),
-order matching on it (`seamline match --publish --bookings`), and the capacity feed again,
-lowered by what was just booked."""
+order matching on it (`seamline match --publish`, which leaves the plan's bookings retained on
+the central broker), and the capacity feed again, lowered by the bookings it reads from there."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def rules_config(run: DemoRun, master_path: Path) -> Path:
         "master_data": str(master_path),
         "influx": {"url": run.stack.influx.url, "database": DATABASE, "raw_rp": "raw", "kpi_rp": "kpi"},
         "mqtt": {"host": "127.0.0.1", "port": run.stack.central.port},
-        "capacity": {"enabled": True, "bookings_path": str(run.stack.workdir / "bookings.json")},
+        "capacity": {"enabled": True},
         "energy": {"max_hold_s": hold_s, "max_gap_s": 2 * hold_s},
     }
     return configs.write_yaml(run.stack.workdir / "config" / "rules.yaml", doc)
@@ -74,8 +74,7 @@ def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) ->
     lines = [ln for e in master_doc["enterprises"] for s in e["sites"] for ln in s["lines"]]
     orders = order_book(run.stack.workdir / "orders.csv", lines, today + timedelta(days=1))
     plan = seamline("match", "--orders", str(orders), "--broker", f"mqtt://127.0.0.1:{run.stack.central.port}",
-                    "--publish", "--bookings", str(run.stack.workdir / "bookings.json"), "--today", today.isoformat(),
-                    "--json")
+                    "--publish", "--today", today.isoformat(), "--json")
     after = seamline("rules", "capacity", "--config", str(cfg), "--json")
     return {
         "daily_kpi_points": daily.get("points") if isinstance(daily, dict) else None,

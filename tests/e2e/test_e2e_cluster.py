@@ -161,6 +161,8 @@ def test_kpis_were_written_to_the_kpi_retention_policy(cluster: dict[str, Any]) 
 
 
 def test_capacity_is_published_and_booking_lowers_it(cluster: dict[str, Any]) -> None:
+    """`seamline match --publish` leaves the plan's bookings retained on the central broker; the
+    next `seamline rules capacity` reads them there and lowers each line's free capacity by them."""
     cap = cluster["summary"]["capacity"]
     before, after = cap["free_std_min_before"], cap["free_std_min_after_booking"]
     assert set(before) == {"f001/line01", "f001/line02", "f002/line01", "f002/line02"}

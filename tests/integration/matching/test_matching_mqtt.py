@@ -1,9 +1,11 @@
-"""Retained capacity messages on a real Mosquitto in -> allocation plan out on MQTT."""
+"""Retained capacity messages on a real Mosquitto in -> the plan's allocation and bookings out on
+MQTT, retained, one of each per line, with the contract's models."""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,10 +14,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from seamline.cli import main
-from seamline.contracts.messages import CapacityDay, CapacityMessage
+from seamline.contracts.messages import AllocationMessage, BookingsMessage, CapacityDay, CapacityMessage
 from seamline.contracts.topic import MessageKind, Topic, subscription
 from seamline.localstack import MosquittoProcess
-from seamline.matching.models import AllocationMessage
 
 pytestmark = pytest.mark.integration
 TODAY = date(2030, 1, 7)
@@ -45,23 +46,28 @@ def publish_capacity(broker: MosquittoProcess) -> None:
         c.loop_stop()
 
 
-def collect_allocations(broker: MosquittoProcess, expected: int) -> list[AllocationMessage]:
-    got: list[AllocationMessage] = []
+def collect(broker: MosquittoProcess, kind: MessageKind, expected: int) -> dict[str, bytes]:
+    """Subscribe after publication: what the broker retains for ``kind`` (bounded wait)."""
+    got: dict[str, bytes] = {}
+    not_retained: list[str] = []
     done = threading.Event()
 
     def on_message(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
-        got.append(AllocationMessage.model_validate_json(m.payload))
+        if not m.retain:
+            not_retained.append(m.topic)
+        got[m.topic] = bytes(m.payload)
         if len(got) >= expected:
             done.set()
 
     c = client(broker)
     c.on_message = on_message
-    c.subscribe(subscription(kind=MessageKind.ALLOCATION), qos=1)
+    c.subscribe(subscription(kind=kind), qos=1)
     try:
-        assert done.wait(timeout=10), f"only {len(got)} allocation messages arrived"
+        assert done.wait(timeout=10), f"only {len(got)} {kind} messages arrived"
     finally:
         c.disconnect()
         c.loop_stop()
+    assert not_retained == []
     return got
 
 
@@ -78,9 +84,18 @@ def test_retained_capacity_in_plan_out(mosquitto: MosquittoProcess, tmp_path: Pa
     plan = json.loads(capsys.readouterr().out)
     assert plan["unallocated"] == []
     assert sum(a["pieces"] for a in plan["allocations"]) == 160
-    messages = collect_allocations(mosquitto, expected=2)
+    retained = collect(mosquitto, MessageKind.ALLOCATION, 2)
+    messages = [AllocationMessage.model_validate_json(p) for p in retained.values()]
     by_ent = {m.enterprise: m for m in messages}
     assert set(by_ent) == {"f1", "f2"}
     assert sum(e.pieces for m in messages for e in m.entries) == 160
     assert sum(e.std_min for e in by_ent["f2"].entries) == pytest.approx(1000.0)
     assert all(e.buyer == "acme" and e.category == "tshirt" for m in messages for e in m.entries)
+    retained = collect(mosquitto, MessageKind.BOOKINGS, 2)
+    bookings = {t: BookingsMessage.model_validate_json(p) for t, p in retained.items()}
+    assert set(bookings) == {"seamline/v1/f1/s1/l1/_line/bookings", "seamline/v1/f2/s1/l1/_line/bookings"}
+    booked: dict[tuple[str, date], float] = defaultdict(float)
+    for a in plan["allocations"]:
+        booked[(a["enterprise"], date.fromisoformat(a["day"]))] += a["std_min"]
+    assert {(b.enterprise, d.day): d.std_min for b in bookings.values() for d in b.days} == pytest.approx(booked)
+    assert {b.plan_id for b in bookings.values()} == {m.plan_id for m in messages} and len(messages[0].plan_id) == 16

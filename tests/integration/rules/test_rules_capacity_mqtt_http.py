@@ -1,5 +1,8 @@
 """The capacity feed end to end: daily KPIs in InfluxDB -> retained MQTT messages a late
-subscriber receives, and a JSON POST to a local HTTP server (first attempt refused)."""
+subscriber receives, and a JSON POST to a local HTTP server (first attempt refused). Then the
+platform loop on the same real Mosquitto: `seamline match --publish` reads that capacity and leaves
+its bookings retained, the feed reads them and publishes capacity lowered by exactly those minutes,
+and a replaced plan that no longer books a line leaves that line with no bookings."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import http.server
 import json
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +22,8 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from seamline.contracts.messages import CapacityMessage
+from seamline.cli import main
+from seamline.contracts.messages import BookingsMessage, CapacityMessage
 from seamline.contracts.topic import LINE_ASSET, MessageKind, subscription
 from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
 from seamline.ingest.line_protocol import encode_line
@@ -39,7 +44,7 @@ MASTER = {
     "styles": [{"id": "tee", "category": "t_shirt", "sam_min": 6}],
     "enterprises": [{"id": "f001", "name": "F", "calendar": "cal", "sites": [{"id": "s1", "lines": [
         {"id": "line01", "operators": 4, "categories": ["t_shirt"], "machine_count": 4, "style": "tee"},
-        {"id": "line02", "operators": 2, "categories": ["t_shirt"], "machine_count": 2, "style": "tee"},
+        {"id": "line02", "operators": 2, "categories": ["t_shirt", "polo"], "machine_count": 2, "style": "tee"},
     ]}]}],
 }
 
@@ -74,13 +79,13 @@ def http_sink() -> Iterator[str]:
     thread.join(timeout=5)
 
 
-def _retained(broker: MosquittoProcess, expect: int) -> dict[str, CapacityMessage]:
-    """Connect *after* publication and collect retained capacity messages (bounded wait)."""
-    got: dict[str, CapacityMessage] = {}
+def _retained(broker: MosquittoProcess, expect: int, kind: MessageKind = MessageKind.CAPACITY) -> dict[str, bytes]:
+    """Connect *after* publication and collect retained line messages of ``kind`` (bounded wait)."""
+    got: dict[str, bytes] = {}
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="late-subscriber")
-    client.on_message = lambda _c, _u, msg: got.__setitem__(msg.topic, CapacityMessage.model_validate_json(msg.payload))
+    client.on_message = lambda _c, _u, msg: got.__setitem__(msg.topic, bytes(msg.payload))
     client.connect("127.0.0.1", broker.port)
-    client.subscribe(subscription(asset=LINE_ASSET, kind=MessageKind.CAPACITY), qos=1)
+    client.subscribe(subscription(asset=LINE_ASSET, kind=kind), qos=1)
     client.loop_start()
     deadline = time.monotonic() + 10
     while len(got) < expect and time.monotonic() < deadline:
@@ -90,11 +95,15 @@ def _retained(broker: MosquittoProcess, expect: int) -> dict[str, CapacityMessag
     return got
 
 
+def _capacity(broker: MosquittoProcess) -> dict[str, CapacityMessage]:
+    return {t: CapacityMessage.model_validate_json(p) for t, p in _retained(broker, expect=2).items()}
+
+
 def _config(tmp_path: Path, influxd: InfluxdProcess, db: str, broker: MosquittoProcess, url: str) -> RulesConfig:
     (tmp_path / "master.yaml").write_text(yaml.safe_dump(MASTER))
     cfg = {"master_data": "master.yaml", "influx": {"url": influxd.url, "database": db},
            "mqtt": {"port": broker.port, "client_id": "rules-test"},
-           "capacity": {"http_url": url, "bookings_path": "bookings.json", "http_attempts": 3}}
+           "capacity": {"http_url": url, "http_attempts": 3}}
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(cfg))
     return load_config(tmp_path / "rules.yaml")
 
@@ -112,8 +121,9 @@ def _daily_kpis(influxd: InfluxdProcess, db: str) -> None:
     InfluxV1Writer(url=influxd.url, database=db, retention_policy="kpi").write(lines)
 
 
-def test_capacity_is_retained_posted_and_reduced_by_bookings(
-    tmp_path: Path, influxd: InfluxdProcess, influx_db: str, mosquitto: MosquittoProcess, http_sink: str
+def test_capacity_is_retained_and_posted(
+    tmp_path: Path, influxd: InfluxdProcess, influx_db: str, mosquitto: MosquittoProcess, http_sink: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     _daily_kpis(influxd, influx_db)
     cfg = _config(tmp_path, influxd, influx_db, mosquitto, http_sink)
@@ -122,22 +132,75 @@ def test_capacity_is_retained_posted_and_reduced_by_bookings(
     feed.sleep = waits.append
     report = feed.run(NOW)
     assert (report.published, report.post_attempts) == (2, 2) and len(waits) == 1  # one 503, one retry
+    assert report.bookings.messages == 0
+    assert "no retained bookings under seamline/v1/+/+/+/_line/bookings" in caplog.text
 
-    got = _retained(mosquitto, expect=2)
+    got = _capacity(mosquitto)
     line01 = got["seamline/v1/f001/s1/line01/_line/capacity"]
     assert line01.efficiency == pytest.approx(0.5)
     assert line01.confidence == pytest.approx(1.0)
     assert [d.day for d in line01.days] == [date(2026, 5, 7), date(2026, 5, 8), date(2026, 5, 9)]
     assert line01.days[0].free_std_min == pytest.approx(4 * 480 * 0.5)
+    assert [d.booked_std_min for d in line01.days] == [0, 0, 0]
     assert got["seamline/v1/f001/s1/line02/_line/capacity"].efficiency == pytest.approx(0.4)
     assert [m["line"] for m in _Sink.bodies[0]] == ["line01", "line02"]
 
-    bookings = [{"enterprise": "f001", "line": "line01", "day": "2026-05-07", "std_min": 300},
-                {"enterprise": "f001", "line": "line01", "day": "2026-05-07", "std_min": 100}]
-    (tmp_path / "bookings.json").write_text(json.dumps(bookings))
+
+def _match(tmp_path: Path, broker: MosquittoProcess, orders: str, capsys: pytest.CaptureFixture[str]) -> Any:
+    """`seamline match --publish` on the broker's retained capacity; returns the plan (JSON)."""
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,buyer,category,sam_min,quantity,due\n" + orders)
+    rc = main(["match", "--orders", str(path), "--broker", broker.url, "--publish", "--json",
+               "--today", NOW.date().isoformat(), "--time-limit", "5"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "seamline match: published plan" in out.err
+    return json.loads(out.out)
+
+
+def _booked(plan: Any) -> dict[tuple[str, date], float]:
+    out: dict[tuple[str, date], float] = defaultdict(float)
+    for a in plan["allocations"]:
+        out[(a["line"], date.fromisoformat(a["day"]))] += a["std_min"]
+    return dict(out)
+
+
+def _assert_lowered_exactly(capacity: dict[str, CapacityMessage], booked: dict[tuple[str, date], float]) -> None:
+    available = {"line01": 4 * 480 * 0.5, "line02": 2 * 480 * 0.4}  # operators × minutes × measured efficiency
+    for line, avail in available.items():
+        for d in capacity[f"seamline/v1/f001/s1/{line}/_line/capacity"].days:
+            want = booked.get((line, d.day), 0.0)
+            assert d.booked_std_min == pytest.approx(want, abs=1e-6), (line, d.day)
+            assert d.free_std_min == pytest.approx(max(0.0, avail - want), abs=1e-6), (line, d.day)
+
+
+def test_match_bookings_lower_the_next_capacity_and_a_replaced_plan_clears_a_line(
+    tmp_path: Path, influxd: InfluxdProcess, influx_db: str, mosquitto: MosquittoProcess, http_sink: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _daily_kpis(influxd, influx_db)
+    cfg = _config(tmp_path, influxd, influx_db, mosquitto, http_sink)
+    feed = make_feed(cfg, load_master_data(cfg.master_data), NoLease())
+    feed.sleep = lambda _s: None
     feed.run(NOW)
-    again = _retained(mosquitto, expect=2)["seamline/v1/f001/s1/line01/_line/capacity"]
-    assert again.days[0].booked_std_min == pytest.approx(400)
-    assert again.days[0].free_std_min == pytest.approx(4 * 480 * 0.5 - 400)
-    assert again.days[1].free_std_min == pytest.approx(4 * 480 * 0.5)
-    assert _Sink.bodies[1][0]["days"][0]["free_std_min"] == pytest.approx(560)
+
+    # 2 400 std-min of T-shirts by 8 May: more than line01 alone has (2 × 960), so both lines book
+    first = _match(tmp_path, mosquitto, "A,acme,t_shirt,6,100,2026-05-07\nB,acme,t_shirt,6,300,2026-05-08\n", capsys)
+    booked = _booked(first)
+    assert first["unallocated"] == [] and sum(booked.values()) == pytest.approx(2400.0)
+    assert {line for line, _ in booked} == {"line01", "line02"}
+    report = feed.run(NOW)
+    assert report.bookings.messages == 2 and report.bookings.lines_booked == 2 and len(report.bookings.plans) == 1
+    _assert_lowered_exactly(_capacity(mosquitto), booked)
+
+    # the replacing plan: only polo, which only line02 makes -> line01 must be left with no bookings
+    second = _match(tmp_path, mosquitto, "P,zen,polo,10,20,2026-05-09\n", capsys)
+    assert {a["line"] for a in second["allocations"]} == {"line02"}
+    retained = {t: BookingsMessage.model_validate_json(p)
+                for t, p in _retained(mosquitto, expect=2, kind=MessageKind.BOOKINGS).items()}
+    line01 = retained["seamline/v1/f001/s1/line01/_line/bookings"]
+    assert line01.days == [] and line01.plan_id == retained["seamline/v1/f001/s1/line02/_line/bookings"].plan_id
+    report = feed.run(NOW)
+    assert report.bookings.lines_booked == 1 and len(report.bookings.plans) == 1
+    _assert_lowered_exactly(_capacity(mosquitto), _booked(second))
+    assert sum(_booked(second).values()) == pytest.approx(200.0)

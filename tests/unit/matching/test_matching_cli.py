@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,26 +30,46 @@ def capacity_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_match_json_output_and_bookings_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_match_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     orders = tmp_path / "orders.csv"
     orders.write_text("order_id,buyer,category,sam_min,quantity,due\n"
                       "A,b,tshirt,10,120,2030-01-08\n"  # 1200 std-min due day 1: 2000 available
                       "B,b,jacket,40,10,2030-01-09\n"  # nobody makes jackets
                       "C,b,tshirt,10,-1,2030-01-09\n")  # invalid
-    bookings = tmp_path / "bookings.json"
     rc = main(["match", "--orders", str(orders), "--capacity", str(capacity_file(tmp_path)), "--json",
-               "--today", TODAY.isoformat(), "--bookings", str(bookings)])
+               "--today", TODAY.isoformat()])
     assert rc == 0
     plan = json.loads(capsys.readouterr().out)
     assert sum(a["pieces"] for a in plan["allocations"] if a["order_id"] == "A") == 120
     assert {(u["order_id"], u["reason"]) for u in plan["unallocated"]} == {
         ("B", "no_eligible_factory"), ("C", "invalid_order")}
     assert [(e["row"], e["field"]) for e in plan["errors"]] == [(4, "quantity")]
-    booked = json.loads(bookings.read_text())
-    assert sum(r["std_min"] for r in booked) == pytest.approx(1200.0)
     # the better line (f2, efficiency 0.6) is filled up to the due day (2 × 500), f1 takes the rest
-    per_ent = {e: sum(r["std_min"] for r in booked if r["enterprise"] == e) for e in ("f1", "f2")}
+    per_ent = {e: sum(a["std_min"] for a in plan["allocations"] if a["enterprise"] == e) for e in ("f1", "f2")}
     assert per_ent == {"f1": pytest.approx(200.0), "f2": pytest.approx(1000.0)}
+
+
+def test_publish_needs_a_broker_and_the_bookings_file_is_gone(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due\nA,b,tshirt,10,1,2030-01-08\n")
+    cap = str(capacity_file(tmp_path))
+    assert main(["match", "--orders", str(orders), "--capacity", cap, "--publish"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["match", "--orders", str(orders), "--capacity", cap, "--bookings", str(tmp_path / "b.json")])
+    assert exc.value.code == 2
+
+
+def test_unreachable_broker_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due\nA,b,tshirt,10,1,2030-01-08\n")
+    with socket.socket() as s:  # a port nothing listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        url = f"mqtt://127.0.0.1:{s.getsockname()[1]}"
+        rc = main(["match", "--orders", str(orders), "--capacity", str(capacity_file(tmp_path)), "--publish",
+                   "--broker", url, "--today", TODAY.isoformat()])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "plan not published: cannot connect to" in err and "Traceback" not in err
 
 
 def test_strict_exits_2_on_row_errors(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ def test_capacity_messages_from_sample() -> None:
     data = load_master_data(SAMPLE)
     now = datetime(2026, 4, 30, 17, 0, tzinfo=UTC)  # 1 May 01:00 Shanghai -> feed starts 2 May
     daily = {("f001", "line01"): [DailyEfficiency(date(2026, 4, d), 0.5, 1.0) for d in range(16, 30)]}
-    booked = {("f001", "line01", date(2026, 5, 4)): 1000.0, ("f001", "line01", date(2026, 5, 5)): 99_999.0}
+    booked = {("f001", "s1", "line01", date(2026, 5, 4)): 1000.0, ("f001", "s1", "line01", date(2026, 5, 5)): 99_999.0,
+              ("f001", "s2", "line01", date(2026, 5, 6)): 500.0}  # another site's line01: not this one
     msgs = capacity_messages(data, now=now, daily_efficiency=daily, booked=booked)
     assert [(m.enterprise, m.line) for m in msgs] == [("f001", "line01"), ("f001", "line02"), ("f002", "line01")]
     m = msgs[0]
@@ -62,6 +63,7 @@ def test_capacity_messages_from_sample() -> None:
     assert mon.available_std_min == pytest.approx(12 * 950 * 0.92 * 0.5)
     assert mon.free_std_min == pytest.approx(12 * 950 * 0.92 * 0.5 - 1000)
     assert by_day[date(2026, 5, 5)].free_std_min == 0  # overbooked floors at 0
+    assert by_day[date(2026, 5, 6)].booked_std_min == 0  # booked on s2's line01, not on s1's
     assert by_day[date(2026, 5, 3)].available_std_min == 0  # Sunday
     assert by_day[date(2026, 5, 9)].available_std_min == pytest.approx(12 * 500 * 0.92 * 0.5)  # Saturday
     unmeasured = msgs[1]

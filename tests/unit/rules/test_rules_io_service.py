@@ -1,5 +1,5 @@
 """Jobs (which windows, schedule in local time, lease-guarded ticks), capacity feed with fakes,
-HTTP retry, config and bookings errors."""
+HTTP retry, config errors. Bookings: tests/unit/rules/test_rules_bookings.py."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from seamline.rules.bookings import Bookings
 from seamline.rules.capacity_feed import (
     CapacityFeed,
     HttpPostError,
     Publisher,
     RetryPolicy,
-    load_bookings,
     post_with_retry,
 )
 from seamline.rules.config import ConfigError, load_config
@@ -127,13 +127,18 @@ class FakePublisher:
         self.sent.append((topic, retain, qos))
 
 
+class NoBookings:
+    def read(self) -> Bookings:
+        return Bookings(source="fake")
+
+
 def _feed(pub: FakePublisher, fence: object) -> CapacityFeed:
     @contextlib.contextmanager
     def opener() -> Iterator[Publisher]:
         yield pub
 
     return CapacityFeed(client=CountingClient(FakeKpiClient(), database="db"), master=master(), kpi_rp="kpi",
-                        bookings_path=None, publisher=opener, poster=None, http_url=None,
+                        bookings=NoBookings(), publisher=opener, poster=None, http_url=None,
                         fence=fence)  # type: ignore[arg-type]
 
 
@@ -178,17 +183,6 @@ def test_post_retries_with_capped_jittered_backoff_then_gives_up() -> None:
     assert permanent.calls == 1
 
 
-def test_bookings_add_up_and_errors_name_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "bookings.json"
-    path.write_text('[{"enterprise":"e0","line":"l1","day":"2026-05-07","std_min":10},'
-                    '{"enterprise":"e0","line":"l1","day":"2026-05-07","std_min":5}]')
-    assert load_bookings(path) == {("e0", "l1", datetime(2026, 5, 7).date()): 15.0}
-    assert load_bookings(tmp_path / "missing.json") == {}
-    path.write_text('[{"enterprise":"e0","line":"l1","day":"May 7","std_min":10}]')
-    with pytest.raises(Exception, match=r"bookings.json: \[0.day\]"):
-        load_bookings(path)
-
-
 def test_config_errors_name_file_key_and_expectation(tmp_path: Path) -> None:
     cfg = tmp_path / "rules.yaml"
     cfg.write_text("master_data: m.yaml\ninflux: {url: ftp://x, timeout_s: -1}\nshard: 2/2\n")
@@ -203,3 +197,6 @@ def test_config_errors_name_file_key_and_expectation(tmp_path: Path) -> None:
     loaded = load_config(cfg)
     assert loaded.master_data == tmp_path / "m.yaml" and loaded.lease.path == tmp_path / "l/rules.lease"
     assert loaded.shard_spec.index == 1 and timedelta(seconds=loaded.lease.ttl_s) > timedelta(0)
+    cfg.write_text("master_data: m.yaml\ncapacity: {bookings_path: bookings.json}\n")
+    with pytest.raises(ConfigError, match=r"capacity: .*bookings_path was removed.*_line/bookings"):
+        load_config(cfg)
