@@ -67,7 +67,8 @@ class AlertLedger:
         key = label_key(labels)
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and self._resolved_at(entry) is not None and self._resolved_at(entry) <= now:
+            resolved_at = None if entry is None else self._resolved_at(entry)
+            if resolved_at is not None and resolved_at <= now:
                 entry = None  # it had resolved for good: this is a new episode with a new startsAt
             if entry is None:
                 if key not in self._entries and len(self._entries) >= self.max_alerts:

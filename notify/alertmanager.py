@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ class AlertmanagerClient:
 
     def expire_silence(self, silence_id: str) -> None:
         """``DELETE /api/v2/silence/{id}``."""
-        self._request("DELETE", f"/api/v2/silence/{urllib.request.quote(silence_id, safe='')}", None)
+        self._request("DELETE", f"/api/v2/silence/{urllib.parse.quote(silence_id, safe='')}", None)
 
     def alerts(self) -> list[AlertState]:
         """``GET /api/v2/alerts``: every alert the server holds (silenced and inhibited included)."""

@@ -12,21 +12,15 @@ from seamline.contracts.alerts import Severity
 from seamline.errors import UsageError
 from seamline.notify.am_config import DEFAULT_TIMINGS, ConfigOptions, Timings, render_config
 
-
 _DEFAULTS = ConfigOptions()
 
 
 def _seconds(text: str) -> float:
     """``90``, ``90s``, ``5m``, ``1h``, ``500ms`` -> seconds."""
-    units = (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86400.0))
-    for suffix, factor in units:
-        if text.endswith(suffix) and not (suffix == "s" and text.endswith("ms")):
-            number = text[: -len(suffix)]
-            break
-    else:
-        number, factor = text, 1.0
+    factors = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    suffix = "ms" if text.endswith("ms") else (text[-1:] if text[-1:] in factors else "")
     try:
-        value = float(number) * factor
+        value = float(text[: len(text) - len(suffix)]) * factors.get(suffix, 1.0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a duration like 30s, 5m, 1h, got {text!r}") from None
     if value <= 0:

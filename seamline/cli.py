@@ -37,7 +37,7 @@ COMMANDS: dict[str, Command] = {
     "rules": Command("seamline.rules.cli", "rules", "KPIs with coverage, capacity feed"),
     "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
     "alerts": Command("seamline.notify.alerts_cli", None, "alerts: generate the Alertmanager configuration"),
-    "notify": Command("seamline.notify.cli", "notify", "Alertmanager webhook -> DingTalk, WeCom, Feishu, e-mail, webhooks"),
+    "notify": Command("seamline.notify.cli", "notify", "alert delivery: DingTalk, WeCom, Feishu, e-mail, webhooks"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 
