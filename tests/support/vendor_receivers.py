@@ -144,7 +144,7 @@ class VendorReceiver:
             raise Refusal(200, {"errcode": 300001, "errmsg": "token is not exist"})
         if self.secret is not None:
             ts = q.get("timestamp", ["0"])[0]
-            expected = base64.b64encode(hmac.new(self.secret.encode("utf-8"), f"{ts}\n{self.secret}".encode("utf-8"),
+            expected = base64.b64encode(hmac.new(self.secret.encode("utf-8"), f"{ts}\n{self.secret}".encode(),
                                                  hashlib.sha256).digest()).decode()
             if abs(int(ts) - time.time() * 1000) > 3_600_000 or q.get("sign") != [expected]:
                 raise Refusal(200, {"errcode": 310000, "errmsg": "sign not match"})
