@@ -88,12 +88,20 @@ class ChannelWorker:
         if wait > 0:
             self._metrics.rate_limited.labels(self.name).inc()
             return wait
-        self._send(row, now)
+        self._send(row)
         return 0.0
 
-    def _send(self, row: Row, now: float) -> None:
-        self._limit.record(now)
-        self._outbox.record_send(self.name, now=now)
+    def _send(self, row: Row) -> None:
+        try:
+            self._send_once(row)
+        finally:
+            # Counted when the answer came, not when the request left: the vendor's window
+            # started somewhere in between, so this end keeps us inside it whatever the latency.
+            done = self._clock()
+            self._limit.record(done)
+            self._outbox.record_send(self.name, now=done)
+
+    def _send_once(self, row: Row) -> None:
         try:
             self._sender.send(row.message)
         except RetryableSendError as exc:
