@@ -79,8 +79,9 @@ def test_dingtalk_rate_limit_holds_and_nothing_is_refused(
     am = alertmanager_factory(am_config(notify.url))
     try:
         groups = 8
-        AlertmanagerClient(am.url).post_alerts(
-            [firing(machine_labels(f"m{i:03d}", alertname=f"rule_{i:02d}"), machine_annotations()) for i in range(groups)])
+        alerts = [firing(machine_labels(f"m{i:03d}", alertname=f"rule_{i:02d}"), machine_annotations())
+                  for i in range(groups)]
+        AlertmanagerClient(am.url).post_alerts(alerts)
         got = robot.wait_for(groups, timeout_s=60)
         assert robot.refused == []  # DingTalk never had to say "send too fast" (errcode 130101)
         times = sorted(m.at for m in got)
