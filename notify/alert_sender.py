@@ -48,7 +48,7 @@ class _Peer:
         self.thread: threading.Thread | None = None
 
     def stats(self) -> PeerStats:
-        return PeerStats(self.client.base_url, self.ok, self.failed, self.alerts, self.backoff.attempt,
+        return PeerStats(self.client.display_url, self.ok, self.failed, self.alerts, self.backoff.attempt,
                          self.last_error)
 
 

@@ -62,15 +62,18 @@ class AlertmanagerClient:
 
     def __init__(self, base_url: str, *, timeout_s: float = 10.0, bearer_token: str | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"Alertmanager URL must start with http:// or https://, got {base_url[:40]!r}")
+            raise ValueError("Alertmanager URL must start with http:// or https://")
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         self.base_url = base_url.rstrip("/")
+        parts = urllib.parse.urlsplit(self.base_url)
+        # What errors and logs show: the URL without any user:password@ in it.
+        self.display_url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
         self.timeout_s = timeout_s
         self._token = bearer_token
 
     def __repr__(self) -> str:
-        return f"AlertmanagerClient({self.base_url!r})"
+        return f"AlertmanagerClient({self.display_url!r})"
 
     def post_alerts(self, alerts: Sequence[PostableAlert]) -> None:
         """``POST /api/v2/alerts`` in chunks of :data:`CHUNK_ALERTS`; raises :class:`AlertmanagerError`."""
@@ -90,7 +93,7 @@ class AlertmanagerClient:
         }
         answer = self._request("POST", "/api/v2/silences", body)
         if not isinstance(answer, dict) or not isinstance(answer.get("silenceID"), str):
-            raise AlertmanagerError(f"{self.base_url}: unexpected answer to POST /api/v2/silences")
+            raise AlertmanagerError(f"{self.display_url}: unexpected answer to POST /api/v2/silences")
         return str(answer["silenceID"])
 
     def expire_silence(self, silence_id: str) -> None:
@@ -101,7 +104,7 @@ class AlertmanagerClient:
         """``GET /api/v2/alerts``: every alert the server holds (silenced and inhibited included)."""
         answer = self._request("GET", "/api/v2/alerts", None)
         if not isinstance(answer, list):
-            raise AlertmanagerError(f"{self.base_url}: unexpected answer to GET /api/v2/alerts")
+            raise AlertmanagerError(f"{self.display_url}: unexpected answer to GET /api/v2/alerts")
         return [_alert_state(a) for a in answer]
 
     def _request(self, method: str, path: str, body: Any) -> Any:
@@ -112,7 +115,7 @@ class AlertmanagerClient:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
-        where = f"{self.base_url}: {method} {path}"
+        where = f"{self.display_url}: {method} {path}"
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 raw = resp.read()

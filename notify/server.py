@@ -41,6 +41,8 @@ class NotifyHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: NotifyHTTPServer
     protocol_version = "HTTP/1.1"
+    # A client that stops talking mid-request frees its thread after this long (s).
+    timeout = 30
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.address_string(), format % args)
