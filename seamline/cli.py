@@ -36,6 +36,8 @@ COMMANDS: dict[str, Command] = {
     "db": Command("seamline.ingest.db_cli", "ingest", "InfluxDB: create databases and retention policies, query"),
     "rules": Command("seamline.rules.cli", "rules", "KPIs with coverage, capacity feed"),
     "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
+    "alerts": Command("seamline.notify.alerts_cli", None, "alerts: generate the Alertmanager configuration"),
+    "notify": Command("seamline.notify.cli", "notify", "alert delivery: DingTalk, WeCom, Feishu, e-mail, webhooks"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 

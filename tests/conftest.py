@@ -1,5 +1,5 @@
-"""Shared fixtures: real Mosquitto and InfluxDB servers on free loopback ports, each with its own
-generated config and temporary data directory. Never a system-wide service."""
+"""Shared fixtures: real Mosquitto, InfluxDB and Alertmanager servers on free loopback ports, each
+with its own generated config and temporary data directory. Never a system-wide service."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from seamline.localstack import InfluxdProcess, MosquittoProcess
+from seamline.localstack import AlertmanagerProcess, InfluxdProcess, MosquittoProcess
 from seamline.localstack.mosquitto import BrokerOptions
 
 # CI explores a fixed set of examples (a red build must be reproducible); developers' runs explore
@@ -62,3 +62,21 @@ def influx_db(influxd: InfluxdProcess) -> Iterator[str]:
     influxd.query(f'CREATE DATABASE "{name}"')
     yield name
     influxd.query(f'DROP DATABASE "{name}"')
+
+
+@pytest.fixture
+def alertmanager_factory(tmp_path: Path) -> Iterator[Callable[..., AlertmanagerProcess]]:
+    """Start real Alertmanagers: ``make(config_text)`` for one with gossip off, ``make(config_text,
+    cluster=True, peers=(other.cluster_address,))`` for members of an HA cluster."""
+    made: list[AlertmanagerProcess] = []
+
+    def make(config_text: str, *, cluster: bool = False, peers: tuple[str, ...] = ()) -> AlertmanagerProcess:
+        am = AlertmanagerProcess(workdir=tmp_path / f"alertmanager-{len(made)}", config_text=config_text,
+                                 cluster=cluster, peers=peers)
+        am.start()
+        made.append(am)
+        return am
+
+    yield make
+    for am in made:
+        am.stop()

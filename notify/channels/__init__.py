@@ -1,0 +1,1 @@
+"""Notification channels: one sender per vendor behind the :class:`Sender` protocol."""
