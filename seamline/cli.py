@@ -36,6 +36,9 @@ COMMANDS: dict[str, Command] = {
     "db": Command("seamline.ingest.db_cli", "ingest", "InfluxDB: create databases and retention policies, query"),
     "rules": Command("seamline.rules.cli", "rules", "KPIs with coverage, capacity feed"),
     "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
+    "pki": Command("seamline.security.cli", "security", "cluster CA, gateway and service certificates, CRL"),
+    "broker-config": Command("seamline.security.broker_config_cli", "security",
+                             "broker config, ACL and password file from master data and the PKI"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 
