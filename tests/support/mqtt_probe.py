@@ -105,7 +105,9 @@ class Probe:
 
     def subscribe(self, filters: Sequence[str], *, timeout_s: float = 10.0) -> list[int]:
         """Subscribe at QoS 1 and return the SUBACK reason codes."""
-        _rc, mid = self.client.subscribe([(f, 1) for f in filters])
+        rc, mid = self.client.subscribe([(f, 1) for f in filters])
+        if mid is None:
+            raise ConnectionError(f"SUBSCRIBE not sent: {mqtt.error_string(rc)}")
         wait_until(lambda: mid in self.state.subacks, timeout_s=timeout_s, what="SUBACK")
         return self.state.subacks.pop(mid)
 

@@ -24,7 +24,7 @@ GATEWAY_C = ("f001", "s1", "gw02")  # a second gateway on A's site
 SERVICES = ("ingest", "rules", "matching", "notify")
 
 
-def cli(*args: str) -> None:
+def cli(*args: object) -> None:
     """Run a `seamline` command in-process, as a person would type it; fail on a non-zero exit."""
     rc = main([str(a) for a in args])
     assert rc == 0, f"seamline {' '.join(map(str, args))} exited {rc}"
