@@ -2,6 +2,7 @@
 
     seamline pki init   --dir D [--cluster NAME] [--days 3650] [--crl-days 90]
     seamline pki issue  --dir D gateway ID --enterprise E --site S [--days 365] [--master FILE]
+    seamline pki issue  --dir D gateways FILE.csv [--master FILE]     (enterprise,site,gateway_id)
     seamline pki issue  --dir D service ROLE [--name N] [--days 365]
     seamline pki issue  --dir D broker --dns HOST [--ip ADDR] [--name broker] [--days 365]
     seamline pki renew  --dir D [--before-days 30] [--days N]
@@ -14,6 +15,7 @@ Nothing here prints key material or passwords: output names files, identities, s
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -61,6 +63,9 @@ def register(sub: Any) -> None:
     g.add_argument("--enterprise", required=True)
     g.add_argument("--site", required=True)
     g.add_argument("--master", type=Path, help="check the enterprise and site against this master data")
+    gs = kind.add_parser("gateways", help="many gateways at once, from a CSV file (enterprise,site,gateway_id)")
+    gs.add_argument("file", type=Path, help="CSV with a header row: enterprise,site,gateway_id")
+    gs.add_argument("--master", type=Path, help="check every enterprise and site against this master data")
     v = kind.add_parser("service", help="a platform service instance")
     v.add_argument("role", choices=[r.value for r in Role])
     v.add_argument("--name", help="instance name, e.g. ingest-2 (default: the role)")
@@ -97,11 +102,13 @@ def _init(args: argparse.Namespace) -> int:
 
 def _issue(args: argparse.Namespace) -> int:
     subject: GatewayIdentity | ServiceIdentity | BrokerSpec
+    if args.kind == "gateways":
+        return _issue_gateways(args)
     if args.kind == "gateway":
         subject = _guard(lambda: GatewayIdentity(enterprise=args.enterprise, site=args.site,
                                                  gateway_id=args.gateway_id))
         if args.master is not None:
-            _check_site(args.master, subject)
+            _check_sites(args.master, [subject])
     elif args.kind == "service":
         subject = _guard(lambda: ServiceIdentity(role=Role(args.role), name=args.name or args.role))
     else:
@@ -111,6 +118,37 @@ def _issue(args: argparse.Namespace) -> int:
     print(f"issued {record.username}: serial {record.current.serial}, valid until "
           f"{record.current.not_after:%Y-%m-%d %H:%M} UTC; files in {store.folder(record)}")
     return 0
+
+
+def _issue_gateways(args: argparse.Namespace) -> int:
+    gateways = read_gateway_csv(args.file)
+    if args.master is not None:
+        _check_sites(args.master, gateways)
+    store = PkiStore(args.dir)
+    records = _guard(lambda: store.issue_many(gateways, now=_now(), days=args.days))
+    until = min((r.current.not_after for r in records), default=None)
+    print(f"issued {len(records)} gateway certificates" + (f", valid until {until:%Y-%m-%d}" if until else "")
+          + f"; files in {args.dir / 'gateways'}")
+    return 0
+
+
+def read_gateway_csv(path: Path) -> list[GatewayIdentity]:
+    """Gateways from a CSV file with the header ``enterprise,site,gateway_id``; an error names the line."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or set(reader.fieldnames) < {"enterprise", "site", "gateway_id"}:
+                raise UsageError(f"{path}: expected a header row with enterprise,site,gateway_id")
+            out = []
+            for row in reader:
+                try:
+                    out.append(GatewayIdentity(enterprise=row["enterprise"] or "", site=row["site"] or "",
+                                               gateway_id=row["gateway_id"] or ""))
+                except IdentityError as exc:
+                    raise UsageError(f"{path}:{reader.line_num}: {exc}") from None
+            return out
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _renew(args: argparse.Namespace) -> int:
@@ -168,12 +206,14 @@ def _scope(r: GatewayRecord | ServiceRecord | BrokerRecord) -> str:
     return ",".join((*r.dns, *r.ips))
 
 
-def _check_site(master_path: Path, g: GatewayIdentity) -> None:
+def _check_sites(master_path: Path, gateways: list[GatewayIdentity]) -> None:
     from seamline.rules.master_data import load_master_data  # pydantic only; imported when asked for
 
     master = load_master_data(master_path)
-    if not any(e.id == g.enterprise and any(s.id == g.site for s in e.sites) for e in master.enterprises):
-        raise UsageError(f"{master_path}: no site {g.site!r} in enterprise {g.enterprise!r}")
+    sites = {(e.id, s.id) for e in master.enterprises for s in e.sites}
+    for g in gateways:
+        if (g.enterprise, g.site) not in sites:
+            raise UsageError(f"{master_path}: no site {g.site!r} in enterprise {g.enterprise!r} (gateway {g.username})")
 
 
 def _guard(fn: Callable[[], T]) -> T:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -150,22 +151,36 @@ class PkiStore:
     def issue(self, subject: ClientIdentity | BrokerSpec, *, now: datetime, days: int = DEFAULT_CERT_DAYS) -> Record:
         """A key and certificate for a new identity (or one that was revoked: its old serials stay
         on the CRL). An identity that holds a valid certificate is renewed, not re-issued."""
+        return self.issue_many([subject], now=now, days=days)[0]
+
+    def issue_many(self, subjects: Sequence[ClientIdentity | BrokerSpec], *, now: datetime,
+                   days: int = DEFAULT_CERT_DAYS) -> list[Record]:
+        """:meth:`issue` for many identities under one lock and one register write (onboarding a
+        cluster of thousands of gateways); all are checked before the first is minted."""
+        validity = pki.Validity.days_from(now, days)
         with self._locked():
             index = self.index()
-            record = _blank_record(subject)
-            old = index.find(record.username)
-            if old is not None and not old.revoked:
-                raise PkiStoreError(
-                    f"{record.username} already has a certificate (until {old.current.not_after:%Y-%m-%d}); "
-                    f"renew it with `seamline pki renew`, or revoke it first"
-                )
-            history = old.certs if old is not None else ()
-            record = self._mint(record, history, pki.Validity.days_from(now, days))
-            if not isinstance(record, BrokerRecord):
-                # For brokers configured with `--auth password`; kept across renewals.
-                write_private(self.folder(record) / PASSWORD_FILE, new_password().encode() + b"\n")
-            self._save(index.replace(record))
-            return record
+            known = {r.username: r for r in index.identities}
+            records = [_blank_record(s) for s in subjects]
+            if dups := sorted(u for u, n in Counter(r.username for r in records).items() if n > 1):
+                raise PkiStoreError(f"listed more than once: {', '.join(dups)}")
+            for record in records:
+                old = known.get(record.username)
+                if old is not None and not old.revoked:
+                    raise PkiStoreError(
+                        f"{record.username} already has a certificate (until {old.current.not_after:%Y-%m-%d}); "
+                        f"renew it with `seamline pki renew`, or revoke it first"
+                    )
+            issued = []
+            for record in records:
+                old = known.get(record.username)
+                record = self._mint(record, old.certs if old is not None else (), validity)
+                if not isinstance(record, BrokerRecord):
+                    # For brokers configured with `--auth password`; kept across renewals.
+                    write_private(self.folder(record) / PASSWORD_FILE, new_password().encode() + b"\n")
+                issued.append(record)
+            self._save(index.replace_many(issued))
+            return issued
 
     def renew(self, *, now: datetime, before_days: int, days: int | None = None) -> RenewReport:
         """New key and certificate for every unrevoked identity whose certificate ends within
@@ -180,14 +195,15 @@ class PkiStore:
                     continue
                 life = timedelta(days=days) if days is not None else record.current.lifetime - pki.CLOCK_SKEW
                 validity = pki.Validity(now - pki.CLOCK_SKEW, now + life)
-                index = index.replace(self._mint(record, record.certs, validity))
-                renewed.append(record.username)
+                renewed.append(self._mint(record, record.certs, validity))
+            index = index.replace_many(renewed)
             due = index.crl_next_update - now <= window
             if due:
                 index = self._sign_crl(index, self._ca_key(), self.ca_cert(), now)
             if renewed or due:
                 self._save(index)
-            return RenewReport(renewed=tuple(renewed), crl_resigned=due, ca_not_after=index.ca_not_after)
+            return RenewReport(renewed=tuple(r.username for r in renewed), crl_resigned=due,
+                               ca_not_after=index.ca_not_after)
 
     def revoke(self, username: str, *, now: datetime) -> Record:
         """Revoke every unexpired certificate of ``username``, re-sign the CRL, delete its key."""

@@ -95,3 +95,19 @@ def test_a_gateway_never_loads_the_pki() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('cryptography', 'seamline.security'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_bulk_issue_from_csv(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    d = tmp_path / "pki"
+    run(capsys, "pki", "init", "--dir", d)
+    csv_file = tmp_path / "gateways.csv"
+    csv_file.write_text("enterprise,site,gateway_id\nf001,s1,gw01\nf002,s1,gw01\n")
+    rc, text = run(capsys, "pki", "issue", "--dir", d, "gateways", csv_file, "--master", MASTER)
+    assert rc == 0 and "issued 2 gateway certificates" in text, text
+    assert (d / "gateways/f002/s1/gw01/cert.pem").exists()
+    rc, text = run(capsys, "pki", "issue", "--dir", d, "gateways", csv_file)
+    assert rc == 2 and "already has a certificate" in text  # all checked before any is minted
+    csv_file.write_text("enterprise,site,gateway_id\nf003,s1,gw01\nf003,s1,gw 2\n")
+    rc, text = run(capsys, "pki", "issue", "--dir", d, "gateways", csv_file)
+    assert rc == 2 and "gateways.csv:3:" in text, text
+    assert not (d / "gateways/f003").exists()
