@@ -45,6 +45,29 @@ def _rss_kib(pid: int | None) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def _traffic(port: int, work: Path, g: GatewayIdentity, publishes: int) -> tuple[list[float], ...]:
+    """Seconds per TLS connect (20), per allowed and per refused QoS 1 publish round trip."""
+    creds = Credentials.from_folder(work / "pki" / "gateways" / g.enterprise / g.site / g.gateway_id)
+    connects: list[float] = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        assert attempt(port, creds).connected
+        connects.append(time.perf_counter() - t0)
+    own = f"seamline/v1/{g.enterprise}/{g.site}/line01/m001/data"
+    forged = f"seamline/v1/{g.enterprise}/{g.site}/line01/_line/capacity"
+    allowed: list[float] = []
+    refused: list[float] = []
+    with probe(port, creds) as p:
+        for _ in range(publishes):
+            t0 = time.perf_counter()
+            assert p.publish(own, b"{}") in ACCEPTED
+            allowed.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            assert p.publish(forged, b"{}") == NOT_AUTHORIZED
+            refused.append(time.perf_counter() - t0)
+    return connects, allowed, refused
+
+
 def measure(n: int, publishes: int, work: Path) -> dict[str, str]:
     now = datetime.now(UTC)
     store = PkiStore.init(work / "pki", cluster="bench", now=now)
@@ -69,24 +92,7 @@ def measure(n: int, publishes: int, work: Path) -> dict[str, str]:
     start_s = time.perf_counter() - t0
     try:
         rss_kib = _rss_kib(broker.pid)
-        g = gateways[-1]  # the last user block in the file
-        creds = Credentials.from_folder(work / "pki" / "gateways" / g.enterprise / g.site / g.gateway_id)
-        connects = []
-        for _ in range(20):
-            t0 = time.perf_counter()
-            assert attempt(port, creds).connected
-            connects.append(time.perf_counter() - t0)
-        own = f"seamline/v1/{g.enterprise}/{g.site}/line01/m001/data"
-        forged = f"seamline/v1/{g.enterprise}/{g.site}/line01/_line/capacity"
-        allowed, refused = [], []
-        with probe(port, creds) as p:
-            for _ in range(publishes):
-                t0 = time.perf_counter()
-                assert p.publish(own, b"{}") in ACCEPTED
-                allowed.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                assert p.publish(forged, b"{}") == NOT_AUTHORIZED
-                refused.append(time.perf_counter() - t0)
+        connects, allowed, refused = _traffic(port, work, gateways[-1], publishes)  # the last user block
     finally:
         broker.stop()
     a50, a99 = _ms(allowed)

@@ -59,8 +59,11 @@ SERVER_KEY = "certs/server.key"
 def render_conf(s: BrokerSettings, *, header: list[str]) -> str:
     """``mosquitto.conf`` for one TLS listener; ``header`` lines become leading comments."""
     out = [f"# {h}" if h else "#" for h in header]
-    out += [
-        "",
+    return "\n".join([*out, "", *_global_lines(s), "", *_listener_lines(s)]) + "\n"
+
+
+def _global_lines(s: BrokerSettings) -> list[str]:
+    out = [
         "# One listener, one set of security settings.",
         "per_listener_settings false",
         "# Nobody without an identity: no anonymous clients.",
@@ -74,7 +77,8 @@ def render_conf(s: BrokerSettings, *, header: list[str]) -> str:
         out += [f"user {s.run_as}"]
     if s.data_dir is not None:
         out += ["persistence true", f"persistence_location {str(s.data_dir).rstrip('/')}/"]
-    out += [
+    return [
+        *out,
         "# Refused connections are logged (notice). A refused PUBLISH is logged at debug level only;",
         "# the client gets PUBACK 0x87 (MQTT 5).",
         "connection_messages true",
@@ -83,7 +87,11 @@ def render_conf(s: BrokerSettings, *, header: list[str]) -> str:
         "log_type notice",
         "log_timestamp_format %Y-%m-%dT%H:%M:%S",
         f"max_packet_size {s.max_packet_bytes}",
-        "",
+    ]
+
+
+def _listener_lines(s: BrokerSettings) -> list[str]:
+    out = [
         f"listener {s.port} {s.host}",
         "# TLS 1.2 at least; the server certificate is signed by the cluster CA.",
         "tls_version tlsv1.2",
@@ -111,7 +119,7 @@ def render_conf(s: BrokerSettings, *, header: list[str]) -> str:
             "# The client id is replaced by the user name: no client can take over another's session.",
             "use_username_as_clientid true",
         ]
-    return "\n".join(out) + "\n"
+    return out
 
 
 def render_acl(policy: Policy, *, header: list[str]) -> str:

@@ -10,12 +10,13 @@ arrives after anything that was routed before it."""
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
 from seamline.security.acl import Action, allowed, build_policy
 from seamline.security.pki_store import PkiStore
-from tests.support.mqtt_probe import ACCEPTED, NOT_AUTHORIZED, Credentials, probe
+from tests.support.mqtt_probe import ACCEPTED, NOT_AUTHORIZED, Credentials, Probe, probe, wait_until
 from tests.support.secure_cluster import GATEWAY_A, GATEWAY_B, GATEWAY_C, SecureBroker
 
 pytestmark = pytest.mark.integration
@@ -151,3 +152,36 @@ def test_the_broker_agrees_with_the_policy_model(secure_broker: SecureBroker) ->
 def identity_folder(username: str) -> tuple[str, ...]:
     kind, *rest = username.split("/")
     return ("gateways", *rest) if kind == "gw" else ("services", *rest)
+
+
+def drop_with_will(b: SecureBroker, gw: tuple[str, str, str], will_topic: str, payload: bytes) -> None:
+    """Connect with a retained Last Will, then vanish without DISCONNECT so the broker sends it;
+    returns once the broker has logged the loss (it handles the Will in the same step)."""
+    p = Probe(b.port, b.gateway(*gw))
+    p.client.will_set(will_topic, payload, qos=1, retain=True)
+    assert p.open().connected
+    mark = b.log_mark()
+    p.client.loop_stop()
+    sock = p.client.socket()
+    assert isinstance(sock, socket.socket)
+    sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+    wait_until(lambda: f"Client {'/'.join(('gw', *gw))} closed its connection" in b.log_since(mark),
+               what="broker noticed the lost connection")
+
+
+def test_a_last_will_cannot_smuggle_a_platform_message(secure_broker: SecureBroker) -> None:
+    """A Will is a publish the broker makes on the client's behalf, later: it is held to the same
+    ACL. Gateway A's Will forges retained capacity; gateway C's Will is its own status (the control)."""
+    forged = line_topic("f001", "line03", "capacity")
+    status_c = gw_topic(GATEWAY_C, "status")
+    drop_with_will(secure_broker, GATEWAY_A, forged, FORGED_CAPACITY)
+    drop_with_will(secure_broker, GATEWAY_C, status_c, b'{"state": "offline"}')
+    with probe(secure_broker.port, secure_broker.service("matching")) as matching, \
+            probe(secure_broker.port, secure_broker.service("ingest")) as ingest:
+        matching.subscribe([forged])
+        ingest.subscribe([status_c])
+        matching.barrier()
+        ingest.barrier()
+        assert matching.topics() == []
+        assert ingest.topics() == [status_c]  # the Will mechanism did fire
