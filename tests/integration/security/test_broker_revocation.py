@@ -15,7 +15,7 @@ import pytest
 from seamline.security.identity import GatewayIdentity
 from seamline.security.pki_store import BrokerSpec, PkiStore
 from tests.support.mqtt_probe import ACCEPTED, Credentials, attempt, probe, wait_until
-from tests.support.secure_cluster import GATEWAY_A, GATEWAY_B, MASTER, SecureBroker, cli, start_broker
+from tests.support.secure_cluster import GATEWAY_A, GATEWAY_B, GATEWAY_C, MASTER, SecureBroker, cli, start_broker
 
 pytestmark = pytest.mark.integration
 
@@ -35,11 +35,16 @@ def stolen_copy(b: SecureBroker, gw: tuple[str, str, str], dest: Path) -> Creden
 
 def test_revoked_certificate_is_refused_after_reload(broker: SecureBroker, tmp_path: Path) -> None:
     stolen = stolen_copy(broker, GATEWAY_A, tmp_path / "stolen")
+    # A second revoked gateway, never connected, tells when the reload has happened: probing with
+    # A's own copy before that would connect as A and take over the live session below.
+    witness = stolen_copy(broker, GATEWAY_C, tmp_path / "witness")
     with probe(broker.port, stolen) as live:  # the thief is connected when the operator acts
         cli("pki", "revoke", "--dir", broker.pki, "gw/f001/s1/gw01")
+        cli("pki", "revoke", "--dir", broker.pki, "gw/f001/s1/gw02")
         broker.rerender()
         broker.broker.reload()
-        wait_until(lambda: not attempt(broker.port, stolen).connected, what="revoked certificate refused")
+        wait_until(lambda: not attempt(broker.port, witness).connected, what="broker re-read the CRL")
+        assert not attempt(broker.port, stolen).connected
         # SIGHUP re-reads the CRL for new connections only: a live connection survives it ...
         assert live.client.is_connected()
         assert attempt(broker.port, broker.gateway(*GATEWAY_B)).connected  # everyone else unaffected
