@@ -56,20 +56,22 @@ def register(sub: Any) -> None:
     i.set_defaults(handler=_init)
 
     s = action("issue", "key and certificate for a gateway, a service or the broker")
-    s.add_argument("--days", type=int, default=DEFAULT_CERT_DAYS, help=f"validity (default {DEFAULT_CERT_DAYS})")
+    days = argparse.ArgumentParser(add_help=False)
+    days.add_argument("--days", type=int, default=DEFAULT_CERT_DAYS, help=f"validity (default {DEFAULT_CERT_DAYS})")
     kind = s.add_subparsers(dest="kind", metavar="KIND", required=True)
-    g = kind.add_parser("gateway", help="a factory gateway of one enterprise's site")
+    g = kind.add_parser("gateway", help="a factory gateway of one enterprise's site", parents=[days])
     g.add_argument("gateway_id")
     g.add_argument("--enterprise", required=True)
     g.add_argument("--site", required=True)
     g.add_argument("--master", type=Path, help="check the enterprise and site against this master data")
-    gs = kind.add_parser("gateways", help="many gateways at once, from a CSV file (enterprise,site,gateway_id)")
+    gs = kind.add_parser("gateways", help="many gateways at once, from a CSV file (enterprise,site,gateway_id)",
+                         parents=[days])
     gs.add_argument("file", type=Path, help="CSV with a header row: enterprise,site,gateway_id")
     gs.add_argument("--master", type=Path, help="check every enterprise and site against this master data")
-    v = kind.add_parser("service", help="a platform service instance")
+    v = kind.add_parser("service", help="a platform service instance", parents=[days])
     v.add_argument("role", choices=[r.value for r in Role])
     v.add_argument("--name", help="instance name, e.g. ingest-2 (default: the role)")
-    b = kind.add_parser("broker", help="the broker's TLS server certificate")
+    b = kind.add_parser("broker", help="the broker's TLS server certificate", parents=[days])
     b.add_argument("--name", default="broker")
     b.add_argument("--dns", action="append", default=[], help="host name clients dial (repeatable)")
     b.add_argument("--ip", action="append", default=[], help="IP address clients dial (repeatable)")
@@ -154,6 +156,8 @@ def read_gateway_csv(path: Path) -> list[GatewayIdentity]:
 def _renew(args: argparse.Namespace) -> int:
     if args.before_days < 0:
         raise UsageError(f"--before-days must be >= 0, got {args.before_days}")
+    if args.days is not None and args.days < 1:
+        raise UsageError(f"--days must be >= 1, got {args.days}")
     store = PkiStore(args.dir)
     now = _now()
     report = _guard(lambda: store.renew(now=now, before_days=args.before_days, days=args.days))

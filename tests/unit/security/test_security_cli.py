@@ -54,7 +54,7 @@ def test_the_whole_flow_prints_no_secret(capsys: pytest.CaptureFixture[str], tmp
 def test_list_shows_identity_expiry_and_status(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     d = tmp_path / "pki"
     run(capsys, "pki", "init", "--dir", d)
-    run(capsys, "pki", "issue", "--dir", d, "--days", "10", "gateway", "gw01", "--enterprise", "f001", "--site", "s1")
+    run(capsys, "pki", "issue", "--dir", d, "gateway", "gw01", "--enterprise", "f001", "--site", "s1", "--days", "10")
     run(capsys, "pki", "issue", "--dir", d, "service", "rules")
     run(capsys, "pki", "revoke", "--dir", d, "svc/rules")
     rc, text = run(capsys, "pki", "list", "--dir", d)
