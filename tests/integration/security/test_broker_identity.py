@@ -13,7 +13,7 @@ from seamline.security import pki
 from seamline.security.identity import GatewayIdentity
 from seamline.security.pki_store import PkiStore
 from tests.support.mqtt_probe import Credentials, attempt, probe, wait_until
-from tests.support.secure_cluster import GATEWAY_A, GATEWAY_B, GATEWAY_C, SERVICES, SecureBroker, cli
+from tests.support.secure_cluster import GATEWAY_A, GATEWAY_B, GATEWAY_C, SERVICES, SecureBroker, cli, start_broker
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +86,14 @@ def test_a_client_cannot_take_over_another_identitys_session(secure_broker: Secu
             assert a.state.connected and b.state.connected
         wait_until(lambda: not a.client.is_connected(), what="A disconnected")
         assert b.client.is_connected()
+
+
+def test_without_client_id_binding_one_gateway_kicks_another(secure_broker: SecureBroker, tmp_path: Path) -> None:
+    """The control for the test above: `--no-bind-client-id` lets A push B off with B's client id."""
+    loose = start_broker(tmp_path, "--no-bind-client-id", pki=secure_broker.pki)
+    try:
+        with probe(loose.port, loose.gateway(*GATEWAY_B), client_id="edge-gw01") as b, \
+                probe(loose.port, loose.gateway(*GATEWAY_A), client_id="edge-gw01"):
+            wait_until(lambda: not b.client.is_connected(), what="B disconnected by A's CONNECT")
+    finally:
+        loose.broker.stop()
