@@ -38,6 +38,9 @@ COMMANDS: dict[str, Command] = {
     "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
     "alerts": Command("seamline.notify.alerts_cli", None, "alerts: generate the Alertmanager configuration"),
     "notify": Command("seamline.notify.cli", "notify", "alert delivery: DingTalk, WeCom, Feishu, e-mail, webhooks"),
+    "pki": Command("seamline.security.cli", "security", "cluster CA, gateway and service certificates, CRL"),
+    "broker-config": Command("seamline.security.broker_config_cli", "security",
+                             "broker config, ACL and password file from master data and the PKI"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 

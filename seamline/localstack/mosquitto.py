@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,3 +95,25 @@ class MosquittoProcess(ServerProcess):
     def argv(self) -> list[str]:
         self.conf_path.write_text(self.config_text())
         return [self.binary("mosquitto", "/usr/sbin/mosquitto"), "-c", str(self.conf_path)]
+
+
+class ConfiguredMosquitto(ServerProcess):
+    """``mosquitto -c <conf>`` with a configuration written elsewhere (``seamline broker-config``),
+    taken as it is; ready when ``port`` (its listener) accepts connections. The config decides
+    logging; anything Mosquitto prints goes to :attr:`log_path`."""
+
+    name = "mosquitto"
+
+    def __init__(self, *, workdir: Path, conf_path: Path, port: int) -> None:
+        super().__init__(workdir=workdir, port=port)
+        self.conf_path = Path(conf_path).resolve()
+
+    def argv(self) -> list[str]:
+        return [self.binary("mosquitto", "/usr/sbin/mosquitto"), "-c", str(self.conf_path)]
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto re-reads its ACL, password file, certificates and CRL, and keeps
+        existing connections."""
+        if self.pid is None or not self.running:
+            raise RuntimeError("mosquitto is not running")
+        os.kill(self.pid, signal.SIGHUP)
