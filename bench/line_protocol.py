@@ -18,7 +18,7 @@ from typing import Any
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
-from seamline.ingest.line_protocol import encode_line, escape_tag
+from seamline.storage.line_protocol import encode_line, escape_tag
 
 Sample = tuple[str, dict[str, str], dict[str, Any], int]
 

@@ -26,7 +26,7 @@ from seamline.contracts.messages import MachineState
 from seamline.firmware_stubs.sewing.machine import MachineProfile, TruthSegment, prepare_machine
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.firmware_stubs.sewing.truth import MachineTruth, state_runs
-from seamline.ingest.line_protocol import encode_line
+from seamline.storage.line_protocol import encode_line
 
 # edge_agent.state.Thresholds defaults (ms): the edge's state-change debounce.
 EDGE_IDLE_AFTER_MS = 3_000

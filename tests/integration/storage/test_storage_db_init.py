@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from seamline.cli import main
-from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, duration_s, init_v1
-from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.localstack import InfluxdProcess
+from seamline.storage.db_init import DbLayout, RetentionSpec, init_v1
+from seamline.storage.influxql import duration_s
+from seamline.storage.query_client import InfluxQLClient
+from seamline.storage.writer_v1 import InfluxV1Writer
 
 pytestmark = pytest.mark.integration
 
