@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
     q = dsub.add_parser("query", help="run an InfluxQL statement and print the result as a table")
     _connection_args(q)
     example = f"{Retention.RAW}.{telemetry(AssetKind.SEWING_MACHINE)}"
-    q.add_argument("influxql", help=f'e.g. "SELECT count(*) FROM {example} WHERE time > now()-1h"')
+    q.add_argument("influxql", help=f"e.g. 'SELECT count(*) FROM {example} WHERE time > now()-1h'")
     q.set_defaults(handler=_query)
 
 

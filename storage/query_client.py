@@ -52,9 +52,9 @@ class InfluxQLClient:
             raise ValueError(f"InfluxDB url must be http(s)://host:port, got {url!r}")
         if username and token is not None:
             raise ValueError("give a 1.x username/password or a 2.x token, not both")
-        self.url = url.rstrip("/")
-        # what error messages show: never user:password@ from the URL
-        self.target = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+        # user:password@ in the URL is not sent (credentials go in a header) nor ever shown
+        port = f":{parts.port}" if parts.port else ""
+        self.url = self.target = f"{parts.scheme}://{parts.hostname}{port}{parts.path}".rstrip("/")
         self.timeout_s = timeout_s
         self._headers: dict[str, str] = {}
         if token is not None:

@@ -157,8 +157,8 @@ class Measurement:
 
     def check(self, *, tags: Iterable[str] = (), fields: Iterable[str] = ()) -> None:
         """Raise :class:`SchemaError` naming every tag and field this measurement does not define."""
-        bad_tags = sorted(t for t in tags if t not in self.tags)
-        bad_fields = sorted(f for f in fields if not self.has_field(f))
+        bad_tags = sorted(str(t) for t in tags if t not in self.tags)
+        bad_fields = sorted(str(f) for f in fields if not self.has_field(f))
         if bad_tags or bad_fields:
             raise SchemaError(f"measurement {self.name!r}: undefined tags {bad_tags}, fields {bad_fields} "
                               "(add them to seamline.storage.schema)")
