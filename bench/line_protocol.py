@@ -1,5 +1,5 @@
 # mypy: disable-error-code="no-untyped-call"
-"""µs per line: ``ingest.line_protocol.encode_line`` vs ``influxdb_client.Point.to_line_protocol``,
+"""µs per line: ``storage.line_protocol.encode_line`` vs ``influxdb_client.Point.to_line_protocol``,
 measured in the same run on the same points (a sewing-machine sample: 4 tags, 8 fields).
 
     .venv/bin/python -m bench.line_protocol [--points 20000] [--repeats 5]
