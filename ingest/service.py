@@ -24,13 +24,17 @@ from seamline.ingest.quarantine import SOURCE_MQTT, QuarantineEntry, QuarantineS
 from seamline.ingest.subscriber import MqttSubscriber
 from seamline.ingest.validate import Accepted, Reason, TimeWindow, validate
 from seamline.storage.connect import point_writer
-from seamline.storage.schema import Retention
+from seamline.storage.schema import INGEST_SELF, Retention
 from seamline.storage.write_policy import PointWriter, WritePolicy
 
 log = logging.getLogger(__name__)
 
 # How often a blocked submit re-checks for shutdown (s).
 _SUBMIT_POLL_S = 0.5
+# Self-metrics fields besides the Prometheus counters.
+_QUEUE_FULL_WAITS, _QUARANTINE_ROWS, _MQTT_CONNECTS, _STALE_ACKS, _GAP_TRACKED_ASSETS, _WRITE_WAITED_S = (
+    INGEST_SELF.fields_of("queue_full_waits", "quarantine_rows", "mqtt_connects", "stale_acks", "gap_tracked_assets",
+                          "write_waited_s"))
 
 
 def wall_ms() -> int:
@@ -170,12 +174,12 @@ class IngestService:
     def _submit_self_metrics(self, batcher: Batcher, subscriber: MqttSubscriber, store: QuarantineStore) -> None:
         gaps = self.intake.gaps
         extra = {
-            "queue_full_waits": batcher.full_waits,
-            "quarantine_rows": len(store),
-            "mqtt_connects": subscriber.connects,
-            "stale_acks": subscriber.stale_acks,
-            "gap_tracked_assets": len(gaps) if gaps else 0,
-            "write_waited_s": self._policy.counters.waited_s,
+            _QUEUE_FULL_WAITS: batcher.full_waits,
+            _QUARANTINE_ROWS: len(store),
+            _MQTT_CONNECTS: subscriber.connects,
+            _STALE_ACKS: subscriber.stale_acks,
+            _GAP_TRACKED_ASSETS: len(gaps) if gaps else 0,
+            _WRITE_WAITED_S: self._policy.counters.waited_s,
         }
         line = self.metrics.to_line(worker=self.config.worker, ts_ms=wall_ms(), extra=extra)
         batcher.submit(Work(lines=[line], topic="(self-metrics)"), timeout_s=_SUBMIT_POLL_S)

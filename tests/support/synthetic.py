@@ -1,4 +1,4 @@
-"""Synthetic telemetry with known truth, in the ingest storage schema (for tests, bench, demo).
+"""Synthetic telemetry with known truth, in the storage schema (``seamline.storage.schema``) for tests, bench, demo.
 
 Sewing machines come from ``firmware_stubs.sewing.machine.prepare_machine`` (its truth timeline,
 not its 1 s samples): the truth is cut into 60 s edge aggregates (seconds per state, pieces

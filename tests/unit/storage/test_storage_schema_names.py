@@ -68,7 +68,7 @@ SQLITE = {"ingest/quarantine.py"}
 NAMES_ANYWHERE = frozenset(
     {*(m.name for m in ALL_MEASUREMENTS.values() if m.name not in {k.value for k in AssetKind})}
     | {t.value for t in Tag} | {f.value for f in Field} | {r.value for r in Retention} | {TIME}
-    | {f for k in AssetKind for f in metric_specs(k)}
+    | {f for k in AssetKind for f in metric_specs(k)} | INGEST_SELF.fields
 )
 KNOWN_COLUMNS = frozenset(
     {TIME, *(t.value for t in Tag)} | {f for m in ALL_MEASUREMENTS.values() for f in m.fields}
