@@ -18,7 +18,7 @@ from typing import Any
 from seamline.storage.influxql import quote_ident, quote_string
 from seamline.storage.query_client import QueryClient
 from seamline.storage.query_errors import QueryError, QueryRefusedError
-from seamline.storage.schema import Measurement, Tag
+from seamline.storage.schema import Measurement, Tag, TagName
 
 __all__ = ["CountingClient", "FieldEquals", "Row", "Select", "Series", "decode", "enterprise_condition"]
 
@@ -49,7 +49,7 @@ class Select:
     fields: tuple[str, ...]
     rp: str
     enterprises: tuple[str, ...]
-    group_by: tuple[Tag, ...]
+    group_by: tuple[TagName, ...]
     start_ms: int | None
     end_ms: int
     positive: str | None = None

@@ -43,7 +43,7 @@ from seamline.rules.master_data import parse_master_data
 from seamline.rules.source import AssetKey, EnergySeries, InfluxSource, MachineSeries, PolledSample, WindowData
 from seamline.rules.windows import Window
 from seamline.storage.query import CountingClient
-from seamline.storage.schema import ALL_MEASUREMENTS, INGEST_SELF, TIME, Field, Retention, Tag, measurement
+from seamline.storage.schema import ALL_MEASUREMENTS, FIELDS, INGEST_SELF, TAGS, TIME, Retention, measurement
 
 REPO = Path(__file__).resolve().parents[3]
 SCANNED = ("ingest", "rules")
@@ -67,11 +67,11 @@ SQLITE = {"ingest/quarantine.py"}
 
 NAMES_ANYWHERE = frozenset(
     {*(m.name for m in ALL_MEASUREMENTS.values() if m.name not in {k.value for k in AssetKind})}
-    | {t.value for t in Tag} | {f.value for f in Field} | {r.value for r in Retention} | {TIME}
+    | set(TAGS) | set(FIELDS) | {r.value for r in Retention} | {TIME}
     | {f for k in AssetKind for f in metric_specs(k)} | INGEST_SELF.fields
 )
 KNOWN_COLUMNS = frozenset(
-    {TIME, *(t.value for t in Tag)} | {f for m in ALL_MEASUREMENTS.values() for f in m.fields}
+    {TIME, *TAGS} | {f for m in ALL_MEASUREMENTS.values() for f in m.fields}
 )
 
 _INFLUXQL = re.compile(r"\b(SELECT|SHOW|DELETE|DROP)\b.*\b(FROM|ON|MEASUREMENT)\b", re.IGNORECASE | re.DOTALL)
