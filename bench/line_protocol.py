@@ -1,5 +1,5 @@
 # mypy: disable-error-code="no-untyped-call"
-"""µs per line: ``ingest.line_protocol.encode_line`` vs ``influxdb_client.Point.to_line_protocol``,
+"""µs per line: ``storage.line_protocol.encode_line`` vs ``influxdb_client.Point.to_line_protocol``,
 measured in the same run on the same points (a sewing-machine sample: 4 tags, 8 fields).
 
     .venv/bin/python -m bench.line_protocol [--points 20000] [--repeats 5]
@@ -18,7 +18,7 @@ from typing import Any
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
-from seamline.ingest.line_protocol import encode_line, escape_tag
+from seamline.storage.line_protocol import encode_line, escape_tag
 
 Sample = tuple[str, dict[str, str], dict[str, Any], int]
 

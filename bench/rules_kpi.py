@@ -22,14 +22,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
-from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
-from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.localstack import InfluxdProcess
 from seamline.rules.engine import compute_window
 from seamline.rules.kpi_points import KpiPointWriter
 from seamline.rules.master_data import MasterData, parse_master_data
 from seamline.rules.source import InfluxSource, SourceSettings
 from seamline.rules.windows import Window
+from seamline.storage.db_init import DbLayout, RetentionSpec, init_v1
+from seamline.storage.query_client import InfluxQLClient
+from seamline.storage.writer_v1 import InfluxV1Writer
 from tests.support.synthetic import (
     aggregate_lines,
     battery_lines,

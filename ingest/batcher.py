@@ -23,6 +23,7 @@ from typing import Protocol
 from seamline.ingest.metrics import IngestMetrics
 from seamline.ingest.quarantine import SOURCE_DB, QuarantineEntry, QuarantineStore
 from seamline.ingest.validate import Reason
+from seamline.storage.write_policy import PointWriter
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,6 @@ _POLL_S = 0.1
 # Retrying a failed SQLite commit (disk full, locked): jittered, capped backoff (s).
 _QUARANTINE_BACKOFF_MIN_S = 0.5
 _QUARANTINE_BACKOFF_MAX_S = 30.0
-
-
-class PointWriter(Protocol):
-    def write(self, lines: Sequence[str]) -> None: ...
-    def close(self) -> None: ...
 
 
 class Outcome(Protocol):
@@ -48,7 +44,7 @@ class Outcome(Protocol):
 
 
 class DurableWrite(Protocol):
-    """engineer W's ``WritePolicy``: returns once every line is written or rejected; raises once
+    """``seamline.storage.write_policy.WritePolicy``: returns once every line is written or rejected; raises once
     ``stop`` is set while lines are still unwritten."""
 
     def write_durably(self, writer: PointWriter, lines: Sequence[str], *, stop: threading.Event) -> Outcome: ...

@@ -1,4 +1,5 @@
-"""The ingest service's configuration tree (one YAML file, validated once at start-up).
+"""The ingest service's configuration tree (one YAML file, validated once at start-up). The
+``influx:`` block is :class:`seamline.storage.config.InfluxConfig`, shared with the rules service.
 
 Errors name the file, the key and what was expected (raised as :class:`seamline.errors.UsageError`).
 Secrets are :class:`pydantic.SecretStr` so they never show up in logs or reprs.
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.contracts.topic import validate_level
 from seamline.errors import UsageError
+from seamline.storage.config import InfluxConfig
 
 
 class _Section(BaseModel):
@@ -52,24 +54,6 @@ class MqttConfig(_Section):
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be >= reconnect_min_s")
         return self
-
-
-class InfluxConfig(_Section):
-    version: Literal[1, 2] = 1
-    url: str = "http://127.0.0.1:8086"
-    database: str = "seamline"
-    retention_policy: str = "raw"
-    username: str | None = None
-    password: SecretStr | None = None
-    org: str = "seamline"
-    bucket: str | None = Field(default=None, description="2.x bucket; default '<database>/<retention_policy>'")
-    token: SecretStr | None = None
-    timeout_s: float = Field(default=10.0, gt=0, le=300)
-    gzip: bool = False
-
-    @property
-    def bucket_name(self) -> str:
-        return self.bucket or f"{self.database}/{self.retention_policy}"
 
 
 class BatchConfig(_Section):

@@ -1,8 +1,9 @@
 """``seamline db``: create the storage layout (``init``) and run InfluxQL for operators (``query``).
 
-Connection settings come from the ingest config file's ``influx:`` section (``--config``), and
-flags override them. Passwords and tokens are read from the config or from an environment
-variable named by ``--password-env`` / ``--token-env``, never from a flag (shell history).
+Connection settings come from the ``influx:`` section of a service config (``--config``: the
+ingest or the rules YAML, the block is the same), and flags override them. Passwords and tokens
+are read from the config or from an environment variable named by ``--password-env`` /
+``--token-env``, never from a flag (shell history).
 """
 
 from __future__ import annotations
@@ -10,29 +11,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
+from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
+from seamline.contracts.assets import AssetKind
 from seamline.errors import UsageError
-from seamline.ingest.db_init import DbInitError, DbLayout, InfluxQLClient, RetentionSpec, duration_s, init_v1, init_v2
+from seamline.storage.config import InfluxConfig
+from seamline.storage.connect import query_client
+from seamline.storage.db_init import DbInitError, DbLayout, RetentionSpec, init_v1, init_v2
+from seamline.storage.influxql import duration_s
+from seamline.storage.query_errors import QueryError
+from seamline.storage.schema import Retention, telemetry
 
 __all__ = ["register"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Target:
-    version: int
-    url: str
-    database: str
-    retention_policy: str
-    username: str | None
-    password: SecretStr | None
-    org: str
-    token: SecretStr | None
-    timeout_s: float
 
 
 def register(sub: Any) -> None:
@@ -41,18 +35,19 @@ def register(sub: Any) -> None:
 
     i = dsub.add_parser("init", help="create database/buckets and retention policies (idempotent)")
     _connection_args(i)
-    i.add_argument("--raw-duration", default="90d", help="retention of ingested samples (default 90d)")
-    i.add_argument("--kpi-duration", default="INF", help="retention of derived KPIs (default INF = forever)")
+    i.add_argument("--raw-duration", help="retention of ingested samples (default from config, else 90d)")
+    i.add_argument("--kpi-duration", help="retention of derived KPIs (default from config, else INF = forever)")
     i.set_defaults(handler=_init)
 
     q = dsub.add_parser("query", help="run an InfluxQL statement and print the result as a table")
     _connection_args(q)
-    q.add_argument("influxql", help='e.g. "SELECT count(*) FROM raw.sewing_machine WHERE time > now()-1h"')
+    example = f"{Retention.RAW}.{telemetry(AssetKind.SEWING_MACHINE)}"
+    q.add_argument("influxql", help=f"e.g. 'SELECT count(*) FROM {example} WHERE time > now()-1h'")
     q.set_defaults(handler=_query)
 
 
 def _connection_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="ingest config file (its influx: section is used)")
+    p.add_argument("--config", type=Path, help="ingest or rules config file (its influx: section is used)")
     p.add_argument("--url", help="InfluxDB URL (default from config, else http://127.0.0.1:8086)")
     p.add_argument("--database", help="database name (default from config, else seamline)")
     p.add_argument("--username", help="1.x user")
@@ -71,70 +66,66 @@ def _secret_from_env(var: str | None) -> SecretStr | None:
     return SecretStr(value)
 
 
-def _target(args: argparse.Namespace) -> _Target:
-    version, url, database, rp = 1, "http://127.0.0.1:8086", "seamline", "raw"
-    username: str | None = None
-    password: SecretStr | None = None
-    token: SecretStr | None = None
-    org, timeout_s = "seamline", 10.0
-    if args.config is not None:
-        from seamline.ingest.config import load_config
+def _influx_section(path: Path) -> dict[str, Any]:
+    try:
+        raw = read_yaml_mapping(path, empty_ok=True)
+    except ConfigFileError as exc:
+        raise UsageError(str(exc)) from None
+    section = raw.get("influx", {})
+    if not isinstance(section, dict):
+        raise UsageError(f"{path}: influx: expected a mapping")
+    return section
 
-        ic = load_config(args.config).influx
-        version, url, database, rp = ic.version, ic.url, ic.database, ic.retention_policy
-        username, password, token, org, timeout_s = ic.username, ic.password, ic.token, ic.org, ic.timeout_s
-    return _Target(
-        version=args.influx_version or version,
-        url=args.url or url,
-        database=args.database or database,
-        retention_policy=rp,
-        username=args.username or username,
-        password=_secret_from_env(args.password_env) or password,
-        org=args.org or org,
-        token=_secret_from_env(args.token_env) or token,
-        timeout_s=timeout_s,
-    )
+
+def _target(args: argparse.Namespace) -> InfluxConfig:
+    """The config file's ``influx:`` block with the flags applied over it, validated once."""
+    block = _influx_section(args.config) if args.config is not None else {}
+    overrides = {
+        "version": args.influx_version, "url": args.url, "database": args.database, "username": args.username,
+        "password": _secret_from_env(args.password_env), "org": args.org, "token": _secret_from_env(args.token_env),
+        "raw_duration": getattr(args, "raw_duration", None), "kpi_duration": getattr(args, "kpi_duration", None),
+    }
+    merged = {**block, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return InfluxConfig.model_validate(merged)
+    except ValidationError as exc:
+        where = f"{args.config}: " if args.config is not None else ""
+        raise UsageError("\n".join(f"{where}influx.{p}" for p in validation_problems(exc))) from None
 
 
 def _init(args: argparse.Namespace) -> int:
     t = _target(args)
-    try:
-        layout = DbLayout(
-            database=t.database,
-            policies=(
-                RetentionSpec(name=t.retention_policy, duration=args.raw_duration, default=True),
-                RetentionSpec(name="kpi", duration=args.kpi_duration),
-            ),
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    layout = DbLayout(
+        database=t.database,
+        policies=(
+            RetentionSpec(name=t.raw_rp, duration=t.raw_duration, default=True, bucket=t.raw_bucket),
+            RetentionSpec(name=t.kpi_rp, duration=t.kpi_duration, bucket=t.kpi_bucket),
+        ),
+    )
     try:
         if t.version == 1:
-            client = InfluxQLClient(url=t.url, username=t.username, password=t.password, timeout_s=t.timeout_s)
-            actions = init_v1(client, layout)
+            actions = init_v1(query_client(t), layout)
         else:
-            if t.token is None:
-                raise UsageError("InfluxDB 2.x needs a token: influx.token in the config or --token-env VAR")
+            assert t.token is not None  # the config model refuses version 2 without a token
             actions = init_v2(url=t.url, token=t.token, org=t.org, layout=layout, timeout_s=t.timeout_s)
-    except DbInitError as exc:
+    except (DbInitError, QueryError) as exc:
         print(f"seamline db init: {exc}", file=sys.stderr)
         return 1
     for a in actions:
         print(a)
-    raw_days = duration_s(args.raw_duration) / 86400
+    raw_days = duration_s(t.duration(Retention.RAW)) / 86400
     print(
         f"database {t.database}: ready ({len(actions)} change(s); raw retention "
-        f"{'forever' if raw_days == 0 else f'{raw_days:g} d'}, kpi {args.kpi_duration})"
+        f"{'forever' if raw_days == 0 else f'{raw_days:g} d'}, kpi {t.duration(Retention.KPI)})"
     )
     return 0
 
 
 def _query(args: argparse.Namespace) -> int:
     t = _target(args)
-    client = InfluxQLClient(url=t.url, username=t.username, password=t.password, timeout_s=t.timeout_s)
     try:
-        results = client.query(args.influxql, db=t.database)
-    except DbInitError as exc:
+        results = query_client(t).query(args.influxql, db=t.database)
+    except QueryError as exc:
         print(f"seamline db query: {exc}", file=sys.stderr)
         return 1
     for result in results:

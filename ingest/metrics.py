@@ -9,9 +9,9 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from seamline.ingest.line_protocol import encode_line
+from seamline.storage.line_protocol import encode_line
+from seamline.storage.schema import INGEST_SELF, Tag
 
-SELF_MEASUREMENT = "seamline_ingest"
 # Batch write latency buckets (seconds): a healthy write is 5-200 ms; retries push it to minutes.
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -75,8 +75,10 @@ class IngestMetrics:
 
     def to_line(self, *, worker: str, ts_ms: int, extra: Mapping[str, float] | None = None) -> str:
         """The ``seamline_ingest`` point (tag ``worker``) at ``ts_ms`` (UTC ms). Counter fields are
-        totals since start, written as floats so their type never changes."""
+        totals since start, written as floats so their type never changes. A counter the storage
+        schema does not name raises :class:`~seamline.storage.schema.SchemaError`."""
         fields: dict[str, float | int | bool | str] = {k: float(v) for k, v in self.snapshot().items()}
         if extra:
             fields.update({k: float(v) for k, v in extra.items()})
-        return encode_line(SELF_MEASUREMENT, {"worker": worker}, fields, ts_ms)
+        INGEST_SELF.check(fields=fields)
+        return encode_line(INGEST_SELF.name, {Tag.WORKER: worker}, fields, ts_ms)

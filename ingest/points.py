@@ -1,4 +1,4 @@
-"""Validated messages -> InfluxDB line protocol, per the storage schema (see ingest/README.md).
+"""Validated messages -> InfluxDB line protocol, in the names of :mod:`seamline.storage.schema`.
 
 Tags come from the topic, never the payload. Float metrics are always written as floats and int
 metrics as integers (``123i``), whatever the JSON carried, so a field's type never changes between
@@ -18,22 +18,27 @@ from seamline.contracts.assets import AssetKind, metric_specs
 from seamline.contracts.messages import BirthMessage, GatewayStatusMessage, Quality, Sample, StateChangeMessage
 from seamline.contracts.topic import Topic
 from seamline.ingest.gaps import AssetKey, Gap, GapTracker
-from seamline.ingest.line_protocol import (
+from seamline.ingest.validate import Message
+from seamline.storage.line_protocol import (
     encode_line,
     escape_field_key,
     escape_measurement,
     escape_tag,
     format_field_value,
 )
-from seamline.ingest.validate import Message
+from seamline.storage.schema import (
+    ASSET_INFO,
+    GATEWAY_BIRTH,
+    GATEWAY_STATUS,
+    MACHINE_STATE,
+    SEQ_GAP,
+    Field,
+    Tag,
+    telemetry,
+)
 
-Field = float | int | bool | str
+FieldValue = float | int | bool | str
 
-MACHINE_STATE = "machine_state"
-GATEWAY_STATUS = "gateway_status"
-GATEWAY_BIRTH = "gateway_birth"
-ASSET_INFO = "asset_info"
-SEQ_GAP = "seq_gap"
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
@@ -44,7 +49,7 @@ def _int_metrics(kind: AssetKind) -> frozenset[str]:
 
 
 def asset_tags(topic: Topic) -> dict[str, str]:
-    return {"enterprise": topic.enterprise, "site": topic.site, "area": topic.area, "asset": topic.asset}
+    return {Tag.ENTERPRISE: topic.enterprise, Tag.SITE: topic.site, Tag.AREA: topic.area, Tag.ASSET: topic.asset}
 
 
 def message_lines(topic: Topic, message: Message, *, received_ms: int, gaps: GapTracker | None) -> list[str]:
@@ -72,7 +77,7 @@ def data_lines(topic: Topic, kind: AssetKind, samples: Sequence[Sample[Any]]) ->
     multi-sample messages. Float values are finite (the contract forbids NaN/inf)."""
     ints = _int_metrics(kind)
     keys = _field_keys(kind)
-    prefix = _series_prefix(kind.value, topic.enterprise, topic.site, topic.area, topic.asset)
+    prefix = _series_prefix(_TELEMETRY[kind], topic.enterprise, topic.site, topic.area, topic.asset)
     out: list[str] = []
     for sample in samples:
         parts: list[str] = []
@@ -90,13 +95,15 @@ def data_lines(topic: Topic, kind: AssetKind, samples: Sequence[Sample[Any]]) ->
                 parts.append(f"{keys[name]}={int(value)}i")
             else:
                 parts.append(f"{keys[name]}={float(value)!r}")
-        parts.append(f"seq={int(sample.seq)}i")
+        parts.append(f"{_SEQ}={int(sample.seq)}i")
         parts.append(_QUALITY_FIELDS[sample.quality])
         out.append(f"{prefix} {','.join(parts)} {int(sample.ts_ms)}")
     return out
 
 
-_QUALITY_FIELDS = {q: f"quality={format_field_value(q.value)}" for q in Quality}
+_TELEMETRY = {kind: telemetry(kind).name for kind in AssetKind}
+_SEQ = escape_field_key(Field.SEQ)
+_QUALITY_FIELDS = {q: f"{escape_field_key(Field.QUALITY)}={format_field_value(q.value)}" for q in Quality}
 
 
 @cache
@@ -108,65 +115,65 @@ def _field_keys(kind: AssetKind) -> dict[str, str]:
 @lru_cache(maxsize=100_000)
 def _series_prefix(measurement: str, enterprise: str, site: str, area: str, asset: str) -> str:
     """``measurement,area=..,asset=..,enterprise=..,site=..`` (tag keys sorted), escaped."""
-    tags = (("area", area), ("asset", asset), ("enterprise", enterprise), ("site", site))
-    return escape_measurement(measurement) + "".join(f",{k}={escape_tag(v)}" for k, v in tags)
+    tags = sorted(((Tag.AREA, area), (Tag.ASSET, asset), (Tag.ENTERPRISE, enterprise), (Tag.SITE, site)))
+    return escape_measurement(measurement) + "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in tags)
 
 
 def state_line(topic: Topic, message: StateChangeMessage) -> str:
-    fields: dict[str, Field] = {"state": message.state.value, "reason": message.reason}
+    fields: dict[str, FieldValue] = {Field.STATE: message.state.value, Field.REASON: message.reason}
     if message.previous is not None:
-        fields["previous"] = message.previous.value
+        fields[Field.PREVIOUS] = message.previous.value
     if message.previous_duration_s is not None:
-        fields["previous_duration_s"] = float(message.previous_duration_s)
-    fields["seq"] = int(message.seq)
-    fields["quality"] = message.quality.value
-    return encode_line(MACHINE_STATE, asset_tags(topic), fields, message.ts_ms)
+        fields[Field.PREVIOUS_DURATION_S] = float(message.previous_duration_s)
+    fields[Field.SEQ] = int(message.seq)
+    fields[Field.QUALITY] = message.quality.value
+    return encode_line(MACHINE_STATE.name, asset_tags(topic), fields, message.ts_ms)
 
 
 def _gateway_tags(topic: Topic) -> dict[str, str]:
-    return {"enterprise": topic.enterprise, "site": topic.site, "gateway": topic.asset}
+    return {Tag.ENTERPRISE: topic.enterprise, Tag.SITE: topic.site, Tag.GATEWAY: topic.asset}
 
 
 def status_line(topic: Topic, message: GatewayStatusMessage, *, received_ms: int) -> str:
-    fields: dict[str, Field] = {"state": message.state.value}
+    fields: dict[str, FieldValue] = {Field.STATE: message.state.value}
     if message.boot_id is not None:
-        fields["boot_id"] = message.boot_id
+        fields[Field.BOOT_ID] = message.boot_id
     if message.reason is not None:
-        fields["reason"] = message.reason
+        fields[Field.REASON] = message.reason
     ts_ms = message.ts_ms if message.ts_ms is not None else received_ms
-    return encode_line(GATEWAY_STATUS, _gateway_tags(topic), fields, ts_ms)
+    return encode_line(GATEWAY_STATUS.name, _gateway_tags(topic), fields, ts_ms)
 
 
 def birth_lines(topic: Topic, message: BirthMessage) -> list[str]:
     """A ``gateway_birth`` point and one ``asset_info`` point per served asset."""
-    birth: dict[str, Field] = {
-        "agent_version": message.agent_version,
-        "boot_id": message.boot_id,
-        "assets": len(message.assets),
+    birth: dict[str, FieldValue] = {
+        Field.AGENT_VERSION: message.agent_version,
+        Field.BOOT_ID: message.boot_id,
+        Field.ASSETS: len(message.assets),
     }
-    lines = [encode_line(GATEWAY_BIRTH, _gateway_tags(topic), birth, message.ts_ms)]
+    lines = [encode_line(GATEWAY_BIRTH.name, _gateway_tags(topic), birth, message.ts_ms)]
     for info in message.assets:
-        tags = {
-            "enterprise": topic.enterprise,
-            "site": topic.site,
-            "area": info.area,
-            "asset": info.asset,
-            "asset_kind": info.asset_kind.value,
+        tags: dict[str, str] = {
+            Tag.ENTERPRISE: topic.enterprise,
+            Tag.SITE: topic.site,
+            Tag.AREA: info.area,
+            Tag.ASSET: info.asset,
+            Tag.ASSET_KIND: info.asset_kind.value,
         }
-        fields: dict[str, Field] = {"gateway": message.gateway_id}
+        fields: dict[str, FieldValue] = {Field.GATEWAY: message.gateway_id}
         if info.model is not None:
-            fields["model"] = info.model
+            fields[Field.MODEL] = info.model
         if info.firmware_version is not None:
-            fields["firmware_version"] = info.firmware_version
-        lines.append(encode_line(ASSET_INFO, tags, fields, message.ts_ms))
+            fields[Field.FIRMWARE_VERSION] = info.firmware_version
+        lines.append(encode_line(ASSET_INFO.name, tags, fields, message.ts_ms))
     return lines
 
 
 def gap_line(gap: Gap) -> str:
     k = gap.key
-    tags = {"enterprise": k.enterprise, "site": k.site, "area": k.area, "asset": k.asset}
-    fields: dict[str, Field] = {"from_seq": gap.from_seq, "to_seq": gap.to_seq, "missing": gap.missing}
-    return encode_line(SEQ_GAP, tags, fields, gap.ts_ms)
+    tags: dict[str, str] = {Tag.ENTERPRISE: k.enterprise, Tag.SITE: k.site, Tag.AREA: k.area, Tag.ASSET: k.asset}
+    fields: dict[str, FieldValue] = {Field.FROM_SEQ: gap.from_seq, Field.TO_SEQ: gap.to_seq, Field.MISSING: gap.missing}
+    return encode_line(SEQ_GAP.name, tags, fields, gap.ts_ms)
 
 
 def _track(

@@ -15,52 +15,30 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from seamline.ingest.batcher import Batcher, BatchLimits, PointWriter, Work
-from seamline.ingest.config import InfluxConfig, IngestConfig
+from seamline.ingest.batcher import Batcher, BatchLimits, Work
+from seamline.ingest.config import IngestConfig
 from seamline.ingest.gaps import GapTracker
 from seamline.ingest.metrics import IngestMetrics
 from seamline.ingest.points import message_lines
 from seamline.ingest.quarantine import SOURCE_MQTT, QuarantineEntry, QuarantineStore
 from seamline.ingest.subscriber import MqttSubscriber
 from seamline.ingest.validate import Accepted, Reason, TimeWindow, validate
-from seamline.ingest.write_policy import WritePolicy
+from seamline.storage.connect import point_writer
+from seamline.storage.schema import INGEST_SELF, Retention
+from seamline.storage.write_policy import PointWriter, WritePolicy
 
 log = logging.getLogger(__name__)
 
 # How often a blocked submit re-checks for shutdown (s).
 _SUBMIT_POLL_S = 0.5
+# Self-metrics fields besides the Prometheus counters.
+_QUEUE_FULL_WAITS, _QUARANTINE_ROWS, _MQTT_CONNECTS, _STALE_ACKS, _GAP_TRACKED_ASSETS, _WRITE_WAITED_S = (
+    INGEST_SELF.fields_of("queue_full_waits", "quarantine_rows", "mqtt_connects", "stale_acks", "gap_tracked_assets",
+                          "write_waited_s"))
 
 
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def make_writer(config: InfluxConfig) -> PointWriter:
-    """The configured InfluxDB writer (1.x ``/write`` or 2.x API)."""
-    if config.version == 1:
-        from seamline.ingest.writer_v1 import InfluxV1Writer
-
-        return InfluxV1Writer(
-            url=config.url,
-            database=config.database,
-            retention_policy=config.retention_policy,
-            username=config.username,
-            password=config.password,
-            timeout_s=config.timeout_s,
-            gzip=config.gzip,
-        )
-    from pydantic import SecretStr
-
-    from seamline.ingest.writer_v2 import InfluxV2Writer
-
-    return InfluxV2Writer(
-        url=config.url,
-        org=config.org,
-        bucket=config.bucket_name,
-        token=config.token or SecretStr(""),
-        timeout_s=config.timeout_s,
-        gzip=config.gzip,
-    )
 
 
 class Intake:
@@ -139,7 +117,7 @@ class IngestService:
         if c.metrics.port:
             port = self.metrics.serve(port=c.metrics.port, bind=c.metrics.bind)
             log.info("metrics on http://%s:%d/metrics", c.metrics.bind, port)
-        writer = self._writer or make_writer(c.influx)
+        writer = self._writer or point_writer(c.influx, Retention.RAW)
         store = QuarantineStore(c.quarantine.path, max_rows=c.quarantine.max_rows)
         try:
             return self._serve(stop, writer, store)
@@ -196,12 +174,12 @@ class IngestService:
     def _submit_self_metrics(self, batcher: Batcher, subscriber: MqttSubscriber, store: QuarantineStore) -> None:
         gaps = self.intake.gaps
         extra = {
-            "queue_full_waits": batcher.full_waits,
-            "quarantine_rows": len(store),
-            "mqtt_connects": subscriber.connects,
-            "stale_acks": subscriber.stale_acks,
-            "gap_tracked_assets": len(gaps) if gaps else 0,
-            "write_waited_s": self._policy.counters.waited_s,
+            _QUEUE_FULL_WAITS: batcher.full_waits,
+            _QUARANTINE_ROWS: len(store),
+            _MQTT_CONNECTS: subscriber.connects,
+            _STALE_ACKS: subscriber.stale_acks,
+            _GAP_TRACKED_ASSETS: len(gaps) if gaps else 0,
+            _WRITE_WAITED_S: self._policy.counters.waited_s,
         }
         line = self.metrics.to_line(worker=self.config.worker, ts_ms=wall_ms(), extra=extra)
         batcher.submit(Work(lines=[line], topic="(self-metrics)"), timeout_s=_SUBMIT_POLL_S)
@@ -218,7 +196,7 @@ def replay_quarantine(
     stop = stop or threading.Event()
     intake = Intake.from_config(config, with_gaps=False)
     policy = WritePolicy()
-    writer = writer or make_writer(config.influx)
+    writer = writer or point_writer(config.influx, Retention.RAW)
     store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
     replayed = failing = 0
     try:

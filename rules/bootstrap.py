@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from seamline.ingest.db_init import InfluxQLClient
-from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.rules.bookings import MqttBookingsReader
 from seamline.rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy, UrllibPoster
 from seamline.rules.config import RulesConfig
@@ -17,8 +15,10 @@ from seamline.rules.kpi_points import KpiPointWriter
 from seamline.rules.lease import FileLease, Lease, NoLease
 from seamline.rules.master_data import MasterData, load_master_data
 from seamline.rules.mqtt_publisher import MqttPublisher
-from seamline.rules.query import CountingClient
 from seamline.rules.source import InfluxSource, SourceSettings
+from seamline.storage.connect import point_writer, query_client
+from seamline.storage.query import CountingClient
+from seamline.storage.schema import Retention
 
 
 def sharded_master(cfg: RulesConfig) -> MasterData:
@@ -32,11 +32,6 @@ def make_lease(cfg: RulesConfig) -> Lease:
     if cfg.lease.kind == "file" and cfg.lease.path is not None:
         return FileLease(cfg.lease.path, holder=cfg.lease.holder, ttl_s=cfg.lease.ttl_s)
     return NoLease()
-
-
-def query_client(cfg: RulesConfig) -> InfluxQLClient:
-    i = cfg.influx
-    return InfluxQLClient(url=i.url, username=i.username, password=i.password, timeout_s=i.timeout_s)
 
 
 def _publisher_factory(cfg: RulesConfig) -> Callable[[], contextlib.AbstractContextManager[Publisher]]:
@@ -62,7 +57,7 @@ def bookings_reader(cfg: RulesConfig) -> MqttBookingsReader:
 def make_feed(cfg: RulesConfig, master: MasterData, lease: Lease) -> CapacityFeed:
     c = cfg.capacity
     return CapacityFeed(
-        client=CountingClient(query_client(cfg), database=cfg.influx.database), master=master,
+        client=CountingClient(query_client(cfg.influx), database=cfg.influx.database), master=master,
         kpi_rp=cfg.influx.kpi_rp, bookings=bookings_reader(cfg), publisher=_publisher_factory(cfg),
         poster=UrllibPoster(timeout_s=c.http_timeout_s) if c.http_url else None, http_url=c.http_url,
         retry=RetryPolicy(attempts=c.http_attempts, backoff_s=c.http_backoff_s, max_backoff_s=c.http_max_backoff_s),
@@ -71,13 +66,15 @@ def make_feed(cfg: RulesConfig, master: MasterData, lease: Lease) -> CapacityFee
 
 
 def make_service(cfg: RulesConfig, *, master: MasterData | None = None, lease: Lease | None = None) -> RulesService:
+    """The rules service: reads RP ``raw`` and writes RP ``kpi`` of ``cfg.influx`` — InfluxDB 1.x, or
+    2.x/3.x (token; KPI points through the v2 write API into the kpi bucket, reads through the
+    DBRP-mapped InfluxQL endpoint)."""
     master = master if master is not None else sharded_master(cfg)
     lease = lease if lease is not None else make_lease(cfg)
     i = cfg.influx
-    source = InfluxSource(query_client(cfg), SourceSettings(database=i.database, rp=i.raw_rp,
-                                                             margin_s=cfg.energy.max_hold_s))
-    writer = InfluxV1Writer(url=i.url, database=i.database, retention_policy=i.kpi_rp, username=i.username,
-                            password=i.password, timeout_s=i.timeout_s)
+    source = InfluxSource(query_client(i), SourceSettings(database=i.database, rp=i.raw_rp,
+                                                           margin_s=cfg.energy.max_hold_s))
+    writer = point_writer(i, Retention.KPI)
     energy = EnergySettings(max_hold_s=cfg.energy.max_hold_s, max_gap_s=cfg.energy.max_gap_s,
                             coverage_threshold=master.kpi.coverage_threshold)
     return RulesService(source=source, master=master, writer=KpiPointWriter(writer, fence=lease), lease=lease,

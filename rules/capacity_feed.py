@@ -29,9 +29,14 @@ from seamline.rules.bookings import Bookings, BookingsSource, BookingsUnavailabl
 from seamline.rules.capacity import DailyEfficiency, capacity_messages
 from seamline.rules.kpi_points import Fence, NoFence
 from seamline.rules.master_data import MasterData
-from seamline.rules.query import CountingClient, Select
+from seamline.rules.windows import WindowSize
+from seamline.storage.query import CountingClient, Select
+from seamline.storage.schema import KPI_LINE, TIME, Tag
+from seamline.storage.schema import Field as StorageField
 
 log = logging.getLogger(__name__)
+
+_EFFICIENCY, _COVERAGE = StorageField.LINE_EFFICIENCY, StorageField.COVERAGE
 
 
 def read_daily_efficiency(client: CountingClient, master: MasterData, *, rp: str, now: datetime,
@@ -41,19 +46,20 @@ def read_daily_efficiency(client: CountingClient, master: MasterData, *, rp: str
     if not ents:
         return {}
     start_ms = int((now.timestamp() - (days + 1) * 86400) * 1000)
-    sel = Select(measurement="kpi_line", fields=("line_efficiency", "coverage"), rp=rp, enterprises=ents,
-                 group_by=("enterprise", "line", "window"), start_ms=start_ms, end_ms=int(now.timestamp() * 1000))
+    sel = Select(measurement=KPI_LINE, fields=(_EFFICIENCY, _COVERAGE), rp=rp, enterprises=ents,
+                 group_by=(Tag.ENTERPRISE, Tag.LINE, Tag.WINDOW), start_ms=start_ms,
+                 end_ms=int(now.timestamp() * 1000))
     out: dict[tuple[str, str], list[DailyEfficiency]] = {}
     for series in client.run([sel])[0]:
-        if series.tags.get("window") != "1d":
+        if series.tags.get(Tag.WINDOW) != WindowSize.DAY.value:
             continue
-        ent = master.enterprise(series.tags["enterprise"])
-        key = (ent.id, series.tags["line"])
+        ent = master.enterprise(series.tags[Tag.ENTERPRISE])
+        key = (ent.id, series.tags[Tag.LINE])
         for r in series.rows:
-            day = datetime.fromtimestamp(int(r["time"]) / 1000, ent.tz).date()
-            eff = r.get("line_efficiency")
+            day = datetime.fromtimestamp(int(r[TIME]) / 1000, ent.tz).date()
+            eff = r.get(_EFFICIENCY)
             out.setdefault(key, []).append(
-                DailyEfficiency(day, float(eff) if eff is not None else None, float(r.get("coverage") or 0.0)))
+                DailyEfficiency(day, float(eff) if eff is not None else None, float(r.get(_COVERAGE) or 0.0)))
     return out
 
 

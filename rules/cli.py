@@ -19,7 +19,7 @@ from seamline.rules.config import load_config
 from seamline.rules.engine import compute_window
 from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
 from seamline.rules.mqtt_publisher import PublishError
-from seamline.rules.query import QueryError
+from seamline.storage.query_errors import QueryError
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,10 @@
 """The rules service configuration: one pydantic-settings tree, loaded once from YAML.
 
+The ``influx:`` block is :class:`seamline.storage.config.InfluxConfig`, the same keys as ingest's.
 Secrets may come from the environment instead of the file (``SEAMLINE_RULES_INFLUX__PASSWORD``,
-``SEAMLINE_RULES_MQTT__PASSWORD``); values in the file win. Every error names the file, the
-dotted key and what was expected, as a :class:`ConfigError` (a ``UsageError``: exit code 2).
+``SEAMLINE_RULES_INFLUX__TOKEN``, ``SEAMLINE_RULES_MQTT__PASSWORD``); values in the file win.
+Every error names the file, the dotted key and what was expected, as a :class:`ConfigError` (a
+``UsageError``: exit code 2).
 See ``rules/rules.sample.yaml``.
 """
 
@@ -19,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.errors import UsageError
 from seamline.rules.lease import Shard
+from seamline.storage.config import InfluxConfig
 
 
 class ConfigError(UsageError):
@@ -27,16 +30,6 @@ class ConfigError(UsageError):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class InfluxConfig(_Section):
-    url: str = Field(default="http://127.0.0.1:8086", pattern=r"^https?://")
-    database: str = "seamline"
-    raw_rp: str = "raw"
-    kpi_rp: str = "kpi"
-    username: str | None = None
-    password: SecretStr | None = None
-    timeout_s: float = Field(default=30.0, gt=0, le=600)
 
 
 class MqttConfig(_Section):

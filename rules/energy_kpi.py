@@ -25,7 +25,21 @@ from seamline.rules.kpi.wind import (
     wind_energy_kpi,
 )
 from seamline.rules.master_data import EnergyAsset, MasterData
-from seamline.rules.source import EnergySeries
+from seamline.rules.source import (
+    BATTERY_CHARGE_WH,
+    BATTERY_DISCHARGE_WH,
+    BATTERY_POWER_W,
+    BATTERY_SOC_PCT,
+    MET_POA_W_M2,
+    METER_EXPORT_WH,
+    METER_IMPORT_WH,
+    PV_ENERGY_WH,
+    PV_STATE,
+    WIND_ENERGY_WH,
+    WIND_SPEED_M_S,
+    WIND_STATUS,
+    EnergySeries,
+)
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
 
@@ -65,14 +79,14 @@ def energy_kwh(inc: CounterIncrements, observed: SpanSet, window: Window) -> flo
 def pv_kpis(series: EnergySeries, asset: EnergyAsset, window: Window, *, observed: SpanSet,
             met: EnergySeries | None, met_observed: SpanSet, s: EnergySettings) -> list[KpiResult]:
     kwp = asset.kwp or 1.0
-    inc = counter(series, "ac_energy_wh", asset)
+    inc = counter(series, PV_ENERGY_WH, asset)
     out = [pv_energy_kpi(inc, window, kwp=kwp, observed=observed, coverage_threshold=s.coverage_threshold)]
     if met is not None:
-        poa = met.points("poa_irradiance_w_m2")
+        poa = met.points(MET_POA_W_M2)
         out.append(performance_ratio_kpi(inc, poa, window, kwp=kwp, observed_inverter=observed,
                                          observed_met=met_observed, max_gap_s=s.max_gap_s,
                                          coverage_threshold=s.coverage_threshold))
-        out.append(pv_availability_kpi(series.codes("operating_state"), poa, window, observed=observed,
+        out.append(pv_availability_kpi(series.codes(PV_STATE), poa, window, observed=observed,
                                        max_hold_s=s.max_hold_s, coverage_threshold=s.coverage_threshold))
     return out
 
@@ -90,15 +104,15 @@ def power_curve(asset: EnergyAsset) -> PowerCurve:
 
 def wind_kpis(series: EnergySeries, asset: EnergyAsset, master: MasterData, window: Window, *,
               observed: SpanSet, s: EnergySettings) -> list[KpiResult]:
-    inc = counter(series, "energy_wh", asset)
+    inc = counter(series, WIND_ENERGY_WH, asset)
     out = [wind_energy_kpi(inc, window, rated_power_kw=asset.rated_power_kw or 1.0, observed=observed,
                            coverage_threshold=s.coverage_threshold)]
     if asset.availability_contract is not None:
         contract = master.contract(asset.availability_contract)
-        status = series.codes("status")
+        status = series.codes(WIND_STATUS)
         out.append(wind_availability_kpi(status, contract, window, observed=observed, max_hold_s=s.max_hold_s,
                                          coverage_threshold=s.coverage_threshold))
-        out.append(lost_production_kpi(series.points("wind_speed_m_s"), status, inc, power_curve(asset), contract,
+        out.append(lost_production_kpi(series.points(WIND_SPEED_M_S), status, inc, power_curve(asset), contract,
                                        window, observed=observed, max_hold_s=s.max_hold_s,
                                        coverage_threshold=s.coverage_threshold))
     return out
@@ -121,7 +135,7 @@ def feeder_counters(feeder: FeederMeter, battery: EnergyAsset) -> tuple[CounterI
     rated_kw = feeder.asset.rated_power_kw or battery.rated_power_kw
     rate = rated_kw * 1000.0 / 3600.0 * RATE_MARGIN if rated_kw else None
     out = []
-    for name in ("import_energy_wh", "export_energy_wh"):
+    for name in (METER_IMPORT_WH, METER_EXPORT_WH):
         readings = feeder.series.readings(name) if feeder.series is not None else []
         out.append(counter_increments(readings, rollover_at=feeder.asset.counter_rollover_wh, max_rate_per_s=rate))
     return out[0], out[1]
@@ -140,11 +154,12 @@ def battery_kpis(series: EnergySeries, asset: EnergyAsset, window: Window, *, ob
         charge, discharge = feeder_counters(feeder, asset)
         observed = feeder.observed
     else:
-        charge, discharge = counter(series, "charge_energy_wh", asset), counter(series, "discharge_energy_wh", asset)
+        charge, discharge = counter(series, BATTERY_CHARGE_WH, asset), counter(series, BATTERY_DISCHARGE_WH, asset)
         if not charge.increments and not discharge.increments:
-            charge, discharge = energy_from_power(series.points("power_w"), max_gap_s=s.max_hold_s)
-    return [battery_kpi(charge, discharge, series.points("soc_pct"), window, capacity_kwh=asset.capacity_kwh or 1.0,
-                        observed=observed, max_gap_s=s.max_gap_s, coverage_threshold=s.coverage_threshold)]
+            charge, discharge = energy_from_power(series.points(BATTERY_POWER_W), max_gap_s=s.max_hold_s)
+    return [battery_kpi(charge, discharge, series.points(BATTERY_SOC_PCT), window,
+                        capacity_kwh=asset.capacity_kwh or 1.0, observed=observed, max_gap_s=s.max_gap_s,
+                        coverage_threshold=s.coverage_threshold)]
 
 
 FULL_COVERAGE = Coverage(1.0, 1.0)

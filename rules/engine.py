@@ -30,9 +30,29 @@ from seamline.rules.kpi_points import KpiPoint, make_point
 from seamline.rules.machine_kpi import LineInputs, MachineWindow, line_kpis, machine_kpi
 from seamline.rules.master_data import EnergyAsset, Enterprise, Line, MasterData, Site
 from seamline.rules.shift_calendar import ShiftCalendar, planned_spans
-from seamline.rules.source import AssetKey, EnergySeries, WindowData, WindowSource, offline_for
+from seamline.rules.source import (
+    METER_EXPORT_WH,
+    METER_IMPORT_WH,
+    AssetKey,
+    EnergySeries,
+    WindowData,
+    WindowSource,
+    offline_for,
+)
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
+from seamline.storage.schema import (
+    KPI_BATTERY,
+    KPI_DOWNTIME,
+    KPI_FACTORY_ENERGY,
+    KPI_LINE,
+    KPI_MACHINE,
+    KPI_PV,
+    KPI_WIND,
+    Field,
+    Measurement,
+    Tag,
+)
 
 # Machines read per batch: a daily window is ~1 500 aggregates (~420 B each decoded) and, for 8 h
 # of sewing, ~2 800 state events (~280 B; stops need every debounced change) per machine, ~1.4 MB;
@@ -51,12 +71,13 @@ class WindowReport:
     low_coverage: int = 0
     warnings: tuple[str, ...] = field(default=())
 
-    def find(self, measurement: str, **tags: str) -> list[KpiPoint]:
+    def find(self, measurement: Measurement | str, **tags: str) -> list[KpiPoint]:
         """Points of ``measurement`` whose tags include ``tags``."""
-        return [p for p in self.points if p.measurement == measurement
+        name = str(measurement)
+        return [p for p in self.points if p.measurement == name
                 and all(dict(p.tags).get(k) == v for k, v in tags.items())]
 
-    def one(self, measurement: str, **tags: str) -> KpiPoint:
+    def one(self, measurement: Measurement | str, **tags: str) -> KpiPoint:
         found = self.find(measurement, **tags)
         if len(found) != 1:
             raise KeyError(f"{len(found)} {measurement} points match {tags}")
@@ -74,7 +95,7 @@ class _Ctx:
     warnings: list[str] = field(default_factory=list)
     seen: set[AssetKey] = field(default_factory=set)
 
-    def add(self, measurement: str, tags: dict[str, str], results: Sequence[KpiResult]) -> None:
+    def add(self, measurement: Measurement, tags: dict[str, str], results: Sequence[KpiResult]) -> None:
         self.points.append(make_point(measurement, {**self.base_tags, **tags}, self.window, results))
 
 
@@ -111,17 +132,17 @@ def _line(ctx: _Ctx, ent: Enterprise, site: Site, line: Line, planned: SpanSet) 
                          planned=planned, offline=offline, coverage_threshold=thr,
                          stop_threshold_s=ctx.master.kpi.stop_threshold_s)
         per[key.asset] = mw
-        tags = {"enterprise": ent.id, "site": site.id, "line": line.id, "asset": key.asset}
-        ctx.add("kpi_machine", tags, [mw.result])
+        tags: dict[str, str] = {Tag.ENTERPRISE: ent.id, Tag.SITE: site.id, Tag.LINE: line.id, Tag.ASSET: key.asset}
+        ctx.add(KPI_MACHINE, tags, [mw.result])
         cov = mw.result.coverage
         for reason, seconds in mw.downtime_s.items():
-            ctx.points.append(make_point("kpi_downtime", {**ctx.base_tags, **tags, "reason": reason}, ctx.window,
-                                         [_single(mw.result, cov)], extra={"down_min": seconds / 60}))
+            ctx.points.append(make_point(KPI_DOWNTIME, {**ctx.base_tags, **tags, Tag.REASON: reason}, ctx.window,
+                                         [_single(mw.result, cov)], extra={Field.DOWN_MIN: seconds / 60}))
     outputs = [per[m] for m in line.output_machines if m in per] if line.output_machines else list(per.values())
     sam = ctx.master.style(line.style).sam_min if line.style else None
     inputs = LineInputs(operators=line.operators, sam_min=sam, machine_total=line.machine_total)
     results = line_kpis(list(per.values()), outputs, inputs, ctx.window, planned=planned, coverage_threshold=thr)
-    ctx.add("kpi_line", {"enterprise": ent.id, "site": site.id, "line": line.id}, results)
+    ctx.add(KPI_LINE, {Tag.ENTERPRISE: ent.id, Tag.SITE: site.id, Tag.LINE: line.id}, results)
     return sum(m.good_pieces for m in outputs)
 
 
@@ -162,25 +183,25 @@ def _site_energy(ctx: _Ctx, ent: Enterprise, site: Site) -> SiteEnergyParts:
         if series is None or asset.kind == "met_station" or asset.id in feeders:
             continue
         obs = _observed(ctx, series)
-        tags = {"enterprise": ent.id, "site": site.id, "area": asset.area, "asset": asset.id}
+        tags: dict[str, str] = {Tag.ENTERPRISE: ent.id, Tag.SITE: site.id, Tag.AREA: asset.area, Tag.ASSET: asset.id}
         if asset.kind == "pv_inverter":
             res = pv_kpis(series, asset, ctx.window, observed=obs, met=met, met_observed=met_obs, s=ctx.energy)
-            ctx.add("kpi_pv", tags, res)
+            ctx.add(KPI_PV, tags, res)
             parts = parts_add(parts, generation_kwh=energy_kpi_total(res[0]))
         elif asset.kind == "wind_turbine":
             res = wind_kpis(series, asset, ctx.master, ctx.window, observed=obs, s=ctx.energy)
-            ctx.add("kpi_wind", tags, res)
+            ctx.add(KPI_WIND, tags, res)
             parts = parts_add(parts, generation_kwh=energy_kpi_total(res[0]))
         elif asset.kind == "battery":
             res = battery_kpis(series, asset, ctx.window, observed=obs, s=ctx.energy,
                                feeder=_feeder(ctx, ent, site, asset))
-            ctx.add("kpi_battery", tags, res)
+            ctx.add(KPI_BATTERY, tags, res)
             parts = parts_add(parts, battery_charge_kwh=res[0]["charge_kwh"] or 0.0,
                               battery_discharge_kwh=res[0]["discharge_kwh"] or 0.0)
         else:  # grid meter
             win = SpanSet((ctx.window.span,))
-            imp = counter(series, "import_energy_wh", asset).amount_in(win) / 1000.0  # counters: all of it
-            exp = counter(series, "export_energy_wh", asset).amount_in(win) / 1000.0
+            imp = counter(series, METER_IMPORT_WH, asset).amount_in(win) / 1000.0  # counters: all of it
+            exp = counter(series, METER_EXPORT_WH, asset).amount_in(win) / 1000.0
             parts = parts_add(parts, grid_import_kwh=imp, grid_export_kwh=exp, meters=1)
             res = []
             covs.append(Coverage(obs.intersect(win).total_s, ctx.window.duration_s))
@@ -209,7 +230,7 @@ def _enterprise(ctx: _Ctx, ent: Enterprise) -> None:
                             generation_kwh=parts.generation_kwh, battery_charge_kwh=parts.battery_charge_kwh,
                             battery_discharge_kwh=parts.battery_discharge_kwh)
         result = factory_energy_kpi(energy, pieces, ctx.window, coverage=parts.coverage, coverage_threshold=thr)
-        ctx.add("kpi_factory_energy", {"enterprise": ent.id, "site": site.id}, [result])
+        ctx.add(KPI_FACTORY_ENERGY, {Tag.ENTERPRISE: ent.id, Tag.SITE: site.id}, [result])
 
 
 def compute_window(
@@ -225,7 +246,7 @@ def compute_window(
     """All KPI points of ``window`` (tag ``window=label``, and ``shift`` when given)."""
     before = source.statements
     es = energy or EnergySettings(coverage_threshold=master.kpi.coverage_threshold)
-    base = {"window": label, **({"shift": shift} if shift else {})}
+    base: dict[str, str] = {Tag.WINDOW: label, **({Tag.SHIFT: shift} if shift else {})}
     points: list[KpiPoint] = []
     warnings: list[str] = []
     machines = assets = 0
@@ -240,9 +261,9 @@ def compute_window(
             ctx.warnings.append(f"{len(unknown)} machines send data but are on no line, e.g. {unknown[0]}")
         points += ctx.points
         warnings += ctx.warnings
-        machines += sum(1 for p in ctx.points if p.measurement == "kpi_machine")
+        machines += sum(1 for p in ctx.points if p.measurement == KPI_MACHINE.name)
         assets += len(data.energy)
-    low = sum(1 for p in points if p.get("low_coverage") is True)
+    low = sum(1 for p in points if p.get(Field.LOW_COVERAGE) is True)
     return WindowReport(window, label, tuple(points), source.statements - before, machines, assets, low,
                         tuple(warnings))
 

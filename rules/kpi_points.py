@@ -1,4 +1,6 @@
-"""KPI results -> InfluxDB points in retention policy ``kpi``, idempotently.
+"""KPI results -> InfluxDB points in retention policy ``kpi``, idempotently, in the names of
+:mod:`seamline.storage.schema` (a tag or field the schema does not define is a
+:class:`~seamline.storage.schema.SchemaError`, raised before anything is written).
 
 A point's identity is (measurement, tags, window-start timestamp); the tags include the window
 label (``5m``/``1h``/``shift``/``1d``), so recomputing a window rewrites exactly its own points
@@ -15,10 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from seamline.ingest.line_protocol import encode_line
-from seamline.ingest.write_policy import PointWriter, WriteOutcome, WritePolicy
 from seamline.rules.kpi.result import Flag, KpiResult
 from seamline.rules.windows import Window
+from seamline.storage.line_protocol import encode_line
+from seamline.storage.schema import Field, Measurement
+from seamline.storage.write_policy import PointWriter, WriteOutcome, WritePolicy
 
 FieldValue = float | int | bool | str
 
@@ -46,7 +49,7 @@ def field_name(value_name: str) -> str:
 
 
 def make_point(
-    measurement: str,
+    measurement: Measurement,
     tags: Mapping[str, str],
     window: Window,
     results: Sequence[KpiResult],
@@ -70,10 +73,11 @@ def make_point(
     for name, value in (extra or {}).items():
         if value is not None:
             fields[name] = float(value)
-    fields["coverage"] = float(coverage)
-    fields["low_coverage"] = Flag.LOW_COVERAGE in flags
-    fields["flags"] = ",".join(sorted(f.value for f in flags))
-    return KpiPoint(measurement, tuple(sorted(tags.items())), int(window.start_s * 1000),
+    fields[Field.COVERAGE] = float(coverage)
+    fields[Field.LOW_COVERAGE] = Flag.LOW_COVERAGE in flags
+    fields[Field.FLAGS] = ",".join(sorted(f.value for f in flags))
+    measurement.check(tags=tags, fields=fields)
+    return KpiPoint(measurement.name, tuple(sorted(tags.items())), int(window.start_s * 1000),
                     tuple(sorted(fields.items())))
 
 
@@ -94,8 +98,8 @@ class NoFence:
 
 
 class KpiPointWriter:
-    """Writes KPI points through ``ingest``'s durable write policy into RP ``kpi``, checking the
-    fence before every batch (a replica that lost its lease stops before writing)."""
+    """Writes KPI points through the storage layer's durable write policy into RP ``kpi``, checking
+    the fence before every batch (a replica that lost its lease stops before writing)."""
 
     # InfluxDB's recommended 5 000-10 000 lines per write; 5 000 keeps a request under ~1 MB.
     BATCH_LINES = 5_000

@@ -7,9 +7,10 @@ gateway status (the last one before the window and the ones inside it) and the a
 map from birth messages. The statement count depends on the asset *kinds*, never on the number
 of assets.
 
-Schema (see ``ingest/points.py``): measurement = asset kind, tags enterprise/site/area/asset,
-fields = metrics + ``seq`` + ``quality``; ``machine_state`` (state, previous, reason);
-``gateway_status`` (tags enterprise/site/gateway, field state); ``asset_info`` (field gateway).
+Every name comes from :mod:`seamline.storage.schema` (measurement = asset kind, tags
+enterprise/site/area/asset, fields = the kind's contract metrics + ``seq`` + ``quality``;
+``machine_state``, ``gateway_status``, ``asset_info``); the metric names read here are looked up
+in it (``fields_of``), so a name the contract does not define fails at import.
 """
 
 from __future__ import annotations
@@ -18,31 +19,58 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from seamline.contracts.messages import MachineState, Quality
+from seamline.contracts.assets import AssetKind
+from seamline.contracts.messages import GatewayState, MachineState, Quality
 from seamline.rules.coverage import Observation, offline_spans
 from seamline.rules.kpi.counter import Reading
 from seamline.rules.kpi.integration import Point
 from seamline.rules.kpi.sewing import Aggregate
 from seamline.rules.kpi.state_time import StateEvent
-from seamline.rules.query import CountingClient, QueryClient, Select, Series
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
+from seamline.storage.query import CountingClient, Select, Series
+from seamline.storage.query_client import QueryClient
+from seamline.storage.schema import (
+    ASSET_IDENTITY,
+    ASSET_INFO,
+    GATEWAY_IDENTITY,
+    GATEWAY_STATUS,
+    MACHINE_STATE,
+    TIME,
+    Field,
+    Measurement,
+    Retention,
+    Tag,
+    telemetry,
+)
 
-IDENTITY = ("enterprise", "site", "area", "asset")
-GATEWAY_IDENTITY = ("enterprise", "site", "gateway")
 # Statements per window and batch besides one per energy kind: aggregates, state events, state
 # before the window, gateway status before / inside, asset_info.
 FIXED_STATEMENTS = 6
-AGGREGATE_FIELDS = ("run_s", "idle_s", "off_s", "down_s", "period_s", "pieces", "rejects", "pieces_unobserved",
-                    "unobserved_s", "quality")
+SEWING = telemetry(AssetKind.SEWING_MACHINE)
+# The edge's 60 s aggregates: seconds per state, pieces and their unobserved share.
+RUN_S, IDLE_S, OFF_S, DOWN_S, PERIOD_S, PIECES, REJECTS, PIECES_UNOBSERVED, UNOBSERVED_S = SEWING.fields_of(
+    "run_s", "idle_s", "off_s", "down_s", "period_s", "pieces", "rejects", "pieces_unobserved", "unobserved_s")
+AGGREGATE_FIELDS = (RUN_S, IDLE_S, OFF_S, DOWN_S, PERIOD_S, PIECES, REJECTS, PIECES_UNOBSERVED, UNOBSERVED_S,
+                    Field.QUALITY)
+# What the energy KPIs read, per kind (Wh counters, W, %, W/m², m/s, status codes).
+PV_ENERGY_WH, PV_STATE = telemetry(AssetKind.PV_INVERTER).fields_of("ac_energy_wh", "operating_state")
+BATTERY_CHARGE_WH, BATTERY_DISCHARGE_WH, BATTERY_POWER_W, BATTERY_SOC_PCT = telemetry(AssetKind.BATTERY).fields_of(
+    "charge_energy_wh", "discharge_energy_wh", "power_w", "soc_pct")
+METER_IMPORT_WH, METER_EXPORT_WH = telemetry(AssetKind.METER).fields_of("import_energy_wh", "export_energy_wh")
+MET_POA_W_M2 = telemetry(AssetKind.MET_STATION).field("poa_irradiance_w_m2")
+WIND_ENERGY_WH, WIND_STATUS, WIND_SPEED_M_S = telemetry(AssetKind.WIND_TURBINE).fields_of(
+    "energy_wh", "status", "wind_speed_m_s")
+_POLLED = (Field.SEQ, Field.QUALITY)
 # Fields each energy kind's KPIs read (smaller answers than SELECT *).
-ENERGY_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "pv_inverter": ("ac_energy_wh", "operating_state", "seq", "quality"),
-    "battery": ("charge_energy_wh", "discharge_energy_wh", "power_w", "soc_pct", "seq", "quality"),
-    "meter": ("import_energy_wh", "export_energy_wh", "seq", "quality"),
-    "met_station": ("poa_irradiance_w_m2", "seq", "quality"),
-    "wind_turbine": ("energy_wh", "status", "wind_speed_m_s", "seq", "quality"),
+ENERGY_FIELDS: Mapping[AssetKind, tuple[str, ...]] = {
+    AssetKind.PV_INVERTER: (PV_ENERGY_WH, PV_STATE, *_POLLED),
+    AssetKind.BATTERY: (BATTERY_CHARGE_WH, BATTERY_DISCHARGE_WH, BATTERY_POWER_W, BATTERY_SOC_PCT, *_POLLED),
+    AssetKind.METER: (METER_IMPORT_WH, METER_EXPORT_WH, *_POLLED),
+    AssetKind.MET_STATION: (MET_POA_W_M2, *_POLLED),
+    AssetKind.WIND_TURBINE: (WIND_ENERGY_WH, WIND_STATUS, WIND_SPEED_M_S, *_POLLED),
 }
+_STATE_FIELDS = MACHINE_STATE.fields_of(Field.STATE, Field.REASON)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -117,7 +145,7 @@ class WindowSource(Protocol):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceSettings:
     database: str = "seamline"
-    rp: str = "raw"
+    rp: str = Retention.RAW.value
     # Polled samples hold up to max_hold_s, so read that much before/after the window.
     margin_s: float = 120.0
     # The state at window start is the last machine_state event at most this long before it
@@ -130,7 +158,7 @@ class SourceSettings:
 
 
 def _ts_s(row: Mapping[str, Any]) -> float:
-    return int(row["time"]) / 1000.0
+    return int(row[TIME]) / 1000.0
 
 
 def _quality(value: object) -> Quality:
@@ -141,25 +169,27 @@ def _quality(value: object) -> Quality:
 
 
 def _key(tags: Mapping[str, str]) -> AssetKey:
-    return AssetKey(tags.get("enterprise", ""), tags.get("site", ""), tags.get("area", ""), tags.get("asset", ""))
+    return AssetKey(tags.get(Tag.ENTERPRISE, ""), tags.get(Tag.SITE, ""), tags.get(Tag.AREA, ""),
+                    tags.get(Tag.ASSET, ""))
 
 
 def aggregates_from(series: Series) -> list[Aggregate]:
     out = []
     for r in series.rows:
-        if not r.get("period_s"):
+        if not r.get(PERIOD_S):
             continue
         out.append(Aggregate(
-            ts_s=_ts_s(r), period_s=float(r["period_s"]), run_s=float(r.get("run_s") or 0.0),
-            idle_s=float(r.get("idle_s") or 0.0), off_s=float(r.get("off_s") or 0.0),
-            down_s=float(r.get("down_s") or 0.0), pieces=int(r.get("pieces") or 0),
-            rejects=int(r.get("rejects") or 0), quality=_quality(r.get("quality")),
-            pieces_unobserved=int(r.get("pieces_unobserved") or 0),
-            unobserved_s=float(r.get("unobserved_s") or 0.0),
+            ts_s=_ts_s(r), period_s=float(r[PERIOD_S]), run_s=float(r.get(RUN_S) or 0.0),
+            idle_s=float(r.get(IDLE_S) or 0.0), off_s=float(r.get(OFF_S) or 0.0),
+            down_s=float(r.get(DOWN_S) or 0.0), pieces=int(r.get(PIECES) or 0),
+            rejects=int(r.get(REJECTS) or 0), quality=_quality(r.get(Field.QUALITY)),
+            pieces_unobserved=int(r.get(PIECES_UNOBSERVED) or 0),
+            unobserved_s=float(r.get(UNOBSERVED_S) or 0.0),
         ))
     return out
 
 
+_ONLINE = GatewayState.ONLINE.value
 # value -> member: a dict lookup per row instead of an Enum call (~350 events per machine-hour).
 _STATES = {s.value: s for s in MachineState}
 
@@ -168,33 +198,34 @@ def state_events_from(series: Series) -> list[StateEvent]:
     """The rows' ``machine_state`` events; rows with an unknown state are left out."""
     out = []
     for r in series.rows:
-        state = _STATES.get(str(r.get("state")))
+        state = _STATES.get(str(r.get(Field.STATE)))
         if state is None:
             continue
-        out.append(StateEvent(ts_s=int(r["time"]) / 1000.0, state=state, reason=str(r.get("reason") or "none")))
+        out.append(StateEvent(ts_s=int(r[TIME]) / 1000.0, state=state, reason=str(r.get(Field.REASON) or "none")))
     return out
 
 
 def polled_from(series: Series, names: Iterable[str]) -> list[PolledSample]:
-    wanted = [n for n in names if n not in ("seq", "quality")]
+    wanted = [n for n in names if n not in _POLLED]
     out = []
     for r in series.rows:
         values = {n: float(r[n]) for n in wanted if r.get(n) is not None}
-        seq = r.get("seq")
-        out.append(PolledSample(_ts_s(r), int(seq) if seq is not None else None, _quality(r.get("quality")), values))
+        seq = r.get(Field.SEQ)
+        out.append(PolledSample(_ts_s(r), int(seq) if seq is not None else None, _quality(r.get(Field.QUALITY)),
+                                values))
     return out
 
 
 def gateway_events_from(series: Sequence[Series]) -> dict[tuple[str, str, str], list[tuple[float, bool]]]:
     out: dict[tuple[str, str, str], list[tuple[float, bool]]] = {}
     for s in series:
-        gw = (s.tags.get("enterprise", ""), s.tags.get("site", ""), s.tags.get("gateway", ""))
-        out.setdefault(gw, []).extend((_ts_s(r), str(r.get("state")) == "online") for r in s.rows)
+        gw = (s.tags.get(Tag.ENTERPRISE, ""), s.tags.get(Tag.SITE, ""), s.tags.get(Tag.GATEWAY, ""))
+        out.setdefault(gw, []).extend((_ts_s(r), str(r.get(Field.STATE)) == _ONLINE) for r in s.rows)
     return out
 
 
 class InfluxSource:
-    """:class:`WindowSource` over an InfluxQL endpoint (``ingest.db_init.InfluxQLClient``)."""
+    """:class:`WindowSource` over an InfluxQL endpoint (:class:`seamline.storage.query_client.InfluxQLClient`)."""
 
     def __init__(self, client: QueryClient, settings: SourceSettings | None = None) -> None:
         self.settings = settings or SourceSettings()
@@ -212,30 +243,28 @@ class InfluxSource:
         margin_ms = int(s.margin_s * 1000)
         ahead_ms = end_ms + int(s.state_lookahead_s * 1000)
 
-        def sel(**kw: Any) -> Select:
-            return Select(rp=s.rp, enterprises=ents, **kw)
+        def sel(measurement: Measurement, **kw: Any) -> Select:
+            return Select(measurement=measurement, rp=s.rp, enterprises=ents, **kw)
 
         out = [
-            sel(measurement="sewing_machine", fields=AGGREGATE_FIELDS, group_by=IDENTITY, positive="period_s",
-                   start_ms=start_ms - int(s.aggregate_period_s * 1000), end_ms=ahead_ms),
-            sel(measurement="machine_state", fields=("state", "reason"), group_by=IDENTITY, start_ms=start_ms,
-                   end_ms=ahead_ms),
-            sel(measurement="machine_state", fields=("state", "reason"), group_by=IDENTITY,
-                   start_ms=start_ms - int(s.state_lookback_s * 1000), end_ms=start_ms, latest=True),
-            sel(measurement="gateway_status", fields=("state",), group_by=GATEWAY_IDENTITY, start_ms=None,
-                   end_ms=start_ms, latest=True),
-            sel(measurement="gateway_status", fields=("state",), group_by=GATEWAY_IDENTITY, start_ms=start_ms,
-                   end_ms=end_ms),
-            sel(measurement="asset_info", fields=("gateway",), group_by=IDENTITY, start_ms=None, end_ms=end_ms,
-                   latest=True),
+            sel(SEWING, fields=AGGREGATE_FIELDS, group_by=ASSET_IDENTITY, positive=PERIOD_S,
+                start_ms=start_ms - int(s.aggregate_period_s * 1000), end_ms=ahead_ms),
+            sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY, start_ms=start_ms, end_ms=ahead_ms),
+            sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY,
+                start_ms=start_ms - int(s.state_lookback_s * 1000), end_ms=start_ms, latest=True),
+            sel(GATEWAY_STATUS, fields=(Field.STATE,), group_by=GATEWAY_IDENTITY, start_ms=None, end_ms=start_ms,
+                latest=True),
+            sel(GATEWAY_STATUS, fields=(Field.STATE,), group_by=GATEWAY_IDENTITY, start_ms=start_ms, end_ms=end_ms),
+            sel(ASSET_INFO, fields=(Field.GATEWAY,), group_by=ASSET_IDENTITY, start_ms=None, end_ms=end_ms,
+                latest=True),
         ]
-        for kind in sorted(set(energy_kinds)):
-            out.append(sel(measurement=kind, fields=ENERGY_FIELDS[kind], group_by=IDENTITY,
-                              start_ms=start_ms - margin_ms, end_ms=end_ms + margin_ms))
+        for kind in _kinds(energy_kinds):
+            out.append(sel(telemetry(kind), fields=ENERGY_FIELDS[kind], group_by=ASSET_IDENTITY,
+                           start_ms=start_ms - margin_ms, end_ms=end_ms + margin_ms))
         return out
 
     def fetch(self, enterprises: Sequence[str], window: Window, *, energy_kinds: Iterable[str]) -> WindowData:
-        kinds = sorted(set(energy_kinds))
+        kinds = _kinds(energy_kinds)
         results = self._client.run(self.selects(enterprises, window, kinds))
         aggs, states, state_before, gw_before, gw_inside, info = results[:FIXED_STATEMENTS]
         machines: dict[AssetKey, MachineSeries] = {}
@@ -254,9 +283,15 @@ class InfluxSource:
                 key = _key(s.tags)
                 energy[key] = EnergySeries(key, kind, tuple(polled_from(s, ENERGY_FIELDS[kind])))
         gw = gateway_events_from([*gw_before, *gw_inside])
-        asset_gateway = {_key(s.tags): str(s.rows[0]["gateway"]) for s in info if s.rows and s.rows[0].get("gateway")}
+        asset_gateway = {_key(s.tags): str(s.rows[0][Field.GATEWAY]) for s in info
+                         if s.rows and s.rows[0].get(Field.GATEWAY)}
         return WindowData(window=window, machines=machines, energy=energy,
                           gateway_events={k: tuple(sorted(v)) for k, v in gw.items()}, asset_gateway=asset_gateway)
+
+
+def _kinds(energy_kinds: Iterable[str]) -> list[AssetKind]:
+    """The distinct energy kinds, in a fixed order (the order of their statements)."""
+    return sorted({AssetKind(k) for k in energy_kinds})
 
 
 def offline_for(data: WindowData, key: AssetKey, *, until_s: float) -> SpanSet:

@@ -7,9 +7,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from seamline.ingest.db_init import InfluxQLClient
+from seamline.contracts.assets import AssetKind
+from seamline.storage.influxql import quote_ident
+from seamline.storage.query_client import InfluxQLClient
+from seamline.storage.schema import ASSET_IDENTITY, Field, Retention, telemetry
 
-ENERGY_KINDS = ("pv_inverter", "battery", "meter", "met_station", "wind_turbine")
+ENERGY_KINDS = tuple(telemetry(k).name for k in (AssetKind.PV_INVERTER, AssetKind.BATTERY, AssetKind.METER,
+                                                  AssetKind.MET_STATION, AssetKind.WIND_TURBINE))
+_RAW = Retention.RAW.value
 
 
 @dataclass(slots=True)
@@ -31,12 +36,13 @@ def _series_rows(results: list[dict[str, Any]]) -> list[tuple[dict[str, str], li
     return out
 
 
-def seq_values(client: InfluxQLClient, db: str, measurement: str, *, rp: str = "raw") -> dict[str, list[int]]:
+def seq_values(client: InfluxQLClient, db: str, measurement: str, *, rp: str = _RAW) -> dict[str, list[int]]:
     """asset key (enterprise/site/area/asset) -> stored seq values, one per point."""
-    q = f'SELECT "seq" FROM "{rp}"."{measurement}" GROUP BY "enterprise","site","area","asset"'
+    group = ",".join(quote_ident(t) for t in ASSET_IDENTITY)
+    q = f"SELECT {quote_ident(Field.SEQ)} FROM {quote_ident(rp)}.{quote_ident(measurement)} GROUP BY {group}"
     out: dict[str, list[int]] = defaultdict(list)
     for tags, values in _series_rows(client.query(q, db=db)):
-        key = "/".join(tags.get(t, "") for t in ("enterprise", "site", "area", "asset"))
+        key = "/".join(tags.get(t, "") for t in ASSET_IDENTITY)
         out[key].extend(int(v[1]) for v in values if v[1] is not None)
     return out
 
@@ -65,14 +71,14 @@ def audit(seqs_by_asset: dict[str, list[int]], expected_max: dict[str, int] | No
     return a
 
 
-def sum_field(client: InfluxQLClient, db: str, measurement: str, fld: str, *, rp: str = "raw") -> float:
-    res = client.query(f'SELECT SUM("{fld}") FROM "{rp}"."{measurement}"', db=db)
+def sum_field(client: InfluxQLClient, db: str, measurement: str, fld: str, *, rp: str = _RAW) -> float:
+    res = client.query(f"SELECT SUM({quote_ident(fld)}) FROM {quote_ident(rp)}.{quote_ident(measurement)}", db=db)
     rows = _series_rows(res)
     return float(rows[0][1][0][1]) if rows else 0.0
 
 
-def count_points(client: InfluxQLClient, db: str, measurement: str, *, fld: str = "seq", rp: str = "raw") -> int:
-    res = client.query(f'SELECT COUNT("{fld}") FROM "{rp}"."{measurement}"', db=db)
+def count_points(client: InfluxQLClient, db: str, measurement: str, *, fld: str = Field.SEQ, rp: str = _RAW) -> int:
+    res = client.query(f"SELECT COUNT({quote_ident(fld)}) FROM {quote_ident(rp)}.{quote_ident(measurement)}", db=db)
     rows = _series_rows(res)
     return int(rows[0][1][0][1]) if rows else 0
 

@@ -12,13 +12,15 @@ from seamline.demo.energy import poll_hold_s
 from seamline.demo.plan import TZ, replay_day
 from seamline.demo.stack import DATABASE
 from seamline.demo.truth import line_truths
-from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.rules.energy_kpi import EnergySettings
 from seamline.rules.engine import WindowReport, compute_window
 from seamline.rules.kpi_points import KpiPoint, KpiPointWriter
 from seamline.rules.master_data import load_master_data
 from seamline.rules.source import InfluxSource, SourceSettings
 from seamline.rules.windows import Window
+from seamline.storage.config import InfluxConfig
+from seamline.storage.connect import point_writer
+from seamline.storage.schema import KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE, KPI_PV, KPI_WIND, Retention
 
 SHIFT = (time(8, 0), time(17, 0))
 BREAKS = ((time(10, 0), time(10, 15)), (time(12, 0), time(13, 0)), (time(15, 0), time(15, 15)))
@@ -48,10 +50,10 @@ def _fields(p: KpiPoint, *names: str) -> dict[str, float | None]:
     return out
 
 
-MAIN_KPI = {"kpi_pv": ("energy_kwh", "performance_ratio", "availability"),
-            "kpi_wind": ("energy_kwh", "capacity_factor", "availability"),
-            "kpi_battery": ("charge_kwh", "discharge_kwh", "equivalent_full_cycles"),
-            "kpi_factory_energy": ("consumption_kwh", "green_share", "kwh_per_piece")}
+MAIN_KPI = {KPI_PV.name: KPI_PV.fields_of("energy_kwh", "performance_ratio", "availability"),
+            KPI_WIND.name: KPI_WIND.fields_of("energy_kwh", "capacity_factor", "availability"),
+            KPI_BATTERY.name: KPI_BATTERY.fields_of("charge_kwh", "discharge_kwh", "equivalent_full_cycles"),
+            KPI_FACTORY_ENERGY.name: KPI_FACTORY_ENERGY.fields_of("consumption_kwh", "green_share", "kwh_per_piece")}
 
 
 def _energy_rows(run: DemoRun, report: WindowReport, start: int, end: int) -> list[dict[str, Any]]:
@@ -65,10 +67,10 @@ def _energy_rows(run: DemoRun, report: WindowReport, start: int, end: int) -> li
         row: dict[str, Any] = {"kpi": p.measurement, "enterprise": tags["enterprise"],
                                "asset": tags.get("asset", "(site)"), **_fields(p, *MAIN_KPI[p.measurement], "coverage")}
         device = f"{tags['enterprise']}-{tags.get('asset')}"
-        if rec is not None and p.measurement in ("kpi_pv", "kpi_wind"):
+        if rec is not None and p.measurement in (KPI_PV.name, KPI_WIND.name):
             wh = rec.between(device, "energy_wh", start, end)
             row["truth"] = {"energy_kwh": None if wh is None else round(wh / 1000, 4)}
-        elif rec is not None and p.measurement == "kpi_battery":
+        elif rec is not None and p.measurement == KPI_BATTERY.name:
             ch, dis = rec.between(device, "charge_wh", start, end), rec.between(device, "discharge_wh", start, end)
             row["truth"] = {"charge_kwh": None if ch is None else round(ch / 1000, 4),
                             "discharge_kwh": None if dis is None else round(dis / 1000, 4)}
@@ -87,11 +89,12 @@ def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], Windo
     energy = EnergySettings(max_hold_s=hold_s, max_gap_s=2 * hold_s, coverage_threshold=master.kpi.coverage_threshold)
     report = compute_window(InfluxSource(client, SourceSettings(database=DATABASE, margin_s=energy.max_gap_s)),
                             master, window, label="shift", shift="day", energy=energy)
-    writer = KpiPointWriter(InfluxV1Writer(url=run.stack.influx.url, database=DATABASE, retention_policy="kpi"))
+    influx = InfluxConfig(url=run.stack.influx.url, database=DATABASE)
+    writer = KpiPointWriter(point_writer(influx, Retention.KPI))
     written = writer.write(report.points)
     lines = []
     for t in line_truths(run.floor, (start, end), planned):
-        p = report.one("kpi_line", enterprise=t.enterprise, line=t.line)
+        p = report.one(KPI_LINE, enterprise=t.enterprise, line=t.line)
         measured = _fields(p, "utilization", "line_efficiency", "oee", "availability", "performance", "quality",
                            "coverage")
         lines.append({"enterprise": t.enterprise, "line": t.line, **measured,

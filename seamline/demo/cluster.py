@@ -21,11 +21,13 @@ from seamline.demo.energy_truth import EnergyTruthRecorder
 from seamline.demo.plan import TZ, DemoOptions, outage_ms, replay_day, window_ms
 from seamline.demo.processes import Supervisor, wait_until
 from seamline.demo.sessions import RoutingPublisher, precreate_session, publish_all, retained_statuses, rogue_messages
-from seamline.demo.stack import Stack
+from seamline.demo.stack import DATABASE, Stack
 from seamline.firmware_stubs.clock import SimClock
 from seamline.firmware_stubs.sewing.floor import FloorReport, FloorSpec, run_floor
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.ingest.quarantine import QuarantineStore
+from seamline.storage.influxql import quote_ident
+from seamline.storage.schema import Field, Retention
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +199,8 @@ def _committed_messages(run: DemoRun) -> dict[str, int]:
 
 def _stored_messages(run: DemoRun) -> int:
     """Points carrying an upstream seq now in InfluxDB (every sample and state event has one)."""
-    res = run.stack.influxql().query('SELECT COUNT("seq") FROM "raw"./.*/', db="seamline")
+    q = f"SELECT COUNT({quote_ident(Field.SEQ)}) FROM {quote_ident(Retention.RAW)}./.*/"
+    res = run.stack.influxql().query(q, db=DATABASE)
     return sum(int(v) for r in res for s in r.get("series", []) for v in s["values"][0][1:] if v)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from seamline.demo.stack import DATABASE
+from seamline.storage.schema import Retention
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,7 +32,7 @@ def ingest_config(*, workdir: Path, worker: int, broker_port: int, influx_url: s
     return {
         "mqtt": {"host": "127.0.0.1", "port": broker_port, "client_id": f"seamline-ingest-{worker}",
                  "share_group": "ingest"},
-        "influx": {"version": 1, "url": influx_url, "database": DATABASE, "retention_policy": "raw"},
+        "influx": {"version": 1, "url": influx_url, "database": DATABASE, "raw_rp": Retention.RAW.value},
         # Simulated shifts are replayed from the past at high speed: accept a few days back.
         "validation": {"max_past_s": 40 * 86400.0},
         "quarantine": {"path": str(workdir / f"quarantine-{worker}.sqlite")},

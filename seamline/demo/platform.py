@@ -18,6 +18,7 @@ from seamline.demo.cluster import DemoRun
 from seamline.demo.energy import poll_hold_s
 from seamline.demo.plan import TZ
 from seamline.demo.stack import DATABASE
+from seamline.storage.schema import Retention
 
 CLI_TIMEOUT_S = 120.0
 
@@ -35,7 +36,8 @@ def rules_config(run: DemoRun, master_path: Path) -> Path:
     hold_s = poll_hold_s(run.options.speed, run.options.energy_poll_s)
     doc = {
         "master_data": str(master_path),
-        "influx": {"url": run.stack.influx.url, "database": DATABASE, "raw_rp": "raw", "kpi_rp": "kpi"},
+        "influx": {"url": run.stack.influx.url, "database": DATABASE, "raw_rp": Retention.RAW.value,
+                   "kpi_rp": Retention.KPI.value},
         "mqtt": {"host": "127.0.0.1", "port": run.stack.central.port},
         "capacity": {"enabled": True},
         "energy": {"max_hold_s": hold_s, "max_gap_s": 2 * hold_s},

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seamline.ingest.db_init import DbLayout, InfluxQLClient, init_v1
 from seamline.localstack import InfluxdProcess, MosquittoProcess
+from seamline.storage.db_init import DbLayout, init_v1
+from seamline.storage.query_client import InfluxQLClient
 
 DATABASE = "seamline"
 

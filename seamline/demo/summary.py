@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from seamline.contracts.assets import AssetKind
 from seamline.demo import accounting
 from seamline.demo.cluster import DemoRun, spools_left
 from seamline.demo.energy import AREA_OF
 from seamline.demo.stack import DATABASE
+from seamline.storage.schema import MACHINE_STATE, telemetry
 
-SEWING_MEASUREMENTS = ("sewing_machine", "machine_state")
+SEWING = telemetry(AssetKind.SEWING_MACHINE)
+SEWING_MEASUREMENTS = (SEWING.name, MACHINE_STATE.name)
 ENERGY_AREAS = frozenset(AREA_OF.values())
 
 
@@ -53,9 +56,9 @@ def expected_upstream_seq(run: DemoRun) -> dict[str, int]:
 def build(run: DemoRun) -> dict[str, Any]:
     client = run.stack.influxql()
     nodes = node_side(run)
-    stored_sewing_samples = int(accounting.sum_field(client, DATABASE, "sewing_machine", "samples"))
+    stored_sewing_samples = int(accounting.sum_field(client, DATABASE, SEWING.name, SEWING.field("samples")))
     expected = expected_upstream_seq(run)
-    kinds = (*SEWING_MEASUREMENTS, *accounting.ENERGY_KINDS, "gateway")
+    kinds = (*SEWING_MEASUREMENTS, *accounting.ENERGY_KINDS, telemetry(AssetKind.GATEWAY).name)
     merged: dict[str, list[int]] = {}
     for m in kinds:
         for key, seqs in accounting.seq_values(client, DATABASE, m).items():
@@ -79,8 +82,8 @@ def build(run: DemoRun) -> dict[str, Any]:
             **nodes,
             "reached_gateways": reached,
             "stored_in_aggregates": stored_sewing_samples,
-            "aggregates": accounting.count_points(client, DATABASE, "sewing_machine"),
-            "state_changes": accounting.count_points(client, DATABASE, "machine_state"),
+            "aggregates": accounting.count_points(client, DATABASE, SEWING.name),
+            "state_changes": accounting.count_points(client, DATABASE, MACHINE_STATE.name),
             "machines": len(run.floor.nodes) if run.floor else 0,
         },
         "by_kind": {k: {"devices": devices.get(k, 0), "samples_stored": energy_samples[k]}

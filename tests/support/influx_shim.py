@@ -3,7 +3,12 @@
 * ``POST /api/v2/write?org=&bucket=db[/rp]&precision=`` is mapped onto ``/write?db=&rp=&precision=``
   the way InfluxDB 1.8's compatibility endpoint does (``Authorization: Token user:password``
   becomes the 1.x credentials), so the v2 writer can be tested against our 1.x server;
-* ``/write``, ``/query`` and ``/ping`` pass through unchanged;
+* as an InfluxDB 2.x server (``token=``, optionally ``buckets=``): the write endpoints and
+  ``/query`` answer 401 unless the request carries ``Authorization: Token <token>``; a write to a
+  bucket without a DBRP mapping gets 404, and ``/query`` reads only mapped databases (its
+  ``db``/``rp`` names reach the buckets through the mapping, here the 1.x database and policy of
+  the same names) — the way 2.x's 1.x-compatible query API answers;
+* ``/write``, ``/query`` and ``/ping`` pass through unchanged otherwise;
 * write requests can be made to fail on demand through a thread-safe ``FaultPlan``: the next N
   answer 429/503 (with Retry-After), 500, 401, ...; bodies over X bytes get 413; lines matching a
   predicate are refused with a 1.x-style ``400 partial write`` while the others are stored (as 1.x
@@ -23,7 +28,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -98,8 +103,20 @@ class FaultPlan:
 class InfluxShim:
     """``with InfluxShim(upstream_url=influxd.url) as shim: ... shim.url ...``"""
 
-    def __init__(self, *, upstream_url: str, port: int | None = None, plan: FaultPlan | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        upstream_url: str,
+        port: int | None = None,
+        plan: FaultPlan | None = None,
+        token: str | None = None,
+        buckets: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        """``token``: act as a 2.x server that wants ``Authorization: Token <token>`` on the v2
+        write and ``/query``; ``buckets``: its DBRP mappings, bucket -> (database, rp)."""
         up = urllib.parse.urlsplit(upstream_url)
+        self.token = token
+        self.buckets = dict(buckets) if buckets is not None else None
         self.upstream_host = up.hostname or "127.0.0.1"
         self.upstream_port = up.port or 8086
         self.port = port or free_port()
@@ -115,7 +132,7 @@ class InfluxShim:
 
     def count(self, key: str) -> int:
         """Requests seen: ``write`` (both endpoints), ``query``, ``ping``, ``write:<status>``,
-        ``dropped``, ``other``."""
+        ``query:<status>`` (refused by the shim itself: 401, 404), ``dropped``, ``other``."""
         with self._lock:
             return self._counts[key]
 
@@ -169,11 +186,14 @@ class InfluxShim:
             conn.close()
 
 
-def _v1_write_path(path: str, query: dict[str, str]) -> str:
+def _v1_write_path(path: str, query: dict[str, str], buckets: Mapping[str, tuple[str, str]] | None) -> str:
     if path == "/write":
         return f"/write?{urllib.parse.urlencode(query)}"
     bucket = query.get("bucket", "")
-    db, _, rp = bucket.partition("/")
+    if buckets is not None:
+        db, rp = buckets[bucket]
+    else:
+        db, _, rp = bucket.partition("/")
     q = {"db": db, "precision": _V2_PRECISION.get(query.get("precision", "ns"), "n")}
     if rp:
         q["rp"] = rp
@@ -205,6 +225,8 @@ def _handler_for(shim: InfluxShim) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get(k):
                     out[k] = self.headers[k]
             auth = self.headers.get("Authorization", "")
+            if shim.token is not None:
+                return out  # a 2.x token is checked here; the 1.x server behind runs without auth
             if auth.startswith("Token ") and ":" in auth[6:]:
                 out["Authorization"] = "Basic " + base64.b64encode(auth[6:].encode()).decode()
             elif auth.startswith("Basic "):
@@ -224,10 +246,29 @@ def _handler_for(shim: InfluxShim) -> type[BaseHTTPRequestHandler]:
             else:
                 self._passthrough("POST")
 
+        def _refuse(self, key: str, status: int, code: str, message: str) -> None:
+            shim._bump(f"{key}:{status}")
+            self._answer(status, json.dumps({"code": code, "message": message}).encode())
+
+        def _authorized(self) -> bool:
+            """As 2.x: the token in ``Authorization: Token …`` (when the shim plays 2.x)."""
+            return shim.token is None or self.headers.get("Authorization", "") == f"Token {shim.token}"
+
         def _passthrough(self, method: str) -> None:
-            path = urllib.parse.urlsplit(self.path).path
-            shim._bump({"/query": "query", "/ping": "ping"}.get(path, "other"))
+            parts = urllib.parse.urlsplit(self.path)
+            shim._bump({"/query": "query", "/ping": "ping"}.get(parts.path, "other"))
             body = self._body() if method == "POST" else None
+            if parts.path == "/query":
+                if not self._authorized():
+                    self._refuse("query", 401, "unauthorized", "unauthorized access")
+                    return
+                params = dict(urllib.parse.parse_qsl(parts.query))
+                if body and self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                    params.update(urllib.parse.parse_qsl(body.decode()))
+                mapped = {db for db, _ in shim.buckets.values()} if shim.buckets is not None else None
+                if mapped is not None and params.get("db") and params["db"] not in mapped:
+                    self._refuse("query", 404, "not found", f"no dbrp mapping for database {params['db']!r}")
+                    return
             status, data, headers = shim.forward(method, self.path, body, self._upstream_headers())
             self._answer(status, data, headers)
 
@@ -252,7 +293,14 @@ def _handler_for(shim: InfluxShim) -> type[BaseHTTPRequestHandler]:
                 self._answer(413, b'{"error":"Request Entity Too Large"}')
                 return
             query = dict(urllib.parse.parse_qsl(parts.query))
-            path = _v1_write_path(parts.path, query)
+            if not self._authorized():  # 2.x wants the token on its 1.x-compatible /write too
+                self._refuse("write", 401, "unauthorized", "unauthorized access")
+                return
+            bucket = query.get("bucket", "")
+            if parts.path == "/api/v2/write" and shim.buckets is not None and bucket not in shim.buckets:
+                self._refuse("write", 404, "not found", f"bucket {bucket!r} not found")
+                return
+            path = _v1_write_path(parts.path, query, shim.buckets)
             headers = self._upstream_headers()
             refused: list[str] = []
             if reject is not None:

@@ -119,6 +119,7 @@ def ingest_config(path: Path, *, mqtt_port: int, influx_url: str, database: str,
     config: dict[str, Any] = {
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "client_id": client_id, "share_group": client_id,
                  "keepalive_s": 10},
+        # retention_policy (the older name of raw_rp) so --compare-with can run older checkouts too
         "influx": {"url": influx_url, "database": database, "retention_policy": "raw", "timeout_s": 5},
         "batch": {"max_delay_s": 0.2},
         "quarantine": {"path": str(path.parent / f"{client_id}-quarantine.sqlite")},

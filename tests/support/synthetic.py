@@ -1,4 +1,4 @@
-"""Synthetic telemetry with known truth, in the ingest storage schema (for tests, bench, demo).
+"""Synthetic telemetry with known truth, in the storage schema (``seamline.storage.schema``) for tests, bench, demo.
 
 Sewing machines come from ``firmware_stubs.sewing.machine.prepare_machine`` (its truth timeline,
 not its 1 s samples): the truth is cut into 60 s edge aggregates (seconds per state, pieces
@@ -26,7 +26,7 @@ from seamline.contracts.messages import MachineState
 from seamline.firmware_stubs.sewing.machine import MachineProfile, TruthSegment, prepare_machine
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.firmware_stubs.sewing.truth import MachineTruth, state_runs
-from seamline.ingest.line_protocol import encode_line
+from seamline.storage.line_protocol import encode_line
 
 # edge_agent.state.Thresholds defaults (ms): the edge's state-change debounce.
 EDGE_IDLE_AFTER_MS = 3_000

@@ -25,14 +25,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from seamline.cli import main
 from seamline.contracts.messages import BookingsMessage, CapacityMessage
 from seamline.contracts.topic import LINE_ASSET, MessageKind, subscription
-from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
-from seamline.ingest.line_protocol import encode_line
-from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.localstack import InfluxdProcess, MosquittoProcess
 from seamline.rules.bootstrap import make_feed
 from seamline.rules.config import RulesConfig, load_config
 from seamline.rules.lease import NoLease
 from seamline.rules.master_data import load_master_data
+from seamline.storage.db_init import DbLayout, RetentionSpec, init_v1
+from seamline.storage.line_protocol import encode_line
+from seamline.storage.query_client import InfluxQLClient
+from seamline.storage.writer_v1 import InfluxV1Writer
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 5, 6, 12, tzinfo=TZ)

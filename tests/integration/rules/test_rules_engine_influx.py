@@ -12,9 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from seamline.contracts.messages import MachineState
-from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, init_v1
-from seamline.ingest.line_protocol import encode_line
-from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.localstack import InfluxdProcess
 from seamline.rules.engine import WindowReport, compute_window
 from seamline.rules.kpi_points import KpiPointWriter
@@ -22,6 +19,10 @@ from seamline.rules.master_data import MasterData, parse_master_data
 from seamline.rules.shift_calendar import ShiftCalendar, shift_instances
 from seamline.rules.source import InfluxSource, SourceSettings
 from seamline.rules.windows import Window, WindowSize, window_containing
+from seamline.storage.db_init import DbLayout, RetentionSpec, init_v1
+from seamline.storage.line_protocol import encode_line
+from seamline.storage.query_client import InfluxQLClient
+from seamline.storage.writer_v1 import InfluxV1Writer
 from tests.support.synthetic import (
     MachineTruth,
     aggregate_lines,

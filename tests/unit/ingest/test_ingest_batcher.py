@@ -11,8 +11,8 @@ import pytest
 from seamline.ingest.batcher import Batcher, BatchLimits, Work
 from seamline.ingest.metrics import IngestMetrics
 from seamline.ingest.quarantine import QuarantineEntry, QuarantineStore
-from seamline.ingest.write_errors import PartialWriteError, RetryableWriteError
-from seamline.ingest.write_policy import WritePolicy, WritePolicyConfig
+from seamline.storage.write_errors import PartialWriteError, RetryableWriteError
+from seamline.storage.write_policy import WritePolicy, WritePolicyConfig
 
 
 class FakeInflux:

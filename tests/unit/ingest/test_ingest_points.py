@@ -14,8 +14,8 @@ from seamline.contracts.messages import (
 )
 from seamline.contracts.topic import MessageKind, Topic
 from seamline.ingest.gaps import GapTracker
-from seamline.ingest.line_protocol import encode_line
 from seamline.ingest.points import data_lines, message_lines
+from seamline.storage.line_protocol import encode_line
 
 TS = 1_764_000_000_000
 TAGS = "area=line1,asset=m1,enterprise=acme,site=s1"

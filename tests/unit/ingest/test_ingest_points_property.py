@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from seamline.contracts.assets import AssetKind, metric_specs
 from seamline.contracts.messages import TS_MAX_MS, TS_MIN_MS, parse_data
 from seamline.contracts.topic import MessageKind, Topic, TopicError
-from seamline.ingest.line_protocol import encode_line
 from seamline.ingest.points import data_lines
 from seamline.ingest.validate import Accepted, TimeWindow, validate
+from seamline.storage.line_protocol import encode_line
 
 KINDS = sorted(AssetKind, key=lambda k: k.value)
 # spaces, commas, '=' and backslashes exercise escaping and the unrepresentable-name refusals

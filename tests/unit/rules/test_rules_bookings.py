@@ -18,7 +18,7 @@ from seamline.rules.bookings import Bookings, BookingsUnavailableError, fold_boo
 from seamline.rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy
 from seamline.rules.lease import NoLease
 from seamline.rules.master_data import MasterData, parse_master_data
-from seamline.rules.query import CountingClient
+from seamline.storage.query import CountingClient
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 5, 6, 12, tzinfo=TZ)  # the feed covers 7 and 8 May

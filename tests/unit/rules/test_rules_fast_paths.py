@@ -31,10 +31,10 @@ from seamline.rules.kpi.state_time import (
     state_intervals,
 )
 from seamline.rules.machine_kpi import StateSeconds, machine_operating_time, seconds_within
-from seamline.rules.query import Series
 from seamline.rules.source import state_events_from
 from seamline.rules.spans import Span, SpanSet, intersect_pairs, merge_sorted, total_pairs_s
 from seamline.rules.windows import Window
+from seamline.storage.query import Series
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00Z: epoch-sized floats, so rounding is real
 R, IDLE, D, OFF = MachineState.RUNNING, MachineState.IDLE, MachineState.DOWN, MachineState.OFF

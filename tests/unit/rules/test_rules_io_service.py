@@ -26,9 +26,9 @@ from seamline.rules.jobs import RulesService, recent_tasks, schedule
 from seamline.rules.kpi_points import FencingError, KpiPointWriter
 from seamline.rules.lease import NoLease
 from seamline.rules.master_data import MasterData, parse_master_data
-from seamline.rules.query import CountingClient
 from seamline.rules.source import WindowData
 from seamline.rules.windows import Window
+from seamline.storage.query import CountingClient
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -1,5 +1,5 @@
 """InfluxQL window queries and row -> input conversion, against a faithful in-memory fake that
-evaluates the statements ``rules.query.Select`` renders (filters, GROUP BY, LIMIT 1 DESC)."""
+evaluates the statements ``storage.query.Select`` renders (filters, GROUP BY, LIMIT 1 DESC)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from seamline.contracts.messages import MachineState, Quality
-from seamline.rules.query import CountingClient, Select
 from seamline.rules.source import AssetKey, InfluxSource, offline_for
 from seamline.rules.spans import Span
 from seamline.rules.windows import Window
+from seamline.storage.query import CountingClient, Select
+from seamline.storage.query_errors import QueryError
+from seamline.storage.schema import MACHINE_STATE, Field, Tag
 
 _STMT = re.compile(
     r'SELECT (?P<cols>.+?) FROM "(?P<rp>[^"]+)"\."(?P<m>[^"]+)" WHERE (?P<where>.+?) GROUP BY (?P<gb>.+?)'
@@ -112,9 +114,10 @@ def test_selects_bound_time_and_enterprises() -> None:
     assert f"time >= {MS0 - 259_200_000}ms AND time < {MS0}ms" in before
     assert before.endswith("ORDER BY time DESC LIMIT 1")
     assert sel[3].render().endswith("ORDER BY time DESC LIMIT 1") and "time >=" not in sel[3].render()
-    assert sel[-1].measurement == "battery" and sel[-1].start_ms == MS0 - 120_000
+    assert sel[-1].measurement.name == "battery" and sel[-1].start_ms == MS0 - 120_000
     with pytest.raises(ValueError, match="at least one enterprise"):
-        Select(measurement="x", fields=(), rp="raw", enterprises=(), group_by=("asset",), start_ms=0, end_ms=1)
+        Select(measurement=MACHINE_STATE, fields=(), rp="raw", enterprises=(), group_by=(Tag.ASSET,), start_ms=0,
+               end_ms=1)
 
 
 def test_rows_become_typed_inputs_and_other_enterprises_are_not_read() -> None:
@@ -169,7 +172,7 @@ def test_result_count_mismatch_is_an_error() -> None:
         def query(self, q: str, *, db: str | None = None) -> list[dict[str, Any]]:
             return []
 
-    sel = Select(measurement="m", fields=("f",), rp="raw", enterprises=("e",), group_by=("asset",),
-                 start_ms=0, end_ms=1)
-    with pytest.raises(ValueError, match="1 statements sent but 0 results"):
+    sel = Select(measurement=MACHINE_STATE, fields=(Field.STATE,), rp="raw", enterprises=("e",),
+                 group_by=(Tag.ASSET,), start_ms=0, end_ms=1)
+    with pytest.raises(QueryError, match="1 statements sent but 0 results"):
         CountingClient(Short(), database="db").run([sel])

@@ -1,9 +1,11 @@
-"""InfluxQL statements the rules engine runs, as values: build, render, and decode their results.
+"""InfluxQL reads as values: build a :class:`Select` from schema names, render it, run a batch of
+them in one request (:class:`CountingClient`) and decode the answer into :class:`Series`.
 
 Every read is InfluxQL (``/query``, ``epoch=ms``), so the same statements run on InfluxDB 1.x, on
 2.x through a DBRP mapping and on 3.x. One :class:`Select` covers all assets of a batch of
 enterprises for one measurement (``GROUP BY`` the identity tags), so the number of statements per
-window does not grow with the number of assets.
+window does not grow with the number of assets. A Select checks its measurement, tags and fields
+against :mod:`seamline.storage.schema` when it is built (:class:`~seamline.storage.schema.SchemaError`).
 """
 
 from __future__ import annotations
@@ -11,17 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from seamline.ingest.db_init import DbInitError, quote_ident
+from seamline.storage.influxql import quote_ident, quote_string
+from seamline.storage.query_client import QueryClient
+from seamline.storage.query_errors import QueryError, QueryRefusedError
+from seamline.storage.schema import Measurement, Tag, TagName
+
+__all__ = ["CountingClient", "FieldEquals", "Row", "Select", "Series", "decode", "enterprise_condition"]
 
 Row = Mapping[str, Any]
-
-
-class QueryClient(Protocol):
-    """What :class:`ingest.db_init.InfluxQLClient` offers: run statements, return ``results``."""
-
-    def query(self, q: str, *, db: str | None = None) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,23 +33,23 @@ class FieldEquals:
     value: str
 
     def render(self) -> str:
-        escaped = self.value.replace("\\", "\\\\").replace("'", "\\'")
-        return f"{quote_ident(self.field)} = '{escaped}'"
+        return f"{quote_ident(self.field)} = {quote_string(self.value)}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Select:
     """``SELECT fields FROM rp.measurement WHERE enterprise in (...) AND time in [start, end)``.
 
-    ``positive`` keeps rows whose numeric field is > 0 (e.g. aggregates: ``period_s``);
-    ``any_of`` keeps rows matching one of the string conditions; ``latest`` returns only the
-    newest row per series (``ORDER BY time DESC LIMIT 1``)."""
+    ``rp`` is the deployment's name of the measurement's retention policy (``influx.raw_rp`` /
+    ``kpi_rp``). ``positive`` keeps rows whose numeric field is > 0 (e.g. aggregates:
+    ``period_s``); ``any_of`` keeps rows matching one of the string conditions; ``latest``
+    returns only the newest row per series (``ORDER BY time DESC LIMIT 1``). Times in UTC ms."""
 
-    measurement: str
+    measurement: Measurement
     fields: tuple[str, ...]
     rp: str
     enterprises: tuple[str, ...]
-    group_by: tuple[str, ...]
+    group_by: tuple[TagName, ...]
     start_ms: int | None
     end_ms: int
     positive: str | None = None
@@ -60,6 +61,8 @@ class Select:
             raise ValueError("a Select needs at least one enterprise")
         if self.start_ms is not None and self.start_ms >= self.end_ms:
             raise ValueError(f"empty time range [{self.start_ms}, {self.end_ms}) ms")
+        named = [*self.fields, *((self.positive,) if self.positive else ()), *(c.field for c in self.any_of)]
+        self.measurement.check(tags=(Tag.ENTERPRISE, *self.group_by), fields=named)
 
     def render(self) -> str:
         cols = ", ".join(quote_ident(f) for f in self.fields) if self.fields else "*"
@@ -71,7 +74,8 @@ class Select:
             where.append(f"{quote_ident(self.positive)} > 0")
         if self.any_of:
             where.append("(" + " OR ".join(c.render() for c in self.any_of) + ")")
-        q = f"SELECT {cols} FROM {quote_ident(self.rp)}.{quote_ident(self.measurement)} WHERE {' AND '.join(where)}"
+        source = f"{quote_ident(self.rp)}.{quote_ident(self.measurement.name)}"
+        q = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
         q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)
         if self.latest:
             q += " ORDER BY time DESC LIMIT 1"
@@ -80,10 +84,11 @@ class Select:
 
 def enterprise_condition(enterprises: Sequence[str]) -> str:
     """``"enterprise" = 'x'`` for one id, an anchored regex for several (ids are ``[A-Za-z0-9_.-]``)."""
+    tag = quote_ident(Tag.ENTERPRISE)
     if len(enterprises) == 1:
-        return f"\"enterprise\" = '{enterprises[0]}'"
+        return f"{tag} = {quote_string(enterprises[0])}"
     alternatives = "|".join(re.escape(e) for e in sorted(enterprises))
-    return f'"enterprise" =~ /^(?:{alternatives})$/'
+    return f"{tag} =~ /^(?:{alternatives})$/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +109,9 @@ def decode(result: Mapping[str, Any]) -> list[Series]:
     return out
 
 
-class QueryError(Exception):
-    """A statement failed; the message names it and the server's reason."""
-
-
 class CountingClient:
-    """Wraps a :class:`QueryClient`, sends a batch of statements in one request and counts them."""
+    """Wraps a :class:`~seamline.storage.query_client.QueryClient`, sends a batch of statements in
+    one request and counts them. Raises :class:`~seamline.storage.query_errors.QueryError`."""
 
     def __init__(self, client: QueryClient, *, database: str) -> None:
         self._client = client
@@ -123,22 +125,22 @@ class CountingClient:
             return []
         try:
             results = self._client.query(";\n".join(s.render() for s in selects), db=self._database)
-        except DbInitError as exc:
+        except QueryRefusedError as exc:
             raise self._explain(selects, exc) from exc
         self.requests += 1
         self.statements += len(selects)
         if len(results) != len(selects):
-            raise ValueError(f"{len(selects)} statements sent but {len(results)} results returned")
+            raise QueryError(f"{len(selects)} statements sent but {len(results)} results returned")
         by_id = sorted(results, key=lambda r: int(r.get("statement_id", 0)))
         return [decode(r) for r in by_id]
 
-    def _explain(self, selects: Sequence[Select], exc: DbInitError) -> QueryError:
+    def _explain(self, selects: Sequence[Select], exc: QueryRefusedError) -> QueryRefusedError:
         """InfluxDB 1.x answers "not executed" for every statement of a batch when one fails to
         prepare: run them one by one (bounded by the batch) to name the culprit."""
         for sel in selects:
             try:
                 self._client.query(sel.render(), db=self._database)
-            except DbInitError as single:
-                return QueryError(f"database {self._database!r}: {single} (is the retention policy {sel.rp!r} "
-                                  "created? see `seamline db init`)")
-        return QueryError(f"database {self._database!r}: {exc}")
+            except QueryRefusedError as single:
+                return QueryRefusedError(f"database {self._database!r}: {single} (is the retention policy "
+                                         f"{sel.rp!r} created? see `seamline db init`)", status=single.status)
+        return QueryRefusedError(f"database {self._database!r}: {exc}", status=exc.status)

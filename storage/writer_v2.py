@@ -1,5 +1,5 @@
 """PointWriter for InfluxDB 2.x (and 1.8+'s ``/api/v2/write`` compatibility endpoint) through
-influxdb-client's synchronous WriteApi, with its errors mapped onto ``ingest.write_errors``."""
+influxdb-client's synchronous WriteApi, with its errors mapped onto ``storage.write_errors``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 from pydantic import SecretStr
 
-from seamline.ingest.write_errors import RetryableWriteError, WriteError, error_for_status
+from seamline.storage.write_errors import RetryableWriteError, WriteError, error_for_status
 
 __all__ = ["InfluxV2Writer"]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from seamline.ingest.write_errors import (
+from seamline.storage.write_errors import (
     AuthWriteError,
     BatchTooLargeError,
     PartialWriteError,
@@ -17,7 +17,7 @@ from seamline.ingest.write_errors import (
     RetryableWriteError,
     WriteError,
 )
-from seamline.ingest.write_policy import WriteAborted, WritePolicy, WritePolicyConfig
+from seamline.storage.write_policy import WriteAborted, WritePolicy, WritePolicyConfig
 
 
 class FakeInflux:

@@ -1,5 +1,6 @@
 """``seamline db init`` / ``db query`` against the real InfluxDB 1.x: layout created, idempotent,
-corrected when a duration changes, and the ingest config's influx: section honoured."""
+corrected when a duration changes, and the influx: section of an ingest or rules config honoured
+(the same block in both)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from typing import Any
 import pytest
 
 from seamline.cli import main
-from seamline.ingest.db_init import DbLayout, InfluxQLClient, RetentionSpec, duration_s, init_v1
-from seamline.ingest.writer_v1 import InfluxV1Writer
 from seamline.localstack import InfluxdProcess
+from seamline.storage.db_init import DbLayout, RetentionSpec, init_v1
+from seamline.storage.influxql import duration_s
+from seamline.storage.query_client import InfluxQLClient
+from seamline.storage.writer_v1 import InfluxV1Writer
+from tests.support.influx_shim import InfluxShim
 
 pytestmark = pytest.mark.integration
 
@@ -79,10 +83,38 @@ def test_cli_init_from_config_then_query(
     assert len(out) == 3 and out[2].split("\t")[1:] == ["2.5", "a1"]
 
 
+def test_cli_init_from_a_rules_config_uses_its_policy_names_and_durations(
+    influxd: InfluxdProcess, db_name: str, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "rules.yaml"
+    cfg.write_text(f"master_data: m.yaml\ninflux:\n  url: {influxd.url}\n  database: {db_name}\n"
+                   "  raw_rp: telemetry\n  kpi_rp: derived\n  raw_duration: 30d\n  kpi_duration: 520w\n")
+    assert main(["db", "init", "--config", str(cfg)]) == 0
+    got = policies(influxd, db_name)
+    assert got["telemetry"] == ("720h0m0s", True) and got["derived"] == ("87360h0m0s", False)
+
+
+def test_cli_query_on_a_v2_server_sends_the_token(
+    influxd: InfluxdProcess, db_name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    init_v1(InfluxQLClient(url=influxd.url), DbLayout(database=db_name))
+    buckets = {f"{db_name}/raw": (db_name, "raw"), f"{db_name}/kpi": (db_name, "kpi")}
+    with InfluxShim(upstream_url=influxd.url, token="tok", buckets=buckets) as shim:
+        cfg = tmp_path / "ingest.yaml"
+        cfg.write_text(f"influx: {{version: 2, url: '{shim.url}', database: {db_name}, token: tok}}\n")
+        assert main(["db", "query", "--config", str(cfg), "SHOW RETENTION POLICIES"]) == 0
+        assert "raw" in capsys.readouterr().out and shim.count("query") == 1
+        cfg.write_text(f"influx: {{version: 2, url: '{shim.url}', database: {db_name}, token: wrong}}\n")
+        assert main(["db", "query", "--config", str(cfg), "SHOW RETENTION POLICIES"]) == 1
+        err = capsys.readouterr().err
+        assert "HTTP 401" in err and "wrong" not in err and shim.count("query:401") == 1
+
+
 def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     assert main(["db", "init", "--url", "http://127.0.0.1:1", "--raw-duration", "ninety days"]) == 2
     assert main(["db", "init", "--config", str(tmp_path / "missing.yaml")]) == 2
     assert main(["db", "init", "--url", "http://127.0.0.1:1", "--password-env", "SEAMLINE_NOT_SET_X"]) == 2
+    assert main(["db", "init", "--url", "http://127.0.0.1:1", "--influx-version", "2"]) == 2  # no token
 
 
 def test_cli_unreachable_server_exits_1(capsys: pytest.CaptureFixture[str]) -> None:

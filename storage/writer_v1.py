@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
-from seamline.ingest.write_errors import RetryableWriteError, error_for_status
+from seamline.storage.write_errors import RetryableWriteError, error_for_status
 
 __all__ = ["InfluxV1Writer"]
 

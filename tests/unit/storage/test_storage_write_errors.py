@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from seamline.ingest.write_errors import (
+from seamline.storage.write_errors import (
     AuthWriteError,
     BatchTooLargeError,
     PartialWriteError,

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from seamline.ingest.write_errors import (
+from seamline.storage.write_errors import (
     AuthWriteError,
     BatchTooLargeError,
     PartialWriteError,
@@ -54,7 +54,7 @@ _LOG_EVERY_NTH_FAILURE = 10
 
 
 class PointWriter(Protocol):
-    """Writes lines of line protocol (ms precision) or raises an ``ingest.write_errors`` error."""
+    """Writes lines of line protocol (ms precision) or raises an ``storage.write_errors`` error."""
 
     def write(self, lines: Sequence[str]) -> None: ...
 

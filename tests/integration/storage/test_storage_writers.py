@@ -13,13 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from seamline.ingest.db_init import quote_ident
-from seamline.ingest.line_protocol import encode_line
-from seamline.ingest.write_errors import PartialWriteError, PermanentWriteError
-from seamline.ingest.write_policy import WritePolicy
-from seamline.ingest.writer_v1 import InfluxV1Writer
-from seamline.ingest.writer_v2 import InfluxV2Writer
 from seamline.localstack import InfluxdProcess
+from seamline.storage.influxql import quote_ident
+from seamline.storage.line_protocol import encode_line
+from seamline.storage.write_errors import PartialWriteError, PermanentWriteError
+from seamline.storage.write_policy import WritePolicy
+from seamline.storage.writer_v1 import InfluxV1Writer
+from seamline.storage.writer_v2 import InfluxV2Writer
 from tests.support.influx_shim import InfluxShim
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seamline.ingest.line_protocol import (
+from seamline.storage.line_protocol import (
     encode_line,
     escape_field_key,
     escape_measurement,

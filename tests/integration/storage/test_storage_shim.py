@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from seamline.ingest.write_policy import PointWriter, WritePolicy, WritePolicyConfig
-from seamline.ingest.writer_v1 import InfluxV1Writer
-from seamline.ingest.writer_v2 import InfluxV2Writer
 from seamline.localstack import InfluxdProcess
+from seamline.storage.write_policy import PointWriter, WritePolicy, WritePolicyConfig
+from seamline.storage.writer_v1 import InfluxV1Writer
+from seamline.storage.writer_v2 import InfluxV2Writer
 from tests.support.influx_shim import InfluxShim
 
 pytestmark = pytest.mark.integration
