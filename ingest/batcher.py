@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from seamline.backoff import Backoff
 from seamline.ingest.metrics import IngestMetrics
 from seamline.ingest.quarantine import SOURCE_DB, QuarantineEntry, QuarantineStore
 from seamline.ingest.validate import Reason
@@ -224,16 +225,16 @@ class Batcher:
     def _store_quarantine(self, entries: list[QuarantineEntry], abort: threading.Event) -> None:
         if not entries:
             return
-        delay = _QUARANTINE_BACKOFF_MIN_S
+        backoff = Backoff(initial_s=_QUARANTINE_BACKOFF_MIN_S, max_s=_QUARANTINE_BACKOFF_MAX_S, random=random.random)
         while True:
             try:
                 evicted = self._quarantine.add(entries)
                 break
             except sqlite3.Error as exc:
+                delay = backoff.next_delay_s()
                 log.error("quarantine store failed (%s); retrying in %.1f s", exc, delay)
-                if abort.wait(delay * random.uniform(0.5, 1.5)):
+                if abort.wait(delay):
                     raise
-                delay = min(delay * 2, _QUARANTINE_BACKOFF_MAX_S)
         for e in entries:
             self._metrics.quarantined.labels(reason=e.reason).inc()
         if evicted:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 # One jittered, capped backoff for the whole code base (pure, stdlib only; lives with its first user).
-from seamline.edge_agent.backoff import Backoff
+from seamline.backoff import Backoff
 from seamline.notify.alert_ledger import AlertLedger
 from seamline.notify.alertmanager import AlertmanagerClient, AlertmanagerError, AlertmanagerRejected
 

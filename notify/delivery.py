@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from seamline.edge_agent.backoff import backoff_delay_s
+from seamline.backoff import backoff_delay_s
 from seamline.notify.channels.base import PermanentSendError, RetryableSendError, Sender
 from seamline.notify.config import RateLimit, Retry
 from seamline.notify.metrics import Metrics

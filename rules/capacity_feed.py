@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from seamline.backoff import backoff_delay_s
 from seamline.contracts.messages import CapacityMessage
 from seamline.contracts.topic import MessageKind, Topic
 from seamline.rules.bookings import Bookings, BookingsSource, BookingsUnavailableError, log_bookings
@@ -102,9 +103,8 @@ class RetryPolicy:
     max_backoff_s: float = 30.0
 
     def delay_s(self, failures: int, rng: random.Random) -> float:
-        """Equal jitter: half the capped exponential delay fixed, half random."""
-        d = min(self.max_backoff_s, self.backoff_s * 2 ** min(failures - 1, 30))
-        return float(d / 2 + rng.uniform(0, d / 2))
+        """Wait after the ``failures``-th consecutive failure (1-based), :func:`seamline.backoff.backoff_delay_s`."""
+        return backoff_delay_s(failures - 1, initial_s=self.backoff_s, max_s=self.max_backoff_s, random=rng.random)
 
 
 def post_with_retry(poster: Poster, url: str, body: bytes, policy: RetryPolicy, *,

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from seamline.backoff import backoff_delay_s
 from seamline.storage.write_errors import (
     AuthWriteError,
     BatchTooLargeError,
@@ -155,8 +156,8 @@ class WritePolicy:
         the capped exponential delay fixed, half random — so retries never hammer in lockstep
         and never wait ~0."""
         c = self.config
-        delay = min(c.max_backoff_s, c.initial_backoff_s * 2 ** min(failures - 1, 30))
-        return float(delay / 2 + self._rng.uniform(0, delay / 2))
+        return backoff_delay_s(failures - 1, initial_s=c.initial_backoff_s, max_s=c.max_backoff_s,
+                               random=self._rng.random)
 
     def write_durably(
         self, writer: PointWriter, lines: Sequence[str], *, stop: threading.Event

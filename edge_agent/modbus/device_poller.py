@@ -18,10 +18,10 @@ from pydantic import BaseModel, ValidationError
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusTcpClient
 
+from seamline.backoff import Backoff
 from seamline.contracts.assets import METRICS_MODELS, AssetKind
 from seamline.contracts.messages import DATA_MODELS, Quality, Sample
 from seamline.contracts.topic import Topic
-from seamline.edge_agent.backoff import Backoff
 from seamline.edge_agent.modbus import metrics_map, sunspec
 from seamline.edge_agent.modbus.config import Framer, ModbusDeviceConfig, Protocol
 from seamline.edge_agent.modbus.counters import CounterTracker

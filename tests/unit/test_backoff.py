@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seamline.edge_agent.backoff import Backoff, backoff_delay_s
+from seamline.backoff import Backoff, backoff_delay_s
 
 
 def fixed(value: float) -> random.Random:
