@@ -1,14 +1,17 @@
-"""Sewing machine and line KPIs of one window from the edge's 60 s aggregates (pure).
+"""Sewing machine and line KPIs of one window (pure): what :mod:`rules.engine` calls.
+
+:func:`machine_totals` obtains one machine's :class:`~rules.kpi.sewing.MachineTotals` (seconds per
+state, operating and stop time, pieces, downtime by reason) from its 60 s edge aggregates and its
+``machine_state`` events; :func:`machine_kpi` turns them into the machine's KPI and
+:func:`line_kpis` sums its machines' totals into line efficiency and OEE (the formulas:
+:mod:`rules.kpi.sewing`). Only how the totals are obtained depends on the telemetry's shape.
 
 Time in state comes from the aggregates' ``run_s/idle_s/off_s/down_s``, each aggregate weighted
 by the share of its period inside the span asked for (exact whenever planned-time boundaries fall
-on period boundaries, which they do for shift times given in whole minutes). Reading aggregates
-instead of every state event keeps a window to ~60 rows per machine-hour. The ``machine_state``
-events (all of the window, the last one before it and those up to the source's look-ahead after
-it) give breakdown reasons, counts, MTBF and MTTR, and the idle periods from which stops and
-operating time follow (:func:`rules.kpi.sewing.operating_time`). Planned time before the first
-known event (no event in the source's look-back) falls back to the aggregates: their off and down
-seconds are off and down, the rest counts as operating (no stop is known there).
+on period boundaries, which they do for shift times given in whole minutes). The events (all of
+the window, the last one before it and those up to the source's look-ahead after it) give
+breakdown reasons and counts, and the idle periods from which stops and operating time follow
+(:mod:`rules.kpi.operating_time`).
 
 Observed time is what the aggregates cover minus gateway-offline time. Aggregates with quality
 ``historical`` were replayed from the edge spool after an outage: they are real data, so the
@@ -17,22 +20,30 @@ offline intervals of the gateway are *not* subtracted from them.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from seamline.contracts.messages import Quality
-from seamline.rules.coverage import Coverage, ObservationPolicy, coverage_of, observed_spans
-from seamline.rules.kpi.operating_time import (
-    DEFAULT_STOP_THRESHOLD_S,
-    OperatingTime,
-    down_by_reason_s,
-    operating_time_of_runs,
-    whole_runs,
+from seamline.rules.coverage import Coverage, ObservationPolicy, observed_spans
+from seamline.rules.kpi.operating_time import DEFAULT_STOP_THRESHOLD_S, machine_operating_time
+from seamline.rules.kpi.result import Flag, KpiResult, build
+from seamline.rules.kpi.sewing import (
+    Aggregate,
+    LineTotals,
+    MachineTotals,
+    line_efficiency_kpi,
+    line_oee_kpi,
+    line_output_kpi,
+    machine_time_kpi,
 )
-from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
-from seamline.rules.kpi.sewing import Aggregate, line_efficiency_kpi, oee
-from seamline.rules.kpi.state_time import StateEvent, breakdowns_starting_in, in_time_order
+from seamline.rules.kpi.state_time import (
+    StateEvent,
+    breakdowns_starting_in,
+    down_by_reason_s,
+    in_time_order,
+    pieces_within,
+    seconds_within,
+)
 from seamline.rules.spans import Span, SpanSet
 from seamline.rules.windows import Window
 
@@ -46,86 +57,62 @@ def aggregate_observed(aggregates: Sequence[Aggregate], offline: SpanSet) -> Spa
     return observed_spans(live, _AGG_POLICY, offline=offline).union(observed_spans(replayed, _AGG_POLICY))
 
 
-@dataclass(frozen=True, slots=True)
-class StateSeconds:
-    run_s: float = 0.0
-    idle_s: float = 0.0
-    off_s: float = 0.0
-    down_s: float = 0.0
+def caught_up(aggregates: Sequence[Aggregate], window: Window) -> list[Aggregate]:
+    """Aggregates of the window (by period midpoint) whose counter caught up across a data gap."""
+    return [a for a in aggregates if a.quality is not Quality.STALE and a.pieces_unobserved
+            and window.start_s <= a.ts_s + a.period_s / 2 < window.end_s]
 
 
-def seconds_within(aggregates: Sequence[Aggregate], spans: SpanSet) -> StateSeconds:
-    """Seconds per state inside ``spans``, each aggregate prorated by its overlap."""
-    run = idle = off = down = 0.0
-    pairs = spans.pairs
-    j, n = 0, len(pairs)
-    ordered = all(map(operator.le, [a.ts_s for a in aggregates], [a.ts_s for a in aggregates[1:]]))
-    for a in aggregates:
-        if a.quality is Quality.STALE or a.period_s <= 0:
-            continue
-        if ordered:  # a two-pointer sweep; the same overlaps, in the same order, as overlap_s
-            start, end = a.ts_s, a.ts_s + a.period_s
-            while j < n and pairs[j][1] <= start:
-                j += 1
-            overlap, k = 0.0, j
-            while k < n and pairs[k][0] < end:
-                overlap += max(0.0, min(pairs[k][1], end) - max(pairs[k][0], start))
-                k += 1
-        else:
-            overlap = spans.overlap_s(Span(a.ts_s, a.ts_s + a.period_s))
-        share = overlap / a.period_s
-        if share > 0:
-            run, idle = run + a.run_s * share, idle + a.idle_s * share
-            off, down = off + a.off_s * share, down + a.down_s * share
-    return StateSeconds(run, idle, off, down)
-
-
-def pieces_within(aggregates: Sequence[Aggregate], spans: SpanSet) -> tuple[int, int]:
-    """(good pieces, rejects) of the aggregates whose period midpoint lies in ``spans``."""
-    good = rejects = 0
-    for a in aggregates:
-        if a.quality is not Quality.STALE and spans.contains(a.ts_s + a.period_s / 2):
-            good, rejects = good + a.pieces, rejects + a.rejects
-    return good, rejects
+def machine_totals(
+    aggregates: Sequence[Aggregate],
+    events: Sequence[StateEvent],
+    window: Window,
+    *,
+    planned: SpanSet,
+    observed: SpanSet,
+    stop_threshold_s: float,
+) -> MachineTotals:
+    """One machine's totals in ``window``; ``observed`` is all the time its data covers
+    (:func:`aggregate_observed`), also beyond the window: its end is how long the last state
+    event is known to have lasted."""
+    events = in_time_order(events)  # once: every pass below checks the order in O(n) and keeps it
+    win = SpanSet((window.span,))
+    obs = observed.intersect(win)
+    planned_w = planned.intersect(win)
+    planned_obs = planned_w.intersect(obs)
+    in_window = seconds_within(aggregates, obs)
+    known_until = observed.spans[-1].end_s if observed else window.end_s
+    op = machine_operating_time(aggregates, events, planned_obs, known_until_s=known_until,
+                                stop_threshold_s=stop_threshold_s)
+    downtime = down_by_reason_s(events, obs, win)
+    downtime.update(op.stop_by_reason_s)
+    good, rejects = pieces_within(aggregates, obs)
+    unobserved = sum(a.pieces_unobserved for a in caught_up(aggregates, window))
+    return MachineTotals(
+        window_s=window.duration_s, observed_s=obs.total_s, planned_s=planned_w.total_s,
+        planned_observed_s=planned_obs.total_s, run_s=in_window.run_s, idle_s=in_window.idle_s,
+        off_s=in_window.off_s, down_s=in_window.down_s, run_planned_s=seconds_within(aggregates, planned_obs).run_s,
+        operating_s=op.operating_s, stop_s=op.stop_s, breakdowns=breakdowns_starting_in(events, window),
+        good_pieces=good, rejects=rejects, unobserved_pieces=unobserved, downtime_s=tuple(downtime.items()))
 
 
 @dataclass(frozen=True, slots=True)
 class MachineWindow:
-    """One machine's KPI and the sums its line needs (seconds)."""
+    """One machine's KPI, its totals, and the spans its line needs (UTC epoch s)."""
 
     result: KpiResult
-    downtime_s: dict[str, float]  # breakdown reasons and ``stop[.<reason>]`` -> seconds in the window
-    observed: SpanSet
-    run_planned_s: float
-    planned_observed_s: float
-    good_pieces: int
-    rejects: int
-    operating_s: float = 0.0
-    stop_s: float = 0.0
-    unobserved_pieces: int = 0  # counted across data gaps inside the window
-    bridged: SpanSet = field(default_factory=SpanSet)  # those gaps (the counters caught up across them)
+    totals: MachineTotals
+    observed: SpanSet  # observed time of the window
+    bridged: SpanSet = field(default_factory=SpanSet)  # data gaps the counters caught up across
 
+    @property
+    def downtime_s(self) -> dict[str, float]:
+        """Breakdown reasons and ``stop[.<reason>]`` -> seconds in the window."""
+        return dict(self.totals.downtime_s)
 
-def machine_operating_time(
-    aggregates: Sequence[Aggregate],
-    events: Sequence[StateEvent],
-    within: SpanSet,
-    *,
-    known_until_s: float,
-    stop_threshold_s: float,
-) -> OperatingTime:
-    """:func:`operating_time` of ``within`` from the state events; time before the first event is
-    filled from the aggregates (off/down as they say, the rest operating)."""
-    runs = whole_runs(events, until_s=known_until_s)
-    op = operating_time_of_runs(runs, within, stop_threshold_s=stop_threshold_s)
-    if op.unknown_s <= 0:
-        return op
-    unknown = within.subtract(SpanSet(tuple(Span(start, end) for start, end in runs.covered)))
-    agg = seconds_within(aggregates, unknown)
-    off, down = min(agg.off_s, unknown.total_s), min(agg.down_s, max(0.0, unknown.total_s - agg.off_s))
-    return OperatingTime(within_s=op.within_s, operating_s=op.operating_s + unknown.total_s - off - down,
-                         stop_s=op.stop_s, down_s=op.down_s + down, off_s=op.off_s + off, unknown_s=0.0,
-                         stop_by_reason_s=op.stop_by_reason_s)
+    @property
+    def good_pieces(self) -> int:
+        return self.totals.good_pieces
 
 
 def machine_kpi(
@@ -138,53 +125,16 @@ def machine_kpi(
     coverage_threshold: float,
     stop_threshold_s: float = DEFAULT_STOP_THRESHOLD_S,
 ) -> MachineWindow:
-    """Minutes per state, utilization = run in (planned ∩ observed) / (planned ∩ observed),
-    operating and stop minutes (idle periods ≥ ``stop_threshold_s`` s), availability = operating
-    / (planned ∩ observed), breakdowns, MTBF/MTTR (minutes), pieces; coverage basis = planned
-    time (else the window). ``events`` are the machine's ``machine_state`` events; aggregates and
+    """The machine's KPI of ``window`` (:func:`rules.kpi.sewing.machine_time_kpi` of its
+    :func:`machine_totals`). ``events`` are the machine's ``machine_state`` events; aggregates and
     events after the window only tell how long an idle period open at its end lasted."""
-    events = in_time_order(events)  # once: every pass below checks the order in O(n) and keeps it
-    win = SpanSet((window.span,))
     seen = aggregate_observed(aggregates, offline)
-    obs = seen.intersect(win)
-    planned_w = planned.intersect(win)
-    planned_obs = planned_w.intersect(obs)
-    in_window = seconds_within(aggregates, obs)
-    run_planned = seconds_within(aggregates, planned_obs).run_s
-    util, _ = ratio("utilization", run_planned, planned_obs.total_s)
-    known_until = seen.spans[-1].end_s if seen else window.end_s
-    op = machine_operating_time(aggregates, events, planned_obs, known_until_s=known_until,
-                                stop_threshold_s=stop_threshold_s)
-    avail, _ = ratio("availability", op.operating_s, planned_obs.total_s)
-    by_reason = down_by_reason_s(events, obs, win)
-    by_reason.update(op.stop_by_reason_s)
-    failures = breakdowns_starting_in(events, window)
-    good, rejects = pieces_within(aggregates, obs)
-    caught_up = [a for a in aggregates if a.quality is not Quality.STALE and a.pieces_unobserved
-                 and window.start_s <= a.ts_s + a.period_s / 2 < window.end_s]
-    unobserved = sum(a.pieces_unobserved for a in caught_up)
-    bridged = SpanSet.of([Span(a.ts_s - a.unobserved_s, a.ts_s) for a in caught_up if a.unobserved_s > 0])
-    run_min, down_min = in_window.run_s / 60, in_window.down_s / 60
-    values = [
-        KpiValue("run_min", "min", run_min), KpiValue("idle_min", "min", in_window.idle_s / 60),
-        KpiValue("off_min", "min", in_window.off_s / 60), KpiValue("down_min", "min", down_min),
-        KpiValue("unobserved_min", "min", (window.duration_s - obs.total_s) / 60),
-        KpiValue("planned_min", "min", planned_w.total_s / 60),
-        KpiValue("planned_observed_min", "min", planned_obs.total_s / 60), util,
-        KpiValue("operating_min", "min", op.operating_s / 60), KpiValue("stop_min", "min", op.stop_s / 60), avail,
-        KpiValue("breakdowns", "count", float(failures)),
-        KpiValue("mtbf_min", "min", run_min / failures if failures else None),
-        KpiValue("mttr_min", "min", down_min / failures if failures else None),
-        KpiValue("pieces", "pieces", float(good)), KpiValue("rejects", "pieces", float(rejects)),
-        KpiValue("unobserved_pieces", "pieces", float(unobserved)),
-    ]
-    flags = [] if failures else [Flag.NO_EVENTS]
-    if not planned_w:
-        flags.append(Flag.NO_PLANNED_TIME)
-    result = build("machine_time", window, coverage_of(obs, planned_w if planned_w else win), values, flags,
-                   coverage_threshold=coverage_threshold)
-    return MachineWindow(result, by_reason, obs, run_planned, planned_obs.total_s, good, rejects,
-                         op.operating_s, op.stop_s, unobserved, bridged)
+    totals = machine_totals(aggregates, events, window, planned=planned, observed=seen,
+                            stop_threshold_s=stop_threshold_s)
+    result = machine_time_kpi(totals, window, coverage_threshold=coverage_threshold)
+    bridged = SpanSet.of([Span(a.ts_s - a.unobserved_s, a.ts_s) for a in caught_up(aggregates, window)
+                          if a.unobserved_s > 0])
+    return MachineWindow(result, totals, seen.intersect(SpanSet((window.span,))), bridged)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -203,39 +153,26 @@ def line_kpis(
     planned: SpanSet,
     coverage_threshold: float,
 ) -> list[KpiResult]:
-    """Line efficiency (all pieces the output machines' counters saw, over planned time) and OEE over all
-    machines: availability = Σ operating / Σ (planned ∩ observed), performance = pieces × SAM /
-    Σ operating, quality = good / all pieces; utilization = Σ needle run / Σ (planned ∩ observed).
-    OEE coverage = Σ planned-observed / (machines × planned)."""
-    win = SpanSet((window.span,))
-    planned_w = planned.intersect(win)
-    observed_out = SpanSet()
-    for m in outputs:
-        observed_out = observed_out.union(m.observed)
-    good = sum(m.good_pieces for m in outputs)
-    rejects = sum(m.rejects for m in outputs)
-    run_s = sum(m.run_planned_s for m in machines)
-    operating_s = sum(m.operating_s for m in machines)
-    stop_s = sum(m.stop_s for m in machines)
-    planned_obs_s = sum(m.planned_observed_s for m in machines)
+    """Line efficiency (all pieces the output machines' counters saw, over planned time they
+    were observed or bridged) and OEE over all machines (:func:`rules.kpi.sewing.line_oee_kpi`);
+    a line without a style gets good pieces and utilization. OEE coverage = Σ planned-observed /
+    (machines × planned)."""
+    planned_w = planned.intersect(SpanSet((window.span,)))
+    totals = LineTotals.of([m.totals for m in machines], [m.totals for m in outputs])
     n = max(line.machine_total, len(machines))
-    cov = Coverage(observed_s=planned_obs_s, basis_s=n * planned_w.total_s)
-    util, _ = ratio("utilization", run_s, planned_obs_s)
-    out = []
+    cov = Coverage(observed_s=totals.planned_observed_s, basis_s=n * planned_w.total_s)
+    out: list[KpiResult] = []
     if line.sam_min is not None:
-        out.append(line_efficiency_kpi(window, good_pieces=good, sam_min=line.sam_min, operators=line.operators,
-                                       planned=planned, observed=observed_out, coverage_threshold=coverage_threshold,
-                                       unobserved_pieces=sum(m.unobserved_pieces for m in outputs),
-                                       bridged=SpanSet.of([sp for m in outputs for sp in m.bridged.spans])))
-        o = oee(operating_s=operating_s, planned_s=planned_obs_s, total_pieces=good + rejects, good_pieces=good,
-                sam_min=line.sam_min)
-        flags = [Flag.CLIPPED] if o.clipped else []
-        oee_values = (o.availability, o.performance, o.quality, o.oee, util,
-                      KpiValue("operating_min", "min", operating_s / 60), KpiValue("stop_min", "min", stop_s / 60))
-        out.append(build("oee", window, cov, oee_values, flags, coverage_threshold=coverage_threshold))
+        observed_out = SpanSet.of([sp for m in outputs for sp in m.observed.spans])
+        bridged = SpanSet.of([sp for m in outputs for sp in m.bridged.spans])
+        out.append(line_efficiency_kpi(window, good_pieces=totals.good_pieces, sam_min=line.sam_min,
+                                       operators=line.operators, planned=planned, observed=observed_out,
+                                       coverage_threshold=coverage_threshold,
+                                       unobserved_pieces=totals.unobserved_pieces, bridged=bridged))
+        out.append(line_oee_kpi(totals, window, sam_min=line.sam_min, coverage=cov,
+                                coverage_threshold=coverage_threshold))
     else:
-        values = (KpiValue("good_pieces", "pieces", float(good)), util)
-        out.append(build("line_output", window, cov, values, coverage_threshold=coverage_threshold))
+        out.append(line_output_kpi(totals, window, coverage=cov, coverage_threshold=coverage_threshold))
     if not planned_w:
         out = [build(r.kpi, r.window, r.coverage, r.values, r.flags | {Flag.NO_PLANNED_TIME},
                      coverage_threshold=coverage_threshold) for r in out]

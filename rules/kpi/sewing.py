@@ -1,36 +1,21 @@
-"""Sewing-machine and line KPIs: time in state, downtime by reason, utilization, operating time,
-stops, MTBF/MTTR, pieces, earned minutes, line efficiency and OEE.
+"""Sewing-machine and line KPIs from per-machine totals: utilization, availability, MTBF/MTTR,
+earned minutes, line efficiency and OEE.
 
-Times are seconds in, minutes out (``*_min``); SAM is standard minutes per piece. Only observed
-time counts (see :mod:`rules.coverage`): a state holds from its event until the next event but
-never across unobserved time, so a gateway outage can never turn into downtime. Ratios use the
-planned time that was observed (``planned ∩ observed``) as denominator.
-
-**Operating time** (the OEE "run time") is planned ∩ observed time minus ``down``, minus ``off``,
-minus *stops*: idle periods at least ``stop_threshold_s`` long (no work, changeover, waiting).
-Shorter idle gaps between sewing bursts (the operator handling the bundle) are part of the
-cycle and count as operating. An idle period is classified by its whole length (from its event
-to the next event, outside the window and unobserved time included) and then cut to the time
-asked for. Needle time (``running``) is a different KPI: machine utilization.
+The formulas here never see a state event or an aggregate: they consume :class:`MachineTotals`
+(one machine's seconds and pieces in one window, see :mod:`rules.machine_kpi` for how they are
+obtained) and :class:`LineTotals` (their sums over a line). Times are seconds in, minutes out
+(``*_min``); SAM is standard minutes per piece. Ratios use the planned time that was observed
+(``planned ∩ observed``) as denominator, so missing data lowers the coverage, never the ratio.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from seamline.contracts.messages import MachineState, Quality
-from seamline.rules.coverage import Observation, Stamp, aggregate_span, coverage_of
-from seamline.rules.kpi.operating_time import DEFAULT_STOP_THRESHOLD_S, operating_time, whole_intervals
+from seamline.contracts.messages import Quality
+from seamline.rules.coverage import Coverage, Observation, coverage_of
 from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build, ratio
-from seamline.rules.kpi.state_time import (
-    StateEvent,
-    breakdowns_starting_in,
-    downtime_by_reason_s,
-    seconds_in_state,
-    state_intervals,
-    state_spans,
-)
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
 
@@ -57,95 +42,107 @@ class Aggregate:
         return Observation(ts_s=self.ts_s, quality=self.quality, period_s=self.period_s)
 
 
-def machine_time_kpi(
-    events: Sequence[StateEvent],
-    window: Window,
-    *,
-    planned: SpanSet,
-    observed: SpanSet,
-    coverage_threshold: float,
-    stop_threshold_s: float = DEFAULT_STOP_THRESHOLD_S,
-) -> KpiResult:
-    """Run/idle/off/down minutes in the window, downtime by reason, utilization, operating and
-    stop minutes, availability, MTBF and MTTR.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MachineTotals:
+    """One machine's seconds and pieces in one window: everything its KPIs and its line's need.
 
-    utilization = run time in (planned ∩ observed) / (planned ∩ observed) — always in [0, 1];
-    running outside planned time is reported as ``overtime_run_min``. Operating and stop minutes
-    and availability = operating / (planned ∩ observed) follow :func:`operating_time`; stops also
-    appear as ``down_min.stop[.<reason>]``. MTBF = run minutes in the window / breakdowns
-    starting in it; MTTR = down minutes / breakdowns (``None`` and ``no_events`` without
-    breakdowns). Coverage basis: planned time (the window if none planned).
-    """
-    win = SpanSet((window.span,))
-    planned_w = planned.intersect(win)
-    basis = planned_w if planned_w else win
-    obs_w = observed.intersect(win)
-    intervals = state_intervals(events, obs_w)
-    in_window = seconds_in_state(intervals, win)
-    planned_obs = planned_w.intersect(obs_w)
-    run_planned = state_spans(intervals, MachineState.RUNNING).intersect(planned_obs).total_s
-    util, _ = ratio("utilization", run_planned, planned_obs.total_s)
-    op = operating_time(whole_intervals(events, until_s=window.end_s), planned_obs, stop_threshold_s=stop_threshold_s)
-    avail, _ = ratio("availability", op.operating_s, planned_obs.total_s)
-    failures = breakdowns_starting_in(events, window)
-    run_min, down_min = in_window[MachineState.RUNNING] / 60, in_window[MachineState.DOWN] / 60
-    values = [KpiValue(f"{s.value}_min", "min", in_window[s] / 60) for s in MachineState]
-    values += [
-        KpiValue("unobserved_min", "min", (window.duration_s - obs_w.total_s) / 60),
-        KpiValue("planned_min", "min", planned_w.total_s / 60),
-        KpiValue("planned_observed_min", "min", planned_obs.total_s / 60),
-        KpiValue("overtime_run_min", "min", in_window[MachineState.RUNNING] / 60 - run_planned / 60),
-        util,
-        KpiValue("operating_min", "min", op.operating_s / 60),
-        KpiValue("stop_min", "min", op.stop_s / 60),
-        avail,
+    ``run_s``/``idle_s``/``off_s``/``down_s`` are the observed time of the window by state;
+    ``run_planned_s``, ``operating_s`` and ``stop_s`` lie in planned ∩ observed time (operating
+    and stops: :mod:`rules.kpi.operating_time`). ``downtime_s`` is seconds per reason
+    (breakdown reasons, ``stop[.<reason>]``) in observed window time, in report order."""
+
+    window_s: float
+    observed_s: float  # window ∩ observed
+    planned_s: float  # window ∩ planned
+    planned_observed_s: float  # window ∩ planned ∩ observed: the denominator of every ratio
+    run_s: float = 0.0
+    idle_s: float = 0.0
+    off_s: float = 0.0
+    down_s: float = 0.0
+    run_planned_s: float = 0.0
+    operating_s: float = 0.0
+    stop_s: float = 0.0
+    breakdowns: int = 0  # transitions into ``down`` inside the window
+    good_pieces: int = 0  # finished in observed periods
+    rejects: int = 0
+    unobserved_pieces: int = 0  # counted across data gaps inside the window
+    downtime_s: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def coverage(self) -> Coverage:
+        """Observed share of planned time (of the window when nothing was planned)."""
+        if self.planned_s > 0:
+            return Coverage(observed_s=self.planned_observed_s, basis_s=self.planned_s)
+        return Coverage(observed_s=self.observed_s, basis_s=self.window_s)
+
+
+def machine_time_kpi(t: MachineTotals, window: Window, *, coverage_threshold: float) -> KpiResult:
+    """Minutes per state, utilization = needle run / (planned ∩ observed), operating and stop
+    minutes, availability = operating / (planned ∩ observed), breakdowns, MTBF = run minutes /
+    breakdowns, MTTR = down minutes / breakdowns (``None`` and ``no_events`` without breakdowns),
+    pieces. Coverage: :attr:`MachineTotals.coverage`."""
+    util, _ = ratio("utilization", t.run_planned_s, t.planned_observed_s)
+    avail, _ = ratio("availability", t.operating_s, t.planned_observed_s)
+    run_min, down_min, failures = t.run_s / 60, t.down_s / 60, t.breakdowns
+    values = [
+        KpiValue("run_min", "min", run_min), KpiValue("idle_min", "min", t.idle_s / 60),
+        KpiValue("off_min", "min", t.off_s / 60), KpiValue("down_min", "min", down_min),
+        KpiValue("unobserved_min", "min", (t.window_s - t.observed_s) / 60),
+        KpiValue("planned_min", "min", t.planned_s / 60),
+        KpiValue("planned_observed_min", "min", t.planned_observed_s / 60), util,
+        KpiValue("operating_min", "min", t.operating_s / 60), KpiValue("stop_min", "min", t.stop_s / 60), avail,
         KpiValue("breakdowns", "count", float(failures)),
         KpiValue("mtbf_min", "min", run_min / failures if failures else None),
         KpiValue("mttr_min", "min", down_min / failures if failures else None),
+        KpiValue("pieces", "pieces", float(t.good_pieces)), KpiValue("rejects", "pieces", float(t.rejects)),
+        KpiValue("unobserved_pieces", "pieces", float(t.unobserved_pieces)),
     ]
-    values += [KpiValue(f"down_min.{r}", "min", s / 60) for r, s in downtime_by_reason_s(intervals, win).items()]
-    values += [KpiValue(f"down_min.{r}", "min", s / 60) for r, s in op.stop_by_reason_s]
     flags = [] if failures else [Flag.NO_EVENTS]
-    if not planned_w:
+    if t.planned_s <= 0:
         flags.append(Flag.NO_PLANNED_TIME)
-    return build("machine_time", window, coverage_of(obs_w, basis), values, flags,
+    return build("machine_time", window, t.coverage, values, flags, coverage_threshold=coverage_threshold)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineTotals:
+    """A line's sums (seconds): needle run, operating, stop and planned ∩ observed time of all
+    its machines; pieces of its output machines."""
+
+    run_planned_s: float
+    operating_s: float
+    stop_s: float
+    planned_observed_s: float
+    good_pieces: int
+    rejects: int
+    unobserved_pieces: int
+
+    @classmethod
+    def of(cls, machines: Sequence[MachineTotals], outputs: Sequence[MachineTotals]) -> LineTotals:
+        return cls(run_planned_s=sum(m.run_planned_s for m in machines),
+                   operating_s=sum(m.operating_s for m in machines), stop_s=sum(m.stop_s for m in machines),
+                   planned_observed_s=sum(m.planned_observed_s for m in machines),
+                   good_pieces=sum(m.good_pieces for m in outputs), rejects=sum(m.rejects for m in outputs),
+                   unobserved_pieces=sum(m.unobserved_pieces for m in outputs))
+
+
+def line_oee_kpi(t: LineTotals, window: Window, *, sam_min: float, coverage: Coverage,
+                 coverage_threshold: float) -> KpiResult:
+    """:func:`oee` over the line's totals (pieces of the observed periods only), with line
+    utilization = Σ needle run / Σ (planned ∩ observed), operating and stop minutes."""
+    o = oee(operating_s=t.operating_s, planned_s=t.planned_observed_s, total_pieces=t.good_pieces + t.rejects,
+            good_pieces=t.good_pieces, sam_min=sam_min)
+    util, _ = ratio("utilization", t.run_planned_s, t.planned_observed_s)
+    values = (o.availability, o.performance, o.quality, o.oee, util,
+              KpiValue("operating_min", "min", t.operating_s / 60), KpiValue("stop_min", "min", t.stop_s / 60))
+    return build("oee", window, coverage, values, [Flag.CLIPPED] if o.clipped else [],
                  coverage_threshold=coverage_threshold)
 
 
-def _midpoint_in(agg: Aggregate, window: Window, stamp: Stamp) -> bool:
-    span = aggregate_span(agg.observation(), stamp)
-    return window.contains_s((span.start_s + span.end_s) / 2)
-
-
-@dataclass(frozen=True, slots=True)
-class AggregateTotals:
-    """Sums over the aggregates whose period midpoint falls in the window (so windows split at
-    any point add up exactly). Stale aggregates are left out."""
-
-    run_s: float
-    idle_s: float
-    off_s: float
-    down_s: float
-    good_pieces: int
-    rejects: int
-
-    @property
-    def total_pieces(self) -> int:
-        return self.good_pieces + self.rejects
-
-
-def aggregate_totals(
-    aggregates: Iterable[Aggregate], window: Window, stamp: Stamp = Stamp.PERIOD_START
-) -> AggregateTotals:
-    chosen = [a for a in aggregates if a.quality is not Quality.STALE and _midpoint_in(a, window, stamp)]
-    return AggregateTotals(
-        run_s=sum(a.run_s for a in chosen),
-        idle_s=sum(a.idle_s for a in chosen),
-        off_s=sum(a.off_s for a in chosen),
-        down_s=sum(a.down_s for a in chosen),
-        good_pieces=sum(a.pieces for a in chosen),
-        rejects=sum(a.rejects for a in chosen),
-    )
+def line_output_kpi(t: LineTotals, window: Window, *, coverage: Coverage, coverage_threshold: float) -> KpiResult:
+    """Good pieces and utilization of a line without a style (no SAM: no efficiency, no OEE)."""
+    util, _ = ratio("utilization", t.run_planned_s, t.planned_observed_s)
+    values = (KpiValue("good_pieces", "pieces", float(t.good_pieces)), util)
+    return build("line_output", window, coverage, values, coverage_threshold=coverage_threshold)
 
 
 def earned_minutes(good_pieces: float, sam_min: float) -> float:
@@ -211,7 +208,7 @@ def oee(*, operating_s: float, planned_s: float, total_pieces: int, good_pieces:
     """OEE = availability × performance × quality, each clipped to [0, 1] (raw kept, ``clipped``
     says whether any factor was).
 
-    availability = operating time / planned time (both s, see :func:`operating_time`);
+    availability = operating time / planned time (both s, see :mod:`rules.kpi.operating_time`);
     performance = total pieces × SAM (std min) / operating time — the operators' pace against the
     standard, typically 0.4–0.8; quality = good / total pieces. A factor whose denominator is 0
     is ``None``, and so is OEE.
@@ -225,29 +222,3 @@ def oee(*, operating_s: float, planned_s: float, total_pieces: int, good_pieces:
         product = avail.value * perf.value * qual.value
         raw = (avail.raw or 0.0) * (perf.raw or 0.0) * (qual.raw or 0.0)
     return Oee(avail, perf, qual, KpiValue("oee", "fraction", product, raw), c1 or c2 or c3)
-
-
-def oee_kpi(
-    window: Window,
-    *,
-    operating_s: float,
-    total_pieces: int,
-    good_pieces: int,
-    sam_min: float,
-    planned: SpanSet,
-    observed: SpanSet,
-    coverage_threshold: float,
-) -> KpiResult:
-    """OEE with planned time = planned ∩ observed in the window; ``operating_s`` is operating
-    time in that same observed planned time (:func:`operating_time`), pieces from observed periods."""
-    win = SpanSet((window.span,))
-    planned_w = planned.intersect(win)
-    planned_obs_s = planned_w.intersect(observed).total_s
-    result = oee(operating_s=operating_s, planned_s=planned_obs_s, total_pieces=total_pieces,
-                 good_pieces=good_pieces, sam_min=sam_min)
-    flags = [Flag.CLIPPED] if result.clipped else []
-    if not planned_w:
-        flags.append(Flag.NO_PLANNED_TIME)
-    values = (result.availability, result.performance, result.quality, result.oee)
-    return build("oee", window, coverage_of(observed.intersect(win), planned_w), values, flags,
-                 coverage_threshold=coverage_threshold)

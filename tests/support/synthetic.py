@@ -10,7 +10,7 @@ began; an andon ``down`` at once, and ``idle``/``repaired`` when it is repaired;
 strictly increasing (1 ms apart at least). Unlike the edge, idle events carry the truth's idle
 reason (``no_work``, ``changeover``, ``break``) where it has one, to exercise stop reasons.
 
-The truth's operating time uses the same definition as the rules (:mod:`rules.kpi.sewing`),
+The truth's operating time uses the same definition as the rules (:mod:`rules.kpi.operating_time`),
 computed independently here: consecutive idle segments are merged, and idle runs at least
 ``stop_threshold_s`` long are stops. Energy assets are simple closed-form signals whose
 integrals are known.

@@ -1,113 +1,34 @@
 """The fast paths of the sewing KPIs return exactly (``==``, not approx) what the straightforward
-implementations return. The references below are the implementations the fast paths replaced,
-kept here verbatim in logic: per-event SpanSets, sort-then-merge of Span objects, bisect lookups."""
+implementations return: the oracle in :mod:`tests.support.kpi_oracle` (per-event SpanSets,
+sort-then-merge of Span objects, bisect lookups), the code the fast paths replaced."""
 
 from __future__ import annotations
 
 import random
-from bisect import bisect_right
-from collections.abc import Iterable, Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seamline.contracts.messages import MachineState, Quality
 from seamline.rules.coverage import Observation, ObservationPolicy, Stamp, aggregate_span, observed_spans
-from seamline.rules.kpi.operating_time import (
-    OperatingTime,
-    down_by_reason_s,
-    operating_time,
-    operating_time_of_runs,
-    whole_intervals,
-    whole_runs,
-)
+from seamline.rules.kpi.operating_time import machine_operating_time, operating_time, whole_runs
 from seamline.rules.kpi.sewing import Aggregate
 from seamline.rules.kpi.state_time import (
     StateEvent,
-    StateInterval,
     breakdowns_starting_in,
-    downtime_by_reason_s,
+    down_by_reason_s,
     in_time_order,
-    state_intervals,
+    seconds_within,
 )
-from seamline.rules.machine_kpi import StateSeconds, machine_operating_time, seconds_within
+from seamline.rules.machine_kpi import aggregate_observed
 from seamline.rules.source import state_events_from
 from seamline.rules.spans import Span, SpanSet, intersect_pairs, merge_sorted, total_pairs_s
 from seamline.rules.windows import Window
 from seamline.storage.query import Series
+from tests.support import kpi_oracle as oracle
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00Z: epoch-sized floats, so rounding is real
 R, IDLE, D, OFF = MachineState.RUNNING, MachineState.IDLE, MachineState.DOWN, MachineState.OFF
-
-
-# ---------------------------------------------------------------- references (the old code)
-
-def ref_normalise(spans: Iterable[Span]) -> tuple[Span, ...]:
-    out: list[Span] = []
-    for span in sorted(s for s in spans if s.end_s > s.start_s):
-        if out and span.start_s <= out[-1].end_s:
-            out[-1] = Span(out[-1].start_s, max(out[-1].end_s, span.end_s))
-        else:
-            out.append(span)
-    return tuple(out)
-
-
-def ref_intersect(a_set: SpanSet, b_set: SpanSet) -> SpanSet:
-    out: list[Span] = []
-    i = j = 0
-    a, b = a_set.spans, b_set.spans
-    while i < len(a) and j < len(b):
-        start, end = max(a[i].start_s, b[j].start_s), min(a[i].end_s, b[j].end_s)
-        if end > start:
-            out.append(Span(start, end))
-        if a[i].end_s < b[j].end_s:
-            i += 1
-        else:
-            j += 1
-    return SpanSet(tuple(out))
-
-
-def ref_state_intervals(events: Iterable[StateEvent], observed: SpanSet) -> list[StateInterval]:
-    ordered = sorted(events, key=lambda e: e.ts_s)
-    out: list[StateInterval] = []
-    for i, ev in enumerate(ordered):
-        end_s = ordered[i + 1].ts_s if i + 1 < len(ordered) else float("inf")
-        if end_s <= ev.ts_s:
-            continue
-        for part in ref_intersect(observed, SpanSet((Span(ev.ts_s, end_s),))):
-            out.append(StateInterval(part.start_s, part.end_s, ev.state, ev.reason))
-    return out
-
-
-def ref_seconds_within(aggregates: Sequence[Aggregate], spans: SpanSet) -> StateSeconds:
-    run = idle = off = down = 0.0
-    for a in aggregates:
-        if a.quality is Quality.STALE or a.period_s <= 0:
-            continue
-        span = Span(a.ts_s, a.ts_s + a.period_s)
-        total, i = 0.0, bisect_right(spans.spans, span.start_s, key=lambda s: s.end_s)
-        while i < len(spans.spans) and spans.spans[i].start_s < span.end_s:
-            total += spans.spans[i].overlap_s(span)
-            i += 1
-        share = total / a.period_s
-        if share > 0:
-            run, idle = run + a.run_s * share, idle + a.idle_s * share
-            off, down = off + a.off_s * share, down + a.down_s * share
-    return StateSeconds(run, idle, off, down)
-
-
-def ref_machine_operating_time(aggregates: Sequence[Aggregate], events: Sequence[StateEvent], within: SpanSet,
-                               *, known_until_s: float, stop_threshold_s: float) -> OperatingTime:
-    whole = whole_intervals(events, until_s=known_until_s)
-    op = operating_time(whole, within, stop_threshold_s=stop_threshold_s)
-    if op.unknown_s <= 0:
-        return op
-    unknown = within.subtract(SpanSet(ref_normalise(Span(i.start_s, i.end_s) for i in whole)))
-    agg = ref_seconds_within(aggregates, unknown)
-    off, down = min(agg.off_s, unknown.total_s), min(agg.down_s, max(0.0, unknown.total_s - agg.off_s))
-    return OperatingTime(within_s=op.within_s, operating_s=op.operating_s + unknown.total_s - off - down,
-                         stop_s=op.stop_s, down_s=op.down_s + down, off_s=op.off_s + off, unknown_s=0.0,
-                         stop_by_reason_s=op.stop_by_reason_s)
 
 
 # ---------------------------------------------------------------- strategies
@@ -145,11 +66,11 @@ def _time_sorted(evs: list[StateEvent]) -> list[StateEvent]:
 @given(spans, spans)
 def test_normalise_and_intersect_equal_the_span_object_versions(a: list[Span], b: list[Span]) -> None:
     sa, sb = SpanSet.of(a), SpanSet.of(b)
-    assert sa.spans == ref_normalise(a)
-    assert sa.intersect(sb) == ref_intersect(sa, sb)
-    assert total_pairs_s(intersect_pairs(sa.pairs, sb.pairs)) == ref_intersect(sa, sb).total_s
+    assert sa.spans == oracle.normalise(a)
+    assert sa.intersect(sb) == oracle.intersect(sa, sb)
+    assert total_pairs_s(intersect_pairs(sa.pairs, sb.pairs)) == oracle.intersect(sa, sb).total_s
     ordered = sorted((s.start_s, s.end_s) for s in a)
-    assert merge_sorted(ordered) == [(s.start_s, s.end_s) for s in ref_normalise(a)]
+    assert merge_sorted(ordered) == [(s.start_s, s.end_s) for s in oracle.normalise(a)]
 
 
 def test_merge_sorted_merges_touching_and_drops_empty() -> None:
@@ -158,50 +79,44 @@ def test_merge_sorted_merges_touching_and_drops_empty() -> None:
 
 # ---------------------------------------------------------------- sewing
 
-@given(events, span_sets)
-def test_state_intervals_equal_the_per_event_spanset_version(evs: list[StateEvent], observed: SpanSet) -> None:
-    assert state_intervals(evs, observed) == ref_state_intervals(evs, observed)
-    assert state_intervals(_time_sorted(evs), observed) == ref_state_intervals(evs, observed)
-
-
 @given(events, span_sets, thresholds, st.integers(-600, 6000))
-def test_operating_time_of_runs_equals_operating_time_of_whole_intervals(
+def test_operating_time_equals_the_oracle_of_whole_intervals(
     evs: list[StateEvent], within: SpanSet, threshold: float, until: int
 ) -> None:
     until_s = T0 + until
-    expected = operating_time(whole_intervals(evs, until_s=until_s), within, stop_threshold_s=threshold)
-    assert operating_time_of_runs(whole_runs(evs, until_s=until_s), within, stop_threshold_s=threshold) == expected
-    assert operating_time_of_runs(whole_runs(tuple(_time_sorted(evs)), until_s=until_s), within,
+    expected = oracle.operating_time(oracle.whole_intervals(evs, until_s=until_s), within, stop_threshold_s=threshold)
+    assert operating_time(whole_runs(evs, until_s=until_s), within, stop_threshold_s=threshold) == expected
+    assert operating_time(whole_runs(tuple(_time_sorted(evs)), until_s=until_s), within,
                                   stop_threshold_s=threshold) == expected
 
 
 def test_an_idle_run_exactly_the_threshold_long_is_a_stop_on_both_paths() -> None:
     evs = [StateEvent(T0, R), StateEvent(T0 + 60, IDLE, "no_work"), StateEvent(T0 + 180, IDLE), StateEvent(T0 + 360, R)]
     within = SpanSet.single(T0, T0 + 600)
-    expected = operating_time(whole_intervals(evs, until_s=T0 + 600), within, stop_threshold_s=300)
-    got = operating_time_of_runs(whole_runs(evs, until_s=T0 + 600), within, stop_threshold_s=300)
+    expected = oracle.operating_time(oracle.whole_intervals(evs, until_s=T0 + 600), within, stop_threshold_s=300)
+    got = operating_time(whole_runs(evs, until_s=T0 + 600), within, stop_threshold_s=300)
     assert got == expected
     assert (got.stop_s, got.stop_by_reason_s, got.operating_s) == (300.0, (("stop.no_work", 300.0),), 300.0)
 
 
 @given(events, st.integers(-600, 6000))
 def test_whole_runs_are_the_unions_of_whole_intervals(evs: list[StateEvent], until: int) -> None:
-    whole = whole_intervals(evs, until_s=T0 + until)
+    whole = oracle.whole_intervals(evs, until_s=T0 + until)
     runs = whole_runs(evs, until_s=T0 + until)
 
     def union(state: MachineState | None) -> tuple[tuple[float, float], ...]:
         chosen = (Span(i.start_s, i.end_s) for i in whole if state is None or i.state is state)
-        return tuple((s.start_s, s.end_s) for s in ref_normalise(chosen))
+        return tuple((s.start_s, s.end_s) for s in oracle.normalise(chosen))
 
     assert (runs.covered, runs.down, runs.off) == (union(None), union(D), union(OFF))
     assert [(s, e) for s, e, _ in runs.idle] == list(union(IDLE))
 
 
 @given(events, span_sets, span_sets)
-def test_down_by_reason_equals_downtime_of_state_intervals(evs: list[StateEvent], observed: SpanSet,
+def test_down_by_reason_equals_the_oracle_of_state_intervals(evs: list[StateEvent], observed: SpanSet,
                                                            within: SpanSet) -> None:
-    down = [i for i in ref_state_intervals(evs, observed) if i.state is D]
-    expected = downtime_by_reason_s(down, within)
+    down = [i for i in oracle.state_intervals(evs, observed) if i.state is D]
+    expected = oracle.downtime_by_reason_s(down, within)
     got = down_by_reason_s(evs, observed, within)
     assert got == expected
     assert list(got) == list(expected)  # same order: it becomes the order of the downtime points
@@ -222,28 +137,36 @@ def test_in_time_order_is_the_stable_sort(evs: list[StateEvent], rnd: random.Ran
 # ---------------------------------------------------------------- machine_kpi and coverage
 
 @given(aggregates, span_sets, st.booleans())
-def test_seconds_within_sweep_equals_the_bisect_version(aggs: list[Aggregate], within: SpanSet,
+def test_seconds_within_sweep_equals_the_bisect_oracle(aggs: list[Aggregate], within: SpanSet,
                                                         in_order: bool) -> None:
     if in_order:
         aggs = sorted(aggs, key=lambda a: a.ts_s)
-    assert seconds_within(aggs, within) == ref_seconds_within(aggs, within)
+    assert seconds_within(aggs, within) == oracle.seconds_within(aggs, within)
 
 
 @settings(max_examples=200)
 @given(aggregates, events, span_sets, thresholds, st.integers(-600, 6000))
-def test_machine_operating_time_equals_the_interval_version(aggs: list[Aggregate], evs: list[StateEvent],
+def test_machine_operating_time_equals_the_oracle(aggs: list[Aggregate], evs: list[StateEvent],
                                                             within: SpanSet, threshold: float, until: int) -> None:
     aggs = sorted(aggs, key=lambda a: a.ts_s)
     kw = {"known_until_s": T0 + until, "stop_threshold_s": threshold}
-    assert machine_operating_time(aggs, evs, within, **kw) == ref_machine_operating_time(aggs, evs, within, **kw)
+    assert machine_operating_time(aggs, evs, within, **kw) == oracle.machine_operating_time(aggs, evs, within, **kw)
 
 
 @given(aggregates, span_sets, st.sampled_from(list(Stamp)))
 def test_aggregate_observed_spans_equal_the_span_version(aggs: list[Aggregate], offline: SpanSet,
                                                          stamp: Stamp) -> None:
     obs = [Observation(ts_s=a.ts_s, quality=a.quality, period_s=a.period_s) for a in aggs if a.period_s > 0]
-    expected = SpanSet(ref_normalise(aggregate_span(o, stamp) for o in obs if o.quality is not Quality.STALE))
+    expected = SpanSet(oracle.normalise(aggregate_span(o, stamp) for o in obs if o.quality is not Quality.STALE))
     assert observed_spans(obs, ObservationPolicy(stamp=stamp), offline=offline) == expected.subtract(offline)
+
+
+@given(aggregates, span_sets)
+def test_aggregate_observed_equals_the_oracle(aggs: list[Aggregate], offline: SpanSet) -> None:
+    # live aggregates lose the gateway's offline time, replayed (historical) ones do not; the
+    # source reads only aggregates with a period (``period_s > 0``)
+    aggs = [a for a in aggs if a.period_s > 0]
+    assert aggregate_observed(aggs, offline) == oracle.observed(aggs, offline)
 
 
 def test_state_events_decode_by_value_and_skip_unknown_states() -> None:

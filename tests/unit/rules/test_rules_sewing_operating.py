@@ -1,4 +1,5 @@
-"""Operating time, stops and OEE on operating time: worked examples and properties."""
+"""Operating time, stops and OEE on operating time (rules.kpi.operating_time, the production
+path): worked examples and properties."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seamline.contracts.messages import MachineState
-from seamline.rules.kpi.operating_time import OperatingTime, operating_time, stop_key, stops, whole_intervals
-from seamline.rules.kpi.sewing import machine_time_kpi, oee
+from seamline.rules.kpi.operating_time import OperatingTime, operating_time, stop_key, whole_runs
+from seamline.rules.kpi.sewing import oee
 from seamline.rules.kpi.state_time import StateEvent
+from seamline.rules.machine_kpi import machine_kpi
 from seamline.rules.spans import Span, SpanSet
 from seamline.rules.windows import Window
+from tests.support.sewing_timeline import Segment, aggregates_of
 
 R, IDLE, D, OFF = MachineState.RUNNING, MachineState.IDLE, MachineState.DOWN, MachineState.OFF
 T0 = 1_767_225_600.0  # 2026-01-01T00:00Z
@@ -32,8 +35,13 @@ EVENTS = [
 ]
 
 
+def timeline_of(events: list[StateEvent], *, until_s: float) -> list[Segment]:
+    ends = [e.ts_s for e in events[1:]] + [until_s]
+    return [Segment(e.ts_s, end, e.state, e.reason) for e, end in zip(events, ends, strict=True)]
+
+
 def _op(events: list[StateEvent], within: SpanSet, threshold_s: float, until_s: float = T0 + 3600) -> OperatingTime:
-    return operating_time(whole_intervals(events, until_s=until_s), within, stop_threshold_s=threshold_s)
+    return operating_time(whole_runs(events, until_s=until_s), within, stop_threshold_s=threshold_s)
 
 
 def test_operating_time_worked_example() -> None:
@@ -67,8 +75,10 @@ def test_a_stop_is_judged_by_its_whole_length_not_the_part_observed() -> None:
 
 def test_touching_idle_intervals_merge_and_keep_the_first_known_reason() -> None:
     events = [ev(0, R), ev(20, IDLE), ev(23, IDLE, "changeover"), ev(28, R)]  # 3 + 5 min idle = one 8-min stop
-    [stop] = stops(whole_intervals(events, until_s=T0 + 3600), stop_threshold_s=360)
-    assert (stop.start_s, stop.end_s, stop.reason) == (T0 + 20 * 60, T0 + 28 * 60, "changeover")
+    runs = whole_runs(events, until_s=T0 + 3600)
+    assert runs.idle == ((T0 + 20 * 60, T0 + 28 * 60, "changeover"),)
+    op = operating_time(runs, ALL, stop_threshold_s=360)
+    assert op.stop_s == 8 * 60 and op.stop_by_reason_s == (("stop.changeover", 8 * 60),)
     assert stop_key("none") == "stop" and stop_key("no_work") == "stop.no_work"
 
 
@@ -83,15 +93,16 @@ def test_idle_open_at_the_end_counts_until_known_time() -> None:
     assert _op(events, PLANNED, 300, until_s=T0 + 53 * 60).stop_s == 2 * 60  # seen idle 5 min
 
 
-def test_machine_time_kpi_reports_operating_stops_and_availability() -> None:
-    k = machine_time_kpi(EVENTS, W, planned=PLANNED, observed=ALL, coverage_threshold=0.8, stop_threshold_s=300)
+def test_machine_kpi_reports_operating_stops_and_availability() -> None:
+    aggs = aggregates_of(timeline_of(EVENTS, until_s=T0 + 3600), T0, T0 + 3600)
+    mw = machine_kpi(aggs, EVENTS, W, planned=PLANNED, offline=SpanSet(), coverage_threshold=0.8,
+                     stop_threshold_s=300)
+    k = mw.result
     assert k["operating_min"] == pytest.approx(32)
     assert k["stop_min"] == pytest.approx(11)
     assert k["availability"] == pytest.approx(32 / 50)
     assert k["utilization"] == pytest.approx(30.5 / 50)  # needle time: a different KPI
-    assert k["down_min.stop.no_work"] == pytest.approx(8)
-    assert k["down_min.stop"] == pytest.approx(3)
-    assert k["down_min.breakdown.needle"] == pytest.approx(5)
+    assert mw.downtime_s == pytest.approx({"breakdown.needle": 5 * 60, "stop.no_work": 8 * 60, "stop": 3 * 60})
 
 
 def test_oee_on_operating_time_worked_example() -> None:
