@@ -18,12 +18,20 @@ import orjson
 from seamline.demo import configs
 from seamline.demo.energy import PARK, EnergyPlant, build_plant
 from seamline.demo.energy_truth import EnergyTruthRecorder
-from seamline.demo.plan import TZ, DemoOptions, outage_ms, replay_day, window_ms
+from seamline.demo.plan import TZ, DemoOptions, idle_twin_ms, outage_ms, replay_day, window_ms
 from seamline.demo.processes import Supervisor, wait_until
 from seamline.demo.sessions import RoutingPublisher, precreate_session, publish_all, retained_statuses, rogue_messages
 from seamline.demo.stack import Stack
 from seamline.firmware_stubs.clock import SimClock
-from seamline.firmware_stubs.sewing.floor import FloorReport, FloorSpec, run_floor
+from seamline.firmware_stubs.energy.load_config import load_energy_sim_config
+from seamline.firmware_stubs.sewing.floor import (
+    FloorReport,
+    FloorSpec,
+    IdleLine,
+    PreparedNode,
+    prepare_floor,
+    run_floor,
+)
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.ingest.quarantine import QuarantineStore
 
@@ -44,6 +52,8 @@ class DemoRun:
     stack: Stack
     supervisor: Supervisor
     gateways: dict[str, Path] = field(default_factory=dict)  # gateway id -> spool path
+    spec: FloorSpec | None = None  # the sewing floor replayed
+    prepared: list[PreparedNode] = field(default_factory=list)  # its machines, shared with the meters
     plant: EnergyPlant | None = None
     energy_truth: EnergyTruthRecorder | None = None
     floor: FloorReport | None = None
@@ -93,6 +103,16 @@ def _spawn_edges(run: DemoRun, workdir: Path, sim: configs.SimTime) -> None:
         run.supervisor.spawn(f"edge-{gateway}", ["edge", "run", "--config", str(path)])
 
 
+def floor_spec(opts: DemoOptions, start_ms: int, end_ms: int) -> FloorSpec:
+    """The sewing floor the demo replays: its size, seed, shifts, node faults and idle twin."""
+    idle = idle_twin_ms(opts, datetime.fromtimestamp(start_ms / 1000, TZ).date())
+    twins, idle_lines = ((), ()) if idle is None else (
+        ((idle[0].enterprise, idle[0].twin_of),), (IdleLine(idle[0].enterprise, idle[0].line, idle[1], idle[2]),))
+    return FloorSpec(factories=opts.factories, lines=opts.lines, machines=opts.machines, start_ms=start_ms,
+                     end_ms=end_ms, seed=opts.seed, speed=opts.speed, shift=ShiftPattern(), faults=opts.faults,
+                     twins=twins, idle_lines=idle_lines)
+
+
 def start(opts: DemoOptions) -> DemoRun:
     """Servers, energy devices, ingest workers and edge agents, all running and connected."""
     workdir = _fresh_workdir(opts.workdir)
@@ -100,15 +120,18 @@ def start(opts: DemoOptions) -> DemoRun:
     start_ms, end_ms = window_ms(opts, day)
     gateways = [*opts.enterprises, *([PARK] if opts.energy else [])]
     t0 = time.monotonic()
+    spec = floor_spec(opts, start_ms, end_ms)
+    prepared = prepare_floor(spec)  # before the servers: the simulated clock must not start meanwhile
+    energy_cfg = load_energy_sim_config(opts.energy_config) if opts.energy else None
     stack = Stack.start(workdir, gateways)
     anchor = time.time() + STARTUP_LEAD_S
     run = DemoRun(options=opts, start_ms=start_ms, end_ms=end_ms, anchor_unix_s=anchor, stack=stack,
-                  supervisor=Supervisor(logdir=workdir / "logs"))
+                  supervisor=Supervisor(logdir=workdir / "logs"), spec=spec, prepared=prepared)
     try:
         sim = configs.SimTime(start_ms=start_ms, speed=opts.speed, anchor_unix_s=anchor)
-        if opts.energy:
+        if energy_cfg is not None:
             clock = SimClock(start_ms, opts.speed, monotonic=time.time, anchor_s=anchor)
-            run.plant = build_plant(opts.enterprises, seed=opts.seed, clock=clock, speed=opts.speed,
+            run.plant = build_plant(energy_cfg, spec, prepared, seed=opts.seed, clock=clock, speed=opts.speed,
                                     poll_wall_s=opts.energy_poll_s)
             run.plant.host.start()
             run.energy_truth = EnergyTruthRecorder(plant=run.plant, clock=clock)
@@ -136,9 +159,8 @@ def _online(run: DemoRun) -> set[str]:
 
 def simulate(run: DemoRun) -> None:
     """Replay the window: nodes publish to their gateways while a rogue client sends garbage."""
-    opts = run.options
-    spec = FloorSpec(factories=opts.factories, lines=opts.lines, machines=opts.machines, start_ms=run.start_ms,
-                     end_ms=run.end_ms, seed=opts.seed, speed=opts.speed, shift=ShiftPattern(), faults=opts.faults)
+    opts, spec = run.options, run.spec
+    assert spec is not None, "start() first"
     clock = SimClock(run.start_ms, opts.speed, monotonic=time.time, anchor_s=run.anchor_unix_s)
     outage = outage_ms(opts, datetime.fromtimestamp(run.start_ms / 1000, TZ).date())
     publisher = RoutingPublisher({ent: run.stack.local[ent].port for ent in opts.enterprises}, record=opts.record,
@@ -147,7 +169,7 @@ def simulate(run: DemoRun) -> None:
     t0 = time.monotonic()
     rogue.start()
     try:
-        run.floor = run_floor(spec, publisher=publisher, clock=clock)
+        run.floor = run_floor(spec, publisher=publisher, clock=clock, prepared=run.prepared)
     finally:
         publisher.close()
         rogue.join(timeout=60)

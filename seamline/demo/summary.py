@@ -7,11 +7,11 @@ from typing import Any
 
 from seamline.demo import accounting
 from seamline.demo.cluster import DemoRun, spools_left
-from seamline.demo.energy import AREA_OF
+from seamline.demo.energy import AREA_OF, LINE_METER_AREA
 from seamline.demo.stack import DATABASE
 
 SEWING_MEASUREMENTS = ("sewing_machine", "machine_state")
-ENERGY_AREAS = frozenset(AREA_OF.values())
+ENERGY_AREAS = frozenset({*AREA_OF.values(), LINE_METER_AREA})
 
 
 def node_side(run: DemoRun) -> dict[str, int]:
