@@ -137,11 +137,11 @@ def _air(spec: FactoryLoadSpec, blocks: Sequence[CalendarBlock], floor_m2: float
 def _pressing(spec: FactoryLoadSpec, blocks: Sequence[CalendarBlock], pieces_ms: list[int], start_ms: int,
               end_ms: int) -> PowerProfile:
     p = spec.pressing
+    if p.stations_per_line == 0:  # nothing pressed on the line (e.g. a central finishing room elsewhere)
+        return PowerProfile.constant(start_ms, end_ms, 0.0)
     press_ms = round(p.press_s_per_piece * 1000)
     pulses = (list(pieces_ms), [t + press_ms for t in pieces_ms], [p.press_w] * len(pieces_ms))
     standby = dict.fromkeys(_SHIFT_ON, p.standby_w * p.stations_per_line)
-    if p.stations_per_line == 0:
-        return PowerProfile.constant(start_ms, end_ms, 0.0)
     return _calendar(blocks, start_ms, end_ms, standby, extra=pulses)
 
 
