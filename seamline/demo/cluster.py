@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from seamline.demo import configs
-from seamline.demo.energy import PARK, EnergyPlant, build_plant
+from seamline.demo.energy import PARK, EnergyPlant, build_plant, plant_loads
 from seamline.demo.energy_truth import EnergyTruthRecorder
 from seamline.demo.plan import TZ, DemoOptions, idle_twin_ms, outage_ms, replay_day, window_ms
 from seamline.demo.processes import Supervisor, wait_until
@@ -120,9 +120,11 @@ def start(opts: DemoOptions) -> DemoRun:
     start_ms, end_ms = window_ms(opts, day)
     gateways = [*opts.enterprises, *([PARK] if opts.energy else [])]
     t0 = time.monotonic()
+    # the floor and the meters' loads before the servers: the simulated clock must not run meanwhile
     spec = floor_spec(opts, start_ms, end_ms)
-    prepared = prepare_floor(spec)  # before the servers: the simulated clock must not start meanwhile
+    prepared = prepare_floor(spec)
     energy_cfg = load_energy_sim_config(opts.energy_config) if opts.energy else None
+    loads = plant_loads(energy_cfg, spec, prepared) if energy_cfg is not None else {}
     stack = Stack.start(workdir, gateways)
     anchor = time.time() + STARTUP_LEAD_S
     run = DemoRun(options=opts, start_ms=start_ms, end_ms=end_ms, anchor_unix_s=anchor, stack=stack,
@@ -131,7 +133,7 @@ def start(opts: DemoOptions) -> DemoRun:
         sim = configs.SimTime(start_ms=start_ms, speed=opts.speed, anchor_unix_s=anchor)
         if energy_cfg is not None:
             clock = SimClock(start_ms, opts.speed, monotonic=time.time, anchor_s=anchor)
-            run.plant = build_plant(energy_cfg, spec, prepared, seed=opts.seed, clock=clock, speed=opts.speed,
+            run.plant = build_plant(energy_cfg, spec, loads, seed=opts.seed, clock=clock, speed=opts.speed,
                                     poll_wall_s=opts.energy_poll_s)
             run.plant.host.start()
             run.energy_truth = EnergyTruthRecorder(plant=run.plant, clock=clock)

@@ -64,16 +64,21 @@ class EnergyPlant:
         return out
 
 
-def build_plant(cfg: EnergySimConfig, spec: FloorSpec, prepared: Sequence[PreparedNode], *, seed: int,
+def plant_loads(cfg: EnergySimConfig, spec: FloorSpec, prepared: Sequence[PreparedNode]) -> dict[str, FactoryLoad]:
+    """What every site's meters will draw: each factory's load from its machines in ``prepared``
+    (the very simulations the sewing nodes publish), and the park's own."""
+    loads = factory_loads(cfg, spec, prepared)
+    loads[PARK] = park_load(cfg, spec.shift, spec.start_ms, spec.end_ms)
+    return loads
+
+
+def build_plant(cfg: EnergySimConfig, spec: FloorSpec, loads: dict[str, FactoryLoad], *, seed: int,
                 clock: SimClock, speed: float, poll_wall_s: float) -> EnergyPlant:
-    """The park and every factory of ``spec``, each factory's meters drawing the load of its
-    machines in ``prepared`` (the very simulations the sewing nodes publish). ``speed``: simulated
-    seconds per wall second; the physics step grows with it (1 s at real time, 20 s at 1 000x) so
-    the stubs cost bounded CPU while still stepping far finer than a poll (the meters' counters
-    are exact whatever the step)."""
-    plant = EnergyPlant(host=EnergyStubHost(clock=clock), config=cfg)
-    plant.loads = factory_loads(cfg, spec, prepared)
-    plant.loads[PARK] = park_load(cfg, spec.shift, spec.start_ms, spec.end_ms)
+    """The park and every factory of ``spec``, each site's meters drawing its load from
+    :func:`plant_loads`. ``speed``: simulated seconds per wall second; the physics step grows with
+    it (1 s at real time, 20 s at 1 000x) so the stubs cost bounded CPU while still stepping far
+    finer than a poll (the meters' counters are exact whatever the step)."""
+    plant = EnergyPlant(host=EnergyStubHost(clock=clock), config=cfg, loads=loads)
     plant.sites[PARK] = park_site(cfg, plant.loads[PARK], pv=2, battery=1, meter=1, wind=2, seed=seed,
                                   battery_meters=True)
     for i, ent in enumerate(spec.enterprises):
