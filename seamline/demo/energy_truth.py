@@ -56,7 +56,9 @@ class EnergyTruthRecorder:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_wall_s):
-            self.sample(self.clock.now_ms())
+            now = self.clock.now_ms()
+            if now >= self.clock.start_ms:  # before the replay there is nothing to record; stepping the
+                self.sample(now)            # physics then would only compete with the processes starting
 
     def sample(self, now: int) -> None:
         """Record every device's totals and every site's load components at ``now``."""
