@@ -1,5 +1,5 @@
 """Energy asset KPIs of one window: wires a queried :class:`EnergySeries` into the pure KPIs of
-``rules.kpi`` (pv, wind, battery, factory energy) with the asset's master data (pure).
+``rules.kpi`` (pv, wind, battery, factory and line energy) with the asset's master data (pure).
 
 Counters get a physical plausibility bound of ``RATE_MARGIN`` × rated power, so a corrupted
 reading cannot add a day's energy in one poll.
@@ -15,6 +15,7 @@ from seamline.contracts.messages import Quality
 from seamline.rules.coverage import Coverage, ObservationPolicy, observed_spans
 from seamline.rules.kpi.battery import battery_kpi, energy_from_power
 from seamline.rules.kpi.counter import CounterIncrements, counter_increments
+from seamline.rules.kpi.factory_energy import line_energy_kpi
 from seamline.rules.kpi.pv import performance_ratio_kpi, pv_availability_kpi, pv_energy_kpi
 from seamline.rules.kpi.result import KpiResult
 from seamline.rules.kpi.wind import (
@@ -185,3 +186,27 @@ def weakest(coverages: Sequence[Coverage]) -> Coverage:
 def energy_kpi_total(result: KpiResult) -> float:
     """``energy_kwh`` of a pv/wind energy result (0 when not measured)."""
     return result["energy_kwh"] or 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SubMeter:
+    """One sub-meter of a line (master data ``line``) with its data in the window (``series``
+    None when it sent nothing) and its observed time."""
+
+    asset: EnergyAsset
+    series: EnergySeries | None
+    observed: SpanSet
+
+
+def line_energy(meters: Sequence[SubMeter], pieces: int, window: Window, *, s: EnergySettings) -> KpiResult:
+    """A line's consumption from its sub-meters' import counters (kWh; the counters saw every kWh
+    between two readings, like a site meter's) and its kWh per good piece. Coverage is the
+    weakest sub-meter's observed share of the window."""
+    win = SpanSet((window.span,))
+    kwh = 0.0
+    covs = []
+    for m in meters:
+        if m.series is not None:
+            kwh += counter(m.series, "import_energy_wh", m.asset).amount_in(win) / 1000.0
+        covs.append(Coverage(m.observed.intersect(win).total_s, window.duration_s))
+    return line_energy_kpi(kwh, pieces, window, coverage=weakest(covs), coverage_threshold=s.coverage_threshold)

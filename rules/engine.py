@@ -16,10 +16,12 @@ from seamline.rules.energy_kpi import (
     EnergySettings,
     FeederMeter,
     SiteEnergyParts,
+    SubMeter,
     battery_kpis,
     counter,
     energy_kpi_total,
     energy_observed,
+    line_energy,
     pv_kpis,
     weakest,
     wind_kpis,
@@ -46,6 +48,7 @@ from seamline.storage.schema import (
     KPI_DOWNTIME,
     KPI_FACTORY_ENERGY,
     KPI_LINE,
+    KPI_LINE_ENERGY,
     KPI_MACHINE,
     KPI_PV,
     KPI_WIND,
@@ -174,7 +177,7 @@ def _site_energy(ctx: _Ctx, ent: Enterprise, site: Site) -> SiteEnergyParts:
     met_key = AssetKey(ent.id, site.id, mets[0].area, mets[0].id) if mets else None
     met = ctx.data.energy.get(met_key) if met_key else None
     met_obs = _observed(ctx, met) if met else SpanSet()
-    feeders = site.feeder_meters
+    feeders = site.sub_meters  # battery feeders and line sub-meters: inside the site, not its connection
     for asset in site.energy_assets:
         key = AssetKey(ent.id, site.id, asset.area, asset.id)
         series = ctx.data.energy.get(key)
@@ -187,11 +190,11 @@ def _site_energy(ctx: _Ctx, ent: Enterprise, site: Site) -> SiteEnergyParts:
         if asset.kind == "pv_inverter":
             res = pv_kpis(series, asset, ctx.window, observed=obs, met=met, met_observed=met_obs, s=ctx.energy)
             ctx.add(KPI_PV, tags, res)
-            parts = parts_add(parts, generation_kwh=energy_kpi_total(res[0]))
+            parts = parts_add(parts, generation_kwh=energy_kpi_total(res[0]) if asset.behind_meter else 0.0)
         elif asset.kind == "wind_turbine":
             res = wind_kpis(series, asset, ctx.master, ctx.window, observed=obs, s=ctx.energy)
             ctx.add(KPI_WIND, tags, res)
-            parts = parts_add(parts, generation_kwh=energy_kpi_total(res[0]))
+            parts = parts_add(parts, generation_kwh=energy_kpi_total(res[0]) if asset.behind_meter else 0.0)
         elif asset.kind == "battery":
             res = battery_kpis(series, asset, ctx.window, observed=obs, s=ctx.energy,
                                feeder=_feeder(ctx, ent, site, asset))
@@ -210,6 +213,17 @@ def _site_energy(ctx: _Ctx, ent: Enterprise, site: Site) -> SiteEnergyParts:
                            parts.battery_charge_kwh, parts.battery_discharge_kwh, weakest(covs), parts.meters)
 
 
+def _line_energy(ctx: _Ctx, ent: Enterprise, site: Site, line: Line, pieces: int) -> None:
+    """The line's ``kpi_line_energy`` point when it has sub-meters (kWh per piece per line)."""
+    subs = []
+    for asset in site.line_meters(line.id):
+        series = ctx.data.energy.get(AssetKey(ent.id, site.id, asset.area, asset.id))
+        subs.append(SubMeter(asset, series, _observed(ctx, series) if series is not None else SpanSet()))
+    if subs:
+        ctx.add(KPI_LINE_ENERGY, {Tag.ENTERPRISE: ent.id, Tag.SITE: site.id, Tag.LINE: line.id},
+                [line_energy(subs, pieces, ctx.window, s=ctx.energy)])
+
+
 def parts_add(p: SiteEnergyParts, **add: float) -> SiteEnergyParts:
     values = {name: getattr(p, name) + add.get(name, 0) for name in
               ("grid_import_kwh", "grid_export_kwh", "generation_kwh", "battery_charge_kwh",
@@ -222,7 +236,11 @@ def _enterprise(ctx: _Ctx, ent: Enterprise) -> None:
     planned = planned_spans(cal, ctx.window)
     thr = ctx.master.kpi.coverage_threshold
     for site in ent.sites:
-        pieces = sum(_line(ctx, ent, site, line, planned) for line in site.lines)
+        pieces = 0
+        for line in site.lines:
+            line_pieces = _line(ctx, ent, site, line, planned)
+            _line_energy(ctx, ent, site, line, line_pieces)
+            pieces += line_pieces
         parts = _site_energy(ctx, ent, site)
         if parts.meters == 0:
             continue

@@ -181,6 +181,13 @@ class EnergyAsset(_Model):
     feeder_meter: Id | None = Field(
         default=None, description="Battery only: the meter asset on its AC feeder (import = charge, export = discharge)"
     )
+    line: Id | None = Field(
+        default=None, description="Meter only: the line whose machines and irons this sub-meter measures"
+    )
+    behind_meter: bool = Field(
+        default=True, description="Generation behind the site's grid meter (counts in its consumption and green "
+                                  "share); false for an asset with its own grid connection",
+    )
 
     @model_validator(mode="after")
     def _required_per_kind(self) -> EnergyAsset:
@@ -194,6 +201,8 @@ class EnergyAsset(_Model):
             raise ValueError(f"a {self.kind} needs {', '.join(missing)}")
         if self.feeder_meter is not None and self.kind != "battery":
             raise ValueError(f"feeder_meter is for batteries, not a {self.kind}")
+        if self.line is not None and self.kind != "meter":
+            raise ValueError(f"line is for (sub-)meters, not a {self.kind}")
         if self.kind == "wind_turbine" and not self.power_curve and self.turbine_type is None:
             raise ValueError("a wind_turbine needs turbine_type (+ hub_height_m) or a power_curve table")
         if self.turbine_type is not None and self.hub_height_m is None:
@@ -218,6 +227,15 @@ class Site(_Model):
     def feeder_meters(self) -> frozenset[str]:
         """Ids of the meters on a battery's feeder: sub-meters, not grid connections."""
         return frozenset(a.feeder_meter for a in self.energy_assets if a.feeder_meter is not None)
+
+    @property
+    def sub_meters(self) -> frozenset[str]:
+        """Ids of the meters inside the site (battery feeders, line sub-meters): not grid connections."""
+        return self.feeder_meters | {a.id for a in self.energy_assets if a.line is not None}
+
+    def line_meters(self, line_id: str) -> list[EnergyAsset]:
+        """The sub-meters of one line (their sum is the line's energy)."""
+        return [a for a in self.energy_assets if a.line == line_id]
 
 
 class Enterprise(_Model):
@@ -322,7 +340,8 @@ def reference_errors(data: MasterData) -> list[tuple[str, str]]:
 
 
 def _feeder_errors(site: Site, skey: str) -> list[tuple[str, str]]:
-    """A battery's feeder_meter must name a meter asset of its site, and no two batteries one meter."""
+    """A battery's feeder_meter must name a meter asset of its site, and no two batteries one meter;
+    a line sub-meter must name a line of its site and be no feeder meter."""
     errors: list[tuple[str, str]] = []
     meters = {a.id for a in site.energy_assets if a.kind == "meter"}
     feeders = [a.feeder_meter for a in site.energy_assets if a.feeder_meter is not None]
@@ -333,6 +352,13 @@ def _feeder_errors(site: Site, skey: str) -> list[tuple[str, str]]:
                            f"expected the id of a meter asset of this site {sorted(meters)}, got {ref!r}"))
     if dups := _duplicates(feeders):
         errors.append((skey, f"meters {dups} are the feeder_meter of more than one battery"))
+    lines = {ln.id for ln in site.lines}
+    for ai, asset in enumerate(site.energy_assets):
+        if asset.line is not None and asset.line not in lines:
+            errors.append((f"{skey}.energy_assets[{ai}].line",
+                           f"expected the id of a line of this site {sorted(lines)}, got {asset.line!r}"))
+        if asset.line is not None and asset.id in feeders:
+            errors.append((f"{skey}.energy_assets[{ai}].line", "a battery's feeder meter cannot also meter a line"))
     return errors
 
 

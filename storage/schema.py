@@ -49,6 +49,7 @@ __all__ = [
     "KPI_DOWNTIME",
     "KPI_FACTORY_ENERGY",
     "KPI_LINE",
+    "KPI_LINE_ENERGY",
     "KPI_MACHINE",
     "KPI_PV",
     "KPI_WIND",
@@ -242,12 +243,17 @@ KPI_WIND = _kpi("kpi_wind", _ENERGY_TAGS,
                 families=("category_h_",))  # hours per IEC 61400-26 availability category
 KPI_BATTERY = _kpi("kpi_battery", _ENERGY_TAGS,
                    "charge_kwh", "discharge_kwh", "round_trip_efficiency", "equivalent_full_cycles",
-                   "soc_min_pct", "soc_max_pct", "soc_start_pct", "soc_end_pct")
+                   "soc_min_pct", "soc_max_pct", "soc_start_pct", "soc_end_pct",
+                   # the round trip over the longest SoC-balanced cycle inside the window, and its length
+                   "cycle_round_trip_efficiency", "cycle_h")
 KPI_FACTORY_ENERGY = _kpi("kpi_factory_energy", (Tag.ENTERPRISE, Tag.SITE, Tag.WINDOW, Tag.SHIFT),
                           "consumption_kwh", "kwh_per_piece", "green_share")
+# A line's own consumption from the sub-meters on its distribution board, per good piece of the line.
+KPI_LINE_ENERGY = _kpi("kpi_line_energy", (Tag.ENTERPRISE, Tag.SITE, Tag.LINE, Tag.WINDOW, Tag.SHIFT),
+                       "consumption_kwh", "kwh_per_piece")
 
 _NAMED = (MACHINE_STATE, GATEWAY_STATUS, GATEWAY_BIRTH, ASSET_INFO, SEQ_GAP, INGEST_SELF, KPI_MACHINE, KPI_DOWNTIME,
-          KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY)
+          KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY)
 ALL_MEASUREMENTS: Mapping[str, Measurement] = {
     m.name: m for m in (*(telemetry(k) for k in AssetKind), *_NAMED)
 }

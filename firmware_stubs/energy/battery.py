@@ -25,19 +25,23 @@ class BatteryState:
 
 
 def step_battery(
-    state: BatteryState, *, power_w: float, dt_s: float, eta: float = ONE_WAY_EFFICIENCY
+    state: BatteryState, *, power_w: float, dt_s: float, eta: float = ONE_WAY_EFFICIENCY,
+    soc_min_pct: float = 0.0, soc_max_pct: float = 100.0,
 ) -> tuple[BatteryState, float]:
     """Apply ``power_w`` (+ discharge / - charge) for ``dt_s`` seconds. The SoC is kept in
-    [0, capacity]: the power actually delivered (W) is returned next to the new state."""
+    [``soc_min_pct``, ``soc_max_pct``] (the BMS window; a SoC already outside it only moves back
+    towards it): the power actually delivered (W) is returned next to the new state."""
     hours = dt_s / 3600.0
+    floor_wh = state.capacity_wh * soc_min_pct / 100.0
+    ceiling_wh = state.capacity_wh * soc_max_pct / 100.0
     if power_w >= 0:  # discharge
         want_cells_wh = power_w * hours / eta
-        took = min(want_cells_wh, state.stored_wh)
+        took = min(want_cells_wh, max(0.0, state.stored_wh - floor_wh))
         out_wh = took * eta
         new = replace(state, stored_wh=state.stored_wh - took, discharged_wh=state.discharged_wh + out_wh)
         return new, (out_wh / hours if hours > 0 else 0.0)
     in_wh = -power_w * hours
-    room = state.capacity_wh - state.stored_wh
+    room = max(0.0, ceiling_wh - state.stored_wh)
     stored = min(in_wh * eta, room)
     taken_wh = stored / eta
     new = replace(state, stored_wh=state.stored_wh + stored, charged_wh=state.charged_wh + taken_wh)

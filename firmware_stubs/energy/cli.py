@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from seamline.errors import UsageError
@@ -30,6 +31,16 @@ def add_energy_command(sim_sub: Any) -> None:
     p.add_argument("--base-port", type=int, default=15020, help="first TCP port; devices take consecutive ports")
     p.add_argument("--start", default=DEFAULT_START, help="simulated start time, ISO 8601 with offset")
     p.add_argument("--duration-s", type=float, default=0.0, help="stop after this many wall seconds (0 = until ^C)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="energy simulation config (loads, tariff, battery dispatch); default: the packaged one")
+    p.add_argument("--factories", type=int, default=0, metavar="N",
+                   help="factory sites f001.. whose meters draw a simulated sewing floor (default 0); give the "
+                        "floor as to `seamline sim sewing`: --lines, --machines, --floor-seed, same --start")
+    p.add_argument("--lines", type=int, default=1, help="lines per factory (with --factories)")
+    p.add_argument("--machines", type=int, default=5, help="machines per line (with --factories)")
+    p.add_argument("--floor-seed", type=int, default=0, help="the sewing floor's seed (`sim sewing --seed`)")
+    p.add_argument("--sim-hours", type=float, default=10.0,
+                   help="simulated span of the floor and the loads from --start, h (held after it)")
     p.set_defaults(handler=run_energy)
 
 
@@ -38,12 +49,13 @@ def run_energy(args: argparse.Namespace) -> int:
 
     from seamline.firmware_stubs.clock import SimClock
     from seamline.firmware_stubs.energy.server import EnergyStubHost
-    from seamline.firmware_stubs.energy.site import build_site
 
-    for kind in ("pv", "battery", "meter", "wind"):
+    for kind in ("pv", "battery", "meter", "wind", "factories"):
         n = getattr(args, kind)
         if not 0 <= n <= MAX_DEVICES_PER_KIND:
             raise UsageError(f"--{kind} must be 0..{MAX_DEVICES_PER_KIND}, got {n}")
+    if not 0.1 <= args.sim_hours <= 24 * 31:
+        raise UsageError(f"--sim-hours must be 0.1..744, got {args.sim_hours}")
     if args.speed <= 0:
         raise UsageError(f"--speed must be > 0, got {args.speed}")
     if not 0.001 <= args.step_s <= 3600:
@@ -54,14 +66,12 @@ def run_energy(args: argparse.Namespace) -> int:
         start_ms = int(datetime.fromisoformat(args.start).timestamp() * 1000)
     except ValueError as exc:
         raise UsageError(f"--start: expected ISO 8601 like {DEFAULT_START}, got {args.start!r}") from exc
-    site = build_site(
-        pv=args.pv, battery=args.battery, meter=args.meter, wind=args.wind, seed=args.seed, step_s=args.step_s,
-        refresh_s=args.refresh_s or None,
-    )  # fmt: skip
-    if not 1 <= args.base_port <= 65535 - len(site.devices):
-        raise UsageError(f"--base-port {args.base_port} leaves no room for {len(site.devices)} ports")
+    devices = _devices(args, start_ms)
+    if not 1 <= args.base_port <= 65535 - len(devices):
+        raise UsageError(f"--base-port {args.base_port} leaves no room for {len(devices)} ports")
     host = EnergyStubHost(clock=SimClock(start_ms, args.speed))
-    for i, dev in enumerate(site.devices):
+    for i, dev in enumerate(devices):
+        dev.step_s, dev.refresh_s = args.step_s, args.refresh_s or None
         host.add(dev, port=args.base_port + i)
     try:
         host.start()
@@ -81,6 +91,33 @@ def run_energy(args: argparse.Namespace) -> int:
     finally:
         host.stop()
     return 0
+
+
+def _devices(args: argparse.Namespace, start_ms: int) -> list[Any]:
+    """The park's devices (pv1.., bat1.., meter1.., wt1..), then each factory's meters named
+    ``f001-meter1``, ``f001-line01m``, ...: driven by the sewing floor ``sim sewing`` runs with
+    the same size, seed and start (recomputed here, identically: both are deterministic)."""
+    from seamline.firmware_stubs.energy.cluster_sites import factory_loads, factory_site, park_load, park_site
+    from seamline.firmware_stubs.energy.load_config import load_energy_sim_config
+    from seamline.firmware_stubs.sewing.floor import FloorSpec, prepare_floor
+    from seamline.firmware_stubs.sewing.shift import ShiftPattern
+
+    cfg = load_energy_sim_config(args.config)
+    end_ms = start_ms + round(args.sim_hours * 3_600_000)
+    park = park_site(cfg, park_load(cfg, ShiftPattern(), start_ms, end_ms), pv=args.pv, battery=args.battery,
+                     meter=args.meter, wind=args.wind, seed=args.seed, battery_meters=False)
+    devices = list(park.devices)
+    if args.factories:
+        try:
+            spec = FloorSpec(factories=args.factories, lines=args.lines, machines=args.machines, start_ms=start_ms,
+                             end_ms=end_ms, seed=args.floor_seed)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        for i, (ent, load) in enumerate(factory_loads(cfg, spec, prepare_floor(spec)).items()):
+            for dev in factory_site(cfg, ent, load, seed=args.seed + 1 + i).devices:
+                dev.name = f"{ent}-{dev.name}"
+                devices.append(dev)
+    return devices
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seamline.firmware_stubs.energy import solar, sunspec_image, vendor_map, wind
-from seamline.firmware_stubs.energy.battery import BatteryState, step_battery
+from seamline.firmware_stubs.energy.battery import ONE_WAY_EFFICIENCY, BatteryState, step_battery
 from seamline.firmware_stubs.energy.counters import EnergyCounter
 from seamline.firmware_stubs.energy.feeder import FeederFlow, FlowHistory
 
@@ -255,16 +255,23 @@ class Battery(_Base):
     soh_pct: float = 97.0
     max_power_w: float = 100_000.0
     demand_w: Callable[[int], float] = lambda _ts: 0.0
+    # the BMS window and the conversion losses (see battery.step_battery)
+    soc_min_pct: float = 0.0
+    soc_max_pct: float = 100.0
+    initial_soc_pct: float = 50.0
+    one_way_efficiency: float = ONE_WAY_EFFICIENCY
     state: BatteryState | None = None
     _power_w: float = 0.0
     flows: FlowHistory = field(default_factory=FlowHistory)  # what its feeder meter reads back
+
     def _step(self, ts_ms: int, dt_s: float) -> None:
         if self.state is None:
             cap = self.nameplate_wh * self.soh_pct / 100.0
-            self.state = BatteryState(capacity_wh=cap, stored_wh=cap * 0.5)
+            self.state = BatteryState(capacity_wh=cap, stored_wh=cap * self.initial_soc_pct / 100.0)
         want = max(-self.max_power_w, min(self.max_power_w, self.demand_w(ts_ms)))
         if dt_s > 0:
-            self.state, self._power_w = step_battery(self.state, power_w=want, dt_s=dt_s)
+            self.state, self._power_w = step_battery(self.state, power_w=want, dt_s=dt_s, eta=self.one_way_efficiency,
+                                                     soc_min_pct=self.soc_min_pct, soc_max_pct=self.soc_max_pct)
         # grid side: charging is import, discharging export
         self.flows.record(ts_ms, FeederFlow(-self._power_w, self.state.charged_wh, self.state.discharged_wh))
         # SunSpec 802 ChaSt: 3 DISCHARGING, 4 CHARGING, 6 HOLDING
@@ -304,60 +311,6 @@ class Battery(_Base):
             "W": t["power_w"], "W_SF": 1, "SetOp": 1, "SetInvState": 2,
         }  # fmt: skip
         return sunspec_image.device_image([_common("SL-BESS200", self.name), sunspec_image.encode_model(802, m802)])
-
-
-@dataclass
-class Meter(_Base):
-    """Grid-connection meter; ``net_power_w(ts_ms)``: + import from grid / - export.
-    With ``feeder`` set it is a feeder meter instead (e.g. a battery's ``feeder_at``): its counters
-    follow that feeder's lifetime energies from the meter's first step, exactly, wherever the
-    feeder's own steps fall. W_SF = 2 (100 W steps): a park connection swings by MW, int16 must
-    hold +-3.2 MW."""
-
-    net_power_w: Callable[[int], float] = lambda _ts: 0.0
-    feeder: Callable[[int], FeederFlow] | None = None
-    imported: EnergyCounter = field(default_factory=lambda: EnergyCounter(offset_wh=INITIAL_COUNTER_WH))
-    exported: EnergyCounter = field(default_factory=lambda: EnergyCounter(offset_wh=INITIAL_COUNTER_WH))
-    _power_w: float = 0.0
-    _feeder_seen: FeederFlow | None = None
-
-    def _step(self, ts_ms: int, dt_s: float) -> None:
-        if self.feeder is not None:
-            self._step_feeder(self.feeder(ts_ms))
-            return
-        self._power_w = self.net_power_w(ts_ms)
-        e = abs(self._power_w) * dt_s / 3600.0
-        if self._power_w >= 0:
-            self.imported = self.imported.add(e)
-        else:
-            self.exported = self.exported.add(e)
-
-    def _step_feeder(self, flow: FeederFlow) -> None:
-        seen = self._feeder_seen or flow  # the first step only takes the feeder's reading as its zero
-        self.imported = self.imported.add(max(0.0, flow.import_wh - seen.import_wh))
-        self.exported = self.exported.add(max(0.0, flow.export_wh - seen.export_wh))
-        self._power_w = flow.power_w
-        self._feeder_seen = FeederFlow(flow.power_w, max(flow.import_wh, seen.import_wh),
-                                       max(flow.export_wh, seen.export_wh))
-
-    def truth(self) -> Truth:
-        with self._lock:
-            values = {
-                "power_w": self._power_w, "import_energy_wh": float(self.imported.register_value),
-                "export_energy_wh": float(self.exported.register_value), "voltage_v": 230.0, "frequency_hz": 50.0,
-            }  # fmt: skip
-            return self._blank(values)
-
-    def _build_image(self) -> list[int]:
-        t = self.truth()
-        m203 = {
-            "A": abs(t["power_w"] or 0.0) / 690.0, "AphA": 0.0, "AphB": 0.0, "AphC": 0.0, "A_SF": -1,
-            "PhV": t["voltage_v"], "PhVphA": 230.0, "PhVphB": 230.0, "PhVphC": 230.0, "PPV": 400.0,
-            "PhVphAB": 400.0, "PhVphBC": 400.0, "PhVphCA": 400.0, "V_SF": -1, "Hz": t["frequency_hz"], "Hz_SF": -2,
-            "W": t["power_w"], "W_SF": 2, "TotWhExp": t["export_energy_wh"], "TotWhImp": t["import_energy_wh"],
-            "TotWh_SF": 0, "Evt": 0,
-        }  # fmt: skip
-        return sunspec_image.device_image([_common("SL-M203", self.name), sunspec_image.encode_model(203, m203)])
 
 
 @dataclass

@@ -1,26 +1,36 @@
-"""Wire a park of simulated energy devices: PV inverters (+ one met station when there is PV),
-batteries doing self-consumption (each optionally with a meter on its AC feeder), a grid meter
-seeing load - PV - battery, wind turbines."""
+"""Wire a site of simulated energy devices: PV inverters (+ one met station when there is PV),
+batteries dispatched by the site's energy management (each optionally with a meter on its AC
+feeder), grid meters drawing the site's load less PV and battery, a sub-meter per line when the
+load has lines, wind turbines (on their own connection: not behind the site's meter)."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from seamline.firmware_stubs.energy.devices import STEP_S, Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
-from seamline.firmware_stubs.energy.solar import TZ
+from seamline.firmware_stubs.energy.devices import STEP_S, Battery, MetStation, PvInverter, WindTurbine, _Base
+from seamline.firmware_stubs.energy.dispatch import setpoint_w
+from seamline.firmware_stubs.energy.factory_load import LoadSource
+from seamline.firmware_stubs.energy.load_config import BatteryDispatchConfig, TariffConfig
+from seamline.firmware_stubs.energy.meter import Meter
 
-FACTORY_BASE_LOAD_W = 40_000.0  # lights, compressors, IT around the clock
-FACTORY_SHIFT_LOAD_W = 80_000.0  # ~200 sewing machines + irons during the 08:00-18:00 shift
+
+class NoLoad:
+    """A site that draws nothing (a pure generation site)."""
+
+    def power_w_at(self, ts_ms: int) -> float:
+        return 0.0
+
+    def energy_wh(self, ts_ms: int) -> float:
+        return 0.0
 
 
-def factory_load_w(ts_ms: int) -> float:
-    """Factory demand (W): base load plus a smooth shift block 08:00-18:00 local."""
-    local = datetime.fromtimestamp(ts_ms / 1000.0, tz=UTC).astimezone(TZ)
-    h = local.hour + local.minute / 60.0
-    shift = 0.0 if not 8.0 <= h <= 18.0 else math.sin(math.pi * (h - 8.0) / 10.0) ** 0.3
-    return FACTORY_BASE_LOAD_W + FACTORY_SHIFT_LOAD_W * shift
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """The site's battery energy management: strategy and the tariff it follows."""
+
+    config: BatteryDispatchConfig
+    tariff: TariffConfig
 
 
 @dataclass
@@ -32,6 +42,10 @@ class Site:
     turbines: list[WindTurbine] = field(default_factory=list)
     # (battery, the meter on its AC feeder): sub-meters, not part of the grid connection
     feeders: list[tuple[Battery, Meter]] = field(default_factory=list)
+    # (line id, the sub-meter on its distribution board): part of the grid meter's load
+    line_meters: list[tuple[str, Meter]] = field(default_factory=list)
+    load: LoadSource = field(default_factory=NoLoad)
+    dispatch: Dispatch | None = None
     # PV park output (W) at the last instant asked: every meter and battery step needs it, and
     # with devices on one refresh grid they all ask for the same instant.
     _pv_at: tuple[int, float] | None = None
@@ -39,7 +53,8 @@ class Site:
 
     @property
     def devices(self) -> list[_Base]:
-        return [*self.pv, *self.met, *self.batteries, *self.meters, *self.feeder_meters, *self.turbines]
+        return [*self.pv, *self.met, *self.batteries, *self.meters, *self.feeder_meters,
+                *(m for _, m in self.line_meters), *self.turbines]
 
     @property
     def feeder_meters(self) -> list[Meter]:
@@ -47,6 +62,10 @@ class Site:
 
     def feeder_meter_of(self, battery: Battery) -> Meter | None:
         return next((m for b, m in self.feeders if b is battery), None)
+
+    def line_of(self, meter: _Base) -> str | None:
+        """The line a sub-meter measures (None for any other device)."""
+        return next((line for line, m in self.line_meters if m is meter), None)
 
     def _pv_w(self, ts_ms: int) -> float:
         cached = self._pv_at
@@ -61,41 +80,59 @@ class Site:
         return total
 
     def _battery_demand_w(self, ts_ms: int) -> float:
-        n = max(1, len(self.batteries))
-        return (factory_load_w(ts_ms) - self._pv_w(ts_ms)) / n  # + discharge when load > PV
+        """Each battery's share of what the energy management asks (W, + discharge)."""
+        if self.dispatch is None:
+            return 0.0
+        want = setpoint_w(self.dispatch.config, self.dispatch.tariff, ts_ms=ts_ms,
+                          load_w=self.load.power_w_at(ts_ms), pv_w=self._pv_w(ts_ms))
+        return want / max(1, len(self.batteries))
 
-    def _net_w(self, ts_ms: int) -> float:
+    def _supply_w(self, ts_ms: int) -> float:
+        """On-site supply behind the grid meter (W): PV output plus battery discharge (− charge)."""
         bat = 0.0
         for b in self.batteries:
             b.advance_to(ts_ms)
             bat += b.power_w()
-        return factory_load_w(ts_ms) - self._pv_w(ts_ms) - bat
+        return self._pv_w(ts_ms) + bat
+
+
+def _battery(name: str, site: Site, step_s: float, refresh_s: float | None) -> Battery:
+    b = Battery(name=name, demand_w=site._battery_demand_w, step_s=step_s, refresh_s=refresh_s)
+    if site.dispatch is not None:
+        c = site.dispatch.config
+        b.nameplate_wh, b.soh_pct, b.max_power_w = c.nameplate_kwh * 1000.0, c.soh_pct, c.max_power_kw * 1000.0
+        b.soc_min_pct, b.soc_max_pct, b.initial_soc_pct = c.soc_min_pct, c.soc_max_pct, c.initial_soc_pct
+        b.one_way_efficiency = c.one_way_efficiency
+    return b
 
 
 def build_site(
     *, pv: int, battery: int, meter: int, wind: int, seed: int, step_s: float = STEP_S, refresh_s: float | None = None,
-    battery_meters: bool = False,
+    battery_meters: bool = False, load: LoadSource | None = None, line_loads: Mapping[str, LoadSource] | None = None,
+    dispatch: Dispatch | None = None,
 ) -> Site:
     """Devices named pv1.., met1, bat1.., meter1.., wt1..; deterministic from ``seed``.
     ``step_s``: physics step (s); ``refresh_s``: register refresh grid (s, None = every read).
     ``battery_meters``: each battery gets a meter on its AC feeder, named after it (bat1 -> bat1m),
-    importing what the battery charges and exporting what it discharges."""
-    site = Site()
+    importing what the battery charges and exporting what it discharges. ``load``: what the site
+    draws (default nothing); ``line_loads``: a sub-meter per line (line01 -> line01m) drawing that
+    load; ``dispatch``: the batteries' energy management (default: they hold)."""
+    site = Site(load=load or NoLoad(), dispatch=dispatch)
     site.pv = [PvInverter(name=f"pv{i + 1}", clouds_seed=seed, step_s=step_s, refresh_s=refresh_s) for i in range(pv)]
     if pv:
         site.met = [MetStation(name="met1", clouds_seed=seed, step_s=step_s, refresh_s=refresh_s)]
-    site.batteries = [
-        Battery(name=f"bat{i + 1}", demand_w=site._battery_demand_w, step_s=step_s, refresh_s=refresh_s)
-        for i in range(battery)
-    ]
+    site.batteries = [_battery(f"bat{i + 1}", site, step_s, refresh_s) for i in range(battery)]
     site.meters = [
-        Meter(name=f"meter{i + 1}", net_power_w=site._net_w, step_s=step_s, refresh_s=refresh_s) for i in range(meter)
+        Meter(name=f"meter{i + 1}", load=site.load, supply_w=site._supply_w, step_s=step_s, refresh_s=refresh_s)
+        for i in range(meter)
     ]
     if battery_meters:
         site.feeders = [
             (b, Meter(name=f"{b.name}m", feeder=b.feeder_at, step_s=step_s, refresh_s=refresh_s))
             for b in site.batteries
         ]
+    site.line_meters = [(line, Meter(name=f"{line}m", load=ld, step_s=step_s, refresh_s=refresh_s))
+                        for line, ld in sorted((line_loads or {}).items())]
     site.turbines = [
         WindTurbine(name=f"wt{i + 1}", seed=seed * 1000 + i, step_s=step_s, refresh_s=refresh_s) for i in range(wind)
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,17 @@ FAULT_PRESETS = ("none", "light", "heavy")
 SITE = "s1"
 
 
+@dataclass(frozen=True, slots=True)
+class IdleLine:
+    """Line ``line`` of ``enterprise`` has no work during ``[start_ms, end_ms)`` (UTC ms): its
+    machines stay powered and idle (waiting for cut parts)."""
+
+    enterprise: str
+    line: str
+    start_ms: int
+    end_ms: int
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FloorSpec:
     factories: int
@@ -38,6 +49,10 @@ class FloorSpec:
     shift: ShiftPattern | None = field(default_factory=ShiftPattern)
     faults: str = "none"  # one of FAULT_PRESETS
     batch_max: int | None = None  # default: from speed
+    # (enterprise, the enterprise it copies): a twin has the same styles, machines, operators and
+    # seeds, so the two differ only by what is injected (e.g. an idle line).
+    twins: tuple[tuple[str, str], ...] = ()
+    idle_lines: tuple[IdleLine, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("factories", "lines", "machines"):
@@ -47,6 +62,17 @@ class FloorSpec:
             raise ValueError("end_ms must be after start_ms")
         if self.faults not in FAULT_PRESETS:
             raise ValueError(f"faults must be one of {FAULT_PRESETS}, got {self.faults!r}")
+        known = set(self.enterprises)
+        for twin, source in self.twins:
+            if twin not in known or source not in known or twin == source:
+                raise ValueError(f"twin {twin!r} of {source!r}: both must be distinct factories of {sorted(known)}")
+        for idle in self.idle_lines:
+            if idle.enterprise not in known or idle.end_ms <= idle.start_ms:
+                raise ValueError(f"idle line {idle}: unknown factory or empty span")
+
+    @property
+    def enterprises(self) -> list[str]:
+        return [f"f{f:03d}" for f in range(1, self.factories + 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +103,17 @@ def _fault_plan(preset: str, rng: random.Random) -> FaultPlan:
 def build_floor(spec: FloorSpec) -> list[FloorNode]:
     """Every node of the floor with its profile, seed and fault plan (deterministic from the seed)."""
     nodes: list[FloorNode] = []
-    for f in range(1, spec.factories + 1):
-        enterprise = f"f{f:03d}"
+    copies = dict(spec.twins)
+    for enterprise in spec.enterprises:
+        source = copies.get(enterprise, enterprise)  # a twin draws everything from its original
         for ln in range(1, spec.lines + 1):
             line = f"line{ln:02d}"
-            style = random.Random(stable_seed(spec.seed, enterprise, line, "style"))
+            style = random.Random(stable_seed(spec.seed, source, line, "style"))
             sam_min = round(style.uniform(8.0, 25.0), 2)  # one style per line: T-shirts .. shirts
             for m in range(1, spec.machines + 1):
                 addr = NodeAddress(enterprise=enterprise, site=SITE, line=line, machine=f"m{m:03d}")
-                rng = random.Random(stable_seed(spec.seed, addr.key, "profile"))
+                seeded = NodeAddress(enterprise=source, site=SITE, line=line, machine=addr.machine)
+                rng = random.Random(stable_seed(spec.seed, seeded.key, "profile"))
                 profile = MachineProfile(
                     machine_id=addr.machine,
                     idle_current_a=round(rng.uniform(0.3, 0.6), 3),
@@ -94,8 +122,29 @@ def build_floor(spec: FloorSpec) -> list[FloorNode]:
                     efficiency=round(rng.uniform(0.4, 0.6), 3),
                 )
                 faults = _fault_plan(spec.faults, rng)
-                nodes.append(FloorNode(addr, profile, stable_seed(spec.seed, addr.key), faults))
+                nodes.append(FloorNode(addr, profile, stable_seed(spec.seed, seeded.key), faults))
     return nodes
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedNode:
+    """A node of the floor and its simulated machine (truth timeline, pieces, sampler)."""
+
+    node: FloorNode
+    sim: MachineSimulation
+
+
+def prepare_floor(spec: FloorSpec) -> list[PreparedNode]:
+    """Every node's machine simulation (deterministic from the spec): what ``run_floor`` publishes
+    and what the factory's energy meter draws, from one computation or two identical ones."""
+    out = []
+    for node in build_floor(spec):
+        a = node.addr
+        idle = [(i.start_ms, i.end_ms) for i in spec.idle_lines if (i.enterprise, i.line) == (a.enterprise, a.line)]
+        sim = prepare_machine(profile=node.profile, start_ms=spec.start_ms, end_ms=spec.end_ms, seed=node.seed,
+                              shift=spec.shift, no_work=idle)
+        out.append(PreparedNode(node, sim))
+    return out
 
 
 @dataclass(slots=True)
@@ -171,16 +220,17 @@ def _tagged(i: int, stream: Iterator[Outgoing]) -> Iterator[tuple[int, int, int,
         yield out.send_ms, i, n, out
 
 
-def run_floor(spec: FloorSpec, *, publisher: Publisher, clock: SimClock | None = None) -> FloorReport:
-    """Simulate and publish the whole floor; returns what was sent. Bounded by the finite plan."""
+def run_floor(spec: FloorSpec, *, publisher: Publisher, clock: SimClock | None = None,
+              prepared: Sequence[PreparedNode] | None = None) -> FloorReport:
+    """Simulate and publish the whole floor; returns what was sent. Bounded by the finite plan.
+    ``prepared``: the floor's simulations from :func:`prepare_floor` of the same spec, when the
+    caller already has them (the demo shares them with the factories' energy meters)."""
     clock = clock or SimClock(spec.start_ms, spec.speed)
     batch = spec.batch_max or batch_for_speed(spec.speed)
     reports: list[NodeReport] = []
     streams: list[Iterator[tuple[int, int, int, Outgoing]]] = []
-    for i, node in enumerate(build_floor(spec)):
-        sim = prepare_machine(
-            profile=node.profile, start_ms=spec.start_ms, end_ms=spec.end_ms, seed=node.seed, shift=spec.shift
-        )
+    for i, p in enumerate(prepared if prepared is not None else prepare_floor(spec)):
+        node, sim = p.node, p.sim
         fault_rng = random.Random(stable_seed(node.seed, "faults"))
         schedule = schedule_faults(node.faults, start_ms=spec.start_ms, end_ms=spec.end_ms, rng=fault_rng)
         report = NodeReport(node, sim, FaultLog())

@@ -20,6 +20,7 @@ Samples carry the RMS over their 1-second window, computed from the sub-second t
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,7 @@ from seamline.contracts.messages import MachineState
 from seamline.firmware_stubs.seeding import stable_seed
 from seamline.firmware_stubs.sewing.operator import Segment, Timeline, build_timeline
 from seamline.firmware_stubs.sewing.sampling import TimelineSampler
-from seamline.firmware_stubs.sewing.shift import ShiftPattern, always_working
+from seamline.firmware_stubs.sewing.shift import ShiftPattern, always_working, with_no_work
 
 
 def _default_breakdown_reasons() -> tuple[tuple[str, float], ...]:
@@ -163,12 +164,16 @@ def prepare_machine(
     seed: int,
     sample_period_s: float = 1.0,
     shift: ShiftPattern | None = None,
+    no_work: Sequence[tuple[int, int]] = (),
 ) -> MachineSimulation:
-    """Truth and andon now, samples on demand. ``shift=None`` means the whole window is working time."""
+    """Truth and andon now, samples on demand. ``shift=None`` means the whole window is working
+    time; working time inside the ``no_work`` spans (UTC ms) has no work: powered and idle."""
     period_ms = round(sample_period_s * 1000)
     if period_ms <= 0 or end_ms - start_ms < period_ms:
         raise ValueError(f"window {start_ms}..{end_ms} ms must hold at least one {period_ms} ms sample")
     blocks = shift.blocks(start_ms, end_ms) if shift else always_working(start_ms, end_ms)
+    if no_work:
+        blocks = with_no_work(blocks, no_work)
     timeline = build_timeline(profile, blocks, random.Random(stable_seed(seed, profile.machine_id, "operator")))
     segs = timeline.segments
     presses = [a for a in timeline.andon if a.ts_ms < end_ms]

@@ -40,6 +40,7 @@ _CALENDAR_STATE: dict[BlockKind, tuple[MachineState, bool]] = {
     BlockKind.BREAK: (MachineState.IDLE, True),
     BlockKind.LUNCH: (MachineState.OFF, False),
     BlockKind.OFF_SHIFT: (MachineState.OFF, False),
+    BlockKind.NO_WORK: (MachineState.IDLE, True),
 }
 
 

@@ -9,6 +9,7 @@ Outside work periods the machine is off; the gap between two work periods of the
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ class BlockKind(enum.StrEnum):
     BREAK = "break"  # tea break: powered, operator away
     LUNCH = "lunch"  # between two work periods of one day: unpowered
     OFF_SHIFT = "off_shift"  # night, rest days: unpowered
+    NO_WORK = "no_work"  # working time without work (a line waiting for cut parts): powered, idle
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,29 @@ class ShiftPattern:
             if ms(we) > cursor:
                 spans.append((cursor, ms(we), BlockKind.WORK, day))
         return spans
+
+
+def with_no_work(blocks: list[CalendarBlock], spans_ms: Sequence[tuple[int, int]]) -> list[CalendarBlock]:
+    """``blocks`` with the working time inside ``spans_ms`` (``[start, end)`` UTC ms) turned into
+    ``NO_WORK``: a line left without work keeps its machines powered and idle. Breaks, lunch and
+    off-shift time stay as they are; the result still tiles the same window."""
+    out: list[CalendarBlock] = []
+    for b in blocks:
+        if b.kind is not BlockKind.WORK:
+            out.append(b)
+            continue
+        cursor = b.start_ms
+        for s, e in sorted(spans_ms):
+            s, e = max(s, cursor), min(e, b.end_ms)
+            if e <= s:
+                continue
+            if s > cursor:
+                out.append(CalendarBlock(cursor, s, BlockKind.WORK))
+            out.append(CalendarBlock(s, e, BlockKind.NO_WORK))
+            cursor = e
+        if cursor < b.end_ms:
+            out.append(CalendarBlock(cursor, b.end_ms, BlockKind.WORK))
+    return out
 
 
 def always_working(start_ms: int, end_ms: int) -> list[CalendarBlock]:

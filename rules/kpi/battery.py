@@ -9,6 +9,12 @@ flagged ``soc_corrected`` — this values the stored difference at 100 % dischar
 it overstates RTE slightly when SoC rose and understates it when SoC fell.
 Equivalent full cycles = throughput / usable capacity with throughput = (E_ch + E_dis) / 2
 (one full charge plus one full discharge = one cycle).
+
+Because a dispatched battery rarely ends a shift where it started, the KPI also finds the
+longest **balanced cycle** inside the window — two observed SoC readings at most
+``SOC_TOLERANCE_PCT`` apart in SoC, with charging between them — and reports the RTE over it
+(``cycle_round_trip_efficiency``, the residual SoC difference corrected as above, and its length
+``cycle_h``): the round trip the definition asks for, comparable with the battery's rated one.
 """
 
 from __future__ import annotations
@@ -21,11 +27,14 @@ from seamline.rules.coverage import coverage_of
 from seamline.rules.kpi.counter import CounterIncrements, Increment, counter_flags
 from seamline.rules.kpi.integration import Point, value_at
 from seamline.rules.kpi.result import Flag, KpiResult, KpiValue, build
-from seamline.rules.spans import SpanSet
+from seamline.rules.spans import Span, SpanSet
 from seamline.rules.windows import Window
 
 # BMS SoC readings are integers or 0.1 % steps and drift by ~1 %; below that two SoCs are "the same".
 SOC_TOLERANCE_PCT = 1.0
+# SoC readings searched for a balanced cycle at most (evenly thinned beyond): the search is
+# quadratic in the worst case and only the cycle's ends matter.
+CYCLE_SEARCH_MAX_POINTS = 600
 
 
 def round_trip_efficiency(
@@ -76,10 +85,20 @@ def battery_kpi(
                                     capacity_kwh=capacity_kwh)
         if abs(soc_end - soc_start) > SOC_TOLERANCE_PCT:
             flags.append(Flag.SOC_CORRECTED)
+    cycle = balanced_cycle([p for p in soc_pct if p.quality is not Quality.STALE and obs.contains(p.ts_s)])
+    cycle_rte = cycle_h = None
+    if cycle is not None:
+        a, b = cycle
+        span = SpanSet((Span(a.ts_s, b.ts_s),))
+        cycle_h = (b.ts_s - a.ts_s) / 3600.0
+        cycle_rte = round_trip_efficiency(charge_wh.amount_in(span) / 1000.0, discharge_wh.amount_in(span) / 1000.0,
+                                          soc_start_pct=a.value, soc_end_pct=b.value, capacity_kwh=capacity_kwh)
     values = (
         KpiValue("charge_kwh", "kWh", charge_kwh),
         KpiValue("discharge_kwh", "kWh", discharge_kwh),
         KpiValue("round_trip_efficiency", "fraction", rte, rte),
+        KpiValue("cycle_round_trip_efficiency", "fraction", cycle_rte, cycle_rte),
+        KpiValue("cycle_h", "h", cycle_h),
         KpiValue("equivalent_full_cycles", "cycles", equivalent_full_cycles(charge_kwh, discharge_kwh, capacity_kwh)),
         KpiValue("soc_min_pct", "%", min(inside) if inside else None),
         KpiValue("soc_max_pct", "%", max(inside) if inside else None),
@@ -87,6 +106,33 @@ def battery_kpi(
         KpiValue("soc_end_pct", "%", soc_end),
     )
     return build("battery", window, coverage_of(obs, win), values, flags, coverage_threshold=coverage_threshold)
+
+
+def balanced_cycle(soc_pct: Sequence[Point], *, tolerance_pct: float = SOC_TOLERANCE_PCT,
+                   min_swing_pct: float = 2 * SOC_TOLERANCE_PCT) -> tuple[Point, Point] | None:
+    """The longest stretch between two SoC readings (%) that agree within ``tolerance_pct`` and
+    between which the SoC moved by more than ``min_swing_pct`` (a real cycle, not a battery at
+    rest); ``None`` when there is none. Readings in time order."""
+    pts = sorted(soc_pct, key=lambda p: p.ts_s)
+    if len(pts) > CYCLE_SEARCH_MAX_POINTS:
+        step = len(pts) / CYCLE_SEARCH_MAX_POINTS
+        pts = [pts[int(i * step)] for i in range(CYCLE_SEARCH_MAX_POINTS)] + [pts[-1]]
+    best: tuple[Point, Point] | None = None
+    for i, a in enumerate(pts):
+        if best is not None and pts[-1].ts_s - a.ts_s <= best[1].ts_s - best[0].ts_s:
+            break  # no later start can give a longer cycle
+        lo = hi = a.value
+        swings = []  # SoC range seen from a up to each reading
+        for p in pts[i + 1:]:
+            lo, hi = min(lo, p.value), max(hi, p.value)
+            swings.append(hi - lo)
+        for j in range(len(pts) - 1, i, -1):
+            b = pts[j]
+            if abs(b.value - a.value) <= tolerance_pct and swings[j - i - 1] > min_swing_pct:
+                if best is None or b.ts_s - a.ts_s > best[1].ts_s - best[0].ts_s:
+                    best = (a, b)
+                break
+    return best
 
 
 def energy_from_power(power_w: Sequence[Point], *, max_gap_s: float) -> tuple[CounterIncrements, CounterIncrements]:

@@ -4,7 +4,10 @@ A counter only rises. When a reading is lower than the previous one it either **
 (the previous value was within the top ``ROLLOVER_ZONE`` of the configured wrap value: the
 increment is ``wrap - previous + current``) or was **reset** (device reboot / replacement: the
 counter restarted at 0, so the increment is ``current``). An increment implying more than
-``max_rate_per_s`` (e.g. rated power) is physically impossible; it is dropped and counted.
+``max_rate_per_s`` (e.g. rated power) is physically impossible; it is dropped and counted —
+unless it and the next increment together are plausible: then one reading was stamped off its
+value (the value read later than its timestamp says, e.g. a delayed Modbus reply), which makes one
+increment too steep and the next too flat, and the two are kept as one (counted as ``merged``).
 Stale readings are skipped.
 
 The quantity in a set of spans is each increment spread evenly over its reading interval and
@@ -49,6 +52,7 @@ class CounterIncrements:
     resets: int = 0
     rollovers: int = 0
     implausible: int = 0
+    merged: int = 0  # steep + flat pairs kept as one increment (a reading stamped off its value)
 
     def amount_in(self, spans: SpanSet) -> float:
         """Counter quantity falling into ``spans`` (same unit as the counter)."""
@@ -69,24 +73,49 @@ def counter_increments(
 ) -> CounterIncrements:
     """Non-negative increments between consecutive good readings (ordered by time)."""
     good = sorted((r for r in readings if r.quality is not Quality.STALE), key=lambda r: r.ts_s)
-    out: list[Increment] = []
-    resets = rollovers = implausible = 0
+    steps: list[tuple[Increment, bool]] = []  # (increment, whether it wrapped or reset)
+    resets = rollovers = 0
     for prev, cur in pairwise(good):
         delta = cur.value - prev.value
-        if delta < 0:
+        jumped = delta < 0
+        if jumped:
             if rollover_at is not None and prev.value >= rollover_at * (1 - ROLLOVER_ZONE):
                 delta = rollover_at - prev.value + cur.value
                 rollovers += 1
             else:
                 delta = cur.value
                 resets += 1
-        dt = cur.ts_s - prev.ts_s
-        if max_rate_per_s is not None and delta > max_rate_per_s * dt:
+        if cur.ts_s > prev.ts_s:
+            steps.append((Increment(prev.ts_s, cur.ts_s, delta), jumped))
+    out, implausible, merged = _plausible(steps, max_rate_per_s)
+    return CounterIncrements(tuple(out), resets, rollovers, implausible, merged)
+
+
+def _plausible(steps: list[tuple[Increment, bool]], max_rate_per_s: float | None) -> tuple[list[Increment], int, int]:
+    """The increments within ``max_rate_per_s``; a steep one followed by a flat one that together
+    are within it is kept as one (see the module docstring). Returns (increments, dropped, merged)."""
+    if max_rate_per_s is None:
+        return [inc for inc, _ in steps], 0, 0
+
+    def ok(inc: Increment) -> bool:
+        return inc.delta <= max_rate_per_s * (inc.end_s - inc.start_s)
+
+    out: list[Increment] = []
+    implausible = merged = 0
+    i = 0
+    while i < len(steps):
+        inc = steps[i][0]
+        if ok(inc):
+            out.append(inc)
+        elif i + 1 < len(steps) and not steps[i + 1][1] and ok(
+                both := Increment(inc.start_s, steps[i + 1][0].end_s, inc.delta + steps[i + 1][0].delta)):
+            out.append(both)
+            merged += 1
+            i += 1
+        else:
             implausible += 1
-            continue
-        if dt > 0:
-            out.append(Increment(prev.ts_s, cur.ts_s, delta))
-    return CounterIncrements(tuple(out), resets, rollovers, implausible)
+        i += 1
+    return out, implausible, merged
 
 
 def counter_flags(inc: CounterIncrements) -> list[Flag]:

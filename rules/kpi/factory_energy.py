@@ -1,4 +1,5 @@
-"""Factory energy KPIs: site consumption, kWh per piece, share covered by on-site green generation.
+"""Factory energy KPIs: site consumption, kWh per piece, share covered by on-site green generation;
+per line (where the line has a sub-meter) its consumption and kWh per piece.
 
 Energy balance of a site (kWh over one window)::
 
@@ -64,3 +65,20 @@ def factory_energy_kpi(
     )
     flags = [Flag.CLIPPED] if clipped else []
     return build("factory_energy", window, coverage, values, flags, coverage_threshold=coverage_threshold)
+
+
+def line_energy_kpi(
+    consumption_kwh: float,
+    good_pieces: int,
+    window: Window,
+    *,
+    coverage: Coverage,
+    coverage_threshold: float,
+) -> KpiResult:
+    """A line's own consumption (kWh, from the sub-meters on its distribution board: machines and
+    irons) and kWh per good piece of the line. ``coverage`` is the weakest of its sub-meters'."""
+    values = (
+        KpiValue("consumption_kwh", "kWh", consumption_kwh),
+        KpiValue("kwh_per_piece", "kWh/piece", kwh_per_piece(consumption_kwh, good_pieces)),
+    )
+    return build("line_energy", window, coverage, values, coverage_threshold=coverage_threshold)

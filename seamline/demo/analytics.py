@@ -9,18 +9,19 @@ from typing import Any
 
 from seamline.demo.cluster import DemoRun
 from seamline.demo.energy import poll_hold_s
+from seamline.demo.energy_report import energy_rows, fields
 from seamline.demo.plan import TZ, replay_day
 from seamline.demo.stack import DATABASE
 from seamline.demo.truth import line_truths
 from seamline.rules.energy_kpi import EnergySettings
 from seamline.rules.engine import WindowReport, compute_window
-from seamline.rules.kpi_points import KpiPoint, KpiPointWriter
+from seamline.rules.kpi_points import KpiPointWriter
 from seamline.rules.master_data import load_master_data
 from seamline.rules.source import InfluxSource, SourceSettings
 from seamline.rules.windows import Window
 from seamline.storage.config import InfluxConfig
 from seamline.storage.connect import point_writer
-from seamline.storage.schema import KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE, KPI_PV, KPI_WIND, Retention
+from seamline.storage.schema import KPI_LINE, Retention
 
 SHIFT = (time(8, 0), time(17, 0))
 BREAKS = ((time(10, 0), time(10, 15)), (time(12, 0), time(13, 0)), (time(15, 0), time(15, 15)))
@@ -42,42 +43,6 @@ def kpi_window(run: DemoRun) -> tuple[int, int, list[tuple[int, int]]]:
     return start, end, planned
 
 
-def _fields(p: KpiPoint, *names: str) -> dict[str, float | None]:
-    out: dict[str, float | None] = {}
-    for n in names:
-        v = p.get(n)
-        out[n] = round(float(v), 4) if isinstance(v, int | float) and not isinstance(v, bool) else None
-    return out
-
-
-MAIN_KPI = {KPI_PV.name: KPI_PV.fields_of("energy_kwh", "performance_ratio", "availability"),
-            KPI_WIND.name: KPI_WIND.fields_of("energy_kwh", "capacity_factor", "availability"),
-            KPI_BATTERY.name: KPI_BATTERY.fields_of("charge_kwh", "discharge_kwh", "equivalent_full_cycles"),
-            KPI_FACTORY_ENERGY.name: KPI_FACTORY_ENERGY.fields_of("consumption_kwh", "green_share", "kwh_per_piece")}
-
-
-def _energy_rows(run: DemoRun, report: WindowReport, start: int, end: int) -> list[dict[str, Any]]:
-    """Each energy asset's main KPIs next to the stubs' truth for the same window."""
-    rows = []
-    rec = run.energy_truth
-    for p in report.points:
-        if p.measurement not in MAIN_KPI:
-            continue
-        tags = dict(p.tags)
-        row: dict[str, Any] = {"kpi": p.measurement, "enterprise": tags["enterprise"],
-                               "asset": tags.get("asset", "(site)"), **_fields(p, *MAIN_KPI[p.measurement], "coverage")}
-        device = f"{tags['enterprise']}-{tags.get('asset')}"
-        if rec is not None and p.measurement in (KPI_PV.name, KPI_WIND.name):
-            wh = rec.between(device, "energy_wh", start, end)
-            row["truth"] = {"energy_kwh": None if wh is None else round(wh / 1000, 4)}
-        elif rec is not None and p.measurement == KPI_BATTERY.name:
-            ch, dis = rec.between(device, "charge_wh", start, end), rec.between(device, "discharge_wh", start, end)
-            row["truth"] = {"charge_kwh": None if ch is None else round(ch / 1000, 4),
-                            "discharge_kwh": None if dis is None else round(dis / 1000, 4)}
-        rows.append(row)
-    return rows
-
-
 def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], WindowReport]:
     """The shift's KPIs (written to RP ``kpi``) per line and energy asset, each next to the truth."""
     assert run.floor is not None
@@ -93,14 +58,16 @@ def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], Windo
     writer = KpiPointWriter(point_writer(influx, Retention.KPI))
     written = writer.write(report.points)
     lines = []
-    for t in line_truths(run.floor, (start, end), planned):
+    truths = line_truths(run.floor, (start, end), planned)
+    for t in truths:
         p = report.one(KPI_LINE, enterprise=t.enterprise, line=t.line)
-        measured = _fields(p, "utilization", "line_efficiency", "oee", "availability", "performance", "quality",
+        measured = fields(p, "utilization", "line_efficiency", "oee", "availability", "performance", "quality",
                            "coverage")
         lines.append({"enterprise": t.enterprise, "line": t.line, **measured,
                       "truth": {"utilization": round(t.utilization, 4), "line_efficiency": round(t.line_efficiency, 4),
                                 "availability": round(t.availability, 4), "performance": round(t.performance, 4),
                                 "oee": round(t.oee, 4)}})
     return {"window": {"start_ms": start, "end_ms": end}, "points_written": written,
-            "influx_queries": report.statements, "lines": lines, "energy": _energy_rows(run, report, start, end),
+            "influx_queries": report.statements, "lines": lines,
+            "energy": energy_rows(run.energy_truth, report, truths, start, end),
             "warnings": list(report.warnings)}, report

@@ -26,13 +26,16 @@ def register(sub: Any) -> None:
     p.add_argument("--faults", choices=("none", "light", "heavy"), help="sensor-node faults")
     p.add_argument("--no-energy", action="store_true", help="leave out the Modbus energy equipment")
     p.add_argument("--workdir", type=Path, help="where servers keep data and logs (default var/demo)")
+    p.add_argument("--energy-config", type=Path,
+                   help="energy simulation config: loads, tariff, battery dispatch (default: the packaged one)")
     p.set_defaults(handler=_demo)
 
 
 def options_from(args: argparse.Namespace) -> DemoOptions:
     opts = DemoOptions.quick() if args.quick else DemoOptions()
     changes: dict[str, Any] = {k: getattr(args, k) for k in ("factories", "lines", "machines", "speed", "seed",
-                                                            "faults", "workdir") if getattr(args, k) is not None}
+                                                            "faults", "workdir", "energy_config")
+                               if getattr(args, k) is not None}
     if args.no_energy:
         changes["energy"] = False
     for k in ("factories", "lines", "machines"):

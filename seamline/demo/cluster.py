@@ -16,14 +16,23 @@ from typing import Any
 import orjson
 
 from seamline.demo import configs
-from seamline.demo.energy import PARK, EnergyPlant, build_plant
+from seamline.demo.energy import PARK, EnergyPlant, build_plant, plant_loads
 from seamline.demo.energy_truth import EnergyTruthRecorder
-from seamline.demo.plan import TZ, DemoOptions, outage_ms, replay_day, window_ms
+from seamline.demo.plan import TZ, DemoOptions, idle_twin_ms, outage_ms, replay_day, window_ms
 from seamline.demo.processes import Supervisor, wait_until
 from seamline.demo.sessions import RoutingPublisher, precreate_session, publish_all, retained_statuses, rogue_messages
 from seamline.demo.stack import DATABASE, Stack
 from seamline.firmware_stubs.clock import SimClock
-from seamline.firmware_stubs.sewing.floor import FloorReport, FloorSpec, run_floor
+from seamline.firmware_stubs.energy.factory_load import FactoryLoad
+from seamline.firmware_stubs.energy.load_config import EnergySimConfig, load_energy_sim_config
+from seamline.firmware_stubs.sewing.floor import (
+    FloorReport,
+    FloorSpec,
+    IdleLine,
+    PreparedNode,
+    prepare_floor,
+    run_floor,
+)
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.ingest.quarantine import QuarantineStore
 from seamline.storage.influxql import quote_ident
@@ -34,6 +43,13 @@ log = logging.getLogger(__name__)
 # Wall seconds between writing the configs and simulated time reaching the window start: enough
 # for the agents and ingest workers to start and connect (they need ~1-2 s).
 STARTUP_LEAD_S = 4.0
+# A busy machine can overrun the lead (agents online 9 s late at load 6.8 on 2 cores): start again,
+# with the lead doubled plus the overrun, at most this many times in all.
+STARTUP_ATTEMPTS = 3
+# Modbus requests each energy device must serve after the window's end before the agents stop: a
+# poll reads a device in one to three requests, so this is at least one whole poll.
+FINAL_POLL_REQUESTS = 4
+FINAL_POLL_TIMEOUT_S = 20.0  # the agents poll every fraction of a second; only a stuck agent waits this long
 DRAIN_TIMEOUT_S = 120.0
 
 
@@ -46,6 +62,8 @@ class DemoRun:
     stack: Stack
     supervisor: Supervisor
     gateways: dict[str, Path] = field(default_factory=dict)  # gateway id -> spool path
+    spec: FloorSpec | None = None  # the sewing floor replayed
+    prepared: list[PreparedNode] = field(default_factory=list)  # its machines, shared with the meters
     plant: EnergyPlant | None = None
     energy_truth: EnergyTruthRecorder | None = None
     floor: FloorReport | None = None
@@ -95,22 +113,57 @@ def _spawn_edges(run: DemoRun, workdir: Path, sim: configs.SimTime) -> None:
         run.supervisor.spawn(f"edge-{gateway}", ["edge", "run", "--config", str(path)])
 
 
+def floor_spec(opts: DemoOptions, start_ms: int, end_ms: int) -> FloorSpec:
+    """The sewing floor the demo replays: its size, seed, shifts, node faults and idle twin."""
+    idle = idle_twin_ms(opts, datetime.fromtimestamp(start_ms / 1000, TZ).date())
+    twins, idle_lines = ((), ()) if idle is None else (
+        ((idle[0].enterprise, idle[0].twin_of),), (IdleLine(idle[0].enterprise, idle[0].line, idle[1], idle[2]),))
+    return FloorSpec(factories=opts.factories, lines=opts.lines, machines=opts.machines, start_ms=start_ms,
+                     end_ms=end_ms, seed=opts.seed, speed=opts.speed, shift=ShiftPattern(), faults=opts.faults,
+                     twins=twins, idle_lines=idle_lines)
+
+
 def start(opts: DemoOptions) -> DemoRun:
-    """Servers, energy devices, ingest workers and edge agents, all running and connected."""
-    workdir = _fresh_workdir(opts.workdir)
+    """Servers, energy devices, ingest workers and edge agents, all running and connected before
+    the simulated clock reaches the window start. A start-up that overran its lead (a busy
+    machine) is stopped and begun again with a longer lead: late pollers would miss the replay's
+    first minutes and every energy figure with them."""
     day = replay_day(opts, datetime.now(UTC))
     start_ms, end_ms = window_ms(opts, day)
+    # the floor and the meters' loads before the servers: the simulated clock must not run meanwhile
+    spec = floor_spec(opts, start_ms, end_ms)
+    prepared = prepare_floor(spec)
+    energy_cfg = load_energy_sim_config(opts.energy_config) if opts.energy else None
+    loads = plant_loads(energy_cfg, spec, prepared) if energy_cfg is not None else {}
+    lead_s = STARTUP_LEAD_S
+    for attempt in range(1, STARTUP_ATTEMPTS + 1):
+        run = _start_once(opts, spec, prepared, energy_cfg, loads, lead_s=lead_s)
+        late_s = -run.timings_s["lead_left"]
+        if late_s <= 0 or attempt == STARTUP_ATTEMPTS:
+            if late_s > 0:
+                log.warning("processes came up %.1f s after the simulated start", late_s)
+            return run
+        log.warning("processes came up %.1f s after the simulated start: starting again with a %.0f s lead",
+                    late_s, 2 * (lead_s + late_s))
+        stop(run)
+        lead_s = 2 * (lead_s + late_s)
+    raise AssertionError("unreachable")
+
+
+def _start_once(opts: DemoOptions, spec: FloorSpec, prepared: list[PreparedNode], energy_cfg: EnergySimConfig | None,
+                loads: dict[str, FactoryLoad], *, lead_s: float) -> DemoRun:
+    workdir = _fresh_workdir(opts.workdir)
     gateways = [*opts.enterprises, *([PARK] if opts.energy else [])]
     t0 = time.monotonic()
     stack = Stack.start(workdir, gateways)
-    anchor = time.time() + STARTUP_LEAD_S
-    run = DemoRun(options=opts, start_ms=start_ms, end_ms=end_ms, anchor_unix_s=anchor, stack=stack,
-                  supervisor=Supervisor(logdir=workdir / "logs"))
+    anchor = time.time() + lead_s
+    run = DemoRun(options=opts, start_ms=spec.start_ms, end_ms=spec.end_ms, anchor_unix_s=anchor, stack=stack,
+                  supervisor=Supervisor(logdir=workdir / "logs"), spec=spec, prepared=prepared)
     try:
-        sim = configs.SimTime(start_ms=start_ms, speed=opts.speed, anchor_unix_s=anchor)
-        if opts.energy:
-            clock = SimClock(start_ms, opts.speed, monotonic=time.time, anchor_s=anchor)
-            run.plant = build_plant(opts.enterprises, seed=opts.seed, clock=clock, speed=opts.speed,
+        sim = configs.SimTime(start_ms=spec.start_ms, speed=opts.speed, anchor_unix_s=anchor)
+        if energy_cfg is not None:
+            clock = SimClock(spec.start_ms, opts.speed, monotonic=time.time, anchor_s=anchor)
+            run.plant = build_plant(energy_cfg, spec, loads, seed=opts.seed, clock=clock, speed=opts.speed,
                                     poll_wall_s=opts.energy_poll_s)
             run.plant.host.start()
             run.energy_truth = EnergyTruthRecorder(plant=run.plant, clock=clock)
@@ -126,6 +179,7 @@ def start(opts: DemoOptions) -> DemoRun:
             raise RuntimeError(f"gateways not online after 30 s: {sorted(missing)}\n"
                                + "\n".join(c.log_tail(800) for c in run.supervisor.children))
         run.timings_s["startup"] = time.monotonic() - t0
+        run.timings_s["lead_left"] = anchor - time.time()
         return run
     except BaseException:
         stop(run)
@@ -138,9 +192,8 @@ def _online(run: DemoRun) -> set[str]:
 
 def simulate(run: DemoRun) -> None:
     """Replay the window: nodes publish to their gateways while a rogue client sends garbage."""
-    opts = run.options
-    spec = FloorSpec(factories=opts.factories, lines=opts.lines, machines=opts.machines, start_ms=run.start_ms,
-                     end_ms=run.end_ms, seed=opts.seed, speed=opts.speed, shift=ShiftPattern(), faults=opts.faults)
+    opts, spec = run.options, run.spec
+    assert spec is not None, "start() first"
     clock = SimClock(run.start_ms, opts.speed, monotonic=time.time, anchor_s=run.anchor_unix_s)
     outage = outage_ms(opts, datetime.fromtimestamp(run.start_ms / 1000, TZ).date())
     publisher = RoutingPublisher({ent: run.stack.local[ent].port for ent in opts.enterprises}, record=opts.record,
@@ -149,7 +202,7 @@ def simulate(run: DemoRun) -> None:
     t0 = time.monotonic()
     rogue.start()
     try:
-        run.floor = run_floor(spec, publisher=publisher, clock=clock)
+        run.floor = run_floor(spec, publisher=publisher, clock=clock, prepared=run.prepared)
     finally:
         publisher.close()
         rogue.join(timeout=60)
@@ -164,10 +217,26 @@ def _rogue(run: DemoRun) -> None:
         run.rogue_sent = publish_all(run.stack.central.port, rogue_messages(n, ts_ms=run.start_ms + 3_600_000))
 
 
+def _await_final_polls(run: DemoRun) -> None:
+    """Before the agents stop: every energy device read a few times after the window's end, so
+    each counter has a reading past it (on a busy machine polls lag, and the energy between the
+    last reading and the window's end would be missing from every KPI)."""
+    if run.plant is None:
+        return
+    SimClock(run.start_ms, run.options.speed, monotonic=time.time, anchor_s=run.anchor_unix_s).sleep_until(run.end_ms)
+    endpoints = run.plant.host.endpoints
+    before = [ep.requests for ep in endpoints]
+    if not wait_until(lambda: all(ep.requests >= n + FINAL_POLL_REQUESTS for ep, n in zip(endpoints, before,
+                                                                                          strict=True)),
+                      timeout_s=FINAL_POLL_TIMEOUT_S, interval_s=0.05):
+        log.warning("some energy devices were not read after the window's end within %.0f s", FINAL_POLL_TIMEOUT_S)
+
+
 def drain(run: DemoRun) -> None:
     """Stop the edge agents gracefully (flush open periods, empty spools, say offline), then let
     ingest write everything before stopping it."""
     t0 = time.monotonic()
+    _await_final_polls(run)
     for child in run.supervisor.children:
         if child.name.startswith("edge-"):
             run.exit_codes[child.name] = child.stop(timeout_s=60)

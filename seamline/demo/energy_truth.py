@@ -1,6 +1,12 @@
 """Ground truth of the energy stubs over time: a recorder thread samples each device's true
-running totals (PV and turbine energy, battery charge/discharge) against simulated time, so the
-KPIs of any window can be held against what the physics really produced."""
+running totals (PV and turbine energy, battery charge/discharge and stored energy, meter
+counters) and each site's load components against simulated time, so the KPIs of any window can
+be held against what the physics really produced.
+
+The loads are the very profiles the meters integrate (``EnergyPlant.loads``): a component's
+energy in a window is read from them exactly (:meth:`EnergyTruthRecorder.load_kwh`), and the
+recorded timeline lets a test check that each meter counted the sum of its components.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +17,22 @@ from dataclasses import dataclass, field
 from seamline.demo.energy import EnergyPlant
 from seamline.firmware_stubs.clock import SimClock
 from seamline.firmware_stubs.energy.devices import Battery, PvInverter, WindTurbine, _Base
+from seamline.firmware_stubs.energy.meter import Meter
+
+LOAD = "load"  # series name suffix of a site's load components: "<enterprise>-load"
+TOTAL = "total"
 
 
 def totals_of(dev: _Base) -> dict[str, float]:
-    """The device's true running totals (Wh)."""
+    """The device's true running totals (Wh); the caller holds the device's lock."""
     if isinstance(dev, PvInverter | WindTurbine):
         return {"energy_wh": dev.energy.total_wh}
     if isinstance(dev, Battery) and dev.state is not None:
-        return {"charge_wh": dev.state.charged_wh, "discharge_wh": dev.state.discharged_wh}
+        s = dev.state
+        return {"charge_wh": s.charged_wh, "discharge_wh": s.discharged_wh, "stored_wh": s.stored_wh,
+                "capacity_wh": s.capacity_wh}
+    if isinstance(dev, Meter):
+        return {"import_wh": dev.imported.total_wh, "export_wh": dev.exported.total_wh}
     return {}
 
 
@@ -43,13 +57,22 @@ class EnergyTruthRecorder:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_wall_s):
             now = self.clock.now_ms()
-            for site in self.plant.sites.values():
-                for dev in site.devices:
-                    dev.advance_to(now)  # the same forward-only physics the Modbus reads drive
-                    with dev._lock:
-                        t = totals_of(dev)
-                    if t:
-                        self.series.setdefault(dev.name, []).append((now, t))
+            if now >= self.clock.start_ms:  # before the replay there is nothing to record; stepping the
+                self.sample(now)            # physics then would only compete with the processes starting
+
+    def sample(self, now: int) -> None:
+        """Record every device's totals and every site's load components at ``now``."""
+        for ent, site in self.plant.sites.items():
+            for dev in site.devices:
+                dev.advance_to(now)  # the same forward-only physics the Modbus reads drive
+                with dev._lock:
+                    t = totals_of(dev)
+                if t:
+                    self.series.setdefault(dev.name, []).append((now, t))
+            load = self.plant.loads.get(ent)
+            if load is not None:
+                parts = load.site.parts_wh(now)
+                self.series.setdefault(f"{ent}-{LOAD}", []).append((now, {**parts, TOTAL: sum(parts.values())}))
 
     def at(self, device: str, key: str, t_ms: int) -> float | None:
         """Linear interpolation of a running total at ``t_ms`` (None outside the recording)."""
@@ -64,3 +87,12 @@ class EnergyTruthRecorder:
     def between(self, device: str, key: str, start_ms: int, end_ms: int) -> float | None:
         a, b = self.at(device, key, start_ms), self.at(device, key, end_ms)
         return None if a is None or b is None else b - a
+
+    def load_kwh(self, enterprise: str, start_ms: int, end_ms: int) -> dict[str, float]:
+        """Each load component's energy (kWh) of the site in ``[start_ms, end_ms)``, exact."""
+        load = self.plant.loads[enterprise]
+        return {name: p.energy_between_wh(start_ms, end_ms) / 1000.0 for name, p in load.site.parts.items()}
+
+    def line_kwh(self, enterprise: str, line: str, start_ms: int, end_ms: int) -> float:
+        """What the line's sub-meter draws (its machines and irons) in ``[start_ms, end_ms)``, kWh."""
+        return self.plant.loads[enterprise].lines[line].total.energy_between_wh(start_ms, end_ms) / 1000.0

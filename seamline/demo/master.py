@@ -1,6 +1,7 @@
 """Master data of the simulated cluster, written as the YAML an operator would maintain: the
 factories' lines (operators, style SAM from the simulated floor), the shift calendar the nodes
-follow, and the energy assets with their nameplates and the turbine status mapping."""
+follow, and the energy assets with their nameplates, line sub-meters and the turbine status
+mapping."""
 
 from __future__ import annotations
 
@@ -48,9 +49,11 @@ def _energy_assets(plant: EnergyPlant | None, enterprise: str) -> list[dict[str,
             feeder = site.feeder_meter_of(dev)  # type: ignore[arg-type]
             if feeder is not None:
                 asset["feeder_meter"] = _asset_id(feeder.name)
-        elif kind == "wind_turbine":
+        elif kind == "wind_turbine":  # the wind farm has its own grid connection, not the park meter
             asset |= {"rated_power_kw": 800.0, "turbine_type": dev.turbine_type,  # type: ignore[attr-defined]
-                      "hub_height_m": 76.0, "availability_contract": TURBINE_CONTRACT["id"]}
+                      "hub_height_m": 76.0, "availability_contract": TURBINE_CONTRACT["id"], "behind_meter": False}
+        elif kind == "meter" and (line := site.line_of(dev)) is not None:
+            asset["line"] = line  # the line's sub-meter: kWh per piece per line
         out.append(asset)
     return out
 

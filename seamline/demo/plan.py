@@ -21,6 +21,19 @@ class GatewayOutage:
     minutes: float
 
 
+@dataclass(frozen=True, slots=True)
+class IdleTwin:
+    """``enterprise`` runs as the twin of ``twin_of`` (same styles, machines, operators and seeds)
+    except that its ``line`` has no work from ``start`` (local time) for ``minutes``: machines
+    powered and idle, nothing to press. The pair shows what an idle line does to the energy."""
+
+    enterprise: str
+    twin_of: str
+    line: str
+    start: time
+    minutes: float
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DemoOptions:
     factories: int = 4
@@ -40,6 +53,9 @@ class DemoOptions:
     energy_poll_s: float = 0.25  # wall seconds between Modbus polls (x speed = simulated seconds)
     record: bool = False  # keep every node message in memory (end-to-end tests on small runs)
     gateway_outage: GatewayOutage | None = None
+    # f004 is f003's twin with line01 idle 09:00-11:00 (left out when the cluster has no f004)
+    idle_twin: IdleTwin | None = IdleTwin("f004", "f003", "line01", time(9, 0), 120.0)
+    energy_config: Path | None = None  # energy simulation config; default the packaged one
 
     @classmethod
     def quick(cls, **kw: object) -> DemoOptions:
@@ -73,6 +89,16 @@ def outage_ms(opts: DemoOptions, day: date) -> tuple[str, int, int] | None:
         return None
     start = int(datetime.combine(day, o.start, tzinfo=TZ).timestamp() * 1000)
     return o.enterprise, start, start + int(o.minutes * 60_000)
+
+
+def idle_twin_ms(opts: DemoOptions, day: date) -> tuple[IdleTwin, int, int] | None:
+    """The idle twin and its idle span (UTC epoch ms), when both its factories are simulated."""
+    t = opts.idle_twin
+    lines = {f"line{i:02d}" for i in range(1, opts.lines + 1)}
+    if t is None or not {t.enterprise, t.twin_of} <= set(opts.enterprises) or t.line not in lines:
+        return None
+    start = int(datetime.combine(day, t.start, tzinfo=TZ).timestamp() * 1000)
+    return t, start, start + int(t.minutes * 60_000)
 
 
 def window_ms(opts: DemoOptions, day: date) -> tuple[int, int]:

@@ -45,23 +45,75 @@ def _lines(kpis: dict[str, Any]) -> list[str]:
     return out
 
 
+def _num(v: float | None, fmt: str = ".1f") -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def _generation(r: dict[str, Any]) -> str:
+    name, truth = f"{r['enterprise']}/{r['asset']}", r.get("truth", {})
+    extra = f"PR {r['performance_ratio']:.3f}" if r["kpi"] == "kpi_pv" else f"CF {r['capacity_factor']:.3f}"
+    kwh = f"{r['energy_kwh']:>10.1f} kWh (truth {_num(truth.get('energy_kwh'))})"
+    return f"{name:<14}{r['kpi'][4:]:<8}{kwh}  {extra}  availability {_pct(r['availability'])}"
+
+
+def _battery(r: dict[str, Any]) -> list[str]:
+    t = r.get("truth", {})
+    name = f"{r['enterprise']}/{r['asset']}"
+    return [
+        f"{name:<14}battery charged {_num(r['charge_kwh'])} / discharged {_num(r['discharge_kwh'])} kWh "
+        f"(truth {_num(t.get('charge_kwh'))} / {_num(t.get('discharge_kwh'))})",
+        f"{'':<22}{_num(r['equivalent_full_cycles'], '.3f')} equivalent full cycles (truth "
+        f"{_num(t.get('equivalent_full_cycles'), '.3f')}), SoC {_num(r['soc_start_pct'])} -> "
+        f"{_num(r['soc_end_pct'])} % (truth {_num(t.get('soc_start_pct'))} -> {_num(t.get('soc_end_pct'))})",
+        f"{'':<22}round trip over the shift, SoC-corrected {_pct(r['round_trip_efficiency'])} "
+        f"(truth {_pct(t.get('round_trip_efficiency'))})",
+        f"{'':<22}round trip over a balanced cycle of {_num(r['cycle_h'])} h {_pct(r['cycle_round_trip_efficiency'])}"
+        f" (cells + PCS {_pct(t.get('physical_round_trip'))})",
+    ]
+
+
+COMPONENTS = ("machines", "pressing", "lighting", "air", "compressor", "base")
+
+
+def _factories(rows: list[dict[str, Any]]) -> list[str]:
+    head = (f"{'site':<8}{'metered':>9}{'truth':>9}" + "".join(f"{c:>11}" for c in COMPONENTS)
+            + f"{'base kW':>9}{'pieces':>8}{'kWh/piece':>18}")
+    out = ["kWh in the shift: metered (rules engine) vs the load model's components", head]
+    for r in rows:
+        t = r.get("truth", {})
+        parts = t.get("components_kwh", {})
+        per_piece = f"{_num(r['kwh_per_piece'], '.3f')} / {_num(t.get('kwh_per_piece'), '.3f')}"
+        out.append(f"{r['enterprise']:<8}{r['consumption_kwh']:>9.2f}{_num(t.get('consumption_kwh'), '.2f'):>9}"
+                   + "".join(f"{_num(parts.get(c), '.2f'):>11}" for c in COMPONENTS)
+                   + f"{_num(t.get('base_kw'), '.2f'):>9}{t.get('pieces', '-'):>8}{per_piece:>18}")
+    return out
+
+
+def _lines_energy(rows: list[dict[str, Any]]) -> list[str]:
+    out = [f"{'line sub-meter':<16}{'kWh measured / truth':>24}{'pieces':>8}{'kWh/piece measured / truth':>30}"]
+    for r in rows:
+        t = r.get("truth", {})
+        kwh = f"{r['consumption_kwh']:.3f} / {_num(t.get('consumption_kwh'), '.3f')}"
+        per = f"{_num(r['kwh_per_piece'], '.4f')} / {_num(t.get('kwh_per_piece'), '.4f')}"
+        out.append(f"{r['enterprise'] + '/' + r['line']:<16}{kwh:>24}{t.get('pieces', '-'):>8}{per:>30}")
+    return out
+
+
 def _energy(kpis: dict[str, Any]) -> list[str]:
-    out = []
-    for r in kpis["energy"]:
-        name = f"{r['enterprise']}/{r['asset']}"
-        truth = r.get("truth", {})
-        if r["kpi"] in ("kpi_pv", "kpi_wind"):
-            extra = f"PR {r['performance_ratio']:.3f}" if r["kpi"] == "kpi_pv" else f"CF {r['capacity_factor']:.3f}"
-            kwh = f"{r['energy_kwh']:>10.1f} kWh (truth {truth.get('energy_kwh', 0):.1f})"
-            out.append(f"{name:<14}{r['kpi'][4:]:<8}{kwh}  {extra}  availability {_pct(r['availability'])}")
-        elif r["kpi"] == "kpi_battery":
-            kwh = f"charged {r['charge_kwh']:.1f} / discharged {r['discharge_kwh']:.1f} kWh"
-            out.append(f"{name:<14}{'battery':<8}{kwh} (truth {truth.get('charge_kwh', 0):.1f} / "
-                       f"{truth.get('discharge_kwh', 0):.1f}), {r['equivalent_full_cycles']:.3f} cycles")
-        else:
-            per_piece = "" if r.get("kwh_per_piece") is None else f", {r['kwh_per_piece']:.2f} kWh/piece"
-            out.append(f"{name:<14}{'site':<8}{r['consumption_kwh']:>10.1f} kWh consumed, green share "
-                       f"{_pct(r['green_share'])}{per_piece}")
+    rows = kpis["energy"]
+    by = {k: [r for r in rows if r["kpi"] == k] for k in
+          ("kpi_pv", "kpi_wind", "kpi_battery", "kpi_factory_energy", "kpi_line_energy")}
+    factories = [r for r in by["kpi_factory_energy"] if "components_kwh" in r.get("truth", {})]
+    out = [*_factories(factories)] if factories else []
+    if by["kpi_line_energy"]:
+        out += ["", *_lines_energy(by["kpi_line_energy"])]
+    out.append("")
+    out += [_generation(r) for r in by["kpi_pv"] + by["kpi_wind"]]
+    for r in by["kpi_battery"]:
+        out += _battery(r)
+    for r in by["kpi_factory_energy"]:
+        out.append(f"{r['enterprise'] + '/(site)':<14}{'site':<8}{r['consumption_kwh']:>10.1f} kWh consumed "
+                   f"(truth {_num(r.get('truth', {}).get('consumption_kwh'))}), green share {_pct(r['green_share'])}")
     return out
 
 

@@ -8,13 +8,13 @@ from typing import Any
 from seamline.contracts.assets import AssetKind
 from seamline.demo import accounting
 from seamline.demo.cluster import DemoRun, spools_left
-from seamline.demo.energy import AREA_OF
+from seamline.demo.energy import AREA_OF, LINE_METER_AREA
 from seamline.demo.stack import DATABASE
 from seamline.storage.schema import MACHINE_STATE, telemetry
 
 SEWING = telemetry(AssetKind.SEWING_MACHINE)
 SEWING_MEASUREMENTS = (SEWING.name, MACHINE_STATE.name)
-ENERGY_AREAS = frozenset(AREA_OF.values())
+ENERGY_AREAS = frozenset({*AREA_OF.values(), LINE_METER_AREA})
 
 
 def node_side(run: DemoRun) -> dict[str, int]:

@@ -59,8 +59,8 @@ def test_nothing_lost_nothing_duplicated(cluster: dict[str, Any]) -> None:
 def test_every_device_kind_was_polled(cluster: dict[str, Any]) -> None:
     by_kind = cluster["summary"]["by_kind"]
     assert {k: v["devices"] for k, v in by_kind.items()} == {
-        "pv_inverter": 2, "battery": 1, "meter": 4, "met_station": 1, "wind_turbine": 2}  # meters: 2 factories,
-    # the park's grid connection and its battery's feeder
+        "pv_inverter": 2, "battery": 1, "meter": 8, "met_station": 1, "wind_turbine": 2}  # meters: 2 factories'
+    # grid connections and their 4 line sub-meters, the park's grid connection and its battery's feeder
     assert all(v["samples_stored"] >= 10 * v["devices"] for v in by_kind.values())
 
 

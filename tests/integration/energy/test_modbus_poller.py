@@ -17,7 +17,8 @@ from seamline.contracts.topic import Topic
 from seamline.edge_agent.modbus.config import ModbusDeviceConfig, load_devices
 from seamline.edge_agent.modbus.source import ModbusSource
 from seamline.firmware_stubs.energy.counters import EnergyCounter
-from seamline.firmware_stubs.energy.devices import Battery, Meter, MetStation, PvInverter, WindTurbine, _Base
+from seamline.firmware_stubs.energy.devices import Battery, MetStation, PvInverter, WindTurbine, _Base
+from seamline.firmware_stubs.energy.meter import Meter
 from seamline.firmware_stubs.energy.server import CommsFault, EnergyStubHost
 from seamline.firmware_stubs.energy.sim_clock import ManualClock
 from seamline.firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from seamline.firmware_stubs.energy.devices import Fault, Meter, PvInverter, WindTurbine
+from seamline.firmware_stubs.energy.devices import Fault, PvInverter, WindTurbine
+from seamline.firmware_stubs.energy.meter import Meter
 from seamline.firmware_stubs.energy.site import build_site
 
 NOON_MS = 1_750_478_400_000  # 2025-06-21 12:00 +08:00, on every whole-second grid

@@ -42,6 +42,19 @@ def test_counter_drops_implausible_and_skips_stale() -> None:
     assert [i.delta for i in inc.increments] == [100] and inc.implausible == 1
 
 
+def test_a_reading_stamped_off_its_value_loses_no_energy() -> None:
+    # 10 Wh/s, at most 15 Wh/s: the reading stamped T0+20 holds the value of T0+30 (a delayed reply),
+    # so 10..20 looks twice as steep and 20..30 flat; together they are plausible and kept as one
+    rs = [Reading(T0 + t, v) for t, v in ((0, 0), (10, 100), (20, 300), (30, 300), (40, 400))]
+    inc = counter_increments(rs, max_rate_per_s=15)
+    assert sum(i.delta for i in inc.increments) == 400 and (inc.merged, inc.implausible) == (1, 0)
+    assert [(i.start_s - T0, i.end_s - T0) for i in inc.increments] == [(0, 10), (10, 30), (30, 40)]
+    # a glitch that reverts is no such pair: the drop after it is a reset, and both are refused
+    glitch = [Reading(T0 + t, v) for t, v in ((0, 0), (10, 100), (20, 90_000), (30, 300), (40, 400))]
+    inc = counter_increments(glitch, max_rate_per_s=15)
+    assert [i.delta for i in inc.increments] == [100, 100] and inc.merged == 0 and inc.implausible == 2
+
+
 def test_counter_amount_prorated_into_spans() -> None:
     inc = counter_increments(readings([0, 600], step_s=600))
     assert inc.amount_in(SpanSet.single(T0, T0 + 150)) == pytest.approx(150)

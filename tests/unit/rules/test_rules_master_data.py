@@ -28,10 +28,12 @@ def test_sample_loads_with_expected_content() -> None:
     assert line.operators == 12 and line.absenteeism == 0.08 and line.machine_total == 6
     assert data.style(line.style or "").sam_min == 22.0
     kinds = sorted(a.kind for e in data.enterprises for s in e.sites for a in s.energy_assets)
-    assert kinds == ["battery", "met_station", "meter", "meter", "pv_inverter", "wind_turbine"]
+    assert kinds == ["battery", "met_station", "meter", "meter", "meter", "pv_inverter", "wind_turbine"]
     site = f001.sites[0]
     assert [a.feeder_meter for a in site.energy_assets if a.kind == "battery"] == ["bat01m"]
     assert site.feeder_meters == frozenset({"bat01m"})
+    assert site.sub_meters == frozenset({"bat01m", "line01m"}) and [a.id for a in site.line_meters("line01")] == [
+        "line01m"]
     contract = data.contract("iec-default")
     assert contract.status_map[9] is AvailabilityCategory.FORCED_OUTAGE
     assert AvailabilityCategory.FORCE_MAJEURE in contract.excluded
@@ -84,7 +86,7 @@ def test_feeder_meter_must_be_a_meter_of_the_same_site() -> None:
     raw = sample_raw()
     raw["enterprises"][0]["sites"][0]["energy_assets"][1]["feeder_meter"] = "pv01"  # a PV inverter
     assert ("enterprises[0].sites[0].energy_assets[1].feeder_meter: expected the id of a meter asset of this "
-            "site ['bat01m', 'meter01'], got 'pv01'") in _error(raw)
+            "site ['bat01m', 'line01m', 'meter01'], got 'pv01'") in _error(raw)
     raw = sample_raw()
     raw["enterprises"][0]["sites"][0]["energy_assets"][1]["feeder_meter"] = "ghost"
     assert "got 'ghost'" in _error(raw)
