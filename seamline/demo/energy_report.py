@@ -17,7 +17,8 @@ from seamline.storage.schema import KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_EN
 MAIN_KPI = {KPI_PV.name: KPI_PV.fields_of("energy_kwh", "performance_ratio", "availability"),
             KPI_WIND.name: KPI_WIND.fields_of("energy_kwh", "capacity_factor", "availability"),
             KPI_BATTERY.name: KPI_BATTERY.fields_of("charge_kwh", "discharge_kwh", "round_trip_efficiency",
-                                                    "equivalent_full_cycles", "soc_start_pct", "soc_end_pct", "cycle_round_trip_efficiency", "cycle_h"),
+                                                    "equivalent_full_cycles", "soc_start_pct", "soc_end_pct",
+                                                    "cycle_round_trip_efficiency", "cycle_h"),
             KPI_FACTORY_ENERGY.name: KPI_FACTORY_ENERGY.fields_of("consumption_kwh", "green_share", "kwh_per_piece"),
             KPI_LINE_ENERGY.name: KPI_LINE_ENERGY.fields_of("consumption_kwh", "kwh_per_piece")}
 
