@@ -207,6 +207,6 @@ def line_energy(meters: Sequence[SubMeter], pieces: int, window: Window, *, s: E
     covs = []
     for m in meters:
         if m.series is not None:
-            kwh += counter(m.series, "import_energy_wh", m.asset).amount_in(win) / 1000.0
+            kwh += counter(m.series, METER_IMPORT_WH, m.asset).amount_in(win) / 1000.0
         covs.append(Coverage(m.observed.intersect(win).total_s, window.duration_s))
     return line_energy_kpi(kwh, pieces, window, coverage=weakest(covs), coverage_threshold=s.coverage_threshold)
