@@ -52,7 +52,7 @@ from bench.gateway_load import (
 )
 from bench.modbus_poll import start_stub
 from seamline.localstack import MosquittoProcess
-from tests.support.gateway_install import GatewayVenv, InstallSize, gateway_venv, install_size
+from tests.support.gateway_install import REPO, GatewayVenv, InstallSize, gateway_venv, install_size
 
 ENT, SITE = "bench", "plant1"
 BARE_SCRIPT = Path(__file__).with_name("bare_paho_publisher.py")
@@ -278,12 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smaps", type=int, default=0, metavar="N",
                    help="also print the agent's N largest resident mappings at the end of the window")
     p.add_argument("--fresh", action="store_true", help="rebuild the gateway venv even if cached")
+    p.add_argument("--repo", type=Path, default=REPO,
+                   help="build the wheel from this git checkout (e.g. an older commit, to compare)")
     args = p.parse_args(argv)
     if not (0 <= args.machines <= 2000 and 0 <= args.modbus <= 100 and args.starts >= 1 and args.seconds >= 5):
         p.error("need 0 <= --machines <= 2000, 0 <= --modbus <= 100, --starts >= 1, --seconds >= 5")
     load0 = os.getloadavg()[0]
     t = time.monotonic()
-    venv = gateway_venv(fresh=args.fresh)
+    repo = args.repo.resolve()
+    venv = gateway_venv(fresh=args.fresh, repo=repo, cache_dir=repo / ".build" / "gateway-venv")
     print(f"gateway venv {venv.path} ({'cached' if venv.reused else f'built in {time.monotonic() - t:.0f} s'})")
     size = install_size(venv)
     with tempfile.TemporaryDirectory(prefix="gateway-footprint-") as d:
