@@ -13,14 +13,21 @@ publisher from the same venv in the same run.
 3. Start-up, ``--starts`` times each, alternating: ``<venv>/bin/seamline edge run`` with the bench
    config, and ``bench/bare_paho_publisher.py`` run by that venv's Python. **Start-up = exec -> the
    process's first message arrives on the central broker** (the agent's birth; the bare publisher's
-   birth). Exec -> the agent's "started" log line is shown too (imports + config + spool open).
+   birth), wall time and the CPU time the process used until then (which the other tenants of a
+   shared machine cannot inflate). Exec -> the agent's "started" log line is shown too.
 4. Load: the agent and the bare publisher run side by side; the simulator (main venv) publishes one
    1-sample message per machine per second to the local broker (what real nodes send), the agent
    polls the Modbus stubs at 1 s. After ``--warmup-s`` the bench samples both processes every second
    for ``--seconds``: steady RSS = mean VmRSS over that window, CPU = utime+stime over it; peak RSS =
    VmHWM at its end (the high-water mark since exec, start-up included). The bare publisher sends
-   what the agent sends upstream: ``--modbus`` messages every second and one message per machine
-   every aggregate period.
+   what the agent sends upstream: ``--modbus`` messages a second plus the state changes the agent's
+   own derivation makes of the simulated samples, and one message per machine every aggregate period.
+5. Floor: the venv's Python importing only the agent's third-party dependencies (pydantic with one
+   model built, paho, ssl, sqlite3, PyYAML, orjson, argparse; pymodbus, pysunspec2 and asyncio when
+   Modbus devices are configured): what no agent built on them can go below.
+
+``--smaps N`` prints the agent's N largest resident mappings; ``--repo PATH`` builds the wheel from
+another checkout (e.g. an older commit) to compare.
 """
 
 from __future__ import annotations
@@ -266,7 +273,7 @@ def table(size: InstallSize, starts: tuple[StartTimes, StartTimes], agent: ProcF
     return "\n".join([head, *(f"{k:<{w}}  {a:>13}  {b:>10}  {r:>6}  {t}" for k, a, b, r, t in rows)])
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--machines", type=int, default=200, help="sewing machines at 1 sample/s each")
     p.add_argument("--modbus", type=int, default=10, help="Modbus TCP energy devices polled at 1 s")
@@ -283,12 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not (0 <= args.machines <= 2000 and 0 <= args.modbus <= 100 and args.starts >= 1 and args.seconds >= 5):
         p.error("need 0 <= --machines <= 2000, 0 <= --modbus <= 100, --starts >= 1, --seconds >= 5")
-    load0 = os.getloadavg()[0]
-    t = time.monotonic()
-    repo = args.repo.resolve()
-    venv = gateway_venv(fresh=args.fresh, repo=repo, cache_dir=repo / ".build" / "gateway-venv")
-    print(f"gateway venv {venv.path} ({'cached' if venv.reused else f'built in {time.monotonic() - t:.0f} s'})")
-    size = install_size(venv)
+    return args
+
+
+def measure(args: argparse.Namespace, venv: GatewayVenv) -> tuple[tuple[StartTimes, StartTimes], ProcFigures,
+                                                                  ProcFigures, Traffic, str]:
+    """Brokers and Modbus stubs up, start-up launches, then the load run; everything stopped after."""
     with tempfile.TemporaryDirectory(prefix="gateway-footprint-") as d:
         tmp = Path(d)
         local, central = MosquittoProcess(workdir=tmp / "local"), MosquittoProcess(workdir=tmp / "central")
@@ -309,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             watch = CentralWatch(central.port)
             try:
                 starts = measure_starts(args, venv, tmp, watch, ports, modbus, upstream)
-                agent, bare, traffic, status = load_run(args, venv, tmp, watch, ports, modbus, floor, upstream)
+                return (starts, *load_run(args, venv, tmp, watch, ports, modbus, floor, upstream))
             finally:
                 watch.close()
         finally:
@@ -318,6 +325,17 @@ def main(argv: list[str] | None = None) -> int:
                 stub.wait(timeout=10)
             local.stop()
             central.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    load0 = os.getloadavg()[0]
+    t = time.monotonic()
+    repo = args.repo.resolve()
+    venv = gateway_venv(fresh=args.fresh, repo=repo, cache_dir=repo / ".build" / "gateway-venv")
+    print(f"gateway venv {venv.path} ({'cached' if venv.reused else f'built in {time.monotonic() - t:.0f} s'})")
+    size = install_size(venv)
+    starts, agent, bare, traffic, status = measure(args, venv)
     print(f"{args.machines} machines at 1 sample/s, {args.modbus} Modbus devices at 1 s, "
           f"{traffic.wall_s:.0f} s measured after {args.warmup_s:.0f} s warm-up, {args.starts} starts each; "
           f"agent env: {' '.join(args.agent_env) or '-'}; agent {status}; "
