@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -19,10 +19,8 @@ from seamline.contracts.messages import AssetInfo
 from seamline.contracts.topic import Topic
 from seamline.edge_agent.agent import Sink
 from seamline.edge_agent.modbus.config import ModbusDeviceConfig, load_devices
+from seamline.edge_agent.modbus.source import ModbusSource
 from seamline.edge_agent.spool import Priority
-
-if TYPE_CHECKING:
-    from seamline.edge_agent.modbus.source import ModbusSource
 
 
 class _AggregateSink:
@@ -68,10 +66,6 @@ class ModbusAgentSource:
         ]
 
     def start(self, sink: Sink) -> None:
-        # pymodbus and asyncio load here, on the agent's thread, while the uplink already
-        # connects and announces the gateway: ~0.1 s less from exec to birth.
-        from seamline.edge_agent.modbus.source import ModbusSource
-
         self._source = ModbusSource(
             devices=self.devices, enterprise=self.enterprise, site=self.site,
             sink=_AggregateSink(sink), now_ms=self.now_ms,
