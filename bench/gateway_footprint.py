@@ -264,8 +264,8 @@ def table(size: InstallSize, starts: tuple[StartTimes, StartTimes], agent: ProcF
         ("upstream bytes/msg", f"{traffic.agent_bytes / max(1, traffic.agent_msgs):.0f}",
          f"{traffic.bare_bytes / max(1, traffic.bare_msgs):.0f}", "", ""),
         ("  of which Modbus samples/s", f"{traffic.modbus_msgs / traffic.wall_s:.1f}", "", "", ""),
-        ("  machines with aggregates / state changes", f"{traffic.machines_aggregated} / {traffic.state_msgs}",
-         "", "", ""),
+        ("  machines with aggregates (whole run) / state changes",
+         f"{traffic.machines_aggregated} / {traffic.state_msgs}", "", "", ""),
         ("node samples/s into the local broker", f"{traffic.sent_local / traffic.wall_s:.0f}", "", "", ""),
     ]  # fmt: skip
     w = max(len(r[0]) for r in rows)

@@ -67,7 +67,7 @@ class Traffic:
     agent_msgs: int
     agent_bytes: int
     modbus_msgs: int
-    machines_aggregated: int  # distinct machines with at least one aggregate
+    machines_aggregated: int  # distinct machines with at least one aggregate since the agent started
     state_msgs: int
     bare_msgs: int
     bare_bytes: int
@@ -135,7 +135,9 @@ class CentralWatch:
         agent_prefix = f"seamline/v1/{enterprise}/{site}/"
         ours = [(t.split("/"), n) for t, n in seen if t.startswith(agent_prefix)]
         bare = [n for t, n in seen if t.startswith(bare_prefix)]
-        machines = {(p[4], p[5]) for p, _ in ours if p[4].startswith("line") and p[6] == "data"}
+        with self._cond:  # over the whole run: one window of 60 s may cut the minute's burst in two
+            topics = [t.split("/") for t in self._first if t.startswith(agent_prefix)]
+        machines = {(p[4], p[5]) for p in topics if p[4].startswith("line") and p[6] == "data"}
         return Traffic(
             wall_s=wall, agent_msgs=len(ours), agent_bytes=sum(n for _, n in ours),
             modbus_msgs=sum(1 for p, _ in ours if p[4] == "energy" and p[6] == "data"),
