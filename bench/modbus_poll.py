@@ -134,14 +134,18 @@ def _slices(args: argparse.Namespace) -> list[dict[str, int]]:
 Entry = dict[str, object]
 
 
-def _start_stub(counts: dict[str, int], args: argparse.Namespace) -> tuple[subprocess.Popen[str], list[Entry]]:
+def start_stub(
+    counts: dict[str, int], *, life_s: float, step_s: float, refresh_s: float
+) -> tuple[subprocess.Popen[str], list[Entry]]:
+    """One ``seamline.firmware_stubs.energy.cli`` process serving ``counts`` devices (pv, battery,
+    meter, wind; a met station comes with PV) for ``life_s`` wall seconds at most, and the edge
+    config entries of its devices (1 s poll interval)."""
     n = counts["pv"] + (1 if counts["pv"] else 0) + counts["battery"] + counts["meter"] + counts["wind"]
     for _ in range(PORT_ATTEMPTS):
         base = random.randrange(PORT_RANGE[0], PORT_RANGE[1] - n)
-        life_s = args.warmup_s * 2 + args.seconds * 2 + 60  # the stubs end by themselves even if we die
         cmd = [sys.executable, "-m", "seamline.firmware_stubs.energy.cli", "--base-port", str(base),
                "--duration-s", str(life_s),
-               "--step-s", str(args.step_s), "--refresh-s", str(args.refresh_s),
+               "--step-s", str(step_s), "--refresh-s", str(refresh_s),
                *(a for k, v in counts.items() for a in (f"--{k}", str(v)))]  # fmt: skip
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         entries = _read_endpoints(proc, n)
@@ -367,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         entries: list[Entry] = []
         for i, counts in enumerate(_slices(args)):
-            proc, ents = _start_stub(counts, args)
+            life_s = args.warmup_s * 2 + args.seconds * 2 + 60  # the stubs end by themselves even if we die
+            proc, ents = start_stub(counts, life_s=life_s, step_s=args.step_s, refresh_s=args.refresh_s)
             procs.append(proc)
             entries.extend({**e, "asset": f"s{i}-{e['asset']}"} for e in ents)  # each process names from pv1
         devices = load_devices(entries)

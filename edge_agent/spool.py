@@ -41,6 +41,10 @@ ROW_OVERHEAD_BYTES = 64
 # After a WAL checkpoint SQLite truncates the -wal file to this size, so a burst does not leave
 # a large WAL on the gateway's SD card for ever.
 WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024
+# SQLite's page cache (default 2000 KiB). Hot are the checkpoints (~60 pages for 200 machines),
+# the newest messages and the oldest un-acked ones; the OS page cache holds the rest. 512 KiB:
+# ~0.5 MB less RSS with 200 machines at the same CPU per batch (bench/gateway_footprint.py).
+PAGE_CACHE_KIB = 512
 # Rows examined per query when the drop policy runs and ids deleted per statement on ack
 # (SQLite's default limit on bound parameters is far above this).
 _DROP_SCAN_ROWS = 256
@@ -150,6 +154,7 @@ class SqliteSpool:
         if str(mode).lower() != "wal":
             raise SpoolError(f"spool {self._path}: journal_mode WAL refused (got {mode})")
         db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
+        db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, SCHEMA_VERSION):
             raise SpoolError(f"spool {self._path} has schema version {version}, expected {SCHEMA_VERSION}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,13 +49,61 @@ COMMANDS: dict[str, Command] = {
 class MissingExtraError(Exception):
     """A subcommand needs a Python package that its extra would have installed."""
 
-    def __init__(self, command: str, module: str) -> None:
+    def __init__(self, command: str, missing: str) -> None:
         extra = COMMANDS[command].extra
         target = f"seamline[{extra}]" if extra else "seamline"
-        super().__init__(
-            f"seamline {command}: Python module {module!r} is not installed; "
-            f"install it with: pip install '{target}'"
-        )
+        super().__init__(f"seamline {command}: {missing} is not installed; install it with: pip install '{target}'")
+
+
+# One requirement line of the wheel's METADATA: name, [extras], version, ; extra == "x"
+_REQUIRES_DIST = re.compile(
+    r'^Requires-Dist:\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?[^;]*(?:;\s*extra\s*==\s*"([^"]+)")?\s*$'
+)
+
+
+def extra_requirements(metadata_headers: str, extra: str) -> list[str]:
+    """Distribution names that ``seamline[extra]`` adds to the base install, read from the METADATA
+    headers (pyproject.toml's extras as the wheel carries them; ``seamline[a,b]`` entries expanded)."""
+    by_extra: dict[str, list[tuple[str, list[str]]]] = {}
+    for line in metadata_headers.splitlines():
+        m = _REQUIRES_DIST.match(line)
+        if m and m.group(3):
+            extras = [x.strip() for x in (m.group(2) or "").split(",") if x.strip()]
+            by_extra.setdefault(m.group(3), []).append((m.group(1), extras))
+    names: list[str] = []
+    todo, seen = [extra], set()
+    while todo:
+        e = todo.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        for name, extras in by_extra.get(e, []):
+            if name.lower() == "seamline":
+                todo += extras
+            elif name not in names:
+                names.append(name)
+    return names
+
+
+def _missing_distribution(extra: str) -> str | None:
+    """The first distribution of ``seamline[extra]`` that is not installed; None when all are, or when
+    seamline runs from a source tree without installed metadata (nothing to compare with).
+
+    Checked before the component is imported, so ``seamline ingest --help`` on a gateway already says
+    what to install instead of showing options of a command that cannot run."""
+    from importlib import metadata  # pydantic imports it anyway; ~1 ms of lookups here
+
+    try:
+        dist = metadata.distribution("seamline")
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""  # wheel or egg-info
+    except metadata.PackageNotFoundError:
+        return None
+    for name in extra_requirements(text.split("\n\n", 1)[0], extra):
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            return name
+    return None
 
 
 def _third_party(exc: ModuleNotFoundError) -> str | None:
@@ -84,13 +133,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if name != command:
             sub.add_parser(name, help=spec.help, add_help=False)
             continue
+        package = _missing_distribution(spec.extra) if spec.extra else None
+        if package is not None:
+            raise MissingExtraError(name, f"Python package {package!r}")
         try:
             module = importlib.import_module(spec.module)
         except ModuleNotFoundError as exc:
             missing = _third_party(exc)
             if missing is None:
                 raise
-            raise MissingExtraError(name, missing) from None
+            raise MissingExtraError(name, f"Python module {missing!r}") from None
         module.register(sub)
     return parser
 
@@ -122,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = _third_party(exc)
         if missing is None:
             raise
-        print(MissingExtraError(args.command, missing), file=sys.stderr)
+        print(MissingExtraError(args.command, f"Python module {missing!r}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -118,6 +119,21 @@ def test_checkpoint_anywhere_gives_the_same_messages(cuts: list[int]) -> None:
         got += d.process(stream[a:b])
         d = MachineDerivation.from_bytes(d.to_bytes(), thresholds=TH, period_s=60)
     assert got == whole
+
+
+def test_checkpoint_blob_holds_only_its_own_bytes() -> None:
+    # A batch checkpoints every machine it touched; orjson's bytes would each keep a ~16 KB buffer.
+    d = MachineDerivation(thresholds=TH, period_s=60)
+    d.process(_stream(100))
+    blobs = [d.to_bytes()]  # orjson's key cache fills on first use
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        blobs += [d.to_bytes() for _ in range(50)]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 50 * 2 * len(blobs[0]), f"{held / 50:.0f} bytes held per {len(blobs[0])}-byte blob"
 
 
 def test_from_bytes_rejects_foreign_blobs() -> None:
