@@ -60,7 +60,8 @@ def _gateways(s: DashboardSettings) -> list[PanelBuilder]:
     colours = {GatewayState.ONLINE.value: "green", GatewayState.OFFLINE.value: "red"}
     mapping = dm.ValueMap(options={k: dm.ValueMappingResult(color=c, text=k) for k, c in sorted(colours.items())})
     return [
-        dress(kinds.single(), s, title="Gateways online", w=4, h=8, unit="short", targets=[target(online, s)],
+        dress(kinds.single().no_value("0"), s, title="Gateways online", w=4, h=8, unit="short",
+              targets=[target(online, s)],
               description="Gateways whose latest status in the time range is online (birth), not offline "
                           "(clean stop or Last Will)."),
         dress(kinds.grid().transformations([merge(), hide_time()]).mappings([mapping]), s, title="Gateway status",
@@ -83,9 +84,10 @@ def _alerts(s: DashboardSettings) -> list[PanelBuilder]:
     count = Outer(inner=last, columns=(Column(field="firing", agg=Agg.COUNT, alias="firing"),), where=(firing,))
     listed = Outer(inner=last, columns=(Column(field="firing", alias="firing"),), where=(firing,), tags=_ALERT_KEY)
     return [
-        dress(kinds.single(), s, title="Firing alerts", w=4, h=8, unit="short", targets=[target(count, s)],
+        dress(kinds.single().no_value("0"), s, title="Firing alerts", w=4, h=8, unit="short",
+              targets=[target(count, s)],
               description="Alerts whose latest state in the time range is firing (the rules alert evaluator)."),
-        dress(kinds.grid().transformations([merge(), hide_time()]), s, title="Firing alerts", w=20, h=8,
+        dress(kinds.grid().transformations([merge(), hide_time()]), s, title="Firing alerts, listed", w=20, h=8,
               targets=[target(listed, s, table=True)],
               description="Which alerts fire: name, severity, enterprise, site, asset."),
     ]
