@@ -106,10 +106,10 @@ def _secret_body(source: Any, settings: Any) -> dict[str, Any]:
 
 
 def _provision(args: argparse.Namespace) -> int:
-    from grafana_client import GrafanaApi
+    from grafana_client.api import GrafanaApi
 
     from seamline.dashboards.catalog import build_all
-    from seamline.dashboards.provision import ProvisionError, Provisioner
+    from seamline.dashboards.provision import Provisioner, ProvisionError
 
     token = os.environ.get(args.token_env)
     if not token:

@@ -119,7 +119,8 @@ def _energy(s: DashboardSettings) -> list[timeseries.Panel | text.Panel]:
 def build(s: DashboardSettings) -> Dashboard:
     ent = hierarchy([telemetry(AssetKind.SEWING_MACHINE)], s.raw_rp, area_as="Line", upto=ENTERPRISE)
     d = frame("cluster", "seamline · Cluster", "The virtual group: factories' performance, free capacity, "
-              "the latest order plan and energy.", s, variables=[*ent, window_variable(KPI_LINE, s)], time_from="now-7d")
+              "the latest order plan and energy.", s, variables=[*ent, window_variable(KPI_LINE, s)],
+              time_from="now-7d")
     d = d.with_row(Row("Performance per factory"))
     for p in (_per_factory(s, "utilization", "Utilization per factory", "Machine utilization"),
               _per_factory(s, Field.LINE_EFFICIENCY, "Line efficiency per factory", "Line efficiency"),

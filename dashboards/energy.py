@@ -10,7 +10,7 @@ from seamline.contracts.assets import AssetKind
 from seamline.dashboards import kinds
 from seamline.dashboards.frame import frame
 from seamline.dashboards.influxql import Agg, Column, Fill, Statement, TagIs, VarMatch
-from seamline.dashboards.panels import PanelBuilder, dress, target
+from seamline.dashboards.panels import PanelLike, dress, target
 from seamline.dashboards.settings import DashboardSettings
 from seamline.dashboards.variables import ENTERPRISE, SITE, WINDOW, hierarchy, window_variable
 from seamline.storage.schema import KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_PV, KPI_WIND, Measurement, Tag, telemetry
@@ -33,12 +33,13 @@ def _kpi(s: DashboardSettings, m: Measurement, *cols: Column, interval: str | No
                      interval=interval)
 
 
-def _pv(s: DashboardSettings) -> list[PanelBuilder]:
+def _pv(s: DashboardSettings) -> list[PanelLike]:
     power = _raw(s, PV, Column(field="ac_power_w", agg=Agg.MEAN, alias="ac_power_kw", scale=_KW))
     poa = _raw(s, MET, Column(field="poa_irradiance_w_m2", agg=Agg.MEAN, alias="poa_w_m2"))
     pr = _kpi(s, KPI_PV, Column(field="performance_ratio", agg=Agg.MEAN, alias="performance_ratio"))
     return [
-        dress(kinds.series(), s, title="PV power", w=8, h=8, unit="kwatt", targets=[target(power, s, alias="$tag_asset")],
+        dress(kinds.series(), s, title="PV power", w=8, h=8, unit="kwatt",
+              targets=[target(power, s, alias="$tag_asset")],
               description="AC power per inverter, kW (SunSpec 103 W)."),
         dress(kinds.series(), s, title="Plane-of-array irradiance", w=8, h=8, unit="short",
               targets=[target(poa, s, alias="$tag_asset")], description="Irradiance at the met station, W/m²."),
@@ -48,7 +49,7 @@ def _pv(s: DashboardSettings) -> list[PanelBuilder]:
     ]
 
 
-def _wind(s: DashboardSettings) -> list[PanelBuilder]:
+def _wind(s: DashboardSettings) -> list[PanelLike]:
     curve = _raw(s, WIND, Column(field="wind_speed_m_s", agg=Agg.MEAN, alias="wind_speed_m_s"),
                  Column(field="power_w", agg=Agg.MEAN, alias="power_kw", scale=_KW), fill=Fill.NONE)
     energy = _kpi(s, KPI_WIND, Column(field="expected_energy_kwh", agg=Agg.SUM, alias="expected_kwh"),
@@ -70,7 +71,7 @@ def _wind(s: DashboardSettings) -> list[PanelBuilder]:
     ]
 
 
-def _battery(s: DashboardSettings) -> list[PanelBuilder]:
+def _battery(s: DashboardSettings) -> list[PanelLike]:
     soc = _raw(s, BATTERY, Column(field="soc_pct", agg=Agg.MEAN, alias="soc_pct"))
     cycles = _kpi(s, KPI_BATTERY, Column(field="equivalent_full_cycles", agg=Agg.SUM, alias="cycles"), interval=None)
     return [
@@ -82,7 +83,7 @@ def _battery(s: DashboardSettings) -> list[PanelBuilder]:
     ]
 
 
-def _balance(s: DashboardSettings) -> list[PanelBuilder]:
+def _balance(s: DashboardSettings) -> list[PanelLike]:
     grid = _raw(s, METER, Column(field="power_w", agg=Agg.MEAN, alias="power_kw", scale=_KW))
     pv = _raw(s, PV, Column(field="ac_power_w", agg=Agg.MEAN, alias="power_kw", scale=_KW))
     wind = _raw(s, WIND, Column(field="power_w", agg=Agg.MEAN, alias="power_kw", scale=_KW))

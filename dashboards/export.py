@@ -25,6 +25,7 @@ PROVIDER_FILE = "seamline.yaml"
 JSON_DIR = "seamline"
 # How often Grafana re-reads the JSON files (s); provisioned dashboards change only with a deployment.
 UPDATE_INTERVAL_S = 60
+GRAFANA_ROOT = PurePosixPath("/etc/grafana/provisioning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def export(directory: Path, settings: DashboardSettings, source: DataSource, *,
-           grafana_root: PurePosixPath = PurePosixPath("/etc/grafana/provisioning")) -> Exported:
+           grafana_root: PurePosixPath = GRAFANA_ROOT) -> Exported:
     """Write the provisioning files into ``directory``; ``grafana_root`` is where Grafana will see
     that directory (the provider file names the JSON folder by that absolute path)."""
     built = build_all(settings)

@@ -12,7 +12,7 @@ from seamline.contracts.messages import MachineState
 from seamline.dashboards import kinds
 from seamline.dashboards.frame import UIDS, frame
 from seamline.dashboards.influxql import Agg, Column, Fill, Statement, TagIs, VarMatch
-from seamline.dashboards.panels import PanelBuilder, dress, drill_link, hide_time, merge, sort_desc, target
+from seamline.dashboards.panels import PanelLike, dress, drill_link, hide_time, merge, sort_desc, target
 from seamline.dashboards.settings import DashboardSettings
 from seamline.dashboards.variables import (
     ENTERPRISE,
@@ -49,7 +49,7 @@ class _Scope:
         self.window = TagIs(Tag.WINDOW, f"${WINDOW}")
 
 
-def _efficiency(sc: _Scope) -> PanelBuilder:
+def _efficiency(sc: _Scope) -> PanelLike:
     s = sc.s
     names = ["line_efficiency", "oee"] + (["availability", "performance", "quality"] if sc.one_line else [])
     cols = tuple(Column(field=KPI_LINE.field(n), agg=Agg.MEAN, alias=n, scale=100) for n in names)
@@ -64,7 +64,7 @@ def _efficiency(sc: _Scope) -> PanelBuilder:
                              "outage lowers coverage, never adds downtime).")
 
 
-def _lines_table(sc: _Scope) -> PanelBuilder:
+def _lines_table(sc: _Scope) -> PanelLike:
     s = sc.s
     cols = (Column(field=Field.LINE_EFFICIENCY, agg=Agg.MEAN, alias="efficiency_pct", scale=100),
             Column(field="oee", agg=Agg.MEAN, alias="oee_pct", scale=100),
@@ -81,7 +81,7 @@ def _lines_table(sc: _Scope) -> PanelBuilder:
                              "coverage (%). Click a line to open it.")
 
 
-def _machines_table(sc: _Scope) -> PanelBuilder:
+def _machines_table(sc: _Scope) -> PanelLike:
     s = sc.s
     cols = (Column(field="utilization", agg=Agg.MEAN, alias="utilization_pct", scale=100),
             Column(field="availability", agg=Agg.MEAN, alias="availability_pct", scale=100),
@@ -112,7 +112,7 @@ def _states(sc: _Scope) -> StatesPanel:
                              "of each interval. Gaps: no data (gateway or node offline), not downtime.")
 
 
-def _pareto(sc: _Scope) -> PanelBuilder:
+def _pareto(sc: _Scope) -> PanelLike:
     s = sc.s
     st = Statement(measurement=KPI_DOWNTIME, rp=s.kpi_rp, where=(*sc.kpi, sc.window), interval=None,
                    tags=(Tag.REASON,), columns=(Column(field=Field.DOWN_MIN, agg=Agg.SUM, alias="down_min"),))
@@ -122,7 +122,7 @@ def _pareto(sc: _Scope) -> PanelBuilder:
                              "(needle, thread, motor, waiting for the mechanic) and stops (no work, changeover).")
 
 
-def _output(sc: _Scope) -> list[PanelBuilder]:
+def _output(sc: _Scope) -> list[PanelLike]:
     s = sc.s
     pieces = Statement(measurement=SEWING, rp=s.raw_rp, where=sc.raw, interval="1h", tags=(Tag.AREA,), fill=Fill.ZERO,
                        tz=s.timezone, columns=(Column(field="pieces", agg=Agg.SUM, alias="pieces"),))

@@ -43,8 +43,8 @@ def bars(x_field: str, *, stacked: bool = False) -> barchart.Panel:
 
 def heat() -> heatmap.Panel:
     """One row per series (e.g. per factory), colour = value; values are not re-bucketed."""
-    return heatmap.Panel().calculate(False).rows_frame(heatmap.RowsHeatmapOptions().layout(cm.HeatmapCellLayout.UNKNOWN)) \
-        .show_legend().show_tooltip()
+    rows = heatmap.RowsHeatmapOptions().layout(cm.HeatmapCellLayout.UNKNOWN)
+    return heatmap.Panel().calculate(False).rows_frame(rows).show_legend().show_tooltip()
 
 
 def grid() -> table.Panel:

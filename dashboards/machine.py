@@ -9,7 +9,7 @@ from seamline.dashboards import kinds
 from seamline.dashboards.floor import SEWING, STATE_COLOURS
 from seamline.dashboards.frame import frame
 from seamline.dashboards.influxql import Agg, Column, Fill, Statement, TagIs, VarMatch
-from seamline.dashboards.panels import PanelBuilder, dress, hide_time, merge, target
+from seamline.dashboards.panels import PanelLike, dress, hide_time, merge, target
 from seamline.dashboards.settings import DashboardSettings
 from seamline.dashboards.variables import ENTERPRISE, LINE, MACHINE, SITE, WINDOW, hierarchy, window_variable
 from seamline.storage.schema import KPI_MACHINE, MACHINE_STATE, Field, Tag
@@ -26,7 +26,7 @@ def _raw(s: DashboardSettings, *cols: Column) -> Statement:
     return Statement(measurement=SEWING, rp=s.raw_rp, where=_where(), tags=(Tag.ASSET,), columns=cols)
 
 
-def _panels(s: DashboardSettings) -> list[PanelBuilder]:
+def _panels(s: DashboardSettings) -> list[PanelLike]:
     current = _raw(s, Column(field="current_a", agg=Agg.MEAN, alias="current_a"),
                    Column(field="current_max_a", agg=Agg.MAX, alias="current_max_a"))
     state = Statement(measurement=MACHINE_STATE, rp=s.raw_rp, where=_where(), tags=(Tag.ASSET,), interval=None,
@@ -59,7 +59,7 @@ def _panels(s: DashboardSettings) -> list[PanelBuilder]:
     ]
 
 
-def _kpis(s: DashboardSettings) -> PanelBuilder:
+def _kpis(s: DashboardSettings) -> PanelLike:
     where = (VarMatch(Tag.ENTERPRISE, ENTERPRISE), VarMatch(Tag.SITE, SITE), VarMatch(Tag.LINE, LINE),
              VarMatch(Tag.ASSET, MACHINE), TagIs(Tag.WINDOW, f"${WINDOW}"))
     cols = (Column(field="utilization", agg=Agg.MEAN, alias="utilization_pct", scale=100),

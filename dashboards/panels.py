@@ -17,8 +17,8 @@ from seamline.dashboards.influxql import Outer, Statement
 from seamline.dashboards.settings import DashboardSettings
 from seamline.dashboards.target import INFLUXDB_PLUGIN, InfluxTargetBuilder
 
-__all__ = ["TAG", "PanelBuilder", "datasource", "dress", "drill_link", "hide_time", "merge", "nav_links", "sort_desc",
-           "target"]
+__all__ = ["TAG", "PanelBuilder", "PanelLike", "datasource", "dress", "drill_link", "hide_time", "merge", "nav_links",
+           "sort_desc", "target"]
 
 # Every seamline dashboard carries this tag; the dashboards' own link bar lists them by it.
 TAG = "seamline"
@@ -45,6 +45,8 @@ class PanelBuilder(Protocol):
 
 
 P = TypeVar("P", bound=PanelBuilder)
+# What a dashboard's with_panel takes: any of the SDK's panel builders.
+PanelLike = cogbuilder.Builder[model.Panel]
 
 
 def datasource(settings: DashboardSettings) -> DataSourceRef:

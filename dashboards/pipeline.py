@@ -11,7 +11,7 @@ from seamline.contracts.messages import GatewayState
 from seamline.dashboards import kinds
 from seamline.dashboards.frame import frame
 from seamline.dashboards.influxql import Agg, Column, FamilyColumn, FieldIs, Fill, Outer, Statement, VarMatch
-from seamline.dashboards.panels import PanelBuilder, dress, hide_time, merge, target
+from seamline.dashboards.panels import PanelLike, dress, hide_time, merge, target
 from seamline.dashboards.settings import DashboardSettings
 from seamline.dashboards.variables import ENTERPRISE, hierarchy
 from seamline.storage.schema import ALERT_STATE, GATEWAY_STATUS, INGEST_SELF, SEQ_GAP, Field, Tag, telemetry
@@ -24,7 +24,7 @@ _GATEWAY_KEY = (Tag.ENTERPRISE, Tag.SITE, Tag.GATEWAY)
 _ALERT_KEY = (Tag.ALERTNAME, Tag.SEVERITY, Tag.ENTERPRISE, Tag.SITE, Tag.ASSET)
 
 
-def _ingest(s: DashboardSettings) -> list[PanelBuilder]:
+def _ingest(s: DashboardSettings) -> list[PanelLike]:
     def self_metric(*cols: Column | FamilyColumn) -> Statement:
         return Statement(measurement=INGEST_SELF, rp=s.raw_rp, tags=(Tag.WORKER,), columns=cols, fill=Fill.NONE)
 
@@ -48,7 +48,7 @@ def _ingest(s: DashboardSettings) -> list[PanelBuilder]:
     ]
 
 
-def _gateways(s: DashboardSettings) -> list[PanelBuilder]:
+def _gateways(s: DashboardSettings) -> list[PanelLike]:
     last = Statement(measurement=GATEWAY_STATUS, rp=s.raw_rp, where=(_ENT,), interval=None, tags=_GATEWAY_KEY,
                      columns=(Column(field=Field.STATE, agg=Agg.LAST, alias="state"),))
     online = Outer(inner=last, columns=(Column(field="state", agg=Agg.COUNT, alias="online"),),
@@ -77,7 +77,7 @@ def _gateways(s: DashboardSettings) -> list[PanelBuilder]:
     ]
 
 
-def _alerts(s: DashboardSettings) -> list[PanelBuilder]:
+def _alerts(s: DashboardSettings) -> list[PanelLike]:
     last = Statement(measurement=ALERT_STATE, rp=s.kpi_rp, where=(_ENT,), interval=None, tags=_ALERT_KEY,
                      columns=(Column(field=Field.FIRING, agg=Agg.LAST, alias="firing"),))
     firing = FieldIs("firing", "=", 1)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import niquests
-from grafana_client import GrafanaApi
+from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaServerError, GrafanaTimeoutError
 
 from seamline.backoff import Backoff
@@ -64,7 +64,7 @@ class ProvisionReport:
 
 
 def _not_found(exc: GrafanaClientError) -> bool:
-    return exc.status_code == 404
+    return bool(exc.status_code == 404)
 
 
 def _strip(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,7 +80,7 @@ class Provisioner:
 
     def __init__(self, api: GrafanaApi, settings: DashboardSettings, *, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
-        self._api = api
+        self._api: Any = api  # grafana-client is untyped
         self._settings = settings
         self._retry = retry or RetryPolicy()
         self._sleep = sleep

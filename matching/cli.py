@@ -30,8 +30,8 @@ from seamline.matching.bookings import PlanTooLargeError, plan_messages, render_
 from seamline.matching.capacity import LineKey, from_messages
 from seamline.matching.models import AllocationPlan, Order
 from seamline.matching.order_book import parse_orders, read_rows
-from seamline.matching.planner import MatchOptions, plan_orders
 from seamline.matching.plan_record import RecordError, record_plan
+from seamline.matching.planner import MatchOptions, plan_orders
 from seamline.matching.profiles import load_profiles
 from seamline.matching.publisher import MqttPublisher, PublishError, booked_lines, publish_plan
 from seamline.matching.retained import BrokerUnavailableError

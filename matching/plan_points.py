@@ -43,10 +43,7 @@ def _groups(plan: AllocationPlan, orders: Sequence[Order]) -> dict[tuple[str, st
     left = {u.order_id: u.reason.value for u in plan.unallocated}
     for o in sorted(orders, key=lambda o: o.order_id):
         got = placed.get(o.order_id, 0)
-        if o.order_id not in left:
-            key = (ALLOCATED, NO_REASON)
-        else:
-            key = (PARTIAL if got > 0 else UNMET, left[o.order_id])
+        key = (ALLOCATED, NO_REASON) if o.order_id not in left else (PARTIAL if got else UNMET, left[o.order_id])
         g = out[key]
         g.ids.append(o.order_id)
         g.pieces += o.quantity

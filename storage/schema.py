@@ -270,8 +270,8 @@ PLAN_ORDERS = Measurement("plan_orders", Retention.KPI, (Tag.STATUS, Tag.REASON)
     "orders", "pieces", "pieces_allocated", "std_min_allocated", "order_ids", "plan_id")))
 # Alert state, written by the rules alert evaluator on every evaluation and change: ``firing`` is
 # 1 while the alert fires and 0 once resolved (an integer, so panels can sum it).
-ALERT_STATE = Measurement("alert_state", Retention.KPI,
-                          (Tag.ALERTNAME, Tag.SEVERITY, Tag.ENTERPRISE, Tag.SITE, Tag.ASSET), frozenset((Field.FIRING,)))
+_ALERT_TAGS = (Tag.ALERTNAME, Tag.SEVERITY, Tag.ENTERPRISE, Tag.SITE, Tag.ASSET)
+ALERT_STATE = Measurement("alert_state", Retention.KPI, _ALERT_TAGS, frozenset((Field.FIRING,)))
 
 _NAMED = (MACHINE_STATE, GATEWAY_STATUS, GATEWAY_BIRTH, ASSET_INFO, SEQ_GAP, INGEST_SELF, KPI_MACHINE, KPI_DOWNTIME,
           KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, CAPACITY, PLAN_ORDERS, ALERT_STATE)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from seamline.demo import analytics, cluster, master, platform, summary
-from seamline.demo.dashboards import export_dashboards
 from seamline.demo.cluster import DemoRun
+from seamline.demo.dashboards import export_dashboards
 from seamline.demo.plan import DemoOptions
 
 

@@ -90,7 +90,7 @@ def table(summary: dict[str, Any]) -> str:
         lines += ["", "capacity feed and order matching", "-" * 66, *_platform(s)]
     if "dashboards" in s:
         d = s["dashboards"]
-        lines += ["", f"Grafana dashboards ({len(d['dashboards'])} dashboards, {d['panels']} panels, file provisioning): "
-                  f"{d['directory']}"]
+        lines += ["", f"Grafana dashboards ({len(d['dashboards'])} dashboards, {d['panels']} panels, "
+                  f"file provisioning): {d['directory']}"]
     lines += ["", "timings (s): " + ", ".join(f"{k} {v}" for k, v in s["timings_s"].items())]
     return "\n".join(lines)
