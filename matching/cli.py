@@ -30,6 +30,7 @@ from seamline.matching.bookings import PlanTooLargeError, plan_messages, render_
 from seamline.matching.capacity import LineKey, from_messages
 from seamline.matching.models import AllocationPlan, Order
 from seamline.matching.order_book import parse_orders, read_rows
+from seamline.matching.plan_record import RecordError, record_plan
 from seamline.matching.planner import MatchOptions, plan_orders
 from seamline.matching.profiles import load_profiles
 from seamline.matching.publisher import MqttPublisher, PublishError, booked_lines, publish_plan
@@ -50,6 +51,9 @@ def register(sub: Any) -> None:
     p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
     p.add_argument("--split-penalty", type=float, default=None, help="std-min per factory an order uses")
     p.add_argument("--today", type=date.fromisoformat, default=None, help="plan date (default: today)")
+    p.add_argument("--influx-config", type=Path, default=None,
+                   help="YAML with an `influx:` block (the rules or ingest config): record the plan's allocated "
+                        "and unmet orders in RP kpi (plan_orders) for dashboards")
     p.set_defaults(handler=run)
 
 
@@ -94,6 +98,13 @@ def run(args: argparse.Namespace) -> int:
         except (BrokerUnavailableError, PublishError, PlanTooLargeError) as exc:
             print(f"seamline match: plan not published: {exc}", file=sys.stderr)
             return 1
+    if args.influx_config is not None:
+        try:
+            n = record_plan(args.influx_config, plan, parsed.orders)
+        except RecordError as exc:
+            print(f"seamline match: plan not recorded: {exc}", file=sys.stderr)
+            return 1
+        print(f"seamline match: recorded the plan's outcome in InfluxDB ({n} plan_orders points)", file=sys.stderr)
     return 2 if args.strict and plan.errors else 0
 
 

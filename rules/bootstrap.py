@@ -61,7 +61,7 @@ def make_feed(cfg: RulesConfig, master: MasterData, lease: Lease) -> CapacityFee
         kpi_rp=cfg.influx.kpi_rp, bookings=bookings_reader(cfg), publisher=_publisher_factory(cfg),
         poster=UrllibPoster(timeout_s=c.http_timeout_s) if c.http_url else None, http_url=c.http_url,
         retry=RetryPolicy(attempts=c.http_attempts, backoff_s=c.http_backoff_s, max_backoff_s=c.http_max_backoff_s),
-        fence=lease,
+        fence=lease, writer=KpiPointWriter(point_writer(cfg.influx, Retention.KPI), fence=lease),
     )
 
 

@@ -28,7 +28,8 @@ from seamline.contracts.messages import CapacityMessage
 from seamline.contracts.topic import MessageKind, Topic
 from seamline.rules.bookings import Bookings, BookingsSource, BookingsUnavailableError, log_bookings
 from seamline.rules.capacity import DailyEfficiency, capacity_messages
-from seamline.rules.kpi_points import Fence, NoFence
+from seamline.rules.capacity_points import capacity_points
+from seamline.rules.kpi_points import Fence, KpiPointWriter, NoFence
 from seamline.rules.master_data import MasterData
 from seamline.rules.windows import WindowSize
 from seamline.storage.query import CountingClient, Select
@@ -134,6 +135,7 @@ class FeedReport:
     post_attempts: int
     bookings: Bookings
     withheld: tuple[str, ...] = ()  # enterprise/site/line not published: their bookings are invalid
+    points_written: int = 0  # capacity_day points written to RP kpi (for dashboards)
 
 
 def capacity_topic(msg: CapacityMessage) -> str:
@@ -171,6 +173,7 @@ class CapacityFeed:
     retry: RetryPolicy = RetryPolicy()
     fence: Fence = NoFence()  # noqa: RUF009 - stateless default
     sleep: Callable[[float], None] = time.sleep
+    writer: KpiPointWriter | None = None  # also record the published capacity in RP kpi (capacity_day)
 
     def _build(self, now: datetime) -> tuple[list[CapacityMessage], Bookings]:
         booked = read_bookings_with_retry(self.bookings, self.retry, sleep=self.sleep)
@@ -204,7 +207,8 @@ class CapacityFeed:
             self.fence.check()
             body = json.dumps([m.model_dump(mode="json") for m in messages]).encode()
             attempts = post_with_retry(self.poster, self.http_url, body, self.retry, sleep=self.sleep)
-        return FeedReport(tuple(messages), published, attempts > 0, attempts, booked, withheld)
+        written = self.writer.write(capacity_points(messages, self.master)) if self.writer is not None else 0
+        return FeedReport(tuple(messages), published, attempts > 0, attempts, booked, withheld, written)
 
 
 def free_total(messages: Sequence[CapacityMessage]) -> Mapping[tuple[str, str], float]:

@@ -19,7 +19,10 @@ Layout (retention policy ``raw``, kept ``90d`` by default):
 
 Retention policy ``kpi`` (kept forever): the rules engine's ``kpi_*`` measurements, tagged with the
 window label (``5m|1h|shift|1d|custom``) and timestamped at the window start; every point carries
-``coverage`` (0..1), ``low_coverage`` and ``flags``.
+``coverage`` (0..1), ``low_coverage`` and ``flags``. Beside them, the platform's records:
+``capacity_day`` (free standard minutes per line and day ahead, from the capacity feed),
+``plan_orders`` (a matching plan's allocated and unmet orders with reasons) and ``alert_state``
+(firing alerts, from the rules alert evaluator).
 
 On InfluxDB 2.x/3.x the same names hold: a bucket per retention policy, mapped to
 ``database``/``rp`` by DBRP (see :mod:`seamline.storage.db_init`), so InfluxQL reads are unchanged.
@@ -36,9 +39,11 @@ from typing import Final, NewType
 from seamline.contracts.assets import AssetKind, metric_specs
 
 __all__ = [
+    "ALERT_STATE",
     "ALL_MEASUREMENTS",
     "ASSET_IDENTITY",
     "ASSET_INFO",
+    "CAPACITY",
     "DEFAULT_DURATION",
     "FIELDS",
     "GATEWAY_BIRTH",
@@ -54,6 +59,7 @@ __all__ = [
     "KPI_PV",
     "KPI_WIND",
     "MACHINE_STATE",
+    "PLAN_ORDERS",
     "SEQ_GAP",
     "TAGS",
     "TIME",
@@ -106,6 +112,9 @@ class Tag:
     SHIFT: Final = TagName("shift")  # shift name, on shift windows only
     REASON: Final = TagName("reason")  # downtime reason (breakdown.<cause>, stop, stop.<idle reason>)
     WORKER: Final = TagName("worker")  # ingest worker id
+    ALERTNAME: Final = TagName("alertname")  # alert state: the alert's name (contracts.alerts label)
+    SEVERITY: Final = TagName("severity")  # alert state: critical | warning | info
+    STATUS: Final = TagName("status")  # plan outcome: allocated | partial | unmet
 
 
 class Field:
@@ -131,6 +140,8 @@ class Field:
     FLAGS: Final = FieldName("flags")
     DOWN_MIN: Final = FieldName("down_min")
     LINE_EFFICIENCY: Final = FieldName("line_efficiency")
+    FIRING: Final = FieldName("firing")
+    FREE_STD_MIN: Final = FieldName("free_std_min")
 
 
 TAGS: tuple[TagName, ...] = tuple(v for k, v in vars(Tag).items() if k.isupper())
@@ -252,8 +263,25 @@ KPI_FACTORY_ENERGY = _kpi("kpi_factory_energy", (Tag.ENTERPRISE, Tag.SITE, Tag.W
 KPI_LINE_ENERGY = _kpi("kpi_line_energy", (Tag.ENTERPRISE, Tag.SITE, Tag.LINE, Tag.WINDOW, Tag.SHIFT),
                        "consumption_kwh", "kwh_per_piece")
 
+
+# The platform's records, RP ``kpi`` (kept): what was sold and what is still free.
+# Free capacity per line and local day ahead (the capacity feed, each run): timestamp = the day's
+# local midnight, so a later run overwrites the same day's point. Standard minutes; efficiency and
+# confidence as in contracts.messages.CapacityMessage.
+CAPACITY = Measurement("capacity_day", Retention.KPI, (Tag.ENTERPRISE, Tag.SITE, Tag.LINE), frozenset((
+    "available_std_min", "booked_std_min", Field.FREE_STD_MIN, "efficiency", "confidence")))
+# A matching plan's outcome (``seamline match --influx``): one point per status and reason at the
+# plan's time; ``reason`` is "none" for allocated orders. ``order_ids`` lists the first ids, comma-separated.
+PLAN_ORDERS = Measurement("plan_orders", Retention.KPI, (Tag.STATUS, Tag.REASON), frozenset((
+    "orders", "pieces", "pieces_allocated", "std_min_allocated", "order_ids", "plan_id")))
+# Alert state, written by the rules alert evaluator on every evaluation and change: ``firing`` is
+# 1 while the alert fires and 0 once resolved (an integer, so panels can sum it).
+_ALERT_TAGS = (Tag.ALERTNAME, Tag.SEVERITY, Tag.ENTERPRISE, Tag.SITE, Tag.ASSET)
+ALERT_STATE = Measurement("alert_state", Retention.KPI, _ALERT_TAGS, frozenset((Field.FIRING,)))
+
 _NAMED = (MACHINE_STATE, GATEWAY_STATUS, GATEWAY_BIRTH, ASSET_INFO, SEQ_GAP, INGEST_SELF, KPI_MACHINE, KPI_DOWNTIME,
-          KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY)
+          KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY, CAPACITY, PLAN_ORDERS,
+          ALERT_STATE)
 ALL_MEASUREMENTS: Mapping[str, Measurement] = {
     m.name: m for m in (*(telemetry(k) for k in AssetKind), *_NAMED)
 }

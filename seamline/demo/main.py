@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from seamline.demo import analytics, cluster, master, platform, summary
 from seamline.demo.cluster import DemoRun
+from seamline.demo.dashboards import export_dashboards
 from seamline.demo.plan import DemoOptions
 
 
@@ -44,6 +45,8 @@ def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
         t1 = time.monotonic()
         out |= platform.run_platform(run, master_path, doc)
         out["timings_s"] |= {"kpis": round(t1 - t0, 1), "platform": round(time.monotonic() - t1, 1)}
+        out["dashboards"] = export_dashboards(run)
+        say(f"Grafana dashboards exported to {out['dashboards']['directory']}")
         if inspect is not None:
             inspect(run, out)
         return out

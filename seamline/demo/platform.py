@@ -76,7 +76,7 @@ def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) ->
     lines = [ln for e in master_doc["enterprises"] for s in e["sites"] for ln in s["lines"]]
     orders = order_book(run.stack.workdir / "orders.csv", lines, today + timedelta(days=1))
     plan = seamline("match", "--orders", str(orders), "--broker", f"mqtt://127.0.0.1:{run.stack.central.port}",
-                    "--publish", "--today", today.isoformat(), "--json")
+                    "--publish", "--today", today.isoformat(), "--influx-config", str(cfg), "--json")
     after = seamline("rules", "capacity", "--config", str(cfg), "--json")
     return {
         "daily_kpi_points": daily.get("points") if isinstance(daily, dict) else None,

@@ -140,5 +140,9 @@ def table(summary: dict[str, Any]) -> str:
                   "", "energy (rules engine vs stub physics)", "-" * 66, *_energy(s["kpis"])]
     if "capacity" in s and "allocations" in s:
         lines += ["", "capacity feed and order matching", "-" * 66, *_platform(s)]
+    if "dashboards" in s:
+        d = s["dashboards"]
+        lines += ["", f"Grafana dashboards ({len(d['dashboards'])} dashboards, {d['panels']} panels, "
+                  f"file provisioning): {d['directory']}"]
     lines += ["", "timings (s): " + ", ".join(f"{k} {v}" for k, v in s["timings_s"].items())]
     return "\n".join(lines)
