@@ -27,7 +27,8 @@ def plan_summary(plan: AllocationPlan, orders: Mapping[str, Order], *, plan_id: 
             detail=u.detail[:500]))
     errors = [str(e) for e in plan.errors]
     if len(errors) > MAX_SUMMARY_ERRORS:
-        errors = [*errors[:MAX_SUMMARY_ERRORS - 1], f"... and {len(errors) - MAX_SUMMARY_ERRORS + 1} more rows rejected"]
+        more = len(errors) - MAX_SUMMARY_ERRORS + 1
+        errors = [*errors[:MAX_SUMMARY_ERRORS - 1], f"... and {more} more rows rejected"]
     return PlanSummary(
         plan_id=plan_id, generated_ts_ms=now_ms, plan_day=plan_day, published=published, orders=valid_orders,
         allocated_orders=len({a.order_id for a in plan.allocations}),

@@ -58,7 +58,7 @@ def num(v: float | None, digits: int = 0) -> str:
 
 def nice_max(v: float, ticks: int = 4) -> tuple[float, float]:
     """(axis maximum, tick step) for values up to ``v``: steps of 1, 2, 2.5 or 5 × 10^k."""
-    if v <= 0:
+    if v <= 1e-9:  # nothing (or dust) to show: a 0..1 axis
         return 1.0, 0.25
     raw = v / ticks
     mag = 10 ** math.floor(math.log10(raw))
@@ -103,9 +103,10 @@ def _y_axis(top: float, bottom: float, vmax: float, step: float, fmt: str = "{:g
 
 
 def _legend(items: Sequence[tuple[str, Text]], y: float = 12) -> list[str]:
-    out, x = [], PAD_L
+    out: list[str] = []
+    x = float(PAD_L)
     for cls, t in items:
-        out.append(f'<rect class="key {cls}" x="{x}" y="{y - 8}" width="10" height="10"/>')
+        out.append(f'<rect class="key {cls}" x="{x:.1f}" y="{y - 8:g}" width="10" height="10"/>')
         out.append(label(x + 14, y + 1, t, anchor="start", cls="tick"))
         x += 14 + 9 * max(len(t.en), 2 * len(t.zh)) * 0.62 + 12
     return out

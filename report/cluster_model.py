@@ -18,7 +18,7 @@ from typing import TypeVar
 from seamline.report.i18n import Text, note
 from seamline.report.inputs import AlertRecord, LinePoint, ReportInputs, SiteEnergy
 from seamline.report.kpi_source import DAY
-from seamline.report.model import energy_totals, mean, source_notes
+from seamline.report.model import energy_totals, local_alerts, mean, source_notes
 from seamline.report.pareto import ParetoBar, pareto
 from seamline.report.platform_view import CapacityView, OrdersView, capacity_view, orders_view
 from seamline.rules.master_data import MasterData
@@ -134,7 +134,7 @@ def cluster_report(master: MasterData, inputs: ReportInputs, *, max_factories: i
     return ClusterReport(
         day=inputs.day, timezone=str(tz), generated_at=generated, factories=tuple(ranked[:max_factories]),
         factories_total=len(ranked), histogram=oee_histogram(f.oee for f in summaries if f.oee is not None),
-        pareto=pareto(down), capacity=cap, orders=orders, alerts=inputs.alerts.alerts[:max_rows],
+        pareto=pareto(down), capacity=cap, orders=orders, alerts=local_alerts(inputs.alerts.alerts[:max_rows], tz),
         alerts_total=len(inputs.alerts.alerts), output=sum(outputs) if outputs else None,
         oee=mean(f.oee for f in all_days), lines_low_coverage=low, lines_reported=len(all_days),
         notes=tuple(notes), max_rows=max_rows, coverage_threshold=master.kpi.coverage_threshold)

@@ -71,7 +71,7 @@ def report_email(channel: EmailChannel, *, subject: str, body: str, html: bytes,
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = make_msgid(domain="seamline.report")
     mail.set_content(body, charset="utf-8")
-    mail.add_attachment(html, maintype="text", subtype="html", filename=filename)
+    mail.add_attachment(html, maintype="text", subtype="html", filename=filename, params={"charset": "utf-8"})
     return mail
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from seamline.report.hourly import HourSlot, hourly_slots
 from seamline.report.i18n import Text, note
@@ -115,6 +116,12 @@ def energy_totals(sites: Sequence[SiteEnergy], output: float | None) -> tuple[fl
     return per_piece, green
 
 
+def local_alerts(alerts: Iterable[AlertRecord], tz: ZoneInfo) -> tuple[AlertRecord, ...]:
+    """The alerts with their times in ``tz``, as the page shows them."""
+    return tuple(replace(a, starts_at=a.starts_at.astimezone(tz),
+                         ends_at=a.ends_at.astimezone(tz) if a.ends_at is not None else None) for a in alerts)
+
+
 def _lines_of(ent: Enterprise, points: Sequence[LinePoint]) -> list[tuple[str, str, Line | None]]:
     """Master data's lines, then any line the KPI points name that master data does not."""
     known = [(site.id, line.id, line) for site in ent.sites for line in site.lines]
@@ -206,5 +213,5 @@ def factory_report(master: MasterData, enterprise: str, inputs: ReportInputs) ->
     return FactoryReport(enterprise=ent.id, name=ent.name, timezone=ent.timezone, day=inputs.day,
                          generated_at=generated, totals=totals, lines=views, energy=kpis.energy,
                          capacity=capacity_view(platform.capacity, from_day=generated.date(), tz=ent.tz),
-                         orders=orders, alerts=alerts.alerts, notes=tuple(notes),
+                         orders=orders, alerts=local_alerts(alerts.alerts, ent.tz), notes=tuple(notes),
                          coverage_threshold=master.kpi.coverage_threshold)

@@ -57,8 +57,11 @@ def local_ms(day: date, hour: int) -> int:
     return int(datetime(day.year, day.month, day.day, hour, tzinfo=TZ).timestamp() * 1000)
 
 
-def line_points(enterprise: str, line: str, *, oee: float, coverage: float = 0.98,
-                hours: Sequence[int] = (8, 9, 10, 11, 13, 14, 15, 16), pieces_per_hour: float = 30.0) -> list[LinePoint]:
+WORK_HOURS = (8, 9, 10, 11, 13, 14, 15, 16)
+
+
+def line_points(enterprise: str, line: str, *, oee: float, coverage: float = 0.98, hours: Sequence[int] = WORK_HOURS,
+                pieces_per_hour: float = 30.0) -> list[LinePoint]:
     """A day point, a shift point and hourly points of one line."""
     day = LineFigures(utilization=0.35, line_efficiency=0.45, oee=oee, availability=0.9, performance=oee / 0.9,
                       quality=1.0, good_pieces=pieces_per_hour * len(hours), coverage=coverage,
