@@ -88,5 +88,8 @@ def table(summary: dict[str, Any]) -> str:
                   "", "energy (rules engine vs stub physics)", "-" * 66, *_energy(s["kpis"])]
     if "capacity" in s and "allocations" in s:
         lines += ["", "capacity feed and order matching", "-" * 66, *_platform(s)]
+    if "report" in s:
+        lines += ["", "daily report pages (open offline in a browser)", "-" * 66,
+                  *(f"{p['path']}  ({p['bytes'] / 1024:.0f} kB)" for p in s["report"]["pages"])]
     lines += ["", "timings (s): " + ", ".join(f"{k} {v}" for k, v in s["timings_s"].items())]
     return "\n".join(lines)

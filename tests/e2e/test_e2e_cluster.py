@@ -1,6 +1,7 @@
 """The simulated cluster end to end: sensor nodes and Modbus devices -> edge agents -> central
 Mosquitto -> two ingest workers on one shared subscription -> InfluxDB -> rules -> capacity ->
-matching. One run (the demo's quick size, light node faults, a rogue client upstream), many checks.
+matching. One run (the demo's quick size, light node faults, a rogue client upstream: the session
+fixture ``cluster`` in conftest.py), many checks.
 """
 
 from __future__ import annotations
@@ -12,35 +13,11 @@ import pytest
 
 from seamline.contracts.messages import SewingMachineData, StateChangeMessage, parse_data
 from seamline.contracts.topic import MessageKind, Topic
-from seamline.demo.cluster import DemoRun
-from seamline.demo.main import run_demo
-from seamline.demo.plan import DemoOptions
-from seamline.demo.stack import DATABASE
 from seamline.edge_agent.agent import thresholds_of
 from seamline.edge_agent.aggregate import Andon, MachineDerivation, RawSample
 from seamline.edge_agent.config import MachineTypeSettings
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Runs the cluster once; returns the summary plus what the checks need from the live stack."""
-    seen: dict[str, Any] = {}
-
-    def inspect(run: DemoRun, summary: dict[str, Any]) -> None:
-        client = run.stack.influxql()
-        seen["stored"] = {m: client.query(f'SELECT * FROM "raw"."{m}" GROUP BY "enterprise","area","asset"',
-                                          db=DATABASE) for m in ("sewing_machine", "machine_state")}
-        seen["node_messages"] = run.node_messages
-        seen["kpi_points"] = client.query('SELECT COUNT("coverage") FROM "kpi"./.*/', db=DATABASE)
-
-    # two lines per factory: machine ids repeat across lines (m001 on each), as in real factories
-    # energy polled every 50 simulated s (0.05 s of wall time at 1 000x)
-    opts = DemoOptions.quick(workdir=tmp_path_factory.mktemp("demo"), record=True, lines=2, machines=3,
-                             energy_poll_s=0.05)
-    summary = run_demo(opts, inspect=inspect)
-    return {"summary": summary, **seen}
 
 
 def test_nothing_lost_nothing_duplicated(cluster: dict[str, Any]) -> None:

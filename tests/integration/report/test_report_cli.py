@@ -202,3 +202,26 @@ def test_day_is_a_date() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["report", "--day", "06/05/2026", "--config", "x", "--out", "y"])
     assert exc.value.code == 2
+
+
+def test_a_mail_server_that_refuses_for_now_is_retried_then_given_up(tmp_path: Path) -> None:
+    from seamline.notify.config import EmailChannel
+    from seamline.report.delivery import DeliveryError, report_email, send
+
+    sink = SmtpSink()
+    sink.start()
+    try:
+        channel = EmailChannel.model_validate({"type": "email", "host": "127.0.0.1", "port": sink.port,
+                                               "security": "none", "from": "r@example.com", "to": ["b@example.com"]})
+        mail = report_email(channel, subject="日报", body="见附件", html="<p>页</p>".encode(), filename="r.html")
+        slept: list[float] = []
+        sink.refuse = True
+        with pytest.raises(DeliveryError, match="not delivered after 3 attempts: email: SMTP 451"):
+            send(channel, mail, attempts=3, sleep=slept.append)
+        assert len(slept) == 2 and sink.messages == []
+        sink.refuse = False
+        send(channel, mail, attempts=3, sleep=slept.append)
+        (got,) = sink.wait_for(1)
+        assert got["Subject"] == "日报" and len(slept) == 2
+    finally:
+        sink.stop()
