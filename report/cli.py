@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from seamline.errors import UsageError
 
 if TYPE_CHECKING:
+    from seamline.notify.config import NotifyConfig
     from seamline.report.cluster_model import ClusterReport
     from seamline.report.model import FactoryReport
 
@@ -137,7 +138,7 @@ def _enterprise(given: str | None, known: list[str]) -> str:
     return given
 
 
-def _notify_config(path: Path) -> Any:
+def _notify_config(path: Path) -> NotifyConfig:
     from seamline.notify.config import load_config
 
     return load_config(path)

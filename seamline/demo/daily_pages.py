@@ -25,13 +25,15 @@ def _cli(*args: str) -> str:
 
 
 def write_pages(run: DemoRun, enterprises: list[str], *, alertmanager: str | None = None,
-                out_dir: Path | None = None) -> dict[str, Any]:
-    """Write one page per factory and the cluster page; return their paths and sizes (bytes)."""
+                out_dir: Path | None = None, backfill: bool = True) -> dict[str, Any]:
+    """Write one page per factory and the cluster page; return their paths and sizes (bytes).
+    ``backfill=False`` when the hourly KPIs of the replayed day are written already."""
     cfg = rules_config_path(run)
     start = datetime.fromtimestamp(run.start_ms / 1000, TZ)
     end = datetime.fromtimestamp(run.end_ms / 1000, TZ)
-    _cli("rules", "backfill", "--config", str(cfg), "--from", start.isoformat(), "--to", end.isoformat(),
-         "--window", "1h")
+    if backfill:
+        _cli("rules", "backfill", "--config", str(cfg), "--from", start.isoformat(), "--to", end.isoformat(),
+             "--window", "1h")
     day = start.date().isoformat()
     out_dir = out_dir or run.stack.workdir / "report"
     common = ["--day", day, "--config", str(cfg), "--plan-summary", str(plan_summary_path(run)),

@@ -40,7 +40,8 @@ def _pages_with_alerts(run: DemoRun, workdir: Path) -> dict[str, Any]:
     try:
         AlertmanagerClient(am.url).post_alerts([_alert(run, "m001", Severity.CRITICAL, 40),
                                                 _alert(run, "m002", Severity.WARNING, 95)])
-        return write_pages(run, run.options.enterprises, alertmanager=am.url, out_dir=workdir / "report-alerts")
+        return write_pages(run, run.options.enterprises, alertmanager=am.url, out_dir=workdir / "report-alerts",
+                           backfill=False)  # the demo wrote the day's hourly KPIs already
     finally:
         am.stop()
 
