@@ -42,8 +42,8 @@ def write_pages(run: DemoRun, enterprises: list[str], *, alertmanager: str | Non
     for ent in enterprises:
         path = out_dir / f"{ent}-{day}.html"
         _cli("report", *common, "--enterprise", ent, "--out", str(path))
-        pages.append({"enterprise": ent, "path": str(path), "bytes": path.stat().st_size})
+        pages.append({"enterprise": ent, "path": str(path.resolve()), "bytes": path.stat().st_size})
     path = out_dir / f"cluster-{day}.html"
     _cli("report", *common, "--cluster", "--out", str(path))
-    pages.append({"enterprise": None, "path": str(path), "bytes": path.stat().st_size})
-    return {"day": day, "dir": str(out_dir), "pages": pages}
+    pages.append({"enterprise": None, "path": str(path.resolve()), "bytes": path.stat().st_size})
+    return {"day": day, "dir": str(out_dir.resolve()), "pages": pages}
