@@ -9,13 +9,13 @@ from typing import Any
 from seamline.contracts.assets import AssetKind, metric_specs
 from seamline.contracts.docs import render
 from seamline.contracts.examples import examples
-from seamline.contracts.schema import write_schemas
+from seamline.contracts.schema import write_file_schemas, write_schemas
 
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("contracts", help="the wire contract: schemas, units, topics")
     csub = p.add_subparsers(dest="contracts_command", metavar="ACTION", required=True)
-    s = csub.add_parser("schema", help="write the JSON Schema of every message kind")
+    s = csub.add_parser("schema", help="write the JSON Schema of every message kind and file document")
     s.add_argument("dir", nargs="?", default="schemas", type=Path, help="output directory (default: schemas)")
     s.set_defaults(handler=_schema)
     u = csub.add_parser("units", help="list the metrics and units of each asset kind")
@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    for path in write_schemas(args.dir):
+    for path in [*write_schemas(args.dir), *write_file_schemas(args.dir)]:
         print(path)
     return 0
 

@@ -52,6 +52,14 @@ grant on its own site comes with a `deny` of `seamline/v1/<enterprise>/<site>/+/
   and `days`, so a new plan replaces the old one on every line, none keeps stale bookings.
 - Before each capacity publication the rules feed reads the retained `bookings` messages of
   `seamline/v1/+/+/+/_line/bookings` and subtracts them per enterprise, site, line and day.
+
+### Files: the plan summary
+
+An unmet order belongs to no line, so it has no `_line` topic. `seamline match --summary-out FILE`
+writes a `PlanSummary` (JSON, `plan_summary.schema.json`) beside each plan: its `plan_id` (the same
+as on the plan's allocation and bookings messages), the plan day, whether it was published, how
+many orders it placed, and every unmet remainder (`order_id`, `buyer`, `category`, `due`, `pieces`,
+`std_min`, `reason`, `detail`). `seamline report --plan-summary FILE` reads it.
 """
 
 

@@ -19,6 +19,7 @@ from seamline.contracts.messages import (
     GatewayStatusMessage,
     StateChangeMessage,
 )
+from seamline.contracts.plan_summary import PlanSummary
 from seamline.contracts.topic import MessageKind
 
 SCHEMAS: dict[MessageKind, Any] = {
@@ -30,6 +31,12 @@ SCHEMAS: dict[MessageKind, Any] = {
     MessageKind.COMMAND: CommandMessage,
     MessageKind.ALLOCATION: AllocationMessage,
     MessageKind.BOOKINGS: BookingsMessage,
+}
+
+
+# Documents exchanged as files rather than on a topic, by file name stem.
+FILE_SCHEMAS: dict[str, type[BaseModel]] = {
+    "plan_summary": PlanSummary,
 }
 
 
@@ -52,5 +59,18 @@ def write_schemas(directory: Path) -> list[Path]:
     for kind in SCHEMAS:
         path = directory / f"{kind.value}.schema.json"
         path.write_text(json.dumps(schema_of(kind), indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
+
+
+def write_file_schemas(directory: Path) -> list[Path]:
+    """Write ``<name>.schema.json`` for each file document (:data:`FILE_SCHEMAS`); return the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in FILE_SCHEMAS.items():
+        schema = model.model_json_schema()
+        schema["$id"] = f"https://seamline.dev/schema/v1/{name}.json"
+        path = directory / f"{name}.schema.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
         written.append(path)
     return written

@@ -1,14 +1,16 @@
 """``seamline match``: allocate an order book to measured capacity and print / publish the plan.
 
     seamline match --orders orders.csv --capacity capacity.json [--profiles profiles.yaml]
-                   [--broker mqtt://127.0.0.1:1883] [--publish]
+                   [--broker mqtt://127.0.0.1:1883] [--publish] [--summary-out plan-summary.json]
                    [--json] [--strict] [--time-limit 20] [--today 2030-01-07]
 
 Capacity comes from ``--capacity`` (a JSON file or http(s) URL with a list of CapacityMessage)
 or, without it, from the retained capacity topics on ``--broker``. ``--publish`` sends the plan
 to ``--broker``, retained, per line: an ``AllocationMessage`` and a ``BookingsMessage`` (the
 standard minutes the rules capacity feed subtracts) for every line of the capacity input and
-every line with earlier bookings (``matching.publisher``). Exit 2 on usage errors, and with
+every line with earlier bookings (``matching.publisher``). ``--summary-out`` writes the plan's
+``PlanSummary`` (contracts: its id, and every unmet order with its reason) for ``seamline report``;
+with ``--publish`` it is written only once the plan is published. Exit 2 on usage errors, and with
 ``--strict`` on any rejected order row; exit 1 when the broker fails.
 """
 
@@ -36,6 +38,7 @@ from seamline.matching.profiles import load_profiles
 from seamline.matching.publisher import MqttPublisher, PublishError, booked_lines, publish_plan
 from seamline.matching.retained import BrokerUnavailableError
 from seamline.matching.solver import SolveOptions
+from seamline.matching.summary import plan_summary, write_summary
 
 
 def register(sub: Any) -> None:
@@ -46,6 +49,8 @@ def register(sub: Any) -> None:
     p.add_argument("--profiles", type=Path, help="factory profiles .yaml/.json (default: neutral)")
     p.add_argument("--publish", action="store_true",
                    help="publish the plan retained on the allocation and bookings topics of every line")
+    p.add_argument("--summary-out", type=Path, default=None,
+                   help="write the plan summary (plan id, unmet orders with reasons) as JSON for seamline report")
     p.add_argument("--json", action="store_true", help="print the plan as JSON instead of a table")
     p.add_argument("--strict", action="store_true", help="exit 2 if any order row was rejected")
     p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
@@ -91,10 +96,11 @@ def run(args: argparse.Namespace) -> int:
         print(render_table(plan))
     for err in plan.errors:
         print(f"seamline match: {err}", file=sys.stderr)
+    plan_id, now_ms = uuid.uuid4().hex[:16], int(time.time() * 1000)
     if args.publish:
         lines = {LineKey(enterprise=m.enterprise, site=m.site, line=m.line) for m in feed.messages}
         try:
-            _publish(args.broker, plan, parsed.orders, lines)
+            _publish(args.broker, plan, parsed.orders, lines, plan_id=plan_id, now_ms=now_ms)
         except (BrokerUnavailableError, PublishError, PlanTooLargeError) as exc:
             print(f"seamline match: plan not published: {exc}", file=sys.stderr)
             return 1
@@ -105,14 +111,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"seamline match: plan not recorded: {exc}", file=sys.stderr)
             return 1
         print(f"seamline match: recorded the plan's outcome in InfluxDB ({n} plan_orders points)", file=sys.stderr)
+    if args.summary_out is not None:
+        summary = plan_summary(plan, {o.order_id: o for o in parsed.orders}, plan_id=plan_id, now_ms=now_ms,
+                               plan_day=today, published=bool(args.publish), valid_orders=len(parsed.orders))
+        write_summary(args.summary_out, summary)
+        print(f"seamline match: plan summary {plan_id} written to {args.summary_out} "
+              f"({len(summary.unmet)} unmet)", file=sys.stderr)
     return 2 if args.strict and plan.errors else 0
 
 
-def _publish(broker: str, plan: AllocationPlan, orders: Sequence[Order], lines: set[LineKey]) -> None:
+def _publish(broker: str, plan: AllocationPlan, orders: Sequence[Order], lines: set[LineKey], *, plan_id: str,
+             now_ms: int) -> None:
     """Publish the plan for ``lines`` and every line with earlier bookings on ``broker``."""
     earlier = booked_lines(broker)
     messages = plan_messages(plan, {o.order_id: o for o in orders}, lines=lines | earlier,
-                             plan_id=uuid.uuid4().hex[:16], now_ms=int(time.time() * 1000))
+                             plan_id=plan_id, now_ms=now_ms)
     pub = MqttPublisher(broker)
     try:
         publish_plan(messages, pub)

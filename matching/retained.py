@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import SecretStr
 
 from seamline.errors import UsageError
 
@@ -40,10 +41,14 @@ def collect_retained(
     quiet_s: float = DEFAULT_QUIET_S,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     clock: Callable[[], float] = time.monotonic,
+    client_id: str = "",
+    username: str | None = None,
+    password: SecretStr | None = None,
 ) -> tuple[dict[str, bytes], int]:
     """{topic: latest payload} of the retained messages under ``topic_filter``, and how many
     messages beyond ``max_messages`` topics were dropped. A message that arrives live during the
-    read replaces the retained one of its topic; an empty payload (a cleared topic) removes it."""
+    read replaces the retained one of its topic; an empty payload (a cleared topic) removes it.
+    ``username``/``password`` for a broker with an ACL (the password is never shown)."""
     host, port = broker_address(broker_url)
     got: dict[str, bytes] = {}
     dropped = [0]
@@ -61,7 +66,9 @@ def collect_retained(
             else:
                 dropped[0] += 1
 
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="")
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id)
+    if username:
+        client.username_pw_set(username, password.get_secret_value() if password else None)
     client.on_message = on_message
     client.on_subscribe = lambda *_a: subscribed.set()
     try:

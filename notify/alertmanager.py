@@ -8,12 +8,13 @@ body cannot help). Messages never contain the bearer token.
 
 from __future__ import annotations
 
+import itertools
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +56,8 @@ class AlertState:
     silenced_by: tuple[str, ...]
     inhibited_by: tuple[str, ...]
     ends_at: datetime
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    starts_at: datetime | None = None
 
 
 class AlertmanagerClient:
@@ -147,5 +150,17 @@ def _alert_state(raw: Any) -> AlertState:
         state=str(status.get("state", "")),
         silenced_by=tuple(status.get("silencedBy") or ()),
         inhibited_by=tuple(status.get("inhibitedBy") or ()),
-        ends_at=datetime.fromisoformat(str(raw.get("endsAt")).replace("Z", "+00:00")),
+        ends_at=_time(raw.get("endsAt")),
+        annotations={str(k): str(v) for k, v in (raw.get("annotations") or {}).items()},
+        starts_at=_time(raw.get("startsAt")) if raw.get("startsAt") else None,
     )
+
+
+def _time(value: Any) -> datetime:
+    """Alertmanager's RFC 3339 times (``Z``, up to nanoseconds) as aware datetimes (microseconds)."""
+    text = str(value).replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # Python takes at most 6 fraction digits
+        digits = "".join(itertools.takewhile(str.isdigit, rest))
+        text = f"{head}.{digits[:6]}{rest[len(digits):]}"
+    return datetime.fromisoformat(text)

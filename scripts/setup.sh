@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Set up everything seamline needs on a Debian/Ubuntu machine, as root (or with sudo available):
-# Debian packages (Mosquitto, InfluxDB 1.x, Prometheus Alertmanager with amtool, SQLite, Python venv) and the project's virtualenv.
+# Debian packages (Mosquitto, InfluxDB 1.x, Prometheus Alertmanager with amtool, SQLite, Python venv, Chromium and
+# Noto CJK fonts for the report's browser test) and the project's virtualenv.
 # Idempotent: a second run only checks. Used by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients influxdb influxdb-client prometheus-alertmanager sqlite3 python3 python3-venv python3-dev gcc openssl curl)
+APT_PACKAGES=(mosquitto mosquitto-clients influxdb influxdb-client prometheus-alertmanager sqlite3 python3 python3-venv python3-dev gcc openssl curl
+  chromium fonts-noto-cjk)  # the report's browser test: Debian's Chromium, CJK glyphs for the Chinese pages
 
 need_apt=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -31,7 +33,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing seamline and its pinned dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v -i warning || true
   .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v -i warning || true
-  .venv/bin/python -c 'import seamline, paho.mqtt, influxdb_client, pymodbus, apprise, aiosmtpd'
+  .venv/bin/python -c 'import seamline, paho.mqtt, influxdb_client, pymodbus, apprise, aiosmtpd, jinja2, playwright'
   touch "$stamp"
 fi
 echo "setup: ok ($(.venv/bin/python --version), $(mosquitto -h 2>/dev/null | head -1 || true), $(influxd version 2>/dev/null || true), alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}' || true))"

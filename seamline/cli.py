@@ -44,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     "pki": Command("seamline.security.cli", "security", "cluster CA, gateway and service certificates, CRL"),
     "broker-config": Command("seamline.security.broker_config_cli", "security",
                              "broker config, ACL and password file from master data and the PKI"),
+    "report": Command("seamline.report.cli", "report", "daily HTML report of a factory or the cluster (offline page)"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 

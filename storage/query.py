@@ -20,7 +20,7 @@ from seamline.storage.query_client import QueryClient
 from seamline.storage.query_errors import QueryError, QueryRefusedError
 from seamline.storage.schema import Measurement, Tag, TagName
 
-__all__ = ["CountingClient", "FieldEquals", "Row", "Select", "Series", "decode", "enterprise_condition"]
+__all__ = ["CountingClient", "FieldEquals", "Row", "Select", "Series", "TagIn", "decode", "enterprise_condition"]
 
 Row = Mapping[str, Any]
 
@@ -37,13 +37,30 @@ class FieldEquals:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TagIn:
+    """``tag`` is one of ``values`` (e.g. the KPI ``window`` tag in ``1d``, ``1h``): filters on the
+    server, so a reader of daily points is not sent every 5-minute point of the day too."""
+
+    tag: TagName
+    values: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError(f"TagIn({self.tag!r}) needs at least one value")
+
+    def render(self) -> str:
+        return "(" + " OR ".join(f"{quote_ident(self.tag)} = {quote_string(v)}" for v in self.values) + ")"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Select:
     """``SELECT fields FROM rp.measurement WHERE enterprise in (...) AND time in [start, end)``.
 
     ``rp`` is the deployment's name of the measurement's retention policy (``influx.raw_rp`` /
     ``kpi_rp``). ``positive`` keeps rows whose numeric field is > 0 (e.g. aggregates:
     ``period_s``); ``any_of`` keeps rows matching one of the string conditions; ``latest``
-    returns only the newest row per series (``ORDER BY time DESC LIMIT 1``). Times in UTC ms."""
+    returns only the newest row per series (``ORDER BY time DESC LIMIT 1``); ``tags_in`` keeps
+    rows whose tags take one of the given values. Times in UTC ms."""
 
     measurement: Measurement
     fields: tuple[str, ...]
@@ -55,6 +72,7 @@ class Select:
     positive: str | None = None
     any_of: tuple[FieldEquals, ...] = ()
     latest: bool = False
+    tags_in: tuple[TagIn, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.enterprises:
@@ -62,7 +80,7 @@ class Select:
         if self.start_ms is not None and self.start_ms >= self.end_ms:
             raise ValueError(f"empty time range [{self.start_ms}, {self.end_ms}) ms")
         named = [*self.fields, *((self.positive,) if self.positive else ()), *(c.field for c in self.any_of)]
-        self.measurement.check(tags=(Tag.ENTERPRISE, *self.group_by), fields=named)
+        self.measurement.check(tags=(Tag.ENTERPRISE, *self.group_by, *(t.tag for t in self.tags_in)), fields=named)
 
     def render(self) -> str:
         cols = ", ".join(quote_ident(f) for f in self.fields) if self.fields else "*"
@@ -74,6 +92,7 @@ class Select:
             where.append(f"{quote_ident(self.positive)} > 0")
         if self.any_of:
             where.append("(" + " OR ".join(c.render() for c in self.any_of) + ")")
+        where += [t.render() for t in self.tags_in]
         source = f"{quote_ident(self.rp)}.{quote_ident(self.measurement.name)}"
         q = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
         q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)

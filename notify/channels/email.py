@@ -45,12 +45,17 @@ class EmailSender:
         return smtp
 
     def send(self, message: OutboxMessage) -> None:
+        self.send_mail(build_email(self._cfg, message))
+
+    def send_mail(self, mail: EmailMessage) -> None:
+        """Send a prepared message (e.g. ``seamline report``'s, with the report attached) through this
+        channel's server; the same typed errors as :meth:`send`."""
         cfg = self._cfg
         try:
             with self._connect() as smtp:
                 if cfg.username is not None and cfg.password is not None:
                     smtp.login(cfg.username, cfg.password.get_secret_value())
-                smtp.send_message(build_email(cfg, message))
+                smtp.send_message(mail)
         except smtplib.SMTPAuthenticationError as exc:
             raise RetryableSendError(f"email: login refused ({exc.smtp_code})") from None
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from seamline.demo import analytics, cluster, master, platform, summary
+from seamline.demo import analytics, cluster, daily_pages, master, platform, summary
 from seamline.demo.cluster import DemoRun
 from seamline.demo.dashboards import export_dashboards
 from seamline.demo.plan import DemoOptions
@@ -44,7 +44,13 @@ def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
         say("daily KPIs, capacity feed, order matching, capacity after booking")
         t1 = time.monotonic()
         out |= platform.run_platform(run, master_path, doc)
-        out["timings_s"] |= {"kpis": round(t1 - t0, 1), "platform": round(time.monotonic() - t1, 1)}
+        say("daily report pages: the hourly KPIs, then seamline report per factory and for the cluster")
+        t2 = time.monotonic()
+        out["report"] = daily_pages.write_pages(run, opts.enterprises)
+        for page in out["report"]["pages"]:
+            say(f"report page: {page['path']} ({page['bytes'] / 1024:.0f} kB)")
+        out["timings_s"] |= {"kpis": round(t1 - t0, 1), "platform": round(t2 - t1, 1),
+                             "report": round(time.monotonic() - t2, 1)}
         out["dashboards"] = export_dashboards(run)
         say(f"Grafana dashboards exported to {out['dashboards']['directory']}")
         if inspect is not None:

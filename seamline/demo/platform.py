@@ -32,6 +32,15 @@ def seamline(*args: str) -> Any:
     return json.loads(proc.stdout)
 
 
+def rules_config_path(run: DemoRun) -> Path:
+    return run.stack.workdir / "config" / "rules.yaml"
+
+
+def plan_summary_path(run: DemoRun) -> Path:
+    """Where ``seamline match --summary-out`` leaves the plan's unmet orders (``seamline report`` reads it)."""
+    return run.stack.workdir / "plan-summary.json"
+
+
 def rules_config(run: DemoRun, master_path: Path) -> Path:
     hold_s = poll_hold_s(run.options.speed, run.options.energy_poll_s)
     doc = {
@@ -42,7 +51,7 @@ def rules_config(run: DemoRun, master_path: Path) -> Path:
         "capacity": {"enabled": True},
         "energy": {"max_hold_s": hold_s, "max_gap_s": 2 * hold_s},
     }
-    return configs.write_yaml(run.stack.workdir / "config" / "rules.yaml", doc)
+    return configs.write_yaml(rules_config_path(run), doc)
 
 
 def order_book(path: Path, lines: list[dict[str, Any]], first_day: date) -> Path:
@@ -76,7 +85,8 @@ def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) ->
     lines = [ln for e in master_doc["enterprises"] for s in e["sites"] for ln in s["lines"]]
     orders = order_book(run.stack.workdir / "orders.csv", lines, today + timedelta(days=1))
     plan = seamline("match", "--orders", str(orders), "--broker", f"mqtt://127.0.0.1:{run.stack.central.port}",
-                    "--publish", "--today", today.isoformat(), "--influx-config", str(cfg), "--json")
+                    "--publish", "--summary-out", str(plan_summary_path(run)), "--today", today.isoformat(),
+                    "--influx-config", str(cfg), "--json")
     after = seamline("rules", "capacity", "--config", str(cfg), "--json")
     return {
         "daily_kpi_points": daily.get("points") if isinstance(daily, dict) else None,

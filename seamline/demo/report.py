@@ -144,5 +144,8 @@ def table(summary: dict[str, Any]) -> str:
         d = s["dashboards"]
         lines += ["", f"Grafana dashboards ({len(d['dashboards'])} dashboards, {d['panels']} panels, "
                   f"file provisioning): {d['directory']}"]
+    if "report" in s:
+        lines += ["", "daily report pages (open offline in a browser)", "-" * 66,
+                  *(f"{p['path']}  ({p['bytes'] / 1024:.0f} kB)" for p in s["report"]["pages"])]
     lines += ["", "timings (s): " + ", ".join(f"{k} {v}" for k, v in s["timings_s"].items())]
     return "\n".join(lines)

@@ -19,16 +19,18 @@ COMPONENTS = [name.split(".")[1] for name in PACKAGE_DIRS if name != "seamline"]
 # component -> components it must never import (the arrows the README draws, read backwards)
 FORBIDDEN: dict[str, set[str]] = {
     "contracts": {c for c in COMPONENTS if c != "contracts"} | {"demo", "cli", "localstack"},
-    "storage": {"firmware_stubs", "edge_agent", "ingest", "rules", "matching", "dashboards"},
-    "edge_agent": {"ingest", "rules", "matching", "storage", "dashboards"},
-    "firmware_stubs": {"edge_agent", "ingest", "rules", "matching", "storage", "dashboards"},
-    "ingest": {"rules", "matching", "dashboards", "firmware_stubs", "edge_agent"},
-    "rules": {"edge_agent", "firmware_stubs", "ingest", "matching", "dashboards"},
-    "matching": {"edge_agent", "ingest", "firmware_stubs", "dashboards"},
-    "dashboards": {"edge_agent", "ingest", "firmware_stubs", "matching"},
+    "storage": {"firmware_stubs", "edge_agent", "ingest", "rules", "matching", "dashboards", "report"},
+    "edge_agent": {"ingest", "rules", "matching", "storage", "dashboards", "report"},
+    "firmware_stubs": {"edge_agent", "ingest", "rules", "matching", "storage", "dashboards", "report"},
+    "ingest": {"rules", "matching", "dashboards", "firmware_stubs", "edge_agent", "report"},
+    "rules": {"edge_agent", "firmware_stubs", "ingest", "matching", "dashboards", "report"},
+    "matching": {"edge_agent", "ingest", "firmware_stubs", "dashboards", "report"},
+    "dashboards": {"edge_agent", "ingest", "firmware_stubs", "matching", "report"},
     # alert delivery reads master data (rules) to generate the Alertmanager config; rules posts alerts
-    "notify": {"edge_agent", "ingest", "firmware_stubs", "matching", "storage", "dashboards"},
-    "security": {"edge_agent", "ingest", "firmware_stubs", "matching", "storage", "dashboards", "notify"},
+    "notify": {"edge_agent", "ingest", "firmware_stubs", "matching", "storage", "dashboards", "report"},
+    "security": {"edge_agent", "ingest", "firmware_stubs", "matching", "storage", "dashboards", "notify", "report"},
+    # the report reads what the platform keeps (KPIs, retained capacity and plans, alerts), never the data path
+    "report": {"edge_agent", "ingest", "firmware_stubs", "dashboards", "security"},
 }
 # Nothing but the command line imports the demo or the command line itself.
 APPLICATION = {"demo", "cli"}

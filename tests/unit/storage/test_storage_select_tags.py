@@ -1,0 +1,25 @@
+"""``Select.tags_in``: a tag condition rendered for the server, checked against the schema."""
+
+from __future__ import annotations
+
+import pytest
+
+from seamline.storage.query import Select, TagIn
+from seamline.storage.schema import KPI_LINE, MACHINE_STATE, Field, SchemaError, Tag, TagName
+
+
+def test_tag_conditions_are_or_ed_per_tag_and_and_ed_between_tags() -> None:
+    s = Select(measurement=KPI_LINE, fields=(Field.COVERAGE,), rp="kpi", enterprises=("e",), group_by=(Tag.LINE,),
+               start_ms=0, end_ms=10,
+               tags_in=(TagIn(tag=Tag.WINDOW, values=("1d", "1h")), TagIn(tag=Tag.SHIFT, values=("o'clock",))))
+    assert s.render() == (
+        'SELECT "coverage" FROM "kpi"."kpi_line" WHERE "enterprise" = \'e\' AND time >= 0ms AND time < 10ms AND '
+        """("window" = '1d' OR "window" = '1h') AND ("shift" = 'o\\'clock') GROUP BY "line\"""")
+
+
+def test_a_tag_the_measurement_lacks_is_refused_when_built() -> None:
+    with pytest.raises(SchemaError, match="window"):
+        Select(measurement=MACHINE_STATE, fields=(Field.STATE,), rp="raw", enterprises=("e",), group_by=(),
+               start_ms=0, end_ms=1, tags_in=(TagIn(tag=Tag.WINDOW, values=("1d",)),))
+    with pytest.raises(ValueError, match="at least one value"):
+        TagIn(tag=TagName("window"), values=())
