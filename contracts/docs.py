@@ -30,7 +30,7 @@ site, area and asset of enterprise-level messages).
 | `command` | platform (reserved: no producer or consumer yet) | no | `CommandMessage` |
 | `allocation` | `seamline match --publish` | yes | `AllocationMessage` |
 | `bookings` | `seamline match --publish`; read by the rules capacity feed | yes | `BookingsMessage` |
-| `grade` | `seamline grade`, per enterprise on `seamline/v1/<enterprise>/_enterprise/_enterprise/_enterprise/grade` | yes | `GradeMessage` |
+| `grade` | `seamline grade`, per enterprise (topic below) | yes | `GradeMessage` |
 | `carbon` | rules carbon feed (`seamline rules carbon`), per line | yes | `CarbonMessage` |
 
 Identity (enterprise, site, area, asset) of device and gateway messages is taken from the topic,
@@ -61,7 +61,8 @@ grant on its own site comes with a `deny` of `seamline/v1/<enterprise>/<site>/+/
 
 ### Enterprise messages: grade
 
-`seamline grade` publishes one `grade` per enterprise, retained: its per-mu (亩均) grade of the
+`seamline grade` publishes one `grade` per enterprise, retained, on
+`seamline/v1/<enterprise>/_enterprise/_enterprise/_enterprise/grade`: its per-mu (亩均) grade of the
 latest period graded, with every indicator's value, score and the smallest single-indicator
 changes that reach the next grade. Enterprise-level topics use `_enterprise` for site, area and
 asset: no gateway's grant (`seamline/v1/<enterprise>/<site>/#`) covers them.

@@ -37,6 +37,7 @@ COMMANDS: dict[str, Command] = {
     "db": Command("seamline.ingest.db_cli", "ingest", "InfluxDB: create databases and retention policies, query"),
     "rules": Command("seamline.rules.cli", "rules", "KPIs with coverage, capacity feed"),
     "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
+    "grade": Command("seamline.grading.cli", "grading", "per-mu grading (亩均): scores, ranks, grades A-D"),
     "alerts": Command("seamline.notify.alerts_cli", None, "alerts: generate the Alertmanager configuration"),
     "notify": Command("seamline.notify.cli", "notify", "alert delivery: DingTalk, WeCom, Feishu, e-mail, webhooks"),
     "pki": Command("seamline.security.cli", "security", "cluster CA, gateway and service certificates, CRL"),

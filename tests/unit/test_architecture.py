@@ -23,7 +23,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "edge_agent": {"ingest", "rules", "matching", "storage", "dashboards"},
     "firmware_stubs": {"edge_agent", "ingest", "rules", "matching", "storage", "dashboards"},
     "ingest": {"rules", "matching", "dashboards", "firmware_stubs", "edge_agent"},
-    "rules": {"edge_agent", "firmware_stubs", "ingest", "matching", "dashboards"},
+    "rules": {"edge_agent", "firmware_stubs", "ingest", "matching", "dashboards", "grading"},
+    # grading reads the rules config, master data and KPI points, and writes through storage
+    "grading": {"edge_agent", "ingest", "firmware_stubs", "matching", "dashboards", "notify", "security"},
     "matching": {"edge_agent", "ingest", "firmware_stubs", "dashboards"},
     "dashboards": {"edge_agent", "ingest", "firmware_stubs", "matching"},
     # alert delivery reads master data (rules) to generate the Alertmanager config; rules posts alerts
