@@ -139,7 +139,7 @@ class GradingRule(_Model):
 
 class Method(_Model):
     version: int = Field(default=1, ge=1, le=1)
-    id: Id
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
     name: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, max_length=2000, description="Where the method is published, and how sure")
     columns: dict[str, Id] = Field(default_factory=dict, description="County header -> input name")

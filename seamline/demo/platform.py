@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from seamline.demo import configs
+from seamline.demo import configs, county
 from seamline.demo.cluster import DemoRun
 from seamline.demo.energy import poll_hold_s
 from seamline.demo.plan import TZ
@@ -66,6 +66,22 @@ def free_by_line(capacity: list[dict[str, Any]]) -> dict[str, float]:
     return {f'{m["enterprise"]}/{m["line"]}': round(sum(d["free_std_min"] for d in m["days"]), 1) for m in capacity}
 
 
+def _green_and_grades(run: DemoRun, cfg: Path, master_doc: dict[str, Any], day: date) -> dict[str, Any]:
+    """Each line's green share and carbon per piece (`seamline rules carbon`, retained on the broker)
+    and the per-mu grades of the running quarter (`seamline grade` on a synthetic county file)."""
+    if "green" not in master_doc:
+        return {}
+    carbon = seamline("rules", "carbon", "--config", str(cfg), "--json")
+    factories = [e for e in master_doc["enterprises"] if e["id"] in run.options.enterprises]
+    operators = {e["id"]: sum(ln["operators"] for s in e["sites"] for ln in s["lines"]) for e in factories}
+    land = {e["id"]: float(e["land_area_mu"]) for e in factories}
+    inputs = county.write_inputs(run.stack.workdir / "county" / "inputs.csv", run.options.enterprises,
+                                 operators=operators, land_mu=land, day=day)
+    grades = seamline("grade", "--period", county.quarter(day), "--inputs", str(inputs), "--method",
+                      str(county.SAMPLE_METHOD), "--config", str(cfg), "--json")
+    return {"carbon": carbon, "grades": grades}
+
+
 def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) -> dict[str, Any]:
     cfg = rules_config(run, master_path)
     day = datetime.fromtimestamp(run.start_ms / 1000, TZ).date()
@@ -78,7 +94,7 @@ def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) ->
     plan = seamline("match", "--orders", str(orders), "--broker", f"mqtt://127.0.0.1:{run.stack.central.port}",
                     "--publish", "--today", today.isoformat(), "--json")
     after = seamline("rules", "capacity", "--config", str(cfg), "--json")
-    return {
+    return {**_green_and_grades(run, cfg, master_doc, day),
         "daily_kpi_points": daily.get("points") if isinstance(daily, dict) else None,
         "capacity": {"lines": len(before), "free_std_min_before": free_by_line(before),
                      "free_std_min_after_booking": free_by_line(after), "messages": before},
