@@ -83,10 +83,10 @@ def test_unreadable_files_are_refused_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(TableError, match="cannot read"):
         read_table(tmp_path / "missing.csv")
     (tmp_path / "in.ods").write_bytes(b"x")
-    with pytest.raises(TableError, match="expected a .csv or .xlsx"):
+    with pytest.raises(TableError, match=r"expected a \.csv or \.xlsx"):
         read_table(tmp_path / "in.ods")
     (tmp_path / "bad.xlsx").write_bytes(b"not a zip")
-    with pytest.raises(TableError, match="not a readable .xlsx"):
+    with pytest.raises(TableError, match=r"not a readable \.xlsx"):
         read_table(tmp_path / "bad.xlsx")
     (tmp_path / "dup.csv").write_text("a,b,a\n1,2,3\n")
     with pytest.raises(TableError, match=r"columns named twice in the header: \['a'\]"):

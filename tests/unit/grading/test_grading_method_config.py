@@ -52,8 +52,10 @@ def _method(**change: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"indicators": [{"id": "x", "label": "x", "expr": "open('f')", "benchmark": 1}]}, r"indicators\[0\]\.expr"),
-    ({"indicators": [{"id": "tax_per_mu", "label": "t", "expr": "tax", "benchmark": 0}]}, r"indicators\[0\]\.benchmark"),
-    ({"variants": [{"id": "all", "label": "a", "indicators": [{"indicator": "nope", "weight": 1}]}]}, "unknown indicators"),
+    ({"indicators": [{"id": "tax_per_mu", "label": "t", "expr": "tax", "benchmark": 0}]},
+     r"indicators\[0\]\.benchmark"),
+    ({"variants": [{"id": "all", "label": "a", "indicators": [{"indicator": "nope", "weight": 1}]}]},
+     "unknown indicators"),
     ({"variants": [{"id": "a", "label": "a", "indicators": [{"indicator": "tax_per_mu", "weight": 1}]},
                    {"id": "b", "label": "b", "indicators": [{"indicator": "tax_per_mu", "weight": 1}]}]},
      "only the last variant"),
