@@ -190,6 +190,10 @@ def _platform(s: dict[str, Any]) -> list[str]:
     gap_text = "" if gap is None else f", {100 * gap:.2f} % below the upper bound"
     out += ["", f"allocated: {', '.join(orders) or 'none'}  ({stats.get('method')}{gap_text})"]
     out += [f"unmet {u['order_id']}: {u['pieces']} pieces — {u['reason']} ({u['detail']})" for u in plan["unallocated"]]
+    for order, c in s.get("orders_co2e", {}).items():
+        per = c["co2e_kg"] / c["pieces"] if c["pieces"] else None
+        out.append(f"{order}: {c['pieces']} pieces allocated, {c['co2e_kg']:.2f} kg CO2e ({_num(_g(per), '.0f')} g per "
+                   f"piece; planned days after the last measured one take its figure)")
     return out
 
 

@@ -243,3 +243,18 @@ def test_grades_and_carbon_are_left_retained_for_the_platform(energy_run: dict[s
     for msg in carbon.values():
         assert msg.co2e_kg_per_piece is not None and msg.co2e_kg_per_piece > 0
         assert msg.green_share is not None and 0 < msg.green_share < 1
+
+
+def test_each_allocated_order_has_its_co2e(energy_run: dict[str, Any]) -> None:
+    """An order's kg CO2e: its pieces on each line × that line's kg CO2e per piece (the plan books
+    days ahead: the one day measured stands for them, counted as estimated)."""
+    s = energy_run["summary"]
+    per = {(m["enterprise"], m["line"]): m["co2e_kg_per_piece"] for m in s["carbon"]}
+    orders = s["orders_co2e"]
+    assert orders, "the sample order book allocated nothing"
+    for order, c in orders.items():
+        allocs = [a for a in s["allocations"]["allocations"] if a["order_id"] == order]
+        assert c["pieces"] == sum(a["pieces"] for a in allocs) and c["pieces_without_figure"] == 0
+        expected = sum(a["pieces"] * per[(a["enterprise"], a["line"])] for a in allocs)
+        assert c["co2e_kg"] == pytest.approx(expected, abs=2e-3), order
+        assert c["estimated_pieces"] == c["pieces"]  # every planned day lies after the measured one
