@@ -173,7 +173,10 @@ def test_the_battery_charges_and_discharges_with_a_real_round_trip(energy_run: d
 
 def test_green_share_from_the_meters_equals_the_truth_hour_by_hour(energy_run: dict[str, Any]) -> None:
     """The shift's green energy per factory, matched hour by hour from the metered counters, within
-    1 % of the same matching on the physics' energies; the park's delivery likewise."""
+    1 % of the same matching on the physics' energies; the park's delivery likewise. Hour-by-hour
+    matching is more sensitive to late polls than a window's total: at 1 000x a poll 0.5 s late moves
+    500 simulated seconds of energy across an hour boundary (a full suite on a machine at load 18 put
+    it at 3 %, and the sub-meter test above at 1.3 %)."""
     green = energy_run["green"]
     park = green["park"]
     assert park["delivered_kwh"] == pytest.approx(park["truth"]["delivered_kwh"], rel=0.01)
