@@ -4,6 +4,8 @@ Every component imports its topics and payloads from here; nothing else defines 
 """
 
 from seamline.contracts.assets import AssetKind, MetricSpec, metric_specs
+from seamline.contracts.carbon import CarbonDay, CarbonMessage
+from seamline.contracts.grades import GradeMessage
 from seamline.contracts.messages import (
     MAX_PAYLOAD_BYTES,
     SCHEMA_VERSION,
@@ -39,10 +41,13 @@ __all__ = [
     "BookingsMessage",
     "CapacityDay",
     "CapacityMessage",
+    "CarbonDay",
+    "CarbonMessage",
     "CommandMessage",
     "DataMessage",
     "GatewayState",
     "GatewayStatusMessage",
+    "GradeMessage",
     "MachineState",
     "MessageKind",
     "MetricSpec",

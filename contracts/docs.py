@@ -17,7 +17,8 @@ JSON Schemas of every message kind: `seamline contracts schema DIR` writes `<kin
 after the version so a broker ACL can confine a gateway to `seamline/v1/<enterprise>/<site>/#`.
 A level is 1–64 characters, may be any printable Unicode, and may not contain `+`, `#`, `/`,
 control characters, surrounding whitespace, or start with `$` (broker) or `_` (reserved:
-`_gateway` is the gateway's own area, `_line` the asset of line-level messages).
+`_gateway` is the gateway's own area, `_line` the asset of line-level messages, `_enterprise` the
+site, area and asset of enterprise-level messages).
 
 | kind | published by | retained | payload |
 |---|---|---|---|
@@ -29,6 +30,8 @@ control characters, surrounding whitespace, or start with `$` (broker) or `_` (r
 | `command` | platform (reserved: no producer or consumer yet) | no | `CommandMessage` |
 | `allocation` | `seamline match --publish` | yes | `AllocationMessage` |
 | `bookings` | `seamline match --publish`; read by the rules capacity feed | yes | `BookingsMessage` |
+| `grade` | `seamline grade`, per enterprise (topic below) | yes | `GradeMessage` |
+| `carbon` | rules carbon feed (`seamline rules carbon`), per line | yes | `CarbonMessage` |
 
 Identity (enterprise, site, area, asset) of device and gateway messages is taken from the topic,
 never from the payload.
@@ -60,6 +63,17 @@ writes a `PlanSummary` (JSON, `plan_summary.schema.json`) beside each plan: its 
 as on the plan's allocation and bookings messages), the plan day, whether it was published, how
 many orders it placed, and every unmet remainder (`order_id`, `buyer`, `category`, `due`, `pieces`,
 `std_min`, `reason`, `detail`). `seamline report --plan-summary FILE` reads it.
+- The rules carbon feed publishes `carbon` for every line of a site whose master data has green
+  attribution: the site's hour-by-hour green share and the line's kg CO2e per good piece over the
+  last days, with the grid emission factor used and its source.
+
+### Enterprise messages: grade
+
+`seamline grade` publishes one `grade` per enterprise, retained, on
+`seamline/v1/<enterprise>/_enterprise/_enterprise/_enterprise/grade`: its per-mu (亩均) grade of the
+latest period graded, with every indicator's value, score and the smallest single-indicator
+changes that reach the next grade. Enterprise-level topics use `_enterprise` for site, area and
+asset: no gateway's grant (`seamline/v1/<enterprise>/<site>/#`) covers them.
 """
 
 

@@ -11,6 +11,8 @@ from datetime import date
 from pydantic import BaseModel
 
 from seamline.contracts.assets import AssetKind, SewingMachineMetrics, metric_specs
+from seamline.contracts.carbon import CarbonDay, CarbonMessage
+from seamline.contracts.grades import AdjustmentScore, GradeMessage, GradeStep, IndicatorScore
 from seamline.contracts.messages import (
     AllocationEntry,
     AllocationMessage,
@@ -106,4 +108,30 @@ def examples() -> list[tuple[Topic, BaseModel]]:
                       BookedDay(day=date(2025, 11, 30), std_min=396.5)],
             ),
         ),
+        (Topic.enterprise_level(enterprise="f001", kind=MessageKind.GRADE), _grade()),
+        (
+            Topic.line(enterprise="f001", site="s1", line="line01", kind=MessageKind.CARBON),
+            CarbonMessage(
+                enterprise="f001", site="s1", line="line01", generated_ts_ms=TS, green_share=0.42,
+                co2e_kg_per_piece=0.118, grid_emission_factor_kg_per_kwh=0.5703,
+                emission_factor_source="MEE, national grid average for 2022 (0.5703 t CO2/MWh)",
+                days=[CarbonDay(day=date(2025, 11, 27), pieces=412, grid_kwh=84.9, co2e_kg=48.4,
+                                co2e_kg_per_piece=0.1175, green_share=0.42)],
+            ),
+        ),
     ]
+
+
+def _grade() -> GradeMessage:
+    """Illustrative figures: 14 万元 tax per mu against the 15 万元 benchmark at weight 40 scores 37.33."""
+    return GradeMessage(
+        enterprise="f001", period="2025Q3", method="linhai-2014", generated_ts_ms=TS, grade="B", grade_index=1,
+        score=87.6, rank=3, ranked=12, variant="standard", estimated=True, energy_kwh=61_400.0, energy_tce=7.55,
+        indicators=[IndicatorScore(indicator="tax_per_mu", label="亩均税收", unit="万元/亩", value=14.0, benchmark=15.0,
+                                   weight=40.0, score=37.33, estimated=False),
+                    IndicatorScore(indicator="va_per_tce", label="单位能耗增加值", unit="万元/tce", value=4.5,
+                                   benchmark=3.0, weight=20.0, score=30.0, estimated=True)],
+        adjustments=[AdjustmentScore(adjustment="high_tech", label="高新技术企业", points=2.0)],
+        next_grade=[GradeStep(indicator="tax_per_mu", label="亩均税收", change_pct=8.6, target_value=15.2,
+                              to_grade="A")],
+    )

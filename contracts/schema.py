@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from seamline.contracts.carbon import CarbonMessage
+from seamline.contracts.grades import GradeMessage
 from seamline.contracts.messages import (
     AllocationMessage,
     BirthMessage,
@@ -31,6 +33,8 @@ SCHEMAS: dict[MessageKind, Any] = {
     MessageKind.COMMAND: CommandMessage,
     MessageKind.ALLOCATION: AllocationMessage,
     MessageKind.BOOKINGS: BookingsMessage,
+    MessageKind.GRADE: GradeMessage,
+    MessageKind.CARBON: CarbonMessage,
 }
 
 

@@ -4,7 +4,8 @@ ISA-95-like levels. The enterprise comes right after the version so that a broke
 a gateway's credentials to ``seamline/v1/<its enterprise>/#`` (and finer, to its own site).
 
 Reserved names start with ``_``: the gateway itself publishes as area ``_gateway`` with its
-gateway id as the asset; line-level messages (capacity, allocation, bookings) use asset ``_line``. Device and site names
+gateway id as the asset; line-level messages (capacity, allocation, bookings, carbon) use asset ``_line``;
+enterprise-level messages (grade) use ``_enterprise`` for site, area and asset. Device and site names
 may not start with ``_`` so they can never collide with these.
 """
 
@@ -18,6 +19,9 @@ ROOT = "seamline"
 VERSION = "v1"
 GATEWAY_AREA = "_gateway"
 LINE_ASSET = "_line"
+# Site, area and asset of an enterprise-level message: outside every site, so a gateway's grant on
+# ``seamline/v1/<enterprise>/<site>/#`` never covers it.
+ENTERPRISE_LEVEL = "_enterprise"
 # Long enough for any sensible device tag, short enough that a topic (7 levels) stays far
 # below MQTT's 65 535-byte limit and broker ACL patterns stay readable.
 MAX_LEVEL_CHARS = 64
@@ -36,6 +40,8 @@ class MessageKind(enum.StrEnum):
     COMMAND = "command"  # platform -> gateway/device commands (reserved: no producer yet)
     ALLOCATION = "allocation"  # the orders the latest plan puts on a line, retained (matching)
     BOOKINGS = "bookings"  # standard minutes the latest plan books per line and day, retained (matching)
+    GRADE = "grade"  # the per-mu grade of an enterprise for a period, retained (seamline grade)
+    CARBON = "carbon"  # green share and kg CO2e per piece of a line over recent days, retained (rules)
 
 
 def validate_level(value: str, *, what: str = "level", allow_reserved: bool = False) -> str:
@@ -79,9 +85,13 @@ class Topic:
 
     def __post_init__(self) -> None:
         validate_level(self.enterprise, what="enterprise")
-        validate_level(self.site, what="site")
-        validate_level(self.area, what="area", allow_reserved=self.area == GATEWAY_AREA)
-        validate_level(self.asset, what="asset", allow_reserved=self.asset == LINE_ASSET)
+        levels = (self.site, self.area, self.asset)
+        if ENTERPRISE_LEVEL in levels and levels != (ENTERPRISE_LEVEL,) * 3:
+            raise TopicError(f"{ENTERPRISE_LEVEL!r} must be the site, area and asset of an enterprise-level topic")
+        enterprise_level = levels == (ENTERPRISE_LEVEL,) * 3
+        validate_level(self.site, what="site", allow_reserved=enterprise_level)
+        validate_level(self.area, what="area", allow_reserved=enterprise_level or self.area == GATEWAY_AREA)
+        validate_level(self.asset, what="asset", allow_reserved=enterprise_level or self.asset == LINE_ASSET)
         if not isinstance(self.kind, MessageKind):
             try:
                 object.__setattr__(self, "kind", MessageKind(self.kind))
@@ -97,6 +107,12 @@ class Topic:
     def line(cls, *, enterprise: str, site: str, line: str, kind: MessageKind) -> Topic:
         """A line-level topic (capacity, allocation, bookings): ``<enterprise>/<site>/<line>/_line/<kind>``."""
         return cls(enterprise=enterprise, site=site, area=line, asset=LINE_ASSET, kind=kind)
+
+    @classmethod
+    def enterprise_level(cls, *, enterprise: str, kind: MessageKind) -> Topic:
+        """An enterprise-level topic (grade): ``<enterprise>/_enterprise/_enterprise/_enterprise/<kind>``."""
+        return cls(enterprise=enterprise, site=ENTERPRISE_LEVEL, area=ENTERPRISE_LEVEL, asset=ENTERPRISE_LEVEL,
+                   kind=kind)
 
     @classmethod
     def parse(cls, topic: str) -> Topic:
@@ -137,7 +153,7 @@ def subscription(
     levels = [enterprise, site, area, asset, str(kind.value if isinstance(kind, MessageKind) else kind)]
     for lv in levels[:4]:
         if lv != "+":
-            validate_level(lv, allow_reserved=lv in (GATEWAY_AREA, LINE_ASSET))
+            validate_level(lv, allow_reserved=lv in (GATEWAY_AREA, LINE_ASSET, ENTERPRISE_LEVEL))
     return "/".join([ROOT, VERSION, *levels])
 
 

@@ -10,6 +10,8 @@ from seamline.rules.bookings import MqttBookingsReader
 from seamline.rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy, UrllibPoster
 from seamline.rules.config import RulesConfig
 from seamline.rules.energy_kpi import EnergySettings
+from seamline.rules.green_feed import CarbonFeed
+from seamline.rules.green_ledger import InfluxCertificateLedger
 from seamline.rules.jobs import RulesService
 from seamline.rules.kpi_points import KpiPointWriter
 from seamline.rules.lease import FileLease, Lease, NoLease
@@ -65,6 +67,12 @@ def make_feed(cfg: RulesConfig, master: MasterData, lease: Lease) -> CapacityFee
     )
 
 
+def make_carbon_feed(cfg: RulesConfig, master: MasterData, lease: Lease) -> CarbonFeed:
+    return CarbonFeed(client=CountingClient(query_client(cfg.influx), database=cfg.influx.database), master=master,
+                      kpi_rp=cfg.influx.kpi_rp, publisher=_publisher_factory(cfg), days=master.kpi.efficiency_days,
+                      fence=lease)
+
+
 def make_service(cfg: RulesConfig, *, master: MasterData | None = None, lease: Lease | None = None) -> RulesService:
     """The rules service: reads RP ``raw`` and writes RP ``kpi`` of ``cfg.influx`` — InfluxDB 1.x, or
     2.x/3.x (token; KPI points through the v2 write API into the kpi bucket, reads through the
@@ -77,6 +85,10 @@ def make_service(cfg: RulesConfig, *, master: MasterData | None = None, lease: L
     writer = point_writer(i, Retention.KPI)
     energy = EnergySettings(max_hold_s=cfg.energy.max_hold_s, max_gap_s=cfg.energy.max_gap_s,
                             coverage_threshold=master.kpi.coverage_threshold)
+    green = master.green is not None
+    ledger = InfluxCertificateLedger(CountingClient(query_client(i), database=i.database), kpi_rp=i.kpi_rp)
     return RulesService(source=source, master=master, writer=KpiPointWriter(writer, fence=lease), lease=lease,
                         feed=make_feed(cfg, master, lease) if cfg.capacity.enabled else None, energy=energy,
+                        carbon=make_carbon_feed(cfg, master, lease) if green and cfg.capacity.enabled else None,
+                        green_ledger=ledger if green else None,
                         batch_machines=cfg.batch_machines, shift_lookback_days=cfg.jobs.shift_lookback_days)

@@ -1,4 +1,4 @@
-"""``seamline rules run|backfill|once|capacity`` (see rules/README.md)."""
+"""``seamline rules run|backfill|once|capacity|carbon`` (see rules/README.md)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ def _once(args: argparse.Namespace) -> int:
     out: list[dict[str, Any]] = []
     for t in tasks:
         report = compute_window(service.source, t.master, t.window, label=t.label, shift=t.shift,
-                                energy=service.energy, batch_machines=service.batch_machines)
+                                energy=service.energy, batch_machines=service.batch_machines,
+                                green_ledger=service.green_ledger)
         if args.write:
             service.writer.write(report.points)
         out.append({"window": [t.window.start.isoformat(), t.window.end.isoformat()], "label": t.label,
@@ -153,6 +154,32 @@ def _capacity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _carbon(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    service = make_service(cfg)
+    if service.carbon is None:
+        raise UsageError(f"{args.config}: the carbon feed needs master data `green` and capacity.enabled")
+    now = datetime.now(UTC)
+    if args.dry_run:
+        messages = service.carbon.build(now)
+    else:
+        published = service.publish_carbon(now=now)
+        if published is None:
+            print("rules carbon: lease not held; nothing sent", file=sys.stderr)
+            return 1
+        messages = published
+    if args.json:
+        json.dump([m.model_dump(mode="json") for m in messages], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for m in messages:
+            share = "-" if m.green_share is None else f"{100 * m.green_share:.1f} %"
+            per = "-" if m.co2e_kg_per_piece is None else f"{m.co2e_kg_per_piece:.4f}"
+            print(f"{m.enterprise}/{m.site}/{m.line}: green share {share}, {per} kg CO2e per piece over "
+                  f"{len(m.days)} days")
+    return 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("rules", help="KPIs from telemetry, capacity feed")
     rs = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
@@ -177,3 +204,8 @@ def register(sub: Any) -> None:
     cap.add_argument("--json", action="store_true")
     cap.add_argument("--dry-run", action="store_true", help="build and print, do not publish or POST")
     cap.set_defaults(handler=_reported(_capacity))
+    carbon = rs.add_parser("carbon", help="publish each line's green share and CO2e per piece now")
+    carbon.add_argument("--config", type=Path, required=True)
+    carbon.add_argument("--json", action="store_true")
+    carbon.add_argument("--dry-run", action="store_true", help="build and print, do not publish")
+    carbon.set_defaults(handler=_reported(_carbon))

@@ -26,6 +26,7 @@ from seamline.rules.energy_kpi import (
     weakest,
     wind_kpis,
 )
+from seamline.rules.green_kpi import CertificateLedger, GreenCollector
 from seamline.rules.kpi.factory_energy import SiteEnergy, factory_energy_kpi
 from seamline.rules.kpi.result import KpiResult
 from seamline.rules.kpi_points import KpiPoint, make_point
@@ -94,6 +95,7 @@ class _Ctx:
     data: WindowData
     base_tags: dict[str, str]
     energy: EnergySettings
+    green: GreenCollector | None = None  # the window's green attribution, across batches
     points: list[KpiPoint] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seen: set[AssetKey] = field(default_factory=set)
@@ -236,12 +238,14 @@ def _enterprise(ctx: _Ctx, ent: Enterprise) -> None:
     planned = planned_spans(cal, ctx.window)
     thr = ctx.master.kpi.coverage_threshold
     for site in ent.sites:
-        pieces = 0
+        by_line: dict[str, int] = {}
         for line in site.lines:
-            line_pieces = _line(ctx, ent, site, line, planned)
-            _line_energy(ctx, ent, site, line, line_pieces)
-            pieces += line_pieces
+            by_line[line.id] = _line(ctx, ent, site, line, planned)
+            _line_energy(ctx, ent, site, line, by_line[line.id])
+        pieces = sum(by_line.values())
         parts = _site_energy(ctx, ent, site)
+        if ctx.green is not None:
+            ctx.green.collect(ent, site, ctx.data, pieces=by_line, coverage=parts.coverage)
         if parts.meters == 0:
             continue
         energy = SiteEnergy(grid_import_kwh=parts.grid_import_kwh, grid_export_kwh=parts.grid_export_kwh,
@@ -249,6 +253,19 @@ def _enterprise(ctx: _Ctx, ent: Enterprise) -> None:
                             battery_discharge_kwh=parts.battery_discharge_kwh)
         result = factory_energy_kpi(energy, pieces, ctx.window, coverage=parts.coverage, coverage_threshold=thr)
         ctx.add(KPI_FACTORY_ENERGY, {Tag.ENTERPRISE: ent.id, Tag.SITE: site.id}, [result])
+
+
+def _green(master: MasterData, window: Window, energy: EnergySettings,
+           ledger: CertificateLedger | None) -> GreenCollector | None:
+    """The window's green attribution when the master data has one: clock hours in the zone of
+    the first source's enterprise."""
+    if master.green is None:
+        return None
+    ents = {e.id: e for e in master.enterprises}
+    zone = next((ents[s.enterprise].tz for s in master.green.sources if s.enterprise in ents), None)
+    if zone is None:  # no source in this computation: nothing to attribute
+        return None
+    return GreenCollector(master.green, window, zone, energy, ledger)
 
 
 def compute_window(
@@ -260,18 +277,21 @@ def compute_window(
     shift: str | None = None,
     energy: EnergySettings | None = None,
     batch_machines: int = DEFAULT_BATCH_MACHINES,
+    green_ledger: CertificateLedger | None = None,
 ) -> WindowReport:
-    """All KPI points of ``window`` (tag ``window=label``, and ``shift`` when given)."""
+    """All KPI points of ``window`` (tag ``window=label``, and ``shift`` when given); with master
+    data ``green``, the sites' green energy and the lines' carbon too (see :mod:`rules.green_kpi`)."""
     before = source.statements
     es = energy or EnergySettings(coverage_threshold=master.kpi.coverage_threshold)
     base: dict[str, str] = {Tag.WINDOW: label, **({Tag.SHIFT: shift} if shift else {})}
     points: list[KpiPoint] = []
     warnings: list[str] = []
     machines = assets = 0
+    green = _green(master, window, es, green_ledger)
     for group in batches(master, batch_machines):
         kinds = {a.kind for e in group for s in e.sites for a in s.energy_assets}
         data = source.fetch([e.id for e in group], window, energy_kinds=kinds)
-        ctx = _Ctx(master, window, data, base, es)
+        ctx = _Ctx(master, window, data, base, es, green)
         for ent in group:
             _enterprise(ctx, ent)
         unknown = sorted(set(data.machines) - ctx.seen)
@@ -281,6 +301,10 @@ def compute_window(
         warnings += ctx.warnings
         machines += sum(1 for p in ctx.points if p.measurement == KPI_MACHINE.name)
         assets += len(data.energy)
+    if green is not None:
+        found, notes = green.points(base, coverage_threshold=master.kpi.coverage_threshold)
+        points += found
+        warnings += notes
     low = sum(1 for p in points if p.get(Field.LOW_COVERAGE) is True)
     return WindowReport(window, label, tuple(points), source.statements - before, machines, assets, low,
                         tuple(warnings))

@@ -21,9 +21,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from seamline.contracts.carbon import CarbonMessage
 from seamline.rules.capacity_feed import CapacityFeed, FeedReport
 from seamline.rules.energy_kpi import EnergySettings
 from seamline.rules.engine import compute_window
+from seamline.rules.green_feed import CarbonFeed
+from seamline.rules.green_kpi import CertificateLedger
 from seamline.rules.kpi_points import FencingError, KpiPointWriter
 from seamline.rules.lease import Lease
 from seamline.rules.master_data import Enterprise, MasterData
@@ -102,6 +105,8 @@ class RulesService:
     writer: KpiPointWriter
     lease: Lease
     feed: CapacityFeed | None = None
+    carbon: CarbonFeed | None = None  # green share and carbon per line, with the capacity feed
+    green_ledger: CertificateLedger | None = None  # certificates used by earlier hours of the month
     energy: EnergySettings | None = None
     batch_machines: int = 300
     shift_lookback_days: int = 1
@@ -113,7 +118,8 @@ class RulesService:
         points = statements = 0
         for i, t in enumerate(tasks):
             report = compute_window(self.source, t.master, t.window, label=t.label, shift=t.shift,
-                                    energy=self.energy, batch_machines=self.batch_machines)
+                                    energy=self.energy, batch_machines=self.batch_machines,
+                                    green_ledger=self.green_ledger)
             points += self.writer.write(report.points)
             statements += report.statements
             if progress is not None:
@@ -132,6 +138,16 @@ class RulesService:
         except FencingError as exc:
             log.warning("tick %s stopped: %s", size, exc)
             return TickReport(size, 0, 0, 0, fenced=True)
+
+    def publish_carbon(self, *, now: datetime | None = None) -> list[CarbonMessage] | None:
+        """Publish every line's carbon message; None when not configured or the lease is not held."""
+        if self.carbon is None or self.lease.acquire() is None:
+            return None
+        try:
+            return self.carbon.run(now or self.clock())
+        except FencingError as exc:
+            log.warning("carbon feed stopped: %s", exc)
+            return None
 
     def publish_capacity(self, *, now: datetime | None = None) -> FeedReport | None:
         if self.feed is None or self.lease.acquire() is None:
@@ -176,6 +192,9 @@ def schedule(scheduler: Any, service: RulesService, *, delay_s: int, shift_every
         scheduler.add_job(service.publish_capacity, IntervalTrigger(minutes=capacity_every_min), id="capacity",
                           **common)
         ids.append("capacity")
+    if capacity_every_min is not None and service.carbon is not None:
+        scheduler.add_job(service.publish_carbon, IntervalTrigger(minutes=capacity_every_min), id="carbon", **common)
+        ids.append("carbon")
     scheduler.add_job(service.lease.acquire, IntervalTrigger(seconds=renew_s), id="lease", **common)
     ids.append("lease")
     return ids

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.contracts.assets import AssetKind
 from seamline.errors import UsageError
+from seamline.rules.green_config import GreenAttribution
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -281,6 +282,7 @@ class MasterData(_Model):
     styles: list[Style] = Field(default_factory=list)
     availability_contracts: list[AvailabilityContract] = Field(default_factory=list)
     enterprises: list[Enterprise] = Field(min_length=1)
+    green: GreenAttribution | None = Field(default=None, description="Park generation attributed to factories")
 
     def enterprise(self, enterprise_id: str) -> Enterprise:
         for e in self.enterprises:
@@ -336,7 +338,17 @@ def reference_errors(data: MasterData) -> list[tuple[str, str]]:
             errors += _feeder_errors(site, skey)
             if dups := _duplicates([x.id for x in site.lines] + [a.id for a in site.energy_assets]):
                 errors.append((skey, f"duplicate line/asset ids {dups}"))
-    return errors
+    return errors + _green_errors(data)
+
+
+def _green_errors(data: MasterData) -> list[tuple[str, str]]:
+    """Every site the green attribution names must exist."""
+    if data.green is None:
+        return []
+    sites = {(e.id, s.id) for e in data.enterprises for s in e.sites}
+    refs = [(f"green.sources[{i}]", r.key) for i, r in enumerate(data.green.sources)]
+    refs += [(f"green.consumers[{i}]", c.key) for i, c in enumerate(data.green.consumers)]
+    return [(key, f"no site {site!r} of enterprise {ent!r}") for key, (ent, site) in refs if (ent, site) not in sites]
 
 
 def _feeder_errors(site: Site, skey: str) -> list[tuple[str, str]]:

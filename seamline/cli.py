@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
     "dashboards": Command("seamline.dashboards.cli", "dashboards",
                           "Grafana dashboards: export provisioning files or provision"),
+    "grade": Command("seamline.grading.cli", "grading", "per-mu grading (亩均): scores, ranks, grades A-D"),
     "alerts": Command("seamline.notify.alerts_cli", None, "alerts: generate the Alertmanager configuration"),
     "notify": Command("seamline.notify.cli", "notify", "alert delivery: DingTalk, WeCom, Feishu, e-mail, webhooks"),
     "pki": Command("seamline.security.cli", "security", "cluster CA, gateway and service certificates, CRL"),

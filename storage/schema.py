@@ -49,11 +49,14 @@ __all__ = [
     "GATEWAY_BIRTH",
     "GATEWAY_IDENTITY",
     "GATEWAY_STATUS",
+    "GRADE",
     "INGEST_SELF",
     "KPI_BATTERY",
     "KPI_DOWNTIME",
     "KPI_FACTORY_ENERGY",
+    "KPI_GREEN_ENERGY",
     "KPI_LINE",
+    "KPI_LINE_CARBON",
     "KPI_LINE_ENERGY",
     "KPI_MACHINE",
     "KPI_PV",
@@ -115,6 +118,8 @@ class Tag:
     ALERTNAME: Final = TagName("alertname")  # alert state: the alert's name (contracts.alerts label)
     SEVERITY: Final = TagName("severity")  # alert state: critical | warning | info
     STATUS: Final = TagName("status")  # plan outcome: allocated | partial | unmet
+    PERIOD: Final = TagName("period")  # grading period: 2026, 2026H1, 2026Q3, 2026-09
+    METHOD: Final = TagName("method")  # the county grading method's id
 
 
 class Field:
@@ -142,6 +147,10 @@ class Field:
     LINE_EFFICIENCY: Final = FieldName("line_efficiency")
     FIRING: Final = FieldName("firing")
     FREE_STD_MIN: Final = FieldName("free_std_min")
+    GRADE: Final = FieldName("grade")
+    SCORE: Final = FieldName("score")
+    RANK: Final = FieldName("rank")
+    ESTIMATED: Final = FieldName("estimated")
 
 
 TAGS: tuple[TagName, ...] = tuple(v for k, v in vars(Tag).items() if k.isupper())
@@ -278,10 +287,31 @@ PLAN_ORDERS = Measurement("plan_orders", Retention.KPI, (Tag.STATUS, Tag.REASON)
 # 1 while the alert fires and 0 once resolved (an integer, so panels can sum it).
 _ALERT_TAGS = (Tag.ALERTNAME, Tag.SEVERITY, Tag.ENTERPRISE, Tag.SITE, Tag.ASSET)
 ALERT_STATE = Measurement("alert_state", Retention.KPI, _ALERT_TAGS, frozenset((Field.FIRING,)))
+# Green energy attributed hour by hour (rules/kpi/green_attribution.py), per site and window. A
+# consuming site: its consumption, the green part (on-site generation, its VPPA share of the park,
+# certificates), the rest from the grid, and that rest's CO2e (market-based, kg). A source site (the
+# park): what it delivered to the grid, what the VPPAs took, the shares' surplus, and what no share
+# covers. ``hours``: clock hours matched (a part-hour at a window edge counts as one).
+KPI_GREEN_ENERGY = _kpi("kpi_green_energy", (Tag.ENTERPRISE, Tag.SITE, Tag.WINDOW, Tag.SHIFT),
+                        "consumption_kwh", "onsite_green_kwh", "vppa_kwh", "certificate_kwh", "green_kwh", "grid_kwh",
+                        "green_share", "co2e_kg", "hours",
+                        "delivered_kwh", "attributed_kwh", "surplus_kwh", "unassigned_kwh")
+# A line's share of its site's grid kWh and CO2e over the window, per good piece of the line
+# (rules/kpi/carbon.py); flag ``split_by_pieces`` when the site's lines are not all sub-metered.
+KPI_LINE_CARBON = _kpi("kpi_line_carbon", (Tag.ENTERPRISE, Tag.SITE, Tag.LINE, Tag.WINDOW, Tag.SHIFT),
+                       "energy_share", "grid_kwh", "co2e_kg", "pieces", "co2e_kg_per_piece", "green_share")
+# Per-mu grading (seamline.grading), one point per enterprise, period and method, stamped at the
+# period's local start: total score, rank among ``ranked`` enterprises, grade (A..D or the method's
+# labels), whether any input was estimated (telemetry nowcast, finance figures of an earlier
+# period), the variant applied, the energy used (kWh metered, tce), and per indicator its value,
+# score and contribution (``value_<indicator>``, ``score_<indicator>``; adjustments ``adjust_<id>``).
+GRADE = Measurement("grade", Retention.KPI, (Tag.ENTERPRISE, Tag.PERIOD, Tag.METHOD), frozenset((
+    Field.GRADE, Field.SCORE, Field.RANK, Field.ESTIMATED, "ranked", "grade_index", "variant", "energy_kwh",
+    "energy_tce", "energy_days", "period_days", "advice")), ("value_", "score_", "adjust_"))
 
 _NAMED = (MACHINE_STATE, GATEWAY_STATUS, GATEWAY_BIRTH, ASSET_INFO, SEQ_GAP, INGEST_SELF, KPI_MACHINE, KPI_DOWNTIME,
-          KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY, CAPACITY, PLAN_ORDERS,
-          ALERT_STATE)
+          KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY, KPI_GREEN_ENERGY,
+          KPI_LINE_CARBON, GRADE, CAPACITY, PLAN_ORDERS, ALERT_STATE)
 ALL_MEASUREMENTS: Mapping[str, Measurement] = {
     m.name: m for m in (*(telemetry(k) for k in AssetKind), *_NAMED)
 }

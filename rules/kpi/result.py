@@ -20,6 +20,8 @@ class Flag(enum.StrEnum):
     COUNTER_ROLLOVER = "counter_rollover"
     IMPLAUSIBLE_INCREMENT = "implausible_increment"  # counter step above the physical maximum, dropped
     SOC_CORRECTED = "soc_corrected"  # battery RTE corrected for a SoC difference
+    SPLIT_BY_PIECES = "split_by_pieces"  # a line's share of its site's energy by pieces, not sub-meters
+    NO_SOURCE_DATA = "no_source_data"  # green attribution: the park's generation was not observed
 
 
 @dataclass(frozen=True, slots=True)

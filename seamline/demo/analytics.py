@@ -69,5 +69,5 @@ def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], Windo
                                 "oee": round(t.oee, 4)}})
     return {"window": {"start_ms": start, "end_ms": end}, "points_written": written,
             "influx_queries": report.statements, "lines": lines,
-            "energy": energy_rows(run.energy_truth, report, truths, start, end),
+            "energy": energy_rows(run.energy_truth, report, truths, start, end, green=master.green, tz=TZ),
             "warnings": list(report.warnings)}, report

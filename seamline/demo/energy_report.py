@@ -5,14 +5,25 @@ with its load components and base load, and kWh per piece per line from the sub-
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from seamline.demo.energy import PARK
 from seamline.demo.energy_truth import EnergyTruthRecorder
+from seamline.demo.green_truth import GreenTruth, green_truth
 from seamline.demo.truth import LineTruth
 from seamline.rules.engine import WindowReport
+from seamline.rules.green_config import GreenAttribution
 from seamline.rules.kpi.battery import equivalent_full_cycles, round_trip_efficiency
 from seamline.rules.kpi_points import KpiPoint
-from seamline.storage.schema import KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY, KPI_PV, KPI_WIND
+from seamline.storage.schema import (
+    KPI_BATTERY,
+    KPI_FACTORY_ENERGY,
+    KPI_GREEN_ENERGY,
+    KPI_LINE_CARBON,
+    KPI_LINE_ENERGY,
+    KPI_PV,
+    KPI_WIND,
+)
 
 MAIN_KPI = {KPI_PV.name: KPI_PV.fields_of("energy_kwh", "performance_ratio", "availability"),
             KPI_WIND.name: KPI_WIND.fields_of("energy_kwh", "capacity_factor", "availability"),
@@ -20,7 +31,11 @@ MAIN_KPI = {KPI_PV.name: KPI_PV.fields_of("energy_kwh", "performance_ratio", "av
                                                     "equivalent_full_cycles", "soc_start_pct", "soc_end_pct",
                                                     "cycle_round_trip_efficiency", "cycle_h"),
             KPI_FACTORY_ENERGY.name: KPI_FACTORY_ENERGY.fields_of("consumption_kwh", "green_share", "kwh_per_piece"),
-            KPI_LINE_ENERGY.name: KPI_LINE_ENERGY.fields_of("consumption_kwh", "kwh_per_piece")}
+            KPI_LINE_ENERGY.name: KPI_LINE_ENERGY.fields_of("consumption_kwh", "kwh_per_piece"),
+            KPI_GREEN_ENERGY.name: KPI_GREEN_ENERGY.fields_of(
+                "consumption_kwh", "green_kwh", "vppa_kwh", "certificate_kwh", "grid_kwh", "green_share", "co2e_kg",
+                "delivered_kwh", "attributed_kwh", "surplus_kwh", "unassigned_kwh"),
+            KPI_LINE_CARBON.name: KPI_LINE_CARBON.fields_of("energy_share", "pieces", "co2e_kg", "co2e_kg_per_piece")}
 
 
 def fields(p: KpiPoint, *names: str) -> dict[str, float | None]:
@@ -68,10 +83,28 @@ def _factory_truth(rec: EnergyTruthRecorder, ent: str, pieces: int, start: int, 
             "meter_kwh": _kwh(rec.between(f"{ent}-meter1", "import_wh", start, end))}
 
 
+def _green_row_truth(truth: GreenTruth, measurement: str, ent: str, tags: dict[str, str]) -> dict[str, Any]:
+    if measurement == KPI_LINE_CARBON.name:
+        per = truth.line_co2e_kg_per_piece.get((ent, tags["line"]))
+        return {"co2e_kg_per_piece": None if per is None else round(per, 5)}
+    if ent == PARK:
+        s = truth.source
+        return {"delivered_kwh": round(s.delivered_kwh, 4), "attributed_kwh": round(s.attributed_kwh, 4)}
+    m = truth.matched.get((ent, tags.get("site", "s1")))
+    if m is None:
+        return {}
+    share = m.green_share
+    return {"consumption_kwh": round(sum(m.consumption_kwh), 4), "green_kwh": round(m.green_kwh, 4),
+            "grid_kwh": round(sum(m.grid_kwh), 4), "green_share": None if share is None else round(share, 5)}
+
+
 def energy_rows(rec: EnergyTruthRecorder | None, report: WindowReport, lines: list[LineTruth], start: int,
-                end: int) -> list[dict[str, Any]]:
-    """Each energy KPI point of the window with the truth of the same window."""
+                end: int, *, green: GreenAttribution | None = None, tz: ZoneInfo | None = None) -> list[dict[str, Any]]:
+    """Each energy KPI point of the window with the truth of the same window; with ``green``, the
+    attribution matched hour by hour on the true energies too."""
     pieces = {(t.enterprise, t.line): t.pieces for t in lines}
+    truth_green = (green_truth(rec, green, report.window, tz, pieces)
+                   if rec is not None and green is not None and tz is not None else None)
     rows = []
     for p in report.points:
         if p.measurement not in MAIN_KPI:
@@ -81,10 +114,13 @@ def energy_rows(rec: EnergyTruthRecorder | None, report: WindowReport, lines: li
         row: dict[str, Any] = {"kpi": p.measurement, "enterprise": ent, "asset": tags.get("asset", "(site)"),
                                **fields(p, *MAIN_KPI[p.measurement], "coverage")}
         device = f"{ent}-{tags.get('asset')}"
-        if p.measurement == KPI_LINE_ENERGY.name:
+        if p.measurement in (KPI_LINE_ENERGY.name, KPI_LINE_CARBON.name):
             row["line"] = row["asset"] = tags["line"]
         if rec is None:
             pass
+        elif p.measurement in (KPI_GREEN_ENERGY.name, KPI_LINE_CARBON.name):
+            if truth_green is not None:
+                row["truth"] = _green_row_truth(truth_green, p.measurement, ent, tags)
         elif p.measurement in (KPI_PV.name, KPI_WIND.name):
             row["truth"] = {"energy_kwh": _kwh(rec.between(device, "energy_wh", start, end))}
         elif p.measurement == KPI_BATTERY.name:

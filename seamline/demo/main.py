@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TextIO
 
 from seamline.demo import analytics, cluster, daily_pages, master, platform, summary
 from seamline.demo.cluster import DemoRun
 from seamline.demo.dashboards import export_dashboards
-from seamline.demo.plan import DemoOptions
+from seamline.demo.plan import TZ, DemoOptions
 
 
 def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
@@ -36,7 +37,8 @@ def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
         say("counting what reached InfluxDB")
         out = summary.build(run)
         assert run.floor is not None
-        doc = master.master_data(run.floor, run.plant, opts.enterprises)
+        month = datetime.fromtimestamp(run.start_ms / 1000, TZ).strftime("%Y-%m")
+        doc = master.master_data(run.floor, run.plant, opts.enterprises, month)
         master_path = master.write(run.stack.workdir / "config" / "master.yaml", doc)
         say("computing the shift's KPIs with the rules engine")
         t0 = time.monotonic()

@@ -25,6 +25,28 @@ TURBINE_CONTRACT = {
 }
 
 
+# Green attribution of the park to the factories (master data ``green``), cycling over them: VPPA shares of
+# the park's hourly delivery (the demo's factories are small next to two 800 kW turbines: a share of a
+# few per mille covers part of their load, so hour-by-hour matching shows), and every fourth factory
+# buys monthly certificates instead.
+VPPA_SHARES = (0.006, 0.003, 0.015)
+CERTIFICATES_EVERY = 4
+CERTIFICATES_KWH = 40.0
+# Land per factory (mu), cycling: some under 3 mu, graded with the small-plot indicators.
+LAND_MU = (4.0, 2.5, 3.5, 5.0)
+
+
+def green_attribution(enterprises: list[str], month: str) -> dict[str, Any]:
+    """The park's generation attributed to the factories: VPPA shares, or certificates for ``month``."""
+    consumers: list[dict[str, Any]] = []
+    for i, ent in enumerate(enterprises):
+        if (i + 1) % CERTIFICATES_EVERY == 0:
+            consumers.append({"enterprise": ent, "site": "s1", "certificates_kwh": {month: CERTIFICATES_KWH}})
+        else:
+            consumers.append({"enterprise": ent, "site": "s1", "vppa_share": VPPA_SHARES[i % len(VPPA_SHARES)]})
+    return {"sources": [{"enterprise": PARK, "site": "s1"}], "consumers": consumers}
+
+
 def category_of(sam_min: float) -> str:
     return next(cat for limit, cat in CATEGORY_BY_SAM if sam_min <= limit)
 
@@ -58,7 +80,10 @@ def _energy_assets(plant: EnergyPlant | None, enterprise: str) -> list[dict[str,
     return out
 
 
-def master_data(floor: FloorReport, plant: EnergyPlant | None, enterprises: list[str]) -> dict[str, Any]:
+def master_data(floor: FloorReport, plant: EnergyPlant | None, enterprises: list[str],
+                month: str | None = None) -> dict[str, Any]:
+    """The cluster's master data; with the energy park, its generation attributed to the factories
+    (certificates bought for ``month``, YYYY-MM)."""
     lines: dict[tuple[str, str], dict[str, Any]] = {}
     styles: dict[str, dict[str, Any]] = {}
     for r in floor.nodes:
@@ -71,11 +96,13 @@ def master_data(floor: FloorReport, plant: EnergyPlant | None, enterprises: list
         line["operators"] += 1  # make-through: one operator per machine
         line["machines"].append(a.machine)
     enterprise_docs = []
-    for ent in [*enterprises, *([PARK] if plant is not None else [])]:
+    for i, ent in enumerate([*enterprises, *([PARK] if plant is not None else [])]):
         site: dict[str, Any] = {"id": "s1", "lines": [v for (e, _), v in lines.items() if e == ent],
                                 "energy_assets": _energy_assets(plant, ent)}
         enterprise_docs.append({"id": ent, "name": f"Simulated {ent}", "timezone": "Asia/Shanghai",
-                                "land_area_mu": 10.0, "calendar": "sim-day", "sites": [site]})
+                                "land_area_mu": LAND_MU[i % len(LAND_MU)] if ent != PARK else 120.0,
+                                "calendar": "sim-day", "sites": [site]})
+    green = {"green": green_attribution(enterprises, month)} if plant is not None and month else {}
     return {
         "version": 1,
         "kpi": {"coverage_threshold": 0.8, "windows": ["1h", "shift", "1d"], "recompute_windows": 3,
@@ -88,6 +115,7 @@ def master_data(floor: FloorReport, plant: EnergyPlant | None, enterprises: list
         "styles": list(styles.values()),
         "availability_contracts": [TURBINE_CONTRACT],
         "enterprises": enterprise_docs,
+        **green,
     }
 
 

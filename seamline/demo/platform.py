@@ -13,11 +13,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from seamline.demo import configs
+from seamline.demo import configs, county
 from seamline.demo.cluster import DemoRun
 from seamline.demo.energy import poll_hold_s
 from seamline.demo.plan import TZ
 from seamline.demo.stack import DATABASE
+from seamline.rules.kpi.carbon import PlannedPieces, order_carbon
 from seamline.storage.schema import Retention
 
 CLI_TIMEOUT_S = 120.0
@@ -75,6 +76,42 @@ def free_by_line(capacity: list[dict[str, Any]]) -> dict[str, float]:
     return {f'{m["enterprise"]}/{m["line"]}': round(sum(d["free_std_min"] for d in m["days"]), 1) for m in capacity}
 
 
+def _green_and_grades(run: DemoRun, cfg: Path, master_doc: dict[str, Any], day: date) -> dict[str, Any]:
+    """Each line's green share and carbon per piece (`seamline rules carbon`, retained on the broker)
+    and the per-mu grades of the running quarter (`seamline grade` on a synthetic county file)."""
+    if "green" not in master_doc:
+        return {}
+    carbon = seamline("rules", "carbon", "--config", str(cfg), "--json")
+    factories = [e for e in master_doc["enterprises"] if e["id"] in run.options.enterprises]
+    operators = {e["id"]: sum(ln["operators"] for s in e["sites"] for ln in s["lines"]) for e in factories}
+    land = {e["id"]: float(e["land_area_mu"]) for e in factories}
+    inputs = county.write_inputs(run.stack.workdir / "county" / "inputs.csv", run.options.enterprises,
+                                 operators=operators, land_mu=land, day=day)
+    grades = seamline("grade", "--period", county.quarter(day), "--inputs", str(inputs), "--method",
+                      str(county.SAMPLE_METHOD), "--config", str(cfg), "--json")
+    return {"carbon": carbon, "grades": grades}
+
+
+def orders_co2e(allocations: list[dict[str, Any]], carbon: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """kg CO2e per allocated order: its pieces on each line and day × that line's kg CO2e per piece
+    (the carbon messages' days; a planned day after them takes the last measured one)."""
+    per_piece: dict[tuple[str, str, str], list[tuple[date, float]]] = {}
+    for m in carbon:
+        key = (m["enterprise"], m["site"], m["line"])
+        per_piece[key] = [(date.fromisoformat(d["day"]), d["co2e_kg_per_piece"]) for d in m["days"]
+                          if d["co2e_kg_per_piece"] is not None]
+    by_order: dict[str, list[PlannedPieces]] = {}
+    for a in allocations:
+        by_order.setdefault(a["order_id"], []).append(
+            PlannedPieces((a["enterprise"], a["site"], a["line"]), date.fromisoformat(a["day"]), int(a["pieces"])))
+    out = {}
+    for order, planned in sorted(by_order.items()):
+        c = order_carbon(planned, per_piece)
+        out[order] = {"pieces": c.pieces, "co2e_kg": round(c.co2e_kg, 3), "pieces_without_figure":
+                      c.pieces_without_figure, "estimated_pieces": c.estimated_pieces}
+    return out
+
+
 def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) -> dict[str, Any]:
     cfg = rules_config(run, master_path)
     day = datetime.fromtimestamp(run.start_ms / 1000, TZ).date()
@@ -88,7 +125,10 @@ def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) ->
                     "--publish", "--summary-out", str(plan_summary_path(run)), "--today", today.isoformat(),
                     "--influx-config", str(cfg), "--json")
     after = seamline("rules", "capacity", "--config", str(cfg), "--json")
-    return {
+    green = _green_and_grades(run, cfg, master_doc, day)
+    if green:
+        green["orders_co2e"] = orders_co2e(plan.get("allocations", []), green["carbon"])
+    return {**green,
         "daily_kpi_points": daily.get("points") if isinstance(daily, dict) else None,
         "capacity": {"lines": len(before), "free_std_min_before": free_by_line(before),
                      "free_std_min_after_booking": free_by_line(after), "messages": before},

@@ -99,10 +99,44 @@ def _lines_energy(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _green(by: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Green energy matched hour by hour per factory, the park's side, and carbon per piece per line."""
+    out = ["green energy, matched hour by hour (VPPA share of the park or monthly certificates), measured / truth",
+           f"{'site':<8}{'consumed kWh':>14}{'VPPA kWh':>10}{'cert kWh':>10}{'green share':>20}{'grid kWh':>10}"
+           f"{'kg CO2e':>9}"]
+    for r in by["kpi_green_energy"]:
+        t = r.get("truth", {})
+        if r["enterprise"] == "park" or r.get("consumption_kwh") is None:
+            continue
+        share = f"{_pct(r['green_share'])} / {_pct(t.get('green_share'))}"
+        out.append(f"{r['enterprise']:<8}{r['consumption_kwh']:>14.2f}{_num(r['vppa_kwh'], '.2f'):>10}"
+                   f"{_num(r['certificate_kwh'], '.2f'):>10}{share:>20}{_num(r['grid_kwh'], '.2f'):>10}"
+                   f"{_num(r['co2e_kg'], '.2f'):>9}")
+    for r in by["kpi_green_energy"]:
+        if r.get("delivered_kwh") is not None:
+            t = r.get("truth", {})
+            out.append(f"{r['enterprise']:<8}delivered {_num(r['delivered_kwh'])} kWh "
+                       f"(truth {_num(t.get('delivered_kwh'))}), attributed {_num(r['attributed_kwh'])}, "
+                       f"surplus of the shares {_num(r['surplus_kwh'])}, no one's share {_num(r['unassigned_kwh'])}")
+    out += ["", f"{'line':<16}{'pieces':>8}{'energy share':>14}{'g CO2e per piece measured / truth':>36}"]
+    for r in by["kpi_line_carbon"]:
+        t = r.get("truth", {})
+        per = (f"{_num(_g(r['co2e_kg_per_piece']), '.1f')} / "
+               f"{_num(_g(t.get('co2e_kg_per_piece')), '.1f')}")
+        out.append(f"{r['enterprise'] + '/' + r['line']:<16}{_num(r['pieces'], '.0f'):>8}"
+                   f"{_pct(r['energy_share']):>14}{per:>36}")
+    return out
+
+
+def _g(kg: float | None) -> float | None:
+    return None if kg is None else kg * 1000.0
+
+
 def _energy(kpis: dict[str, Any]) -> list[str]:
     rows = kpis["energy"]
     by = {k: [r for r in rows if r["kpi"] == k] for k in
-          ("kpi_pv", "kpi_wind", "kpi_battery", "kpi_factory_energy", "kpi_line_energy")}
+          ("kpi_pv", "kpi_wind", "kpi_battery", "kpi_factory_energy", "kpi_line_energy", "kpi_green_energy",
+           "kpi_line_carbon")}
     factories = [r for r in by["kpi_factory_energy"] if "components_kwh" in r.get("truth", {})]
     out = [*_factories(factories)] if factories else []
     if by["kpi_line_energy"]:
@@ -111,9 +145,36 @@ def _energy(kpis: dict[str, Any]) -> list[str]:
     out += [_generation(r) for r in by["kpi_pv"] + by["kpi_wind"]]
     for r in by["kpi_battery"]:
         out += _battery(r)
+    green = {r["enterprise"]: r for r in by["kpi_green_energy"] if r.get("green_share") is not None}
     for r in by["kpi_factory_energy"]:
+        share = green.get(r["enterprise"], r)["green_share"]
         out.append(f"{r['enterprise'] + '/(site)':<14}{'site':<8}{r['consumption_kwh']:>10.1f} kWh consumed "
-                   f"(truth {_num(r.get('truth', {}).get('consumption_kwh'))}), green share {_pct(r['green_share'])}")
+                   f"(truth {_num(r.get('truth', {}).get('consumption_kwh'))}), green share {_pct(share)}")
+    if by["kpi_green_energy"]:
+        out += ["", *_green(by)]
+    return out
+
+
+def _grades(g: dict[str, Any]) -> list[str]:
+    """The per-mu grades `seamline grade` published (one retained message per enterprise)."""
+    msgs = g["grades"]
+    if not msgs:
+        return ["(no enterprise graded)"]
+    names = list(dict.fromkeys(i["indicator"] for m in msgs for i in m["indicators"]))
+    out = [f"{g['period']} by {g['method']} — value / score per indicator; est = nowcast or earlier figures",
+           f"{'enterprise':<11}{'variant':<10}{'rank':>6}{'grade':>6}{'score':>7}"
+           + "".join(f"{n[:17]:>19}" for n in names) + "  est"]
+    for m in msgs:
+        by = {i["indicator"]: i for i in m["indicators"]}
+        cells = [f"{_num(by[n]['value'], '.3g')} / {by[n]['score']:.1f}" if n in by else "" for n in names]
+        out.append(f"{m['enterprise']:<11}{m['variant']:<10}{str(m['rank']) + '/' + str(m['ranked']):>6}"
+                   f"{m['grade']:>6}{m['score']:>7.1f}" + "".join(f"{c:>19}" for c in cells)
+                   + f"  {'yes' if m['estimated'] else 'no'}")
+    for m in msgs:
+        advice = g.get("advice", {}).get(m["enterprise"]) or "-"
+        out.append(f"  {m['enterprise']}: {_num(m.get('energy_kwh'), ',.0f')} kWh "
+                   f"({_num(m.get('energy_tce'), '.2f')} tce) in the quarter, energy from "
+                   f"{g.get('energy_sources', {}).get(m['enterprise'], '-')}; up a grade: {advice}")
     return out
 
 
@@ -129,6 +190,10 @@ def _platform(s: dict[str, Any]) -> list[str]:
     gap_text = "" if gap is None else f", {100 * gap:.2f} % below the upper bound"
     out += ["", f"allocated: {', '.join(orders) or 'none'}  ({stats.get('method')}{gap_text})"]
     out += [f"unmet {u['order_id']}: {u['pieces']} pieces — {u['reason']} ({u['detail']})" for u in plan["unallocated"]]
+    for order, c in s.get("orders_co2e", {}).items():
+        per = c["co2e_kg"] / c["pieces"] if c["pieces"] else None
+        out.append(f"{order}: {c['pieces']} pieces allocated, {c['co2e_kg']:.2f} kg CO2e ({_num(_g(per), '.0f')} g per "
+                   f"piece; planned days after the last measured one take its figure)")
     return out
 
 
@@ -147,5 +212,8 @@ def table(summary: dict[str, Any]) -> str:
     if "report" in s:
         lines += ["", "daily report pages (open offline in a browser)", "-" * 66,
                   *(f"{p['path']}  ({p['bytes'] / 1024:.0f} kB)" for p in s["report"]["pages"])]
+    if "grades" in s:
+        lines += ["", "per-mu grades (亩均论英雄, sample method, synthetic county figures)", "-" * 66,
+                  *_grades(s["grades"])]
     lines += ["", "timings (s): " + ", ".join(f"{k} {v}" for k, v in s["timings_s"].items())]
     return "\n".join(lines)

@@ -23,7 +23,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "edge_agent": {"ingest", "rules", "matching", "storage", "dashboards", "report"},
     "firmware_stubs": {"edge_agent", "ingest", "rules", "matching", "storage", "dashboards", "report"},
     "ingest": {"rules", "matching", "dashboards", "firmware_stubs", "edge_agent", "report"},
-    "rules": {"edge_agent", "firmware_stubs", "ingest", "matching", "dashboards", "report"},
+    "rules": {"edge_agent", "firmware_stubs", "ingest", "matching", "dashboards", "report", "grading"},
+    # grading reads the rules config, master data and KPI points, and writes through storage
+    "grading": {"edge_agent", "ingest", "firmware_stubs", "matching", "dashboards", "notify", "security", "report"},
     "matching": {"edge_agent", "ingest", "firmware_stubs", "dashboards", "report"},
     "dashboards": {"edge_agent", "ingest", "firmware_stubs", "matching", "report"},
     # alert delivery reads master data (rules) to generate the Alertmanager config; rules posts alerts
