@@ -31,6 +31,7 @@ from seamline.rules.capacity import DailyEfficiency, capacity_messages
 from seamline.rules.capacity_points import capacity_points
 from seamline.rules.kpi_points import Fence, KpiPointWriter, NoFence
 from seamline.rules.master_data import MasterData
+from seamline.rules.ownership import Ownership
 from seamline.rules.windows import WindowSize
 from seamline.storage.query import CountingClient, Select
 from seamline.storage.schema import KPI_LINE, TIME, Tag
@@ -174,13 +175,24 @@ class CapacityFeed:
     fence: Fence = NoFence()  # noqa: RUF009 - stateless default
     sleep: Callable[[float], None] = time.sleep
     writer: KpiPointWriter | None = None  # also record the published capacity in RP kpi (capacity_day)
+    # dynamic shards: only the enterprises this replica owns, each under its shard's fence
+    ownership: Ownership | None = None
+
+    def _fence(self, enterprise_id: str) -> Fence:
+        return self.ownership.fence_for(enterprise_id) if self.ownership is not None else self.fence
+
+    def _owned(self) -> MasterData:
+        if self.ownership is None:
+            return self.master
+        own = self.ownership
+        return self.master.model_copy(update={"enterprises": [e for e in self.master.enterprises if own.owns(e.id)]})
 
     def _build(self, now: datetime) -> tuple[list[CapacityMessage], Bookings]:
         booked = read_bookings_with_retry(self.bookings, self.retry, sleep=self.sleep)
         log_bookings(booked)
-        daily = read_daily_efficiency(self.client, self.master, rp=self.kpi_rp, now=now,
-                                      days=self.master.kpi.efficiency_days)
-        return capacity_messages(self.master, now=now, daily_efficiency=daily, booked=booked.booked), booked
+        master = self._owned()
+        daily = read_daily_efficiency(self.client, master, rp=self.kpi_rp, now=now, days=master.kpi.efficiency_days)
+        return capacity_messages(master, now=now, daily_efficiency=daily, booked=booked.booked), booked
 
     def build(self, now: datetime) -> list[CapacityMessage]:
         """Capacity of every line, lowered by the retained bookings (nothing is sent)."""
@@ -199,12 +211,13 @@ class CapacityFeed:
         if self.publisher is not None and messages:
             with self.publisher() as pub:
                 for msg in messages:
-                    self.fence.check()
+                    self._fence(msg.enterprise).check()
                     pub.publish(capacity_topic(msg), msg.model_dump_json().encode(), qos=1, retain=True)
                     published += 1
         attempts = 0
         if self.poster is not None and self.http_url and messages:
-            self.fence.check()
+            for enterprise in sorted({m.enterprise for m in messages}):
+                self._fence(enterprise).check()
             body = json.dumps([m.model_dump(mode="json") for m in messages]).encode()
             attempts = post_with_retry(self.poster, self.http_url, body, self.retry, sleep=self.sleep)
         written = self.writer.write(capacity_points(messages, self.master)) if self.writer is not None else 0

@@ -1,8 +1,9 @@
-"""``seamline rules run|backfill|once|capacity|carbon`` (see rules/README.md)."""
+"""``seamline rules run|backfill|once|capacity|carbon|status`` (see rules/README.md)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -14,10 +15,12 @@ from typing import Any
 
 from seamline.errors import UsageError
 from seamline.rules.bookings import BookingsUnavailableError
-from seamline.rules.bootstrap import make_service
-from seamline.rules.config import load_config
+from seamline.rules.bootstrap import make_catchup, make_service
+from seamline.rules.config import RulesConfig, load_config
+from seamline.rules.coordination.database import CoordinationUnavailable
 from seamline.rules.engine import compute_window
 from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
+from seamline.rules.kpi_points import FencingError
 from seamline.rules.mqtt_publisher import PublishError
 from seamline.storage.query_errors import QueryError
 
@@ -50,7 +53,7 @@ def _reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argpars
     def wrapped(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except (QueryError, BookingsUnavailableError, PublishError) as exc:
+        except (QueryError, BookingsUnavailableError, PublishError, CoordinationUnavailable, FencingError) as exc:
             print(f"seamline rules: {exc}", file=sys.stderr)
             return 1
 
@@ -64,11 +67,15 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "verbose", 0) < 2:  # a line per job run is debug noise
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     service = make_service(cfg)
+    catchup = make_catchup(cfg, service)
     scheduler = BlockingScheduler(timezone=UTC)
     ids = schedule(scheduler, service, delay_s=cfg.jobs.delay_s, shift_every_min=cfg.jobs.shift_every_min,
                    capacity_every_min=cfg.capacity.interval_min if cfg.capacity.enabled else None,
-                   renew_s=cfg.lease.renew_s, misfire_grace_s=cfg.jobs.misfire_grace_s)
-    log.info("rules service: %d enterprises (shard %s), jobs %s", len(service.master.enterprises), cfg.shard, ids)
+                   renew_s=cfg.lease.renew_s, misfire_grace_s=cfg.jobs.misfire_grace_s,
+                   ledger=catchup.run if catchup is not None else None, ledger_every_s=cfg.ledger.every_s)
+    shards = f"{cfg.shard_count} dynamic shards" if cfg.shards == "dynamic" else f"shard {cfg.shard}"
+    log.info("rules service %s: %d enterprises (%s, lease %s), jobs %s", cfg.lease.holder,
+             len(service.master.enterprises), shards, cfg.lease.kind, ids)
 
     def stop(signum: int, _frame: Any) -> None:
         scheduler.shutdown(wait=False)
@@ -88,6 +95,8 @@ def _backfill(args: argparse.Namespace) -> int:
         raise UsageError("--to must be after --from")
     service = make_service(cfg)
     sizes = args.window or [s for s in SIZES if s in service.master.kpi.windows]
+    if cfg.shards == "dynamic":
+        return _enqueue_backfill(service, sizes, start, end)
     if service.lease.acquire() is None:
         print("rules backfill: another replica holds the lease; not writing", file=sys.stderr)
         return 1
@@ -96,13 +105,64 @@ def _backfill(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{size}: {len(tasks)} windows\n")
         report = service.run_tasks(tasks, size, progress=_progress)
         sys.stderr.write(f"{size}: {report.points} points, {report.statements} InfluxQL statements\n")
+        if report.fenced:
+            print("rules backfill: the lease was lost (another replica took over); stopped", file=sys.stderr)
+            return 1
     service.lease.release()
     return 0
+
+
+def _enqueue_backfill(service: Any, sizes: list[str], start: datetime, end: datetime) -> int:
+    """Dynamic shards: the windows go into the ledger as pending; each shard's owner computes them
+    (``seamline rules status`` shows the progress)."""
+    from seamline.rules.catchup import backfill_keys
+
+    keys = backfill_keys(service.master, service.lease.shard_name, sizes, start, end)
+    service.ledger.enqueue(keys)
+    shards = len({k.shard for k in keys})
+    sys.stderr.write(f"{len(keys)} windows of {shards} shards enqueued; the live replicas compute them\n")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    if cfg.lease.kind != "postgres":
+        raise UsageError(f"{args.config}: rules status reads PostgreSQL: needs lease.kind: postgres")
+    report = _status_report(cfg)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(f"live replicas of {cfg.lease.name}: {', '.join(report['replicas']) or '(none)'}")
+    for row in report["leases"]:
+        state = f"expires in {row['expires_in_s']:.1f} s" if row["expires_in_s"] > 0 else "expired"
+        print(f"  {row['name']}: {row['holder']} token {row['token']} ({state})")
+    print("ledger: " + ", ".join(f"{n} {s}" for s, n in sorted(report["windows"].items())))
+    return 0
+
+
+def _status_report(cfg: RulesConfig) -> dict[str, Any]:
+    from seamline.rules.bootstrap import make_coordination
+    from seamline.rules.coordination.membership import Membership
+    from seamline.rules.coordination.window_ledger import PgLedger
+
+    coord = make_coordination(cfg)
+    table = coord.lease.table  # type: ignore[attr-defined]  # PgLease and ShardLeases
+    prefix = f"{cfg.lease.name}/"
+    live = Membership(table.db, group=cfg.lease.name, replica=cfg.lease.holder, ttl_s=cfg.lease.ttl_s).live()
+    assert isinstance(coord.ledger, PgLedger)
+    return {"replicas": sorted(live),
+            "leases": [{"name": r.name, "holder": r.holder, "token": r.token, "expires_in_s": r.expires_in_s}
+                       for r in table.rows(prefix)],
+            "windows": coord.ledger.summary(prefix)}
 
 
 def _once(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     at = _instant(args.at, "--at")
+    if args.write and cfg.shards == "dynamic":
+        raise UsageError("rules once --write: with dynamic shards only the shard's owner writes; use rules backfill "
+                         "(it enqueues the windows for the owners)")
     service = make_service(cfg)
     tasks = [t for t in recent_tasks(service.master, args.window, at) if t.window.contains(at)]
     out: list[dict[str, Any]] = []
@@ -134,9 +194,12 @@ def _capacity(args: argparse.Namespace) -> int:
     service = make_service(cfg)
     if service.feed is None:
         raise UsageError(f"{args.config}: capacity.enabled is false")
+    if cfg.shards == "dynamic" and not args.dry_run:
+        raise UsageError("rules capacity: with dynamic shards the running replicas publish, each for the shards it "
+                         "holds; --dry-run builds every line here")
     now = datetime.now(UTC)
     if args.dry_run:
-        messages = service.feed.build(now)
+        messages = dataclasses.replace(service.feed, ownership=None).build(now)
     else:
         report = service.publish_capacity(now=now)
         if report is None:
@@ -209,3 +272,7 @@ def register(sub: Any) -> None:
     carbon.add_argument("--json", action="store_true")
     carbon.add_argument("--dry-run", action="store_true", help="build and print, do not publish")
     carbon.set_defaults(handler=_reported(_carbon))
+    st = rs.add_parser("status", help="live replicas, lease holders and the window ledger (lease.kind postgres)")
+    st.add_argument("--config", type=Path, required=True)
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(handler=_reported(_status))

@@ -2,7 +2,8 @@
 
 The ``influx:`` block is :class:`seamline.storage.config.InfluxConfig`, the same keys as ingest's.
 Secrets may come from the environment instead of the file (``SEAMLINE_RULES_INFLUX__PASSWORD``,
-``SEAMLINE_RULES_INFLUX__TOKEN``, ``SEAMLINE_RULES_MQTT__PASSWORD``); values in the file win.
+``SEAMLINE_RULES_INFLUX__TOKEN``, ``SEAMLINE_RULES_MQTT__PASSWORD``, ``SEAMLINE_RULES_LEASE__DSN``) or,
+for the PostgreSQL DSN, a file (``lease.dsn_file``); values in the file win.
 Every error names the file, the dotted key and what was expected, as a :class:`ConfigError` (a
 ``UsageError``: exit code 2).
 See ``rules/rules.sample.yaml``.
@@ -76,16 +77,46 @@ class JobsConfig(_Section):
 
 
 class LeaseConfig(_Section):
-    kind: Literal["none", "file"] = "none"
-    path: Path | None = None
+    kind: Literal["none", "file", "postgres"] = "none"
+    path: Path | None = None  # kind file
+    # kind postgres: a libpq URI or key=value string (a secret: SEAMLINE_RULES_LEASE__DSN or dsn_file)
+    dsn: SecretStr | None = None
+    dsn_file: Path | None = None
+    name: str = Field(default="rules", pattern=r"^[A-Za-z0-9_.-]{1,64}$")  # lease group: replicas sharing work
     holder: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     ttl_s: float = Field(default=90.0, gt=0, le=3600)
     renew_s: float = Field(default=20.0, gt=0, le=1200)
+    # A holder stops writing margin_s before its lease can expire in PostgreSQL: must cover one
+    # InfluxDB write request in flight (influx.timeout_s, 10 s by default) plus scheduling jitter.
+    margin_s: float = Field(default=15.0, ge=0, le=600)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=60)  # libpq: whole seconds, at least 2
+    timeout_s: float = Field(default=5.0, gt=0, le=60)  # statement_timeout and tcp_user_timeout
 
-    @field_validator("path")
+    @field_validator("path", "dsn_file")
     @classmethod
     def _abs(cls, v: Path | None) -> Path | None:
         return v.expanduser() if v is not None else None
+
+    @model_validator(mode="after")
+    def _timing(self) -> LeaseConfig:
+        if self.kind == "postgres":
+            slowest = max(self.timeout_s, max(2.0, self.connect_timeout_s))
+            if not self.renew_s + self.margin_s + slowest < self.ttl_s:
+                raise ValueError(f"need renew_s + margin_s + max(timeout_s, connect_timeout_s) < ttl_s, got "
+                                 f"{self.renew_s:g} + {self.margin_s:g} + {slowest:g} >= {self.ttl_s:g}: a renewal "
+                                 "delayed by one slow call would let the local deadline pass")
+        return self
+
+
+class LedgerConfig(_Section):
+    """The window ledger (lease.kind postgres): gap detection and catch-up (see rules/catchup.py)."""
+
+    every_s: float = Field(default=60.0, gt=0, le=3600)
+    batch: int = Field(default=50, ge=1, le=10_000)  # windows per run: bounds one run's duration
+    horizon_h: float = Field(default=24.0, gt=0, le=24 * 31)  # how far back missing windows are filled
+    grace_s: float = Field(default=300.0, ge=0, le=86400)  # the ticks' own time to compute a closed window
+    stale_s: float = Field(default=1800.0, gt=0, le=86400)  # a window "running" this long is taken over
+    keep_days: float = Field(default=7.0, gt=0, le=366)  # ledger rows kept; must cover horizon_h
 
 
 class EnergyConfig(_Section):
@@ -103,8 +134,12 @@ class RulesConfig(BaseSettings):
     capacity: CapacityConfig = CapacityConfig()
     jobs: JobsConfig = JobsConfig()
     lease: LeaseConfig = Field(default_factory=LeaseConfig)
+    ledger: LedgerConfig = LedgerConfig()
     energy: EnergyConfig = EnergyConfig()
     shard: str = Field(default="0/1", description="i/n: enterprises whose stable hash % n == i")
+    # dynamic: enterprises hash into shard_count shards spread over the live replicas (lease.kind postgres)
+    shards: Literal["static", "dynamic"] = "static"
+    shard_count: int = Field(default=64, ge=1, le=4096)
     batch_machines: int = Field(default=150, ge=1, le=100_000)  # ~1.4 MB of rows per machine-day
 
     @field_validator("shard")
@@ -117,6 +152,16 @@ class RulesConfig(BaseSettings):
     def shard_spec(self) -> Shard:
         return Shard.parse(self.shard)
 
+    @model_validator(mode="after")
+    def _coordination(self) -> RulesConfig:
+        if self.shards == "dynamic" and self.lease.kind != "postgres":
+            raise ValueError("shards: dynamic needs lease.kind: postgres (the live replicas meet there)")
+        if self.shards == "dynamic" and self.shard != "0/1":
+            raise ValueError("shard: i/n is for shards: static; dynamic shards spread over the live replicas")
+        if self.ledger.keep_days * 24 < self.ledger.horizon_h:
+            raise ValueError("ledger.keep_days must cover ledger.horizon_h")
+        return self
+
 
 def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = None) -> RulesConfig:
     """Validate a parsed YAML mapping; relative paths are taken relative to ``base_dir``."""
@@ -128,11 +173,27 @@ def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = No
     if base_dir is None:
         return cfg
     updates: dict[str, Any] = {"master_data": _resolve(cfg.master_data, base_dir)}
-    if cfg.lease.path is not None:
-        updates["lease"] = cfg.lease.model_copy(update={"path": _resolve(cfg.lease.path, base_dir)})
+    lease_paths = {k: _resolve(v, base_dir) for k in ("path", "dsn_file") if (v := getattr(cfg.lease, k)) is not None}
+    if lease_paths:
+        updates["lease"] = cfg.lease.model_copy(update=lease_paths)
     if cfg.lease.kind == "file" and cfg.lease.path is None:
         raise ConfigError(f"{source}: lease.path: required when lease.kind is 'file'")
+    if cfg.lease.kind == "postgres" and cfg.lease.dsn is None and cfg.lease.dsn_file is None:
+        raise ConfigError(f"{source}: lease.dsn: required when lease.kind is 'postgres' (or lease.dsn_file, "
+                          "or SEAMLINE_RULES_LEASE__DSN)")
     return cfg.model_copy(update=updates)
+
+
+def lease_dsn(cfg: RulesConfig) -> SecretStr:
+    """The PostgreSQL DSN: ``lease.dsn`` (file or environment), else the contents of ``lease.dsn_file``."""
+    if cfg.lease.dsn is not None:
+        return cfg.lease.dsn
+    if cfg.lease.dsn_file is None:
+        raise ConfigError("lease.dsn: not set")
+    try:
+        return SecretStr(cfg.lease.dsn_file.read_text(encoding="utf-8").strip())
+    except OSError as exc:
+        raise ConfigError(f"lease.dsn_file: {cfg.lease.dsn_file}: cannot read: {exc.strerror}") from None
 
 
 def _resolve(path: Path, base: Path) -> Path:

@@ -8,8 +8,11 @@ backfill, and the APScheduler 3.x schedule aligned to each enterprise's local wa
   that have started (a running shift is computed so far, and finished once it is over).
 * capacity feed every ``interval_min``; lease renewal every ``renew_s``.
 
-A tick that does not hold the lease does nothing; one that loses it mid-way stops before the next
-write (:class:`rules.kpi_points.FencingError`).
+A tick computes the parts this replica owns (:mod:`rules.ownership`: the whole master data under
+one lease, or the dynamic shards it holds), each window begun and finished in the window ledger
+(:mod:`rules.ledger`) and written under its part's fence. A tick that owns nothing does nothing; a
+part whose lease is lost mid-way stops before its next write (:class:`rules.kpi_points.FencingError`)
+while the other parts go on.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from seamline.rules.green_feed import CarbonFeed
 from seamline.rules.green_kpi import CertificateLedger
 from seamline.rules.kpi_points import FencingError, KpiPointWriter
 from seamline.rules.lease import Lease
+from seamline.rules.ledger import Ledger, NoLedger, WindowKey
 from seamline.rules.master_data import Enterprise, MasterData
+from seamline.rules.ownership import Ownership, Part, WholeLease
 from seamline.rules.shift_calendar import ShiftCalendar, shift_instances
 from seamline.rules.source import WindowSource
 from seamline.rules.windows import Window, WindowSize, aligned_windows, recent_windows
@@ -47,6 +52,21 @@ class Task:
     window: Window
     label: str
     shift: str | None = None
+    part: Part | None = None  # the owned part it belongs to (None: backfill under the lease as a whole)
+    record: bool = True  # begun and finished in the ledger (the periodic shift job is not: see below)
+
+    def key(self) -> WindowKey | None:
+        """The window's ledger key (``None`` outside an owned part, or not recorded)."""
+        if self.part is None or not self.record or not self.master.enterprises:
+            return None
+        return WindowKey(self.part.key, window_scope(self.master, self.shift), self.label, self.window, self.shift)
+
+
+def window_scope(master: MasterData, shift: str | None) -> str:
+    """The ledger scope of a task's enterprises: their time zone (zone windows), or
+    ``<enterprise>:<shift>`` (a shift window is one enterprise's)."""
+    first = master.enterprises[0]
+    return f"{first.id}:{shift}" if shift is not None else first.timezone
 
 
 def by_zone(master: MasterData) -> dict[str, MasterData]:
@@ -111,33 +131,84 @@ class RulesService:
     batch_machines: int = 300
     shift_lookback_days: int = 1
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    ownership: Ownership | None = None  # default: the lease covers all of ``master``
+    ledger: Ledger = field(default_factory=NoLedger)
     ticks: int = 0
     skipped_ticks: int = 0
 
-    def run_tasks(self, tasks: list[Task], size: str, progress: Callable[[int, int], None] | None = None) -> TickReport:
-        points = statements = 0
-        for i, t in enumerate(tasks):
+    def __post_init__(self) -> None:
+        if self.ownership is None:
+            self.ownership = WholeLease(self.lease)
+
+    @property
+    def owner(self) -> Ownership:
+        """Who owns what: ``owner.owns(enterprise_id)``, ``owner.fence_for(enterprise_id).check()``."""
+        assert self.ownership is not None  # set in __post_init__
+        return self.ownership
+
+    def owned_tasks(self, master: MasterData, size: str, now: datetime) -> list[Task]:
+        """The recent windows of ``size`` for the enterprises of ``master`` this replica owns."""
+        wanted = {e.id for e in master.enterprises}
+        out: list[Task] = []
+        for part in self.owner.parts(self.master):
+            mine = [e for e in part.master.enterprises if e.id in wanted]
+            if mine:
+                sub = part.master.model_copy(update={"enterprises": mine})
+                # Shift windows are per enterprise and the shift job recomputes every shift of its
+                # look-back each run: on the books they would cost a ledger row per enterprise and run
+                # for nothing the next run does not redo. Zone windows (5m, 1h, 1d) are recorded.
+                out += [Task(t.master, t.window, t.label, t.shift, part, record=size != "shift")
+                        for t in recent_tasks(sub, size, now, lookback_days=self.shift_lookback_days)]
+        return out
+
+    def run_task(self, t: Task) -> tuple[int, int]:
+        """Compute and write one window (begun and finished in the ledger); (points, statements)."""
+        key = t.key()
+        token = t.part.token if t.part is not None else 0
+        if key is not None:
+            self.ledger.begin(key, token)
+        try:
             report = compute_window(self.source, t.master, t.window, label=t.label, shift=t.shift,
                                     energy=self.energy, batch_machines=self.batch_machines,
                                     green_ledger=self.green_ledger)
-            points += self.writer.write(report.points)
-            statements += report.statements
+            written = self.writer.write(report.points, fence=t.part.fence if t.part is not None else None)
+        except FencingError:
+            raise
+        except Exception:
+            if key is not None:
+                self.ledger.abandon(key, token)
+            raise
+        if key is not None:
+            self.ledger.finish(key, token, report.points)
+        return written, report.statements
+
+    def run_tasks(self, tasks: list[Task], size: str, progress: Callable[[int, int], None] | None = None) -> TickReport:
+        """Run ``tasks`` in order; a part whose fence fails is skipped from then on (the others go on)."""
+        points = statements = 0
+        fenced: set[str] = set()
+        for i, t in enumerate(tasks):
+            part = t.part.key if t.part is not None else ""
+            if part in fenced:
+                continue
+            try:
+                n, s = self.run_task(t)
+            except FencingError as exc:
+                log.warning("%s windows of %s stopped: %s", size, part or "this replica", exc)
+                fenced.add(part)
+                continue
+            points += n
+            statements += s
             if progress is not None:
                 progress(i + 1, len(tasks))
-        return TickReport(size, len(tasks), points, statements)
+        return TickReport(size, len(tasks), points, statements, fenced=bool(fenced))
 
     def tick(self, size: str, *, now: datetime | None = None) -> TickReport:
-        """Recompute the recent windows of ``size`` if this replica holds the lease."""
+        """Recompute the recent windows of ``size`` of the parts this replica owns."""
         self.ticks += 1
         if self.lease.acquire() is None:
             self.skipped_ticks += 1
             return TickReport(size, 0, 0, 0, skipped=True)
-        at = now or self.clock()
-        try:
-            return self.run_tasks(recent_tasks(self.master, size, at, lookback_days=self.shift_lookback_days), size)
-        except FencingError as exc:
-            log.warning("tick %s stopped: %s", size, exc)
-            return TickReport(size, 0, 0, 0, fenced=True)
+        return self.run_tasks(self.owned_tasks(self.master, size, now or self.clock()), size)
 
     def publish_carbon(self, *, now: datetime | None = None) -> list[CarbonMessage] | None:
         """Publish every line's carbon message; None when not configured or the lease is not held."""
@@ -169,12 +240,14 @@ def _cron_fields(size: str, delay_s: int) -> dict[str, Any]:
 
 
 def schedule(scheduler: Any, service: RulesService, *, delay_s: int, shift_every_min: int,
-             capacity_every_min: int | None, renew_s: float, misfire_grace_s: int) -> list[str]:
+             capacity_every_min: int | None, renew_s: float, misfire_grace_s: int,
+             ledger: Callable[[], object] | None = None, ledger_every_s: float = 60.0) -> list[str]:
     """Add the jobs to an APScheduler 3.x scheduler; return their ids."""
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace_s}
+    common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace_s}
+    at_start = {**common, "next_run_time": datetime.now(UTC)}  # lease and ledger: at once, then every interval
     ids: list[str] = []
     for tz, part in by_zone(service.master).items():
         for size in ("5m", "1h", "1d"):
@@ -195,7 +268,10 @@ def schedule(scheduler: Any, service: RulesService, *, delay_s: int, shift_every
     if capacity_every_min is not None and service.carbon is not None:
         scheduler.add_job(service.publish_carbon, IntervalTrigger(minutes=capacity_every_min), id="carbon", **common)
         ids.append("carbon")
-    scheduler.add_job(service.lease.acquire, IntervalTrigger(seconds=renew_s), id="lease", **common)
+    if ledger is not None:
+        scheduler.add_job(ledger, IntervalTrigger(seconds=ledger_every_s), id="ledger", **at_start)
+        ids.append("ledger")
+    scheduler.add_job(service.lease.acquire, IntervalTrigger(seconds=renew_s), id="lease", **at_start)
     ids.append("lease")
     return ids
 
@@ -205,8 +281,4 @@ def _zone_tick(service: RulesService, size: str, part: MasterData) -> TickReport
     if service.lease.acquire() is None:
         service.skipped_ticks += 1
         return TickReport(size, 0, 0, 0, skipped=True)
-    try:
-        return service.run_tasks(recent_tasks(part, size, service.clock()), size)
-    except FencingError as exc:
-        log.warning("tick %s stopped: %s", size, exc)
-        return TickReport(size, 0, 0, 0, fenced=True)
+    return service.run_tasks(service.owned_tasks(part, size, service.clock()), size)

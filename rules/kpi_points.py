@@ -97,9 +97,25 @@ class NoFence:
         return None
 
 
+class _FencedWriter:
+    """Checks the fence before every write request, retries included: a replica that lost its lease
+    while a batch was being retried stops before the next attempt."""
+
+    def __init__(self, writer: PointWriter, fence: Fence) -> None:
+        self._writer = writer
+        self._fence = fence
+
+    def write(self, lines: Sequence[str]) -> None:
+        self._fence.check()
+        self._writer.write(lines)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
 class KpiPointWriter:
     """Writes KPI points through the storage layer's durable write policy into RP ``kpi``, checking
-    the fence before every batch (a replica that lost its lease stops before writing)."""
+    the fence before every write request (a replica that lost its lease stops before writing)."""
 
     # InfluxDB's recommended 5 000-10 000 lines per write; 5 000 keeps a request under ~1 MB.
     BATCH_LINES = 5_000
@@ -113,14 +129,15 @@ class KpiPointWriter:
         self.points_written = 0
         self.points_rejected = 0
 
-    def write(self, points: Iterable[KpiPoint]) -> int:
-        """Write all points; return how many were written (rejections are counted, not raised)."""
+    def write(self, points: Iterable[KpiPoint], *, fence: Fence | None = None) -> int:
+        """Write all points under ``fence`` (default: the writer's); return how many were written
+        (rejections are counted, not raised). Raises :class:`FencingError` before a request whose
+        fence check fails."""
         lines = [p.line() for p in points]
+        guarded = _FencedWriter(self._writer, fence or self._fence)
         written = 0
         for i in range(0, len(lines), self.BATCH_LINES):
-            self._fence.check()
-            out: WriteOutcome = self._policy.write_durably(self._writer, lines[i:i + self.BATCH_LINES],
-                                                           stop=self._stop)
+            out: WriteOutcome = self._policy.write_durably(guarded, lines[i:i + self.BATCH_LINES], stop=self._stop)
             written += out.written
             self.points_rejected += len(out.rejected)
         self.points_written += written

@@ -41,6 +41,10 @@ class LeaseState:
 class Lease(Protocol):
     """A renewable exclusive lease with a fencing token."""
 
+    @property
+    def token(self) -> int | None:
+        """The fencing token held since the last ``acquire`` (``None``: not held)."""
+
     def acquire(self) -> int | None:
         """Take or renew the lease; the fencing token when held, else ``None``."""
 
@@ -49,6 +53,9 @@ class Lease(Protocol):
 
     def release(self) -> None:
         """Give the lease up now (on clean shutdown) so another replica need not wait the TTL."""
+
+    def owns(self, enterprise_id: str) -> bool:
+        """True if this replica holds the lease covering ``enterprise_id`` (as of the last ``acquire``)."""
 
 
 class FileLease:
@@ -117,6 +124,10 @@ class FileLease:
             self._token = None
             raise FencingError(f"{self.holder} lost the lease {self.path} (now held by {cur.holder if cur else None})")
 
+    def owns(self, enterprise_id: str) -> bool:
+        """The file lease covers this replica's whole (statically sharded) master data."""
+        return self._token is not None
+
     def release(self) -> None:
         if self._token is None:
             return
@@ -130,6 +141,10 @@ class FileLease:
 class NoLease:
     """A single replica: always the holder (token 1)."""
 
+    @property
+    def token(self) -> int | None:
+        return 1
+
     def acquire(self) -> int | None:
         return 1
 
@@ -138,6 +153,9 @@ class NoLease:
 
     def release(self) -> None:
         return None
+
+    def owns(self, enterprise_id: str) -> bool:
+        return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""Shared fixtures: real Mosquitto, InfluxDB and Alertmanager servers on free loopback ports, each
-with its own generated config and temporary data directory. Never a system-wide service."""
+"""Shared fixtures: real Mosquitto, InfluxDB, Alertmanager and PostgreSQL servers on free loopback
+ports, each with its own generated config and temporary data directory. Never a system-wide service."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from seamline.localstack import AlertmanagerProcess, InfluxdProcess, MosquittoProcess
+from seamline.localstack import AlertmanagerProcess, InfluxdProcess, MosquittoProcess, PostgresProcess
 from seamline.localstack.mosquitto import BrokerOptions
 
 # CI explores a fixed set of examples (a red build must be reproducible); developers' runs explore
@@ -62,6 +62,25 @@ def influx_db(influxd: InfluxdProcess) -> Iterator[str]:
     influxd.query(f'CREATE DATABASE "{name}"')
     yield name
     influxd.query(f'DROP DATABASE "{name}"')
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresProcess]:
+    """One PostgreSQL server per test session (own data dir, free port; never the system instance on
+    5432); tests isolate themselves with `pg_dsn`."""
+    server = PostgresProcess(workdir=tmp_path_factory.mktemp("postgres"))
+    server.start(timeout_s=60)
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def pg_dsn(postgres: PostgresProcess) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL (its DSN); dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = postgres.create_database(name)
+    yield dsn
+    postgres.drop_database(name)
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from seamline.localstack.process import ServerProcess
 
 
 class InfluxdProcess(ServerProcess):
-    """``influxd -config <generated>`` bound to 127.0.0.1 only (HTTP and the RPC port).
+    """``influxd -config <generated>`` bound to 127.0.0.1 only (HTTP and the RPC port); ``host`` moves the
+    HTTP listener to another local address (e.g. a test bridge that network namespaces reach).
 
     Usage reporting, the internal monitor database and subscriptions are off: a test server must
     not phone home and must not write data of its own that a test could count.
@@ -21,15 +22,19 @@ class InfluxdProcess(ServerProcess):
 
     name = "influxd"
 
-    def __init__(self, *, workdir: Path, port: int | None = None, auth: bool = False) -> None:
+    def __init__(self, *, workdir: Path, port: int | None = None, auth: bool = False, host: str = "127.0.0.1",
+                 access_log: bool = False) -> None:
         super().__init__(workdir=workdir, port=port or free_port())
+        self.host = host
+        # the HTTP access log (client address and time of every request), for tests that check who wrote
+        self.access_log = access_log
         self.rpc_port = free_port()
         self.auth = auth
         self.conf_path = self.workdir / "influxdb.conf"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def config_text(self) -> str:
         d = self.workdir
@@ -60,9 +65,9 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
 [http]
   enabled = true
-  bind-address = "127.0.0.1:{self.port}"
+  bind-address = "{self.host}:{self.port}"
   auth-enabled = {'true' if self.auth else 'false'}
-  log-enabled = false
+  log-enabled = {'true' if self.access_log else 'false'}
   max-body-size = 50000000
 
 [continuous_queries]

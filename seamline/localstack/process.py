@@ -15,6 +15,8 @@ class ServerProcess:
     """Base for the local servers. Subclasses write their config and build ``argv``."""
 
     name = "server"
+    # (uid, gid) to run the server as, for servers that refuse to run as root (PostgreSQL)
+    run_as: tuple[int, int] | None = None
 
     def __init__(self, *, workdir: Path, port: int) -> None:
         self.workdir = Path(workdir).resolve()
@@ -52,8 +54,10 @@ class ServerProcess:
         if self.running:
             return
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        uid, gid = self.run_as if self.run_as else (None, None)
         self._proc = subprocess.Popen(
-            self.argv(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
+            self.argv(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True,
+            user=uid, group=gid, extra_groups=[] if self.run_as else None,
         )
         log.close()
         try:

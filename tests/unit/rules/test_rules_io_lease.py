@@ -39,6 +39,7 @@ def test_exactly_one_of_two_contenders_holds(tmp_path: Path) -> None:
     a.check()
     with pytest.raises(FencingError):
         b.check()
+    assert a.owns("f001") and not b.owns("f001")  # what alert evaluation asks before acting
 
 
 def test_expiry_hands_over_with_a_higher_fencing_token(tmp_path: Path) -> None:

@@ -62,6 +62,8 @@ class RecordingWriter:
 
 
 class NotHeld:
+    token = None
+
     def acquire(self) -> int | None:
         return None
 
@@ -70,6 +72,9 @@ class NotHeld:
 
     def release(self) -> None:
         return None
+
+    def owns(self, enterprise_id: str) -> bool:
+        return False
 
 
 def test_daily_windows_recomputed_are_local_days() -> None:

@@ -12,7 +12,8 @@ Two checks, each shown to fail on a planted mistake:
   kind, and the KPI points of a computed window name only what the schema defines.
 
 The pure KPI modules (``rules/kpi/``, ``rules/machine_kpi.py``) are not scanned: their value
-names reach storage only through ``rules.kpi_points.make_point``, which checks them.
+names reach storage only through ``rules.kpi_points.make_point``, which checks them. Nor is
+``rules/coordination/``: its SQL goes to PostgreSQL, not InfluxDB.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ from seamline.storage.schema import ALL_MEASUREMENTS, FIELDS, INGEST_SELF, TAGS,
 
 REPO = Path(__file__).resolve().parents[3]
 SCANNED = ("ingest", "rules")
-NOT_SCANNED = ("rules/kpi/", "rules/machine_kpi.py")
+# rules/coordination/ talks SQL to PostgreSQL (leases, the window ledger), never to InfluxDB
+NOT_SCANNED = ("rules/kpi/", "rules/machine_kpi.py", "rules/coordination/")
 LOOKUPS = {"field", "fields_of", "tag"}
 
 # (file, literal): why the literal is not a storage name there.
@@ -59,6 +61,7 @@ ALLOWED = {
     ("ingest/validate.py", "asset_kind"): "JSON payload key",
     ("rules/cli.py", "window"): "key of `rules once --json` output",
     ("rules/cli.py", "shift"): "key of `rules once --json` output",
+    ("rules/cli.py", "status"): "the `rules status` subcommand",
     ("rules/jobs.py", "shift"): "window kind name (the 5m/1h/shift/1d jobs)",
     ("rules/master_data.py", "shift"): "master data: window kind name",
 }
