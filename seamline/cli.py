@@ -46,6 +46,7 @@ COMMANDS: dict[str, Command] = {
     "broker-config": Command("seamline.security.broker_config_cli", "security",
                              "broker config, ACL and password file from master data and the PKI"),
     "report": Command("seamline.report.cli", "report", "daily HTML report of a factory or the cluster (offline page)"),
+    "systemd": Command("seamline.deploy.cli", None, "systemd units, sysusers.d and tmpfiles.d for the services"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 
