@@ -31,7 +31,11 @@ class IngestMetrics:
             "seamline_ingest_quarantined", "Messages or lines quarantined", ["reason"], registry=r
         )
         self.quarantine_evicted = Counter(
-            "seamline_ingest_quarantine_evicted", "Oldest quarantine entries evicted (bound)", registry=r
+            "seamline_ingest_quarantine_evicted", "Oldest quarantine entries evicted (rows or bytes bound)",
+            ["reason"], registry=r
+        )
+        self.rejected_retries = Counter(
+            "seamline_ingest_rejected_retries", "Automatic retries of lines InfluxDB refused", ["result"], registry=r
         )
         self.gaps = Counter("seamline_ingest_seq_gaps", "Sequence gaps detected", registry=r)
         self.in_flight = Gauge("seamline_ingest_in_flight", "Messages received, not yet acknowledged", registry=r)
@@ -68,8 +72,9 @@ class IngestMetrics:
                 if s.name.endswith(("_created", "_bucket")):
                     continue
                 name = s.name.removeprefix("seamline_ingest_")
-                if "reason" in s.labels:
-                    name = f"{name.removesuffix('_total')}_{s.labels['reason']}"
+                for label in ("reason", "result"):
+                    if label in s.labels:
+                        name = f"{name.removesuffix('_total')}_{s.labels[label]}"
                 out[name] = s.value
         return out
 
