@@ -67,6 +67,7 @@ class _Condition(BaseModel):
         return self.threshold if self.clear is None else self.clear
 
 
+SHIFT = "shift"  # the KPI window of the shift so far
 KpiWindow = Literal["5m", "1h", "shift", "1d"]
 
 

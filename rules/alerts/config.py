@@ -78,12 +78,13 @@ class AlertRule(_Section):
     runbook_url: Url | None = None
     enabled: bool = True
 
-    @model_validator(mode="after")
-    def _schema(self) -> AlertRule:
-        problem = condition_problem(self.condition)
+    @field_validator("condition")
+    @classmethod
+    def _schema(cls, c: Condition) -> Condition:
+        problem = condition_problem(c)
         if problem is not None:
-            raise ValueError(f"condition: {problem}")
-        return self
+            raise ValueError(problem)
+        return c
 
 
 class AlertmanagerPeers(_Section):

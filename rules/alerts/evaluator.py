@@ -221,7 +221,7 @@ class AlertEvaluator:
         if self.points is not None and recorded:
             try:
                 self.points.write(recorded, at=now, enterprise=ent)
-            except FencingError as exc:
+            except Exception as exc:  # the dashboards' record must not hold up the alerts themselves
                 log.warning("alert state of %s not recorded: %s", ent, exc)
 
     def _restore(self, stored: dict[tuple[str, str], StoredAlert], now: datetime) -> None:

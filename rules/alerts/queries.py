@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from seamline.contracts.assets import AssetKind
 from seamline.rules.alerts.conditions import (
+    SHIFT,
     AbsenceCondition,
     KpiCondition,
     MetricCondition,
@@ -17,6 +18,7 @@ from seamline.rules.alerts.conditions import (
     StateDurationCondition,
 )
 from seamline.rules.alerts.schema_check import MACHINE
+from seamline.rules.windows import WindowSize
 from seamline.storage.query import Series
 from seamline.storage.schema import (
     ASSET_INFO,
@@ -61,7 +63,7 @@ _CAPACITY_FIELDS = CAPACITY.fields_of("available_std_min", "booked_std_min", "co
 
 def kpi_query(c: KpiCondition) -> Query:
     # Shift points are stamped at the shift start (up to ~16 h back); hourly at the hour before.
-    back = 2 * DAY_S if c.window in ("1d", "shift") else 3 * 3600.0
+    back = 2 * DAY_S if c.window in (WindowSize.DAY.value, SHIFT) else 3 * 3600.0
     return Query(c.measurement, measurement(c.measurement).fields_of(c.field, Field.COVERAGE), back,
                  latest=True, window=c.window)
 

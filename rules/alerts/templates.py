@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from seamline.contracts.alerts import format_figure
+from seamline.contracts.alerts import AREA, ASSET, ENTERPRISE, GATEWAY, RULE, SITE, format_figure
 
-NAMES = frozenset({"enterprise", "site", "area", "asset", "gateway", "rule", "value", "threshold", "clear", "unit",
-                   "coverage", "detail", "since"})
+COVERAGE = "coverage"
+NAMES = frozenset({ENTERPRISE, SITE, AREA, ASSET, GATEWAY, RULE, "value", "threshold", "clear", "unit", COVERAGE,
+                   "detail", "since"})
 
 
 def template_problem(text: str) -> str | None:
@@ -52,10 +53,10 @@ class Context:
             return "-" if v is None else format_figure(v)
 
         return {
-            "enterprise": self.enterprise, "site": self.site, "area": self.area or "-", "asset": self.asset or "-",
-            "gateway": self.gateway or "-", "rule": self.rule, "value": fig(self.value),
+            ENTERPRISE: self.enterprise, SITE: self.site, AREA: self.area or "-", ASSET: self.asset or "-",
+            GATEWAY: self.gateway or "-", RULE: self.rule, "value": fig(self.value),
             "threshold": fig(self.threshold), "clear": fig(self.clear), "unit": self.unit or "",
-            "coverage": "-" if self.coverage is None else f"{100 * self.coverage:.0f}%",
+            COVERAGE: "-" if self.coverage is None else f"{100 * self.coverage:.0f}%",
             "detail": self.detail or "-",
             "since": "-" if self.since is None else self.since.isoformat(timespec="minutes"),
         }

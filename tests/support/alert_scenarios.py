@@ -53,7 +53,7 @@ def _rows(t0: datetime, t1: datetime, field: str, v0: float, v1: float, n: int =
 
 def _kpi(rule_id: str, tags: dict[str, str], at: datetime, value: float, coverage: float) -> Facts:
     cond = rule(rule_id).condition
-    field = getattr(cond, "field")
+    field = cond.field
     row = {"time": ms(at), field: value, "coverage": coverage}
     if field == "coverage":
         row = {"time": ms(at), "coverage": value}
@@ -135,7 +135,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              lambda a, c: _own("battery_soc_low", [Series(BAT, _rows(a - timedelta(minutes=8), a, "soc_pct", 6, 5))]),
              gateway_label=GW),
     Scenario("battery_soc_high", "bat01 SoC 98 %",
-             lambda a, c: _own("battery_soc_high", [Series(BAT, _rows(a - timedelta(minutes=8), a, "soc_pct", 97, 98))]),
+             lambda a, c: _own("battery_soc_high",
+                               [Series(BAT, _rows(a - timedelta(minutes=8), a, "soc_pct", 97, 98))]),
              gateway_label=GW),
     Scenario("order_at_risk", "line01 booked 380 + 500 std min, measured capacity 400 + 300: 180 short by "
              "tomorrow, confidence 0.9", _capacity, coverage=0.9),

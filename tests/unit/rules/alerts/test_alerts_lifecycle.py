@@ -93,7 +93,8 @@ def test_properties(vs: list[Verdict], timing: Timing, gap_s: list[int]) -> None
             last_fire_or_resolve = action
         if action is Action.RESOLVE:
             assert v is C and last_fire_or_resolve is Action.FIRE
-            assert state.cleared_at is not None and now - state.cleared_at >= timedelta(seconds=timing.keep_firing_for_s)
+            assert state.cleared_at is not None
+            assert now - state.cleared_at >= timedelta(seconds=timing.keep_firing_for_s)
             last_fire_or_resolve = action
         # the phase says what was last told to Alertmanager
         assert (state.phase is Phase.FIRING) == (last_fire_or_resolve is Action.FIRE)
