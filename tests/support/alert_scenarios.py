@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from seamline.rules.alerts.builtin import WHY
+from seamline.rules.alerts.conditions import KpiCondition
 from seamline.rules.alerts.config import AlertRule, AlertsConfig, resolve_rules
 from seamline.rules.alerts.queries import ASSET_GATEWAYS, GATEWAYS, Facts, Query, queries_for
 from seamline.storage.query import Series
@@ -53,6 +54,7 @@ def _rows(t0: datetime, t1: datetime, field: str, v0: float, v1: float, n: int =
 
 def _kpi(rule_id: str, tags: dict[str, str], at: datetime, value: float, coverage: float) -> Facts:
     cond = rule(rule_id).condition
+    assert isinstance(cond, KpiCondition)
     field = cond.field
     row = {"time": ms(at), field: value, "coverage": coverage}
     if field == "coverage":
