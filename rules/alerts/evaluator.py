@@ -53,6 +53,7 @@ from seamline.rules.master_data import MasterData
 from seamline.rules.ownership import Ownership
 
 log = logging.getLogger(__name__)
+Change = tuple[StoredAlert, Action, bool]  # the new state, what to tell, whether the store must be written
 
 
 class FactsSource(Protocol):
@@ -157,7 +158,7 @@ class AlertEvaluator:
         ents = [e for e in owned if e != self.platform.enterprise] or [self.platform.enterprise]
         facts = self.source.read(queries, ents, as_of, platform=platform)
         topo = Topology.of(facts, as_of)
-        changes: dict[str, list[tuple[StoredAlert, Action, Reading | None]]] = {}
+        changes: dict[str, list[Change]] = {}
         for rule in self.rules:
             for r in readings_for(rule, facts, as_of, self._windows, topo, self.platform):
                 if r.target.enterprise not in mine:
@@ -166,16 +167,14 @@ class AlertEvaluator:
                 change = self._step(rule, r, stored.get((rule.id, r.target.key())), now)
                 if change is not None:
                     changes.setdefault(r.target.enterprise, []).append(change)
-        for ent, items in changes.items():
-            self._apply(ent, items, now, report)
+        self._apply(changes, now, report)
         report.firing = self.ledger.firing(now)
         self.store.prune(resolved_before=now - self.ledger.retention)
         if report.fired or report.resolved:
             self.wake()
         return report
 
-    def _step(self, rule: AlertRule, r: Reading, prev: StoredAlert | None,
-              now: datetime) -> tuple[StoredAlert, Action, Reading | None] | None:
+    def _step(self, rule: AlertRule, r: Reading, prev: StoredAlert | None, now: datetime) -> Change | None:
         state = prev.state if prev is not None else INACTIVE
         verdict = judge(rule.condition, r)
         new, action = step(state, verdict, now, Timing(rule.for_s, rule.keep_firing_for_s))
@@ -185,18 +184,27 @@ class AlertEvaluator:
         # a gap keeps what was last said
         annotations = annotations_of(rule, r).as_dict() if r.value is not None or prev is None else prev.annotations
         stored = StoredAlert(rule.id, r.target.key(), r.target.enterprise, new, labels.as_dict(), annotations)
-        return stored, action, r
+        dirty = prev is None or new != state or annotations != prev.annotations
+        return stored, action, dirty
 
-    def _apply(self, ent: str, items: list[tuple[StoredAlert, Action, Reading | None]], now: datetime,
-               report: EvalReport) -> None:
-        try:
-            self.owner.fence_for(ent).check()
-            self.store.save([s for s, _, _ in items], now=now)
-        except FencingError as exc:
-            log.warning("alerts of %s not evaluated: %s", ent, exc)
-            report.fenced.append(ent)
-            self._forget_not_owned({e for e in self.owned() if e != ent})
-            return
+    def _apply(self, changes: dict[str, list[Change]], now: datetime, report: EvalReport) -> None:
+        """Store every fenced enterprise's changes in one transaction, then post and record them."""
+        allowed: dict[str, list[Change]] = {}
+        for ent, items in changes.items():
+            try:
+                self.owner.fence_for(ent).check()
+            except FencingError as exc:
+                log.warning("alerts of %s not evaluated: %s", ent, exc)
+                report.fenced.append(ent)
+                continue
+            allowed[ent] = items
+        if report.fenced:
+            self._forget_not_owned(set(self.owned()) - set(report.fenced))
+        self.store.save([s for items in allowed.values() for s, _, dirty in items if dirty], now=now)
+        for ent, items in allowed.items():
+            self._post(ent, items, now, report)
+
+    def _post(self, ent: str, items: list[Change], now: datetime, report: EvalReport) -> None:
         recorded: list[tuple[AlertLabels, bool]] = []
         for s, action, _ in items:
             labels = AlertLabels.model_validate(s.labels)

@@ -22,6 +22,7 @@ class KpiWindows:
         self.master = master
         self._ents: dict[str, Enterprise] = {e.id: e for e in master.enterprises}
         self._cals: dict[str, ShiftCalendar] = {}
+        self._starts: dict[tuple[str, str, datetime], datetime | None] = {}  # one evaluation's answers
 
     def _calendar(self, ent: Enterprise) -> ShiftCalendar:
         if ent.id not in self._cals:
@@ -30,6 +31,14 @@ class KpiWindows:
 
     def start(self, enterprise: str, label: str, as_of: datetime) -> datetime | None:
         """The start of the window to judge (module docstring); None if there is none."""
+        key = (enterprise, label, as_of)
+        if key not in self._starts:
+            if len(self._starts) > 100_000:
+                self._starts.clear()
+            self._starts[key] = self._start(enterprise, label, as_of)
+        return self._starts[key]
+
+    def _start(self, enterprise: str, label: str, as_of: datetime) -> datetime | None:
         ent = self._ents.get(enterprise)
         if ent is None:
             return None
