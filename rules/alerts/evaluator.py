@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from seamline.contracts.alerts import AlertAnnotations, AlertLabels, format_figure
 from seamline.notify.alert_ledger import AlertLedger
 from seamline.rules.alerts.conditions import (
@@ -76,6 +78,7 @@ class EvalReport:
     resolved: list[AlertLabels] = field(default_factory=list)
     firing: int = 0
     fenced: list[str] = field(default_factory=list)
+    invalid: int = 0  # readings whose alert could not be built (logged)
 
 
 def readings_for(rule: AlertRule, facts: Facts, as_of: datetime, windows: KpiWindows, topo: Topology,
@@ -164,7 +167,12 @@ class AlertEvaluator:
                 if r.target.enterprise not in mine:
                     continue
                 report.readings += 1
-                change = self._step(rule, r, stored.get((rule.id, r.target.key())), now)
+                try:
+                    change = self._step(rule, r, stored.get((rule.id, r.target.key())), now)
+                except ValidationError as exc:  # a name outside the topic grammar, an annotation too long
+                    report.invalid += 1
+                    log.warning("alert %s of %s not raised: %s", rule.id, r.target.key(), exc.errors()[0]["msg"])
+                    continue
                 if change is not None:
                     changes.setdefault(r.target.enterprise, []).append(change)
         self._apply(changes, now, report)
