@@ -35,7 +35,7 @@ from seamline.rules.alerts.conditions import (
 from seamline.rules.alerts.config import AlertRule
 from seamline.rules.alerts.kpi_windows import KpiWindows
 from seamline.rules.alerts.lifecycle import INACTIVE, Action, AlertState, Phase, Timing, step
-from seamline.rules.alerts.model import Reading, Target
+from seamline.rules.alerts.model import Reading, Target, Verdict
 from seamline.rules.alerts.queries import COMMON, Facts, Query, is_platform, queries_for
 from seamline.rules.alerts.readings import (
     Platform,
@@ -189,8 +189,9 @@ class AlertEvaluator:
         if new == state and action is not Action.REFRESH:
             return None
         labels = labels_of(rule, r.target)
-        # a gap keeps what was last said
-        annotations = annotations_of(rule, r).as_dict() if r.value is not None or prev is None else prev.annotations
+        # a gap, and a clear figure (a resolve says what was wrong, not the 0 it is now), keep what was last said
+        keep = prev is not None and verdict not in (Verdict.BREACH, Verdict.HOLD)
+        annotations = prev.annotations if prev is not None and keep else annotations_of(rule, r).as_dict()
         stored = StoredAlert(rule.id, r.target.key(), r.target.enterprise, new, labels.as_dict(), annotations)
         dirty = prev is None or new != state or annotations != prev.annotations
         return stored, action, dirty
