@@ -92,7 +92,10 @@ def test_evaluation_delay_hides_the_newest_data(tmp_path: Path) -> None:
     src = MachineSource(START - timedelta(minutes=15), up_at=START - timedelta(seconds=30))
     ev = evaluator(tmp_path, src)
     assert len(ev.evaluate(START).fired) == 1  # as_of = START - 60 s: the repair is not seen yet
+    said = ev.ledger.batch(START)[0].annotations
     assert len(ev.evaluate(START + timedelta(seconds=60)).resolved) == 1
+    resolved = ev.ledger.batch(START + timedelta(seconds=60))[0]
+    assert resolved.annotations == said and said.value == "14"  # what was wrong, not the 0 it is now
 
 
 def test_no_data_keeps_firing(tmp_path: Path) -> None:
