@@ -136,6 +136,8 @@ class RulesConfig(BaseSettings):
     lease: LeaseConfig = Field(default_factory=LeaseConfig)
     ledger: LedgerConfig = LedgerConfig()
     energy: EnergyConfig = EnergyConfig()
+    # alert rules, evaluation and Alertmanager peers (rules/alerts/alerts.sample.yaml); none: no alerts
+    alerts: Path | None = None
     shard: str = Field(default="0/1", description="i/n: enterprises whose stable hash % n == i")
     # dynamic: enterprises hash into shard_count shards spread over the live replicas (lease.kind postgres)
     shards: Literal["static", "dynamic"] = "static"
@@ -173,6 +175,8 @@ def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = No
     if base_dir is None:
         return cfg
     updates: dict[str, Any] = {"master_data": _resolve(cfg.master_data, base_dir)}
+    if cfg.alerts is not None:
+        updates["alerts"] = _resolve(cfg.alerts, base_dir)
     lease_paths = {k: _resolve(v, base_dir) for k in ("path", "dsn_file") if (v := getattr(cfg.lease, k)) is not None}
     if lease_paths:
         updates["lease"] = cfg.lease.model_copy(update=lease_paths)
