@@ -219,7 +219,6 @@ class Batcher:
             outcome = self._policy.write_durably(self._writer, lines, stop=abort)
             rejected = list(outcome.rejected)
             self._metrics.points_written.inc(outcome.written)
-            self._metrics.retries.inc(outcome.retries)
         entries = [w.quarantine for w in batch if w.quarantine is not None]
         entries += _db_rejections(batch, rejected)
         self._store_quarantine(entries, abort)

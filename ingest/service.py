@@ -179,6 +179,7 @@ class IngestService:
                 return
 
     def _submit_self_metrics(self, batcher: Batcher, subscriber: MqttSubscriber, store: QuarantineStore) -> None:
+        self.metrics.sync_write_policy(self._policy.counters)
         gaps = self.intake.gaps
         extra = {
             _QUEUE_FULL_WAITS: batcher.full_waits,

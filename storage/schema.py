@@ -232,7 +232,7 @@ INGEST_SELF = _raw(
     "seq_gaps_total", "in_flight", "queue_depth", "batch_latency_seconds_count",
     "batch_latency_seconds_sum", "queue_full_waits", "quarantine_rows", "quarantine_bytes", "mqtt_connects",
     "stale_acks", "gap_tracked_assets", "write_waited_s",
-    families=("quarantined_", "quarantine_evicted_", "rejected_retries_"),
+    families=("quarantined_", "quarantine_evicted_", "rejected_retries_", "write_errors_"),
 )
 
 # Every KPI point: the lowest coverage of its results, the low-coverage flag, the flags' union.
