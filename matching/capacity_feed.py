@@ -18,6 +18,7 @@ from seamline.contracts.messages import CapacityMessage
 from seamline.contracts.topic import LINE_ASSET, MessageKind, Topic, TopicError, subscription
 from seamline.errors import UsageError
 from seamline.matching.retained import DEFAULT_QUIET_S, DEFAULT_TIMEOUT_S, collect_retained
+from seamline.mqtt_identity import MqttIdentity
 
 # A cluster has thousands of lines; more retained capacity topics than this is a misconfigured
 # broker or a wildcard gone wrong, and collecting stops there.
@@ -71,12 +72,13 @@ def from_mqtt(
     enterprise: str = "+",
     quiet_s: float = DEFAULT_QUIET_S,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    identity: MqttIdentity | None = None,
 ) -> Feed:
     """The retained capacity messages on the broker (``matching.retained``), validated; a payload
     whose enterprise, site or line differs from its topic is rejected."""
     topic_filter = subscription(enterprise=enterprise, asset=LINE_ASSET, kind=MessageKind.CAPACITY)
     retained, dropped = collect_retained(broker_url, topic_filter, max_messages=MAX_CAPACITY_MESSAGES,
-                                         quiet_s=quiet_s, timeout_s=timeout_s)
+                                         quiet_s=quiet_s, timeout_s=timeout_s, identity=identity)
     feed = Feed()
     for topic, payload in sorted(retained.items()):
         try:

@@ -89,8 +89,8 @@ def _publisher_factory(cfg: RulesConfig) -> Callable[[], contextlib.AbstractCont
 
     @contextlib.contextmanager
     def open_publisher() -> Iterator[Publisher]:
-        with MqttPublisher(host=m.host, port=m.port, client_id=m.client_id, username=m.username,
-                           password=m.password, timeout_s=m.publish_timeout_s) as pub:
+        with MqttPublisher(host=m.host, port=m.port, client_id=m.client_id, identity=m,
+                           timeout_s=m.publish_timeout_s) as pub:
             yield pub
 
     return open_publisher
@@ -99,8 +99,8 @@ def _publisher_factory(cfg: RulesConfig) -> Callable[[], contextlib.AbstractCont
 def bookings_reader(cfg: RulesConfig) -> MqttBookingsReader:
     m, c = cfg.mqtt, cfg.capacity
     # its own client id: the capacity publisher connects with m.client_id right after
-    return MqttBookingsReader(host=m.host, port=m.port, client_id=f"{m.client_id}-bookings", username=m.username,
-                              password=m.password, quiet_s=c.bookings_quiet_s, timeout_s=c.bookings_timeout_s,
+    return MqttBookingsReader(host=m.host, port=m.port, client_id=f"{m.client_id}-bookings", identity=m,
+                              quiet_s=c.bookings_quiet_s, timeout_s=c.bookings_timeout_s,
                               max_messages=c.bookings_max_messages)
 
 

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.errors import UsageError
+from seamline.mqtt_identity import MqttIdentity
 from seamline.rules.lease import Shard
 from seamline.storage.config import InfluxConfig
 
@@ -33,12 +34,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MqttConfig(_Section):
+class MqttConfig(MqttIdentity):
+    """Broker address and this service's identity (TLS, client certificate or user name and
+    password / password_file / password_env: :class:`seamline.mqtt_identity.MqttIdentity`)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     client_id: str = Field(default_factory=lambda: f"seamline-rules-{socket.gethostname()}-{os.getpid()}")
-    username: str | None = None
-    password: SecretStr | None = None
     publish_timeout_s: float = Field(default=10.0, gt=0, le=300)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seamline import __version__
-from seamline.errors import UsageError
+from seamline.errors import UnavailableError, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"seamline {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except UnavailableError as exc:
+        print(f"seamline {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except ModuleNotFoundError as exc:
         missing = _third_party(exc)
         if missing is None:
