@@ -40,7 +40,7 @@ from seamline.matching.retained import BrokerUnavailableError
 from seamline.matching.solver import SolveOptions
 from seamline.matching.summary import plan_summary, write_summary
 from seamline.mqtt_identity import MqttIdentity
-from seamline.mqtt_identity_cli import add_identity_options, identity_from_args
+from seamline.mqtt_identity_cli import add_identity_options, http_auth, identity_from_args
 
 
 def register(sub: Any) -> None:
@@ -50,6 +50,9 @@ def register(sub: Any) -> None:
     p.add_argument("--broker", help="mqtt://host:port or mqtts://host:port (TLS) for capacity (without --capacity) "
                                     "and --publish")
     add_identity_options(p)
+    p.add_argument("--capacity-token-file", metavar="FILE", help="bearer token for an http(s) --capacity URL")
+    p.add_argument("--capacity-token-env", metavar="VAR", help="environment variable holding that token")
+    p.add_argument("--capacity-ca", metavar="FILE", help="CA of an https --capacity endpoint's certificate")
     p.add_argument("--profiles", type=Path, help="factory profiles .yaml/.json (default: neutral)")
     p.add_argument("--publish", action="store_true",
                    help="publish the plan retained on the allocation and bookings topics of every line")
@@ -146,7 +149,7 @@ def _publish(broker: str, plan: AllocationPlan, orders: Sequence[Order], lines: 
 def _capacity(args: argparse.Namespace, identity: MqttIdentity | None) -> capacity_feed.Feed:
     if args.capacity:
         if args.capacity.startswith(("http://", "https://")):
-            return capacity_feed.from_http(args.capacity)
+            return capacity_feed.from_http(args.capacity, **http_auth(args))
         return capacity_feed.from_file(Path(args.capacity))
     if args.broker:
         return capacity_feed.from_mqtt(args.broker, identity=identity)

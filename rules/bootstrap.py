@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from seamline.mqtt_identity import tls_client_context
 from seamline.rules.bookings import MqttBookingsReader
 from seamline.rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy, UrllibPoster
 from seamline.rules.catchup import Catchup, CatchupSettings
@@ -109,7 +110,9 @@ def make_feed(cfg: RulesConfig, master: MasterData, lease: Lease, ownership: Own
     return CapacityFeed(
         client=CountingClient(query_client(cfg.influx), database=cfg.influx.database), master=master,
         kpi_rp=cfg.influx.kpi_rp, bookings=bookings_reader(cfg), publisher=_publisher_factory(cfg),
-        poster=UrllibPoster(timeout_s=c.http_timeout_s) if c.http_url else None, http_url=c.http_url,
+        poster=UrllibPoster(timeout_s=c.http_timeout_s, token=c.http_token,
+                            context=tls_client_context(ca=c.http_tls_ca) if c.http_tls_ca else None)
+        if c.http_url else None, http_url=c.http_url,
         retry=RetryPolicy(attempts=c.http_attempts, backoff_s=c.http_backoff_s, max_backoff_s=c.http_max_backoff_s),
         fence=lease, ownership=ownership, writer=KpiPointWriter(point_writer(cfg.influx, Retention.KPI), fence=lease),
     )

@@ -23,6 +23,7 @@ from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_p
 from seamline.errors import UsageError
 from seamline.mqtt_identity import MqttIdentity
 from seamline.rules.lease import Shard
+from seamline.secret_source import resolve_secret
 from seamline.storage.config import InfluxConfig
 
 
@@ -60,6 +61,12 @@ class CapacityConfig(_Section):
     http_backoff_s: float = Field(default=1.0, gt=0, le=60)
     http_max_backoff_s: float = Field(default=30.0, gt=0, le=600)
     http_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # The capacity endpoint's bearer token (`seamline capacity-endpoint`): from http_token_file or
+    # http_token_env (SEAMLINE_RULES_CAPACITY__HTTP_TOKEN also works); CA of an https endpoint.
+    http_token: SecretStr | None = None
+    http_token_file: Path | None = None
+    http_token_env: str | None = None
+    http_tls_ca: Path | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -67,6 +74,9 @@ class CapacityConfig(_Section):
         if isinstance(data, dict) and "bookings_path" in data:
             raise ValueError("bookings_path was removed: the feed reads the bookings `seamline match --publish` "
                              "leaves retained on the mqtt broker (seamline/v1/+/+/+/_line/bookings)")
+        if isinstance(data, dict) and any(data.get(k) is not None for k in ("http_token_file", "http_token_env")):
+            data = {**data, "http_token": resolve_secret(value=data.get("http_token"), file=data.get("http_token_file"),
+                                                         env=data.get("http_token_env"), what="capacity.http_token")}
         return data
 
 

@@ -37,6 +37,8 @@ COMMANDS: dict[str, Command] = {
     "db": Command("seamline.ingest.db_cli", "ingest", "InfluxDB: create databases and retention policies, query"),
     "rules": Command("seamline.rules.cli", "rules", "KPIs with coverage, capacity feed"),
     "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
+    "capacity-endpoint": Command("seamline.matching.capacity_endpoint_cli", "matching",
+                                 "the capacity HTTP endpoint rules posts to and match reads (bearer token)"),
     "dashboards": Command("seamline.dashboards.cli", "dashboards",
                           "Grafana dashboards: export provisioning files or provision"),
     "grade": Command("seamline.grading.cli", "grading", "per-mu grading (亩均): scores, ranks, grades A-D"),

@@ -75,23 +75,28 @@ def ssl_context(identity: MqttIdentity) -> ssl.SSLContext | None:
     file that is missing or unusable (never its content)."""
     if not identity.uses_tls:
         return None
-    for what, p in (("CA file", identity.tls_ca), ("client certificate", identity.tls_cert),
-                    ("client key", identity.tls_key)):
+    return tls_client_context(ca=identity.tls_ca, cert=identity.tls_cert, key=identity.tls_key,
+                              insecure_hostname=identity.tls_insecure_hostname)
+
+
+def tls_client_context(*, ca: Path | None, cert: Path | None = None, key: Path | None = None,
+                       insecure_hostname: bool = False) -> ssl.SSLContext:
+    """A TLS 1.2+ client context: server verified against ``ca`` (None: the system store), the
+    client certificate ``cert``/``key`` if given. ValueError names the file, never its content."""
+    for what, p in (("CA file", ca), ("client certificate", cert), ("client key", key)):
         if p is not None and not Path(p).is_file():
             raise ValueError(f"TLS {what} {p} does not exist or is not a file")
     try:
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH,
-                                         cafile=str(identity.tls_ca) if identity.tls_ca else None)
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca) if ca else None)
     except (ssl.SSLError, OSError) as exc:
-        raise ValueError(f"TLS CA file {identity.tls_ca}: {type(exc).__name__}") from None
+        raise ValueError(f"TLS CA file {ca}: {type(exc).__name__}") from None
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if identity.tls_cert is not None:
+    if cert is not None:
         try:
-            ctx.load_cert_chain(certfile=str(identity.tls_cert), keyfile=str(identity.tls_key))
+            ctx.load_cert_chain(certfile=str(cert), keyfile=str(key) if key else None)
         except (ssl.SSLError, OSError) as exc:
             # the library's text may quote the PEM it choked on: say which files, not what is in them
-            raise ValueError(f"TLS client certificate {identity.tls_cert} / key {identity.tls_key}: "
-                             f"unusable ({type(exc).__name__})") from None
-    if identity.tls_insecure_hostname:
+            raise ValueError(f"TLS client certificate {cert} / key {key}: unusable ({type(exc).__name__})") from None
+    if insecure_hostname:
         ctx.check_hostname = False
     return ctx

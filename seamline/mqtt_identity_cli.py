@@ -5,12 +5,15 @@ environment variable (an option's value would sit in shell history and ``ps``)."
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from seamline.configfile import validation_problems
 from seamline.errors import UsageError
-from seamline.mqtt_identity import MqttIdentity
+from seamline.mqtt_identity import MqttIdentity, tls_client_context
+from seamline.secret_source import SecretSourceError, resolve_secret
 
 
 def add_identity_options(p: argparse.ArgumentParser) -> None:
@@ -37,3 +40,19 @@ def identity_from_args(args: argparse.Namespace) -> MqttIdentity | None:
         return MqttIdentity.model_validate(given)
     except ValidationError as exc:
         raise UsageError("broker identity: " + "; ".join(validation_problems(exc))) from None
+
+
+def http_auth(args: argparse.Namespace) -> dict[str, Any]:
+    """``token``/``context`` keyword arguments for an HTTP read from ``--capacity-token-file``,
+    ``--capacity-token-env`` and ``--capacity-ca``."""
+    try:
+        token = resolve_secret(file=args.capacity_token_file, env=args.capacity_token_env, what="capacity token")
+    except SecretSourceError as exc:
+        raise UsageError(str(exc)) from None
+    context = None
+    if args.capacity_ca:
+        try:
+            context = tls_client_context(ca=Path(args.capacity_ca))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return {"token": token, "context": context}
