@@ -109,7 +109,8 @@ class UrllibPoster:
             raise HttpPostError(f"{shown}: HTTP {exc.code}", retryable=exc.code in (408, 429) or exc.code >= 500) \
                 from None
         except (urllib.error.URLError, OSError) as exc:
-            raise HttpPostError(f"{shown}: {getattr(exc, 'reason', exc)}", retryable=True) from None
+            why = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            raise HttpPostError(f"{shown}: {why}", retryable=True) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
