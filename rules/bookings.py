@@ -160,7 +160,8 @@ class MqttBookingsReader:
             client.disconnect()
             client.loop_stop()
         with lock:
-            return fold_bookings(dict(got), source=f"mqtt://{self.host}:{self.port}", overflow=overflow[0])
+            scheme = "mqtts" if identity.uses_tls else "mqtt"
+            return fold_bookings(dict(got), source=f"{scheme}://{self.host}:{self.port}", overflow=overflow[0])
 
 
 def log_bookings(b: Bookings) -> None:
