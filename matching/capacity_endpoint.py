@@ -29,6 +29,8 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 # Lines kept (latest message each): a cluster has thousands; beyond this a POST is refused whole.
 MAX_LINES = 100_000
 _MESSAGES = TypeAdapter(list[CapacityMessage])
+# Seconds a connection may take for its TLS handshake and request: rules posts in well under one.
+REQUEST_TIMEOUT_S = 30.0
 
 
 @dataclass(slots=True)
@@ -77,7 +79,10 @@ class CapacityEndpoint:
         self._token = token
         self._server = http.server.ThreadingHTTPServer((host, port), _handler(self))
         if tls is not None:
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            # the handshake happens in the request's own thread (first read), bounded by its timeout,
+            # so a client that connects and stalls cannot block the accept loop
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
         self._tls = tls is not None
         self._thread: threading.Thread | None = None
 
@@ -102,6 +107,8 @@ class CapacityEndpoint:
 
 def _handler(ep: CapacityEndpoint) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = REQUEST_TIMEOUT_S
+
         def _auth(self) -> bool:
             if self.path.split("?", 1)[0] != "/capacity":
                 self._reply(404, {"error": "not found"})
@@ -122,7 +129,10 @@ def _handler(ep: CapacityEndpoint) -> type[http.server.BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             if not self._auth():
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = 0
             if length <= 0 or length > MAX_BODY_BYTES:
                 ep.stats.refused_invalid += 1
                 self._reply(413 if length > 0 else 400, {"error": f"body must be 1..{MAX_BODY_BYTES} bytes"})

@@ -31,3 +31,12 @@ def test_url_completes_the_identity() -> None:
     given = MqttIdentity(username="other", tls=True)
     assert url_identity("mqtts://svc@h", given) is given
     assert not url_identity("mqtt://h", None).uses_tls
+
+
+def test_capacity_endpoint_never_runs_without_a_token(capsys: pytest.CaptureFixture[str]) -> None:
+    from seamline.cli import main
+
+    assert main(["capacity-endpoint", "--listen", "127.0.0.1:0"]) == 2
+    assert "never runs without a token" in capsys.readouterr().err
+    assert main(["capacity-endpoint", "--token-env", "UNSET_TOKEN_VAR_FOR_TEST"]) == 2
+    assert "UNSET_TOKEN_VAR_FOR_TEST is not set" in capsys.readouterr().err
