@@ -58,13 +58,14 @@ def connect_and_wait(client: mqtt.Client, host: str, port: int, identity: MqttId
     client.on_connect, client.on_disconnect = on_connect, on_disconnect
     try:
         client.connect(host, port, keepalive=keepalive_s)
+        client.loop_start()
+        ok = done.wait(timeout_s)
     except ssl.SSLError as exc:
         raise MqttConnectError(f"cannot connect to {label}: TLS: {exc.reason or type(exc).__name__}") from None
     except OSError as exc:
         raise MqttConnectError(f"cannot connect to {label}: {exc.strerror or type(exc).__name__}") from None
-    client.loop_start()
-    ok = done.wait(timeout_s)
-    client.on_connect, client.on_disconnect = prev_connect, prev_disconnect
+    finally:
+        client.on_connect, client.on_disconnect = prev_connect, prev_disconnect
     if ok and not outcome:
         return
     client.disconnect()
