@@ -11,11 +11,12 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.contracts.topic import validate_level
 from seamline.errors import UsageError
+from seamline.mqtt_identity import MqttIdentity
 from seamline.storage.config import InfluxConfig
 
 
@@ -23,11 +24,12 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MqttConfig(_Section):
+class MqttConfig(MqttIdentity):
+    """Broker address and this worker's identity (TLS, client certificate or user name and
+    password / password_file / password_env: :class:`seamline.mqtt_identity.MqttIdentity`)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
-    username: str | None = None
-    password: SecretStr | None = None
     # Fixed per worker so the broker keeps this worker's persistent session across restarts.
     client_id: str = Field(default_factory=lambda: f"seamline-ingest-{socket.gethostname()}", min_length=1)
     # Shared subscription ($share/<group>/...) so several workers split the load. Mosquitto 2.0.11

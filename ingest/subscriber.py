@@ -32,6 +32,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from seamline.contracts.topic import shared, subscription
 from seamline.ingest.config import MqttConfig
 from seamline.ingest.fast_client import BufferedClient
+from seamline.mqtt_connect import apply_identity
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,9 @@ class MqttSubscriber:
                 clean_session=False,
                 manual_ack=True,
             )
-        if config.username:
-            password = config.password.get_secret_value() if config.password else None
-            client.username_pw_set(config.username, password)
+        # TLS context and user/password; paho's connect_async raises nothing here, a refusal shows
+        # in _handle_connect's reason code and paho retries with backoff.
+        apply_identity(client, config)
         # paho's own reconnect backoff (doubling from min to max); _jitter() re-draws the cap on every
         # disconnect, so workers that lost the same broker do not come back in lockstep.
         self._jitter(client)
