@@ -1,0 +1,105 @@
+"""The second stage of ``seamline edge run``: the agent itself, in a process image without pydantic.
+
+``seamline edge run --config FILE`` validates the file with pydantic (:mod:`edge_agent.cli`), hands
+the validated :class:`edge_agent.settings.EdgeSettings` over in an anonymous memory file and
+replaces its own process image with ``python -m seamline.edge_agent.runtime --settings-fd N``
+(``execv``: the same PID, so systemd, signals and monitoring see one process). The agent that
+runs then has never loaded pydantic or the contract models: ~12 MB less resident memory on a
+gateway (bench/gateway_footprint.py). The validating image's peak RSS is logged by this stage
+(``validated by an image that peaked at``) so that the process's true peak stays visible.
+
+The settings are pickled: they are plain dataclasses of this package, written by the same
+program a moment earlier into a file descriptor nothing else can reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pickle
+import signal
+import sys
+import tempfile
+import threading
+from typing import NoReturn
+
+from seamline.edge_agent.settings import EdgeSettings
+
+log = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # seamline.cli's
+
+
+def peak_rss_kb() -> int:
+    """This process image's peak resident memory (VmHWM), 0 where /proc does not tell."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def settings_fd(settings: EdgeSettings) -> int:
+    """An inheritable descriptor of an anonymous file holding ``settings``, positioned at 0."""
+    data = pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        fd = os.memfd_create("seamline-edge-settings", 0)  # never on disk (it holds the password)
+    except (AttributeError, OSError):  # not Linux: an unlinked temporary file
+        with tempfile.TemporaryFile() as f:
+            fd = os.dup(f.fileno())
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.set_inheritable(fd, True)
+    return fd
+
+
+def exec_runtime(settings: EdgeSettings, *, log_level: int) -> NoReturn:
+    """Replace this process image with the runtime stage, handing ``settings`` over."""
+    fd = settings_fd(settings)
+    argv = [sys.executable, "-m", "seamline.edge_agent.runtime", "--settings-fd", str(fd),
+            "--log-level", str(log_level), "--validated-peak-kb", str(peak_rss_kb())]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+def read_settings(fd: int) -> EdgeSettings:
+    with os.fdopen(fd, "rb") as f:
+        settings = pickle.load(f)
+    if not isinstance(settings, EdgeSettings):
+        raise SystemExit(f"seamline edge runtime: descriptor {fd} holds no edge settings")
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="seamline edge runtime",
+                                description="Started by `seamline edge run`; not meant to be run by hand.")
+    p.add_argument("--settings-fd", type=int, required=True)
+    p.add_argument("--log-level", type=int, default=logging.INFO)
+    p.add_argument("--validated-peak-kb", type=int, default=0)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format=LOG_FORMAT, stream=sys.stderr)
+    settings = read_settings(args.settings_fd)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if args.validated_peak_kb:
+        log.info("config validated by an image that peaked at %.1f MB RSS; running without pydantic",
+                 args.validated_peak_kb / 1024)
+    from seamline.edge_agent.service import serve  # after the signal handlers: paho, sqlite
+
+    serve(settings, stop)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
