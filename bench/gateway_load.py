@@ -56,6 +56,8 @@ class ProcFigures:
     steady_kb: float  # mean VmRSS over the window
     cpu_pct: float  # CPU over the window, % of one core
     threads: int
+    # `seamline edge run` only: VmHWM of the image that validated the config before exec'ing the runtime
+    validated_peak_kb: int = 0
 
 
 @dataclass(frozen=True, slots=True)
