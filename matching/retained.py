@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
-from seamline.errors import UsageError
+from seamline.matching.errors import BrokerAddressError
 
 # Retained messages come in one burst right after SUBACK; half a second without a new one on a
 # LAN broker means the burst is over.
@@ -29,7 +29,7 @@ def broker_address(broker_url: str) -> tuple[str, int]:
     """``mqtt://host:port`` (or ``tcp://``) -> (host, port); port 1883 when omitted."""
     parsed = urlparse(broker_url)
     if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
-        raise UsageError(f"--broker {broker_url!r}: expected mqtt://host:port")
+        raise BrokerAddressError(f"--broker {broker_url!r}: expected mqtt://host:port")
     return parsed.hostname, parsed.port or 1883
 
 
