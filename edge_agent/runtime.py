@@ -62,7 +62,9 @@ def settings_fd(settings: EdgeSettings) -> int:
 def exec_runtime(settings: EdgeSettings, *, log_level: int) -> NoReturn:
     """Replace this process image with the runtime stage, handing ``settings`` over."""
     fd = settings_fd(settings)
-    argv = [sys.executable, "-m", "seamline.edge_agent.runtime", "--settings-fd", str(fd),
+    # -P: the working directory is not put on sys.path (a checkout's seamline/ folder there would
+    # shadow the installed package, whose components live in other folders; bench/ runs from one).
+    argv = [sys.executable, "-P", "-m", "seamline.edge_agent.runtime", "--settings-fd", str(fd),
             "--log-level", str(log_level), "--validated-peak-kb", str(peak_rss_kb())]
     sys.stdout.flush()
     sys.stderr.flush()
