@@ -127,6 +127,18 @@ def test_nothing_imports_the_application() -> None:
     assert not bad, "\n".join(f"{i.module}:{i.line} imports {i.target}" for i in bad)
 
 
+def _is_cli(dotted: str) -> bool:
+    last = dotted.split(".")[-1]
+    return dotted.startswith("seamline.") and (last == "cli" or last.endswith("_cli"))
+
+
+def test_only_command_line_modules_import_command_line_modules() -> None:
+    """A component's ``cli`` modules map its errors to messages and exit codes; the component's
+    other modules never import them (they raise typed errors instead)."""
+    bad = [i for i in ALL_IMPORTS if _is_cli(i.target) and not _is_cli(i.module)]
+    assert not bad, "\n".join(f"{i.module}:{i.line} imports {i.target}" for i in bad)
+
+
 def test_the_check_sees_a_violation(tmp_path: Path) -> None:
     """The parser resolves absolute and relative imports, so a crossing cannot hide."""
     src = "from seamline.rules.engine import x\nfrom ..rules import y\nimport seamline.demo.cli\n"
