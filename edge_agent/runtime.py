@@ -19,7 +19,6 @@ import os
 import pickle
 import signal
 import sys
-import tempfile
 import threading
 from typing import NoReturn
 
@@ -48,6 +47,8 @@ def settings_fd(settings: EdgeSettings) -> int:
     try:
         fd = os.memfd_create("seamline-edge-settings", 0)  # never on disk (it holds the password)
     except (AttributeError, OSError):  # not Linux: an unlinked temporary file
+        import tempfile
+
         with tempfile.TemporaryFile() as f:
             fd = os.dup(f.fileno())
     view = memoryview(data)

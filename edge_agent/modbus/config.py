@@ -14,6 +14,7 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from seamline.configfile import SafeLoader
 from seamline.contracts.kinds import AssetKind
 from seamline.contracts.topic import TopicError, validate_level
 from seamline.edge_agent.modbus import profile
@@ -107,7 +108,7 @@ def load_register_map(path: Path) -> RegisterMap:
     size = path.stat().st_size
     if size > MAX_MAP_BYTES:
         raise ValueError(f"{path}: {size} bytes, a register map must stay under {MAX_MAP_BYTES}")
-    m = _RegisterMapModel.model_validate(yaml.safe_load(path.read_text()))
+    m = _RegisterMapModel.model_validate(yaml.load(path.read_text(), Loader=SafeLoader))
     points = tuple(MapPoint(**p.model_dump()) for p in m.points)
     return RegisterMap(name=m.name, points=points, register_kind=m.register_kind, word_order=m.word_order,
                        status_codes=dict(m.status_codes))
