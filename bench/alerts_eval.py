@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from seamline.alertmanager.ledger import AlertLedger
 from seamline.localstack import InfluxdProcess
-from seamline.notify.alert_ledger import AlertLedger
 from seamline.rules.alerts.config import AlertsConfig, resolve_rules
 from seamline.rules.alerts.evaluator import AlertEvaluator
 from seamline.rules.alerts.facts import InfluxFacts

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from seamline.edge_agent import wire
 from seamline.edge_agent.aggregate import Andon, MachineDerivation, RawSample
 from seamline.edge_agent.state import Thresholds
 from seamline.firmware_stubs.sewing.machine import MachineProfile, MachineRun, simulate_machine
@@ -48,7 +49,7 @@ def traffic(seeds: int) -> None:
         ]
         items += [Andon(a.ts_ms, a.state, a.reason) for a in run.andon]
         outs = d.process(items)
-        up_bytes = sum(len(topic) + 5 + len(o.model_dump_json(exclude_none=True)) for o in outs)
+        up_bytes = sum(len(topic) + 5 + len(wire.encode(o)) for o in outs)
         raw_msgs, raw_bytes = _raw_bytes(run, topic, 1)
         raw60_msgs, raw60_bytes = _raw_bytes(run, topic, 60)
         print(f"{seed:>4} {raw_msgs:>9} {raw_bytes / 1000:>9.0f} {raw60_msgs:>10} {raw60_bytes / 1000:>9.0f} "

@@ -19,12 +19,15 @@ publisher from the same venv in the same run.
    1-sample message per machine per second to the local broker (what real nodes send), the agent
    polls the Modbus stubs at 1 s. After ``--warmup-s`` the bench samples both processes every second
    for ``--seconds``: steady RSS = mean VmRSS over that window, CPU = utime+stime over it; peak RSS =
-   VmHWM at its end (the high-water mark since exec, start-up included). The bare publisher sends
+   the larger of VmHWM at its end (the high-water mark since the runtime's exec) and the peak of the
+   image that validated the config before it (``seamline edge run`` validates with pydantic, then
+   execs the agent's runtime in the same PID; the runtime logs that first image's VmHWM). The bare publisher sends
    what the agent sends upstream: ``--modbus`` messages a second plus the state changes the agent's
    own derivation makes of the simulated samples, and one message per machine every aggregate period.
-5. Floor: the venv's Python importing only the agent's third-party dependencies (pydantic with one
-   model built, paho, ssl, sqlite3, PyYAML, orjson, argparse; pymodbus, pysunspec2 and asyncio when
-   Modbus devices are configured): what no agent built on them can go below.
+5. Floor: the venv's Python importing only the running agent's third-party dependencies (paho, ssl,
+   sqlite3, orjson, argparse, pickle; pymodbus, pysunspec2 and asyncio when Modbus devices are
+   configured): what no agent built on them can go below. The config check's dependencies (PyYAML,
+   pydantic) are not in it: the runtime never loads them.
 
 ``--smaps N`` prints the agent's N largest resident mappings; ``--repo PATH`` builds the wheel from
 another checkout (e.g. an older commit) to compare.
@@ -34,13 +37,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -69,13 +73,11 @@ AGGREGATE_PERIOD_S = 60  # the agent's default; the bare publisher bursts at the
 BARE_PAYLOAD_BYTES = 200
 BIRTH_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
-# The agent's third-party imports and nothing of seamline: the RSS no agent built on them can go below.
-FLOOR_CODE = (
-    "import argparse, logging, sqlite3, ssl, yaml, orjson, paho.mqtt.client\n"
-    "from pydantic import BaseModel\n"
-    "class Floor(BaseModel):\n    x: int\n"
-    "Floor(x=1).model_dump_json()\n"
-)
+# The running agent's third-party imports and nothing of seamline: the RSS no agent built on them can
+# go below (the config is validated with PyYAML and pydantic by the image the runtime replaces).
+FLOOR_CODE = "import argparse, json, logging, pickle, sqlite3, ssl, orjson, paho.mqtt.client\n"
+# Logged by the runtime stage: the peak RSS of the image that validated the config before the exec.
+VALIDATED_PEAK = re.compile(rb"validated by an image that peaked at ([0-9.]+) MB RSS")
 FLOOR_MODBUS_CODE = "import asyncio, sunspec2, pymodbus.client\n"
 TARGETS = {"peak_mb": 40.0, "start_s": 0.5, "site_mb": 30.0}
 MB = 1024 * 1024
@@ -210,7 +212,9 @@ def load_run(args: argparse.Namespace, venv: GatewayVenv, tmp: Path, watch: Cent
     text = log_path.read_text(errors="replace")
     problems = sum(1 for line in text.splitlines() if " ERROR " in line or "Traceback" in line)
     status = f"exit {code}, {problems} ERROR/Traceback lines in its log ({log_path.name})"
-    return figures[0], figures[1], traffic, status
+    found = VALIDATED_PEAK.search(log_path.read_bytes())
+    validated_kb = round(float(found.group(1)) * 1024) if found else 0
+    return replace(figures[0], validated_peak_kb=validated_kb), figures[1], traffic, status
 
 
 def import_floor_kb(venv: GatewayVenv, *, modbus: bool) -> int:
@@ -237,6 +241,7 @@ def table(size: InstallSize, starts: tuple[StartTimes, StartTimes], agent: ProcF
     a_start, b_start = (statistics.median(s.first_message_s) for s in starts)
     a_cpu, b_cpu = (statistics.median(s.cpu_s) for s in starts)
     ready = statistics.median(starts[0].ready_line_s) if starts[0].ready_line_s else float("nan")
+    peak_kb = max(agent.peak_kb, agent.validated_peak_kb)
     ok = {True: "ok", False: "MISSED"}
     site = size.without_installers_bytes / MB
     rows = [
@@ -249,10 +254,11 @@ def table(size: InstallSize, starts: tuple[StartTimes, StartTimes], agent: ProcF
          f"{max(starts[1].first_message_s):.2f} s", "", ""),
         ("start-up: CPU time until then, median", f"{a_cpu:.2f} s", f"{b_cpu:.2f} s", _ratio(a_cpu, b_cpu), ""),
         ("start-up: exec -> 'started' log line, median", f"{ready:.2f} s", "", "", ""),
-        ("peak RSS (VmHWM)", f"{agent.peak_kb / 1024:.1f} MB", f"{bare.peak_kb / 1024:.1f} MB",
-         _ratio(agent.peak_kb, bare.peak_kb),
-         f"<= {TARGETS['peak_mb']:.0f} MB {ok[agent.peak_kb / 1024 <= TARGETS['peak_mb']]}"),
-        ("floor: the agent's dependencies imported, nothing else", f"{floor_kb / 1024:.1f} MB", "",
+        ("peak RSS: max of the two images below", f"{peak_kb / 1024:.1f} MB", f"{bare.peak_kb / 1024:.1f} MB",
+         _ratio(peak_kb, bare.peak_kb), f"<= {TARGETS['peak_mb']:.0f} MB {ok[peak_kb / 1024 <= TARGETS['peak_mb']]}"),
+        ("  the running agent (VmHWM since its exec)", f"{agent.peak_kb / 1024:.1f} MB", "", "", ""),
+        ("  the config check before it (pydantic, YAML)", f"{agent.validated_peak_kb / 1024:.1f} MB", "", "", ""),
+        ("floor: the running agent's dependencies imported, nothing else", f"{floor_kb / 1024:.1f} MB", "",
          _ratio(agent.peak_kb, floor_kb), ""),
         ("steady RSS (mean VmRSS)", f"{agent.steady_kb / 1024:.1f} MB", f"{bare.steady_kb / 1024:.1f} MB",
          _ratio(agent.steady_kb, bare.steady_kb), ""),

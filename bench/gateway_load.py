@@ -12,10 +12,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from seamline.contracts.messages import StateChangeMessage
-from seamline.edge_agent.agent import thresholds_of
 from seamline.edge_agent.aggregate import Andon, MachineDerivation, RawSample
 from seamline.edge_agent.config import MachineTypeSettings
+from seamline.edge_agent.wire import StatePayload
 from seamline.firmware_stubs.sewing.machine import MachineProfile, MachineRun, simulate_machine
 from seamline.firmware_stubs.sewing.payload import SampleRow, encode_andon, encode_samples
 
@@ -57,6 +56,8 @@ class ProcFigures:
     steady_kb: float  # mean VmRSS over the window
     cpu_pct: float  # CPU over the window, % of one core
     threads: int
+    # `seamline edge run` only: VmHWM of the image that validated the config before exec'ing the runtime
+    validated_peak_kb: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +175,12 @@ class SewingFloor:
         lo, hi = SIM_T0_MS + int(start_s * 1000), SIM_T0_MS + int(end_s * 1000)
         changes = 0
         for run in self.runs:
-            d = MachineDerivation(thresholds=thresholds_of(MachineTypeSettings()), period_s=period_s)
+            d = MachineDerivation(thresholds=MachineTypeSettings().thresholds(), period_s=period_s)
             items: list[RawSample | Andon] = [
                 RawSample(s.ts_ms, s.current_a, s.speed_spm, s.stitches_total, s.pieces_total) for s in run.samples
             ]
             items += [Andon(a.ts_ms, a.state, a.reason) for a in run.andon]
-            changes += sum(1 for o in d.process(items) if isinstance(o, StateChangeMessage) and lo <= o.ts_ms < hi)
+            changes += sum(1 for o in d.process(items) if isinstance(o, StatePayload) and lo <= o.ts_ms < hi)
         return changes / max(1e-9, end_s - start_s)
 
     def start(self) -> None:

@@ -33,14 +33,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel
 from pymodbus.client import AsyncModbusTcpClient
 
 from seamline.contracts.topic import Topic
+from seamline.edge_agent import wire
 from seamline.edge_agent.modbus import metrics_map, sunspec
-from seamline.edge_agent.modbus.config import ModbusDeviceConfig, Protocol, load_devices
-from seamline.edge_agent.modbus.register_map import load_register_map
+from seamline.edge_agent.modbus.config import load_devices
+from seamline.edge_agent.modbus.profile import ModbusDevice, Protocol
 from seamline.edge_agent.modbus.source import ModbusSource
+from seamline.edge_agent.wire import DataPayload
 from seamline.firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH
 from seamline.localstack.ports import wait_for_port
 
@@ -84,8 +85,8 @@ class CountingSink:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
 
-    def emit(self, topic: Topic, message: BaseModel) -> None:
-        message.model_dump_json()  # what the agent would do before spooling
+    def emit(self, topic: Topic, message: DataPayload) -> None:
+        wire.encode_data(message)  # what the agent does before spooling
         with self._lock:
             self.rate.record(topic.asset)
 
@@ -188,7 +189,7 @@ def _cpu_s(pids: list[int]) -> float:
 
 @dataclass
 class _BareDevice:
-    cfg: ModbusDeviceConfig
+    cfg: ModbusDevice
     reads: list[tuple[int, int]] = field(default_factory=list)  # (address, count) per poll
     client: AsyncModbusTcpClient | None = None
 
@@ -210,8 +211,8 @@ async def _prepare(dev: _BareDevice) -> None:
     if not await dev.client.connect():
         raise SystemExit(f"baseline: cannot connect to {dev.cfg.asset}")
     if dev.cfg.protocol is Protocol.REGISTER_MAP:
-        assert dev.cfg.map_file is not None
-        rmap = load_register_map(dev.cfg.map_file)
+        rmap = dev.cfg.register_map
+        assert rmap is not None  # loaded by load_devices
         spans = [(rmap.first_address, rmap.register_count)]
     else:
         reader = _BareReader(dev.client)
@@ -259,7 +260,7 @@ async def _bare_task(dev: _BareDevice, stats: _BareStats, stop: asyncio.Event, p
             await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_tick - now))
 
 
-def run_baseline(devices: list[ModbusDeviceConfig], args: argparse.Namespace, stub_pids: list[int]) -> PhaseResult:
+def run_baseline(devices: list[ModbusDevice], args: argparse.Namespace, stub_pids: list[int]) -> PhaseResult:
     stats, ready = _BareStats(), threading.Event()
     box: dict[str, object] = {}
 
@@ -299,7 +300,7 @@ def run_baseline(devices: list[ModbusDeviceConfig], args: argparse.Namespace, st
     )  # fmt: skip
 
 
-def run_seamline(devices: list[ModbusDeviceConfig], args: argparse.Namespace, stub_pids: list[int]) -> PhaseResult:
+def run_seamline(devices: list[ModbusDevice], args: argparse.Namespace, stub_pids: list[int]) -> PhaseResult:
     sink = CountingSink()
     src = ModbusSource(devices=devices, enterprise="bench", site="bench", sink=sink, spread_start=args.spread)
     src.start()

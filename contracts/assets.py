@@ -9,22 +9,13 @@ Each field's unit is in its JSON Schema (``"unit"``) and available via :func:`me
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class AssetKind(enum.StrEnum):
-    SEWING_MACHINE = "sewing_machine"
-    PV_INVERTER = "pv_inverter"
-    BATTERY = "battery"
-    METER = "meter"
-    MET_STATION = "met_station"
-    WIND_TURBINE = "wind_turbine"
-    GATEWAY = "gateway"
+from seamline.contracts.kinds import AssetKind as AssetKind
 
 
 def _m(unit: str, description: str, **kw: Any) -> Any:

@@ -27,7 +27,6 @@ site, area and asset of enterprise-level messages).
 | `birth` | edge agent, on every connect | no | `BirthMessage` |
 | `status` | edge agent; `offline` is its Last Will | yes | `GatewayStatusMessage` |
 | `capacity` | rules capacity feed; read by `seamline match` | yes | `CapacityMessage` |
-| `command` | platform (reserved: no producer or consumer yet) | no | `CommandMessage` |
 | `allocation` | `seamline match --publish` | yes | `AllocationMessage` |
 | `bookings` | `seamline match --publish`; read by the rules capacity feed | yes | `BookingsMessage` |
 | `grade` | `seamline grade`, per enterprise (topic below) | yes | `GradeMessage` |

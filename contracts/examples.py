@@ -22,7 +22,6 @@ from seamline.contracts.messages import (
     BookingsMessage,
     CapacityDay,
     CapacityMessage,
-    CommandMessage,
     GatewayState,
     GatewayStatusMessage,
     MachineState,
@@ -85,10 +84,6 @@ def examples() -> list[tuple[Topic, BaseModel]]:
                 days=[CapacityDay(day=date(2025, 11, 29), available_std_min=5391.4, booked_std_min=3000.0,
                                   free_std_min=2391.4)],
             ),
-        ),
-        (
-            Topic.gateway(enterprise="f001", site="s1", gateway_id="gw01", kind=MessageKind.COMMAND),
-            CommandMessage(command_id="c-0001", name="publish_birth", ts_ms=TS),
         ),
         (
             Topic.line(enterprise="f001", site="s1", line="line01", kind=MessageKind.ALLOCATION),

@@ -10,7 +10,6 @@ shared by its data and state messages) so consumers can see gaps.
 
 from __future__ import annotations
 
-import enum
 import itertools
 from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
@@ -28,41 +27,25 @@ from seamline.contracts.assets import (
     SewingMachineMetrics,
     WindTurbineMetrics,
 )
+from seamline.contracts.kinds import MAX_PAYLOAD_BYTES as MAX_PAYLOAD_BYTES
+from seamline.contracts.kinds import MAX_SAMPLES_PER_MESSAGE as MAX_SAMPLES_PER_MESSAGE
+from seamline.contracts.kinds import SCHEMA_VERSION as SCHEMA_VERSION
+from seamline.contracts.kinds import SEQ_MAX
+from seamline.contracts.kinds import TS_MAX_MS as TS_MAX_MS
+from seamline.contracts.kinds import TS_MIN_MS as TS_MIN_MS
+from seamline.contracts.kinds import GatewayState as GatewayState
+from seamline.contracts.kinds import MachineState as MachineState
+from seamline.contracts.kinds import Quality as Quality
 from seamline.contracts.topic import validate_level
 
-SCHEMA_VERSION = 1
-# A message this large is a bug or an attack; real batches are a few kB. Mosquitto's
-# message_size_limit in our generated configs is set to the same figure.
-MAX_PAYLOAD_BYTES = 256 * 1024
-MAX_SAMPLES_PER_MESSAGE = 1000
+# A batch of at most MAX_SAMPLES_PER_MESSAGE samples within MAX_PAYLOAD_BYTES, times between
+# TS_MIN_MS and TS_MAX_MS: the limits live in contracts.kinds (no pydantic) and are re-exported here.
 # Orders × days one plan puts on one line. An entry is ~130 bytes of JSON, so this many still fit
 # in MAX_PAYLOAD_BYTES; a line makes a handful of orders a day, a plan of weeks needs far fewer.
 MAX_ALLOCATION_ENTRIES = 2000
-# 2000-01-01 .. 2100-01-01: static plausibility only; ingest applies a tighter window around now.
-TS_MIN_MS = 946_684_800_000
-TS_MAX_MS = 4_102_444_800_000
-
 TsMs = Annotated[int, Field(ge=TS_MIN_MS, lt=TS_MAX_MS, description="UTC epoch milliseconds")]
-Seq = Annotated[int, Field(ge=0, lt=2**63, description="Per-asset sequence number, +1 per sample/event")]
+Seq = Annotated[int, Field(ge=0, lt=SEQ_MAX, description="Per-asset sequence number, +1 per sample/event")]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class Quality(enum.StrEnum):
-    GOOD = "good"
-    STALE = "stale"  # device did not answer; value repeated or missing
-    HISTORICAL = "historical"  # replayed from a store after the fact
-
-
-class MachineState(enum.StrEnum):
-    OFF = "off"
-    IDLE = "idle"
-    RUNNING = "running"
-    DOWN = "down"  # breakdown / maintenance, with a reason code
-
-
-class GatewayState(enum.StrEnum):
-    ONLINE = "online"
-    OFFLINE = "offline"
 
 
 class _Payload(BaseModel):
@@ -261,12 +244,3 @@ class BookingsMessage(_Payload):
     def std_min(self) -> float:
         """Standard minutes booked on the line over all days."""
         return sum(d.std_min for d in self.days)
-
-
-class CommandMessage(_Payload):
-    """Platform -> gateway command (reserved; the edge agent acknowledges unknown names with an error)."""
-
-    command_id: Name
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")
-    ts_ms: TsMs
-    args: dict[str, str | int | float | bool] = Field(default_factory=dict)

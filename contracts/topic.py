@@ -37,7 +37,6 @@ class MessageKind(enum.StrEnum):
     BIRTH = "birth"  # the assets a gateway serves (published on every connect)
     STATUS = "status"  # gateway online/offline, retained; offline is the Last Will
     CAPACITY = "capacity"  # free standard minutes per line and day, retained
-    COMMAND = "command"  # platform -> gateway/device commands (reserved: no producer yet)
     ALLOCATION = "allocation"  # the orders the latest plan puts on a line, retained (matching)
     BOOKINGS = "bookings"  # standard minutes the latest plan books per line and day, retained (matching)
     GRADE = "grade"  # the per-mu grade of an enterprise for a period, retained (seamline grade)

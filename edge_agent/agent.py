@@ -3,7 +3,7 @@
 One batch at a time (the only thread that touches derivation state):
 
 1. take up to ``batch_max_messages`` local messages; validate each against the contract
-   (invalid ones are counted in ``rejected_in``, logged with the reason, and acknowledged);
+   (:mod:`edge_agent.wire`; invalid ones are counted in ``rejected_in``, logged with the reason, and acknowledged);
 2. per machine, process its samples and andon events in device-time order
    (:class:`edge_agent.aggregate.MachineDerivation`), skipping redelivered input;
 3. add messages from plug-in :class:`Source` s (Modbus pollers), renumbered with this agent's
@@ -17,6 +17,7 @@ messages and the checkpoint says which device times were already processed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import deque
@@ -25,26 +26,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import orjson
-from pydantic import BaseModel, ValidationError
 
-from seamline.contracts.assets import AssetKind, metric_specs
-from seamline.contracts.messages import (
-    AssetInfo,
-    BirthMessage,
-    GatewayState,
-    GatewayStatusMessage,
-    SewingMachineData,
-    StateChangeMessage,
-    parse_data,
-)
+from seamline.contracts.kinds import AssetKind, GatewayState
 from seamline.contracts.topic import MessageKind, Topic, TopicError
+from seamline.edge_agent import wire
 from seamline.edge_agent.aggregate import Andon, MachineDerivation, Output, RawSample
-from seamline.edge_agent.config import EdgeConfig, MachineTypeSettings
 from seamline.edge_agent.local import Inbound, InboundSource
+from seamline.edge_agent.metric_table import units
+from seamline.edge_agent.settings import EdgeSettings
 from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
 from seamline.edge_agent.state import Thresholds
 from seamline.edge_agent.telemetry import Counters, TelemetryClock, telemetry_message
 from seamline.edge_agent.uplink import UplinkStats
+from seamline.edge_agent.wire import AssetEntry, DataPayload, Payload, StatePayload
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +54,18 @@ SEQ_KEY = "seq"  # checkpoint key of the non-machine seq counters (gateway, Modb
 class Sink(Protocol):
     """Where a :class:`Source` puts contract messages. Thread-safe; never blocks.
 
-    ``message`` is a contract payload (a ``*Data`` model or ``StateChangeMessage``); its seq
+    ``message`` is a contract payload (:class:`edge_agent.wire.DataPayload` or ``StatePayload``); its seq
     numbers are replaced by the agent's own per-asset counter when it is committed, so a
     source may leave them at 0.
     """
 
-    def emit(self, topic: Topic, message: BaseModel, priority: Priority) -> None: ...
+    def emit(self, topic: Topic, message: Payload, priority: Priority) -> None: ...
 
 
 class Source(Protocol):
     """A device reader plugged into the agent (e.g. ``edge_agent.modbus``)."""
 
-    def assets(self) -> Sequence[AssetInfo]: ...
+    def assets(self) -> Sequence[AssetEntry]: ...
 
     def start(self, sink: Sink) -> None: ...
 
@@ -98,35 +92,31 @@ class _Machine:
         return f"{self.line}/{self.machine_id}"
 
 
-def thresholds_of(t: MachineTypeSettings) -> Thresholds:
-    return Thresholds(**t.model_dump())
-
-
 class SourceQueue:
     """The :class:`Sink` given to sources: a bounded, thread-safe queue drained by the agent."""
 
     def __init__(self, max_items: int = SOURCE_QUEUE_MAX) -> None:
-        self._items: deque[tuple[Topic, BaseModel, Priority]] = deque()
+        self._items: deque[tuple[Topic, Payload, Priority]] = deque()
         self._lock = threading.Lock()
         self.max_items = max_items
         self.dropped = 0
 
-    def emit(self, topic: Topic, message: BaseModel, priority: Priority) -> None:
+    def emit(self, topic: Topic, message: Payload, priority: Priority) -> None:
         with self._lock:
             if len(self._items) >= self.max_items:
                 self.dropped += 1
                 return
             self._items.append((topic, message, priority))
 
-    def drain(self) -> list[tuple[Topic, BaseModel, Priority]]:
+    def drain(self) -> list[tuple[Topic, Payload, Priority]]:
         with self._lock:
             items = list(self._items)
             self._items.clear()
         return items
 
 
-def _payload(message: BaseModel) -> bytes:
-    return message.model_dump_json(exclude_none=True).encode()
+def _int_or_none(v: float | None) -> int | None:
+    return None if v is None else int(v)
 
 
 class EdgeAgent:
@@ -135,7 +125,7 @@ class EdgeAgent:
     def __init__(
         self,
         *,
-        config: EdgeConfig,
+        config: EdgeSettings,
         spool: SqliteSpool,
         inbound: InboundSource,
         now_ms: Callable[[], int],
@@ -165,12 +155,12 @@ class EdgeAgent:
         g = self.config.gateway
         return Topic.gateway(enterprise=g.enterprise, site=g.site, gateway_id=g.id, kind=kind)
 
-    def assets(self) -> list[AssetInfo]:
-        units = {n: s.unit for n, s in metric_specs(AssetKind.SEWING_MACHINE).items()}
+    def assets(self) -> list[AssetEntry]:
+        sewing_units = units(AssetKind.SEWING_MACHINE)
         with self._machines_lock:
             machines = list(self.machines.values())
         out = [
-            AssetInfo(asset=m.machine_id, area=m.line, asset_kind=AssetKind.SEWING_MACHINE, units=units)
+            AssetEntry(asset=m.machine_id, area=m.line, asset_kind=AssetKind.SEWING_MACHINE, units=sewing_units)
             for m in machines
         ]
         for src in self.sources:
@@ -180,28 +170,24 @@ class EdgeAgent:
     def birth_messages(self) -> list[OutMessage]:
         """Birth (not retained) and retained online status: published on every uplink connect."""
         g = self.config.gateway
-        birth = self._birth_model()
-        online = GatewayStatusMessage(
-            gateway_id=g.id, state=GatewayState.ONLINE, ts_ms=self.now_ms(), boot_id=self.boot_id
-        )
+        online = wire.encode_status(gateway_id=g.id, state=GatewayState.ONLINE, ts_ms=self.now_ms(),
+                                    boot_id=self.boot_id)
         return [
-            OutMessage(str(self.gateway_topic(MessageKind.BIRTH)), _payload(birth), Priority.STATE),
-            OutMessage(str(self.gateway_topic(MessageKind.STATUS)), _payload(online), Priority.STATE, retain=True),
+            OutMessage(str(self.gateway_topic(MessageKind.BIRTH)), self._birth(), Priority.STATE),
+            OutMessage(str(self.gateway_topic(MessageKind.STATUS)), online, Priority.STATE, retain=True),
         ]
 
     def status_message(self, state: GatewayState, *, reason: str | None = None, ts: bool = True) -> OutMessage:
         """Retained gateway status; the Last Will is ``status_message(OFFLINE, ts=False)``."""
-        msg = GatewayStatusMessage(
-            gateway_id=self.config.gateway.id, state=state, boot_id=self.boot_id, reason=reason,
-            ts_ms=self.now_ms() if ts else None,
-        )
-        return OutMessage(str(self.gateway_topic(MessageKind.STATUS)), _payload(msg), Priority.STATE, retain=True)
+        msg = wire.encode_status(gateway_id=self.config.gateway.id, state=state, boot_id=self.boot_id, reason=reason,
+                                 ts_ms=self.now_ms() if ts else None)
+        return OutMessage(str(self.gateway_topic(MessageKind.STATUS)), msg, Priority.STATE, retain=True)
 
     # -- checkpoint ---------------------------------------------------------------------------
 
     def _thresholds(self, key: str) -> Thresholds:
         m = self.machines[key]
-        return thresholds_of(self.config.machine_type(m.machine_id, m.line))
+        return self.config.machine_type(m.machine_id, m.line)
 
     def _restore(self) -> None:
         for key, blob in self.spool.checkpoints().items():
@@ -238,7 +224,7 @@ class EdgeAgent:
         if self._birth_due:
             self._birth_due = False
             topic = str(self.gateway_topic(MessageKind.BIRTH))
-            outs.append(OutMessage(topic, _payload(self._birth_model()), Priority.STATE))
+            outs.append(OutMessage(topic, self._birth(), Priority.STATE))
         if self.telemetry_clock.due(self.now_ms()):
             outs.append(self._telemetry())
         if (outs or checkpoint) and self.seqs:
@@ -260,7 +246,7 @@ class EdgeAgent:
                 raise ValueError("gateway topics are not read from the local broker")
             items = self._parse(topic, m.payload)
             machine = self._machine(topic)
-        except (TopicError, ValidationError, ValueError) as exc:
+        except (TopicError, ValueError) as exc:  # wire.WireError is a ValueError
             self.counters.rejected_in += 1
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             log.warning("rejected local message on %r: %s", m.topic[:200], reason)
@@ -270,16 +256,17 @@ class EdgeAgent:
 
     def _parse(self, topic: Topic, payload: bytes) -> list[RawSample | Andon]:
         if topic.kind == MessageKind.DATA:
-            data = parse_data(payload)
-            if not isinstance(data, SewingMachineData):
+            data = wire.decode_data(payload)
+            if data.asset_kind is not AssetKind.SEWING_MACHINE:
                 raise ValueError(f"asset kind {data.asset_kind} is not a sewing machine")
-            return [
-                RawSample(s.ts_ms, s.metrics.current_a, s.metrics.speed_spm,
-                          s.metrics.stitches_total, s.metrics.pieces_total)
-                for s in data.samples
-            ]
+            out: list[RawSample | Andon] = []
+            for s in data.samples:
+                m = s.metrics
+                out.append(RawSample(s.ts_ms, m.get("current_a"), m.get("speed_spm"),
+                                     _int_or_none(m.get("stitches_total")), _int_or_none(m.get("pieces_total"))))
+            return out
         if topic.kind == MessageKind.STATE:
-            ev = StateChangeMessage.model_validate_json(payload)
+            ev = wire.decode_state(payload)
             return [Andon(ev.ts_ms, ev.state, ev.reason)]
         raise ValueError(f"message kind {topic.kind.value!r} is not read from the local broker")
 
@@ -296,10 +283,10 @@ class EdgeAgent:
         self._birth_due = True  # one new birth per batch, however many machines appeared
         return m
 
-    def _birth_model(self) -> BirthMessage:
+    def _birth(self) -> bytes:
         g = self.config.gateway
-        return BirthMessage(gateway_id=g.id, ts_ms=self.now_ms(), agent_version=AGENT_VERSION,
-                            boot_id=self.boot_id, assets=self.assets())
+        return wire.encode_birth(gateway_id=g.id, ts_ms=self.now_ms(), agent_version=AGENT_VERSION,
+                                 boot_id=self.boot_id, assets=self.assets())
 
     def _derivation(self, key: str) -> MachineDerivation:
         d = self.derivations.get(key)
@@ -311,30 +298,29 @@ class EdgeAgent:
 
     def _out(self, key: str, o: Output) -> OutMessage:
         m = self.machines[key]
-        if isinstance(o, StateChangeMessage):
-            return OutMessage(str(self._topic(m.line, m.machine_id, MessageKind.STATE)), _payload(o), Priority.STATE)
-        return OutMessage(str(self._topic(m.line, m.machine_id, MessageKind.DATA)), _payload(o), Priority.AGGREGATE)
+        if isinstance(o, StatePayload):
+            topic = self._topic(m.line, m.machine_id, MessageKind.STATE)
+            return OutMessage(str(topic), wire.encode_state(o), Priority.STATE)
+        topic = self._topic(m.line, m.machine_id, MessageKind.DATA)
+        return OutMessage(str(topic), wire.encode_data(o), Priority.AGGREGATE)
 
     def _next_seq(self, key: str) -> int:
         seq = self.seqs.get(key, 0)
         self.seqs[key] = seq + 1
         return seq
 
-    def _renumber(self, topic: Topic, message: BaseModel) -> BaseModel:
+    def _renumber(self, topic: Topic, message: Payload) -> Payload:
         key = f"{topic.area}/{topic.asset}"
-        samples = getattr(message, "samples", None)
-        if samples is not None:
-            fresh = [s.model_copy(update={"seq": self._next_seq(key)}) for s in samples]
-            return message.model_copy(update={"samples": fresh})
-        if hasattr(message, "seq"):
-            return message.model_copy(update={"seq": self._next_seq(key)})
-        return message
+        if isinstance(message, DataPayload):
+            fresh = tuple(dataclasses.replace(s, seq=self._next_seq(key)) for s in message.samples)
+            return dataclasses.replace(message, samples=fresh)
+        return dataclasses.replace(message, seq=self._next_seq(key))
 
     def _drain_sources(self) -> list[OutMessage]:
         out = []
         for topic, message, priority in self.source_queue.drain():
             retain = topic.kind == MessageKind.STATUS
-            out.append(OutMessage(str(topic), _payload(self._renumber(topic, message)), priority, retain=retain))
+            out.append(OutMessage(str(topic), wire.encode(self._renumber(topic, message)), priority, retain=retain))
         return out
 
     def _telemetry(self) -> OutMessage:
@@ -343,7 +329,7 @@ class EdgeAgent:
             ts_ms=self.now_ms(), seq=self._next_seq(f"{topic.area}/{topic.asset}"),
             spool=self.spool.stats(), uplink=self.uplink.stats if self.uplink else None, counters=self.counters,
         )
-        return OutMessage(str(topic), _payload(msg), Priority.TELEMETRY)
+        return OutMessage(str(topic), wire.encode_data(msg), Priority.TELEMETRY)
 
     # -- loop ---------------------------------------------------------------------------------
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from seamline.contracts.assets import SewingMachineMetrics
-from seamline.contracts.messages import MachineState, Sample, SewingMachineData, StateChangeMessage
+from seamline.contracts.kinds import AssetKind, MachineState
 from seamline.edge_agent.state import Slice, StateChange, StateTracker, Thresholds
+from seamline.edge_agent.wire import DataPayload, DataSample, StatePayload
 
 # Open periods per machine; more than this means device time jumped around, and the oldest is
 # emitted early rather than kept forever.
@@ -135,14 +135,14 @@ class PeriodAggregator:
             w.ms[s.state.value] = w.ms.get(s.state.value, 0) + (end - t)
             t = end
 
-    def close_until(self, watermark_ms: int) -> list[tuple[int, SewingMachineMetrics]]:
+    def close_until(self, watermark_ms: int) -> list[tuple[int, dict[str, int | float]]]:
         """Emit (period start ms, metrics) of every open period that ends at or before ``watermark_ms``."""
         done = [k for k in sorted(self._open) if self._open[k].end_ms <= watermark_ms]
         while len(self._open) - len(done) > MAX_OPEN_PERIODS:
             done.append(min(k for k in self._open if k not in done))
         return [(k, self._metrics(self._open.pop(k))) for k in done]
 
-    def close_all(self, *, until_ms: int) -> list[tuple[int, SewingMachineMetrics]]:
+    def close_all(self, *, until_ms: int) -> list[tuple[int, dict[str, int | float]]]:
         """Emit every open period now, cut at ``until_ms`` (end of stream, e.g. the agent stops).
 
         A cut period reports ``period_s`` up to ``until_ms`` only; samples that arrive later for the
@@ -155,11 +155,13 @@ class PeriodAggregator:
         self._floor_ms = until_ms
         return out
 
-    def _metrics(self, w: _Window) -> SewingMachineMetrics:
+    def _metrics(self, w: _Window) -> dict[str, int | float]:
+        """The period's sewing-machine metrics (contract names), those without a value left out."""
+
         def secs(state: MachineState) -> float:
             return w.ms.get(state.value, 0) / 1000.0
 
-        return SewingMachineMetrics(
+        metrics = dict(
             current_a=round(w.current_sum_a / w.n, 4) if w.n else None,
             current_max_a=w.current_max_a,
             speed_spm=round(w.speed_sum_spm / w.speed_n, 2) if w.speed_n else None,
@@ -177,6 +179,7 @@ class PeriodAggregator:
             period_s=(w.end_ms - w.start_ms) / 1000.0,
             samples=w.samples,
         )
+        return {k: v for k, v in metrics.items() if v is not None}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -202,7 +205,11 @@ class PeriodAggregator:
         return a
 
 
-Output = StateChangeMessage | SewingMachineData
+Output = StatePayload | DataPayload
+
+
+def _aggregate(start_ms: int, seq: int, metrics: dict[str, int | float]) -> DataPayload:
+    return DataPayload(AssetKind.SEWING_MACHINE, (DataSample(ts_ms=start_ms, seq=seq, metrics=metrics),))
 
 
 @dataclass(slots=True)
@@ -269,8 +276,7 @@ class MachineDerivation:
             ends.append(self.last_sample_ts_ms + 1000)
         if ends:
             for start_ms, metrics in self.aggregator.close_all(until_ms=max(ends)):
-                sample = Sample[SewingMachineMetrics](ts_ms=start_ms, seq=self._next_seq(), metrics=metrics)
-                out.append(SewingMachineData(samples=[sample]))
+                out.append(_aggregate(start_ms, self._next_seq(), metrics))
         return out
 
     def _emit(self, slices: tuple[Slice, ...], changes: tuple[StateChange, ...]) -> list[Output]:
@@ -282,7 +288,7 @@ class MachineDerivation:
             ts_ms = c.ts_ms if self.last_change_ts_ms is None else max(c.ts_ms, self.last_change_ts_ms + 1)
             self.last_change_ts_ms = ts_ms
             out.append(
-                StateChangeMessage(
+                StatePayload(
                     ts_ms=ts_ms,
                     seq=self._next_seq(),
                     state=c.state,
@@ -296,8 +302,7 @@ class MachineDerivation:
             self.totals.add(s)
         if slices:
             for start_ms, metrics in self.aggregator.close_until(slices[-1].end_ms):
-                sample = Sample[SewingMachineMetrics](ts_ms=start_ms, seq=self._next_seq(), metrics=metrics)
-                out.append(SewingMachineData(samples=[sample]))
+                out.append(_aggregate(start_ms, self._next_seq(), metrics))
         return out
 
     def _next_seq(self) -> int:

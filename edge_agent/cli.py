@@ -1,14 +1,18 @@
-"""``seamline edge``: check a config file, run the agent."""
+"""``seamline edge``: check a config file, run the agent.
+
+``run`` validates the config here (pydantic) and then replaces this process image with the agent's
+runtime stage, which imports no pydantic (:mod:`edge_agent.runtime`)."""
 
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
+import logging
 from pathlib import Path
 from typing import Any
 
 from seamline.edge_agent.config import ConfigError, EdgeConfig, load_config
+from seamline.edge_agent.modbus.config import ModbusConfigError
+from seamline.edge_agent.settings import EdgeSettings
 from seamline.errors import UsageError
 
 
@@ -23,11 +27,14 @@ def register(sub: Any) -> None:
     r.set_defaults(handler=_run)
 
 
-def _load(path: Path) -> EdgeConfig:
+def _load(path: Path) -> tuple[EdgeConfig, EdgeSettings]:
     try:
-        return load_config(path)
+        config = load_config(path)
+        return config, config.settings(config_dir=path.resolve().parent)
     except ConfigError as exc:
         raise UsageError(f"invalid config\n{exc}") from None
+    except ModbusConfigError as exc:
+        raise UsageError("invalid config\n" + "\n".join(f"{path.name}: {p}" for p in str(exc).splitlines())) from None
 
 
 def summary(config: EdgeConfig, path: Path) -> str:
@@ -50,16 +57,12 @@ def summary(config: EdgeConfig, path: Path) -> str:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    print(summary(_load(args.file), args.file))
+    print(summary(_load(args.file)[0], args.file))
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from seamline.edge_agent.service import serve  # paho, sqlite, pymodbus: only when really running
+    from seamline.edge_agent.runtime import exec_runtime
 
-    config = _load(args.config)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    serve(config, stop, config_dir=args.config.resolve().parent)
-    return 0
+    _, settings = _load(args.config)
+    exec_runtime(settings, log_level=logging.getLogger().getEffectiveLevel())

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping
 from seamline.contracts.topic import TopicError, validate_level
+from seamline.edge_agent import settings as rt
+from seamline.edge_agent.state import Thresholds
 
 PASSWORD_ENV = "SEAMLINE_EDGE_UPLINK_PASSWORD"
 
@@ -114,6 +116,10 @@ class MachineTypeSettings(_Section):
     # a breakdown ends it (a mechanic's test stitches stay well below a minute).
     repair_inferred_after_s: float = Field(default=60.0, gt=0, le=3600, description="Sewing that ends a breakdown (s)")
 
+    def thresholds(self) -> Thresholds:
+        """These settings as the state tracker's thresholds."""
+        return Thresholds(**self.model_dump())
+
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if not self.off_below_a < self.running_above_a < self.run_current_a:
@@ -189,6 +195,37 @@ class EdgeConfig(_Section):
     @property
     def uplink_client_id(self) -> str:
         return self.uplink.client_id or f"edge-{self.gateway.id}"
+
+    def settings(self, *, config_dir: Path = Path(".")) -> rt.EdgeSettings:
+        """The validated config as the running agent's plain data. Validates the ``modbus:``
+        entries too (relative map files against ``config_dir``); raises ``ModbusConfigError``."""
+        from seamline.edge_agent.modbus.config import load_devices
+
+        g, lo, u, sp, clock = self.gateway, self.local, self.uplink, self.spool, self.simulated_clock
+        return rt.EdgeSettings(
+            gateway=rt.Gateway(id=g.id, enterprise=g.enterprise, site=g.site),
+            local=rt.LocalBroker(host=lo.host, port=lo.port, client_id=lo.client_id, subscription=lo.subscription,
+                                 keepalive_s=lo.keepalive_s),
+            uplink=rt.UplinkBroker(
+                host=u.host, port=u.port, client_id=u.client_id, username=u.username,
+                password=u.password.get_secret_value() if u.password else None,
+                tls_ca=u.tls_ca, tls_cert=u.tls_cert, tls_key=u.tls_key, keepalive_s=u.keepalive_s,
+                max_inflight=u.max_inflight, backoff_initial_s=u.backoff_initial_s, backoff_max_s=u.backoff_max_s,
+            ),
+            spool=rt.Spool(path=sp.path, max_bytes=sp.max_bytes),
+            machine_types={name: t.thresholds() for name, t in self.machine_types.items()},
+            machines=tuple(rt.Machine(id=m.id, line=m.line, type=m.type) for m in self.machines),
+            auto_discover=self.auto_discover, aggregate_period_s=self.aggregate_period_s,
+            flush_on_stop=self.flush_on_stop, telemetry_interval_s=self.telemetry_interval_s,
+            batch_max_messages=self.batch_max_messages,
+            modbus=tuple(load_devices(self.modbus, base_dir=config_dir)) if self.modbus else (),
+            simulated_clock=None if clock is None else rt.SimulatedClock(
+                start_ms=clock.start_ms, speed=clock.speed, anchor_unix_s=clock.anchor_unix_s),
+        )
+
+
+def thresholds_of(t: MachineTypeSettings) -> Thresholds:
+    return t.thresholds()
 
 
 _EXPECT = {

@@ -1,5 +1,6 @@
-"""The edge agent's composition root: config in, spool + local subscriber + sources + uplink wired,
-run until stopped. The only place that builds real adapters."""
+"""The edge agent's composition root: settings in, spool + local subscriber + sources + uplink wired,
+run until stopped. The only place that builds real adapters. Imports no pydantic (the settings
+arrive validated, see :mod:`edge_agent.runtime`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
-from seamline.contracts.messages import GatewayState
+from seamline.contracts.kinds import GatewayState
 from seamline.edge_agent.agent import EdgeAgent, Source
-from seamline.edge_agent.config import EdgeConfig, SimulatedClockSettings
 from seamline.edge_agent.local import LocalSubscriber
+from seamline.edge_agent.settings import EdgeSettings, SimulatedClock
 from seamline.edge_agent.spool import SqliteSpool
 from seamline.edge_agent.uplink import Uplink, UplinkSettings
 
@@ -28,7 +28,7 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def simulated_ms(sim: SimulatedClockSettings) -> Callable[[], int]:
+def simulated_ms(sim: SimulatedClock) -> Callable[[], int]:
     """Device time of a simulation: ``start_ms`` at wall time ``anchor_unix_s``, ``speed``× faster.
     Every process given the same settings agrees on the simulated time."""
 
@@ -38,12 +38,12 @@ def simulated_ms(sim: SimulatedClockSettings) -> Callable[[], int]:
     return now
 
 
-def build_uplink(config: EdgeConfig, spool: SqliteSpool, agent: EdgeAgent) -> Uplink:
+def build_uplink(config: EdgeSettings, spool: SqliteSpool, agent: EdgeAgent) -> Uplink:
     u = config.uplink
     return Uplink(
         settings=UplinkSettings(
             host=u.host, port=u.port, client_id=config.uplink_client_id, username=u.username,
-            password=u.password.get_secret_value() if u.password else None,
+            password=u.password,
             tls_ca=u.tls_ca, tls_cert=u.tls_cert, tls_key=u.tls_key, keepalive_s=u.keepalive_s,
             max_inflight=u.max_inflight, backoff_initial_s=u.backoff_initial_s, backoff_max_s=u.backoff_max_s,
         ),
@@ -53,8 +53,7 @@ def build_uplink(config: EdgeConfig, spool: SqliteSpool, agent: EdgeAgent) -> Up
     )
 
 
-def serve(config: EdgeConfig, stop: threading.Event, *, config_dir: Path = Path("."),
-          now_ms: Callable[[], int] | None = None) -> None:
+def serve(config: EdgeSettings, stop: threading.Event, *, now_ms: Callable[[], int] | None = None) -> None:
     """Build spool, local subscriber, sources, agent and uplink; run until ``stop`` is set."""
     if now_ms is None:
         now_ms = simulated_ms(config.simulated_clock) if config.simulated_clock else wall_ms
@@ -70,12 +69,8 @@ def serve(config: EdgeConfig, stop: threading.Event, *, config_dir: Path = Path(
         # (bench/gateway_footprint.py): loaded only by a gateway that polls Modbus devices.
         from seamline.edge_agent.sources import ModbusAgentSource
 
-        modbus = ModbusAgentSource.from_config(
-            config.modbus, base_dir=config_dir, enterprise=config.gateway.enterprise, site=config.gateway.site,
-            now_ms=now_ms,
-        )
-        if modbus is not None:
-            sources.append(modbus)
+        sources.append(ModbusAgentSource(config.modbus, enterprise=config.gateway.enterprise,
+                                         site=config.gateway.site, now_ms=now_ms))
     agent = EdgeAgent(config=config, spool=spool, inbound=local, now_ms=now_ms, boot_id=uuid.uuid4().hex[:16],
                       sources=sources)
     uplink = build_uplink(config, spool, agent)

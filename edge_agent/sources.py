@@ -9,18 +9,14 @@ persisted per-asset counter, so a restarted poller continues the sequence).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel
-
-from seamline.contracts.assets import metric_specs
-from seamline.contracts.messages import AssetInfo
 from seamline.contracts.topic import Topic
 from seamline.edge_agent.agent import Sink
-from seamline.edge_agent.modbus.config import ModbusDeviceConfig, load_devices
+from seamline.edge_agent.metric_table import units
+from seamline.edge_agent.modbus.profile import ModbusDevice
 from seamline.edge_agent.modbus.source import ModbusSource
 from seamline.edge_agent.spool import Priority
+from seamline.edge_agent.wire import AssetEntry, DataPayload
 
 
 class _AggregateSink:
@@ -29,7 +25,7 @@ class _AggregateSink:
     def __init__(self, sink: Sink) -> None:
         self._sink = sink
 
-    def emit(self, topic: Topic, message: BaseModel) -> None:
+    def emit(self, topic: Topic, message: DataPayload) -> None:
         self._sink.emit(topic, message, Priority.AGGREGATE)
 
 
@@ -37,7 +33,7 @@ class ModbusAgentSource:
     """All Modbus devices of one gateway as one agent source."""
 
     def __init__(
-        self, devices: Sequence[ModbusDeviceConfig], *, enterprise: str, site: str, now_ms: Callable[[], int]
+        self, devices: Sequence[ModbusDevice], *, enterprise: str, site: str, now_ms: Callable[[], int]
     ) -> None:
         self.devices = list(devices)
         self.enterprise = enterprise
@@ -45,22 +41,11 @@ class ModbusAgentSource:
         self.now_ms = now_ms
         self._source: ModbusSource | None = None
 
-    @classmethod
-    def from_config(
-        cls, entries: Sequence[dict[str, Any]], *, base_dir: Path, enterprise: str, site: str,
-        now_ms: Callable[[], int],
-    ) -> ModbusAgentSource | None:
-        """None when the config lists no Modbus devices."""
-        if not entries:
-            return None
-        return cls(load_devices(entries, base_dir=base_dir), enterprise=enterprise, site=site, now_ms=now_ms)
-
-    def assets(self) -> Sequence[AssetInfo]:
+    def assets(self) -> Sequence[AssetEntry]:
         return [
-            AssetInfo(
+            AssetEntry(
                 asset=d.asset, area=d.area, asset_kind=d.asset_kind,
-                model=f"{d.protocol.value} {d.framer.value} unit {d.unit_id}",
-                units={name: spec.unit for name, spec in metric_specs(d.asset_kind).items()},
+                model=f"{d.protocol.value} {d.framer.value} unit {d.unit_id}", units=units(d.asset_kind),
             )
             for d in self.devices
         ]

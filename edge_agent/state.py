@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from seamline.contracts.messages import MachineState
+from seamline.contracts.kinds import MachineState
 
 # Both neighbours running and at least this fraction estimated: a full second (the shortfall
 # is sensor noise, not a gap; a real handling gap is >= 0.5 s).

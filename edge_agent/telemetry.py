@@ -1,4 +1,5 @@
-"""Self-telemetry of the edge agent: its counters and the ``GatewayData`` message built from them.
+"""Self-telemetry of the edge agent: its counters and the ``GatewayData`` message built from them
+(as :class:`edge_agent.wire.DataPayload` of asset kind ``gateway``).
 
 Published like any asset's data (Priority.TELEMETRY, dropped first when the spool is full) on
 ``Topic.gateway(..., kind=DATA)``. Counters are since agent start (a restart resets them, as
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seamline.contracts.assets import GatewayMetrics
-from seamline.contracts.messages import GatewayData, Sample
+from seamline.contracts.kinds import AssetKind
 from seamline.edge_agent.spool import SpoolStats
 from seamline.edge_agent.uplink import UplinkStats
+from seamline.edge_agent.wire import DataPayload, DataSample
 
 
 @dataclass(slots=True)
@@ -39,10 +40,10 @@ class TelemetryClock:
 
 def telemetry_message(
     *, ts_ms: int, seq: int, spool: SpoolStats, uplink: UplinkStats | None, counters: Counters
-) -> GatewayData:
+) -> DataPayload:
     """One self-telemetry sample; ``ts_ms`` is the agent's wall clock (UTC ms)."""
     oldest_age_s = None if spool.oldest_created_ms is None else max(0.0, (ts_ms - spool.oldest_created_ms) / 1000)
-    metrics = GatewayMetrics(
+    metrics = dict(
         spool_messages=spool.messages,
         spool_bytes=spool.bytes,
         spool_oldest_age_s=oldest_age_s,
@@ -52,4 +53,5 @@ def telemetry_message(
         samples_in=counters.samples_in,
         rejected_in=counters.rejected_in,
     )
-    return GatewayData(samples=[Sample[GatewayMetrics](ts_ms=ts_ms, seq=seq, metrics=metrics)])
+    values = {k: v for k, v in metrics.items() if v is not None}
+    return DataPayload(AssetKind.GATEWAY, (DataSample(ts_ms=ts_ms, seq=seq, metrics=values),))

@@ -38,7 +38,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from seamline.backoff import Backoff
-from seamline.contracts.messages import MAX_PAYLOAD_BYTES
+from seamline.contracts.kinds import MAX_PAYLOAD_BYTES
 from seamline.edge_agent.spool import OutMessage, SqliteSpool
 from seamline.edge_agent.tls import client_ssl_context
 

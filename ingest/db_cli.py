@@ -139,8 +139,8 @@ def _password(d: Path, user: str) -> SecretStr:
     """``d/<user>.password``; created 0600 with 32 random URL-safe characters when missing."""
     import secrets
 
+    from seamline.private_files import make_private_dir, write_private
     from seamline.secret_source import SecretSourceError, read_secret_file
-    from seamline.security.private_files import make_private_dir, write_private
 
     path = d / f"{user}.password"
     if not path.exists():

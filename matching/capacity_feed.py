@@ -18,7 +18,7 @@ from pydantic import SecretStr, ValidationError
 
 from seamline.contracts.messages import CapacityMessage
 from seamline.contracts.topic import LINE_ASSET, MessageKind, Topic, TopicError, subscription
-from seamline.errors import UsageError
+from seamline.matching.errors import CapacityInputError
 from seamline.matching.retained import DEFAULT_QUIET_S, DEFAULT_TIMEOUT_S, BrokerUnavailableError, collect_retained
 from seamline.mqtt_identity import MqttIdentity
 from seamline.secret_source import redact_url
@@ -41,7 +41,7 @@ def parse_capacity_json(data: Any, *, source: str) -> Feed:
     if isinstance(data, dict) and "capacity" in data:
         data = data["capacity"]
     if not isinstance(data, list):
-        raise UsageError(f"capacity {source}: expected a list of capacity messages")
+        raise CapacityInputError(f"capacity {source}: expected a list of capacity messages")
     feed = Feed()
     for n, raw in enumerate(data, start=1):
         try:
@@ -56,9 +56,9 @@ def from_file(path: Path) -> Feed:
     try:
         return parse_capacity_json(json.loads(path.read_text(encoding="utf-8")), source=str(path))
     except OSError as exc:
-        raise UsageError(f"capacity {path}: cannot read: {exc.strerror or exc}") from exc
+        raise CapacityInputError(f"capacity {path}: cannot read: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
-        raise UsageError(f"capacity {path}: not valid JSON: {exc}") from exc
+        raise CapacityInputError(f"capacity {path}: not valid JSON: {exc}") from exc
 
 
 def from_http(url: str, *, timeout_s: float = 10.0, token: SecretStr | None = None,
@@ -77,7 +77,7 @@ def from_http(url: str, *, timeout_s: float = 10.0, token: SecretStr | None = No
         why = getattr(exc, "reason", exc)
         raise BrokerUnavailableError(f"capacity {redact_url(url)}: cannot reach it: {why}") from None
     if len(body) > MAX_HTTP_BYTES:
-        raise UsageError(f"capacity {url}: response larger than {MAX_HTTP_BYTES} bytes")
+        raise CapacityInputError(f"capacity {url}: response larger than {MAX_HTTP_BYTES} bytes")
     return parse_capacity_json(json.loads(body), source=url)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from seamline.errors import UsageError
+from seamline.matching.errors import OrderBookError
 from seamline.matching.models import Order, RowError, Unallocated, UnallocatedReason
 
 REQUIRED = ("order_id", "buyer", "category", "sam_min", "quantity", "due")
@@ -38,11 +38,11 @@ class OrderBook:
 
 
 def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
-    """(row number, raw mapping) per row; raises UsageError if the file cannot be read at all."""
+    """(row number, raw mapping) per row; raises OrderBookError if the file cannot be read at all."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise UsageError(f"order book {path}: cannot read: {exc.strerror or exc}") from exc
+        raise OrderBookError(f"order book {path}: cannot read: {exc.strerror or exc}") from exc
     suffix = path.suffix.lower()
     if suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
@@ -50,11 +50,11 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
     try:
         data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"order book {path}: not valid {suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+        raise OrderBookError(f"order book {path}: not valid {suffix.lstrip('.') or 'YAML'}: {exc}") from exc
     if isinstance(data, dict) and "orders" in data:
         data = data["orders"]
     if not isinstance(data, list):
-        raise UsageError(f"order book {path}: expected a list of orders (or a mapping with key 'orders')")
+        raise OrderBookError(f"order book {path}: expected a list of orders (or a mapping with key 'orders')")
     return [(n + 1, row if isinstance(row, dict) else {}) for n, row in enumerate(data)], str(path)
 
 

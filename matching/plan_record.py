@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
-from seamline.errors import UsageError
+from seamline.matching.errors import InfluxConfigError
 from seamline.matching.models import AllocationPlan, Order
 from seamline.matching.plan_points import plan_lines
 from seamline.storage.config import InfluxConfig
@@ -34,11 +34,11 @@ def influx_config(path: Path) -> InfluxConfig:
     try:
         doc = read_yaml_mapping(path, expected="a config with an `influx:` block")
     except ConfigFileError as exc:
-        raise UsageError(str(exc)) from None
+        raise InfluxConfigError(str(exc)) from None
     try:
         return InfluxConfig.model_validate(doc.get("influx", {}))
     except ValidationError as exc:
-        raise UsageError(str(ConfigFileError(path, [f"influx.{p}" for p in validation_problems(exc)]))) from None
+        raise InfluxConfigError(str(ConfigFileError(path, [f"influx.{p}" for p in validation_problems(exc)]))) from None
 
 
 def record_plan(path: Path, plan: AllocationPlan, orders: Sequence[Order], *, budget_s: float = WRITE_BUDGET_S) -> int:

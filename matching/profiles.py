@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from seamline.errors import UsageError
+from seamline.matching.errors import ProfilesError
 from seamline.matching.models import FactoryProfile, ProfileBook
 
 
@@ -30,11 +30,11 @@ def load_profiles(path: Path | None) -> ProfileBook:
         text = path.read_text(encoding="utf-8")
         data: Any = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except OSError as exc:
-        raise UsageError(f"profiles {path}: cannot read: {exc.strerror or exc}") from exc
+        raise ProfilesError(f"profiles {path}: cannot read: {exc.strerror or exc}") from exc
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"profiles {path}: not valid JSON/YAML: {exc}") from exc
+        raise ProfilesError(f"profiles {path}: not valid JSON/YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise UsageError(f"profiles {path}: expected a mapping with keys 'factories' and optional 'categories'")
+        raise ProfilesError(f"profiles {path}: expected a mapping with keys 'factories' and optional 'categories'")
     profiles: dict[str, FactoryProfile] = {}
     for n, raw in enumerate(data.get("factories") or [], start=1):
         try:
@@ -42,11 +42,11 @@ def load_profiles(path: Path | None) -> ProfileBook:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise UsageError(f"profiles {path}: factories[{n}]: {where}: {first['msg']}") from exc
+            raise ProfilesError(f"profiles {path}: factories[{n}]: {where}: {first['msg']}") from exc
         if prof.enterprise in profiles:
-            raise UsageError(f"profiles {path}: factories[{n}]: duplicate enterprise {prof.enterprise!r}")
+            raise ProfilesError(f"profiles {path}: factories[{n}]: duplicate enterprise {prof.enterprise!r}")
         profiles[prof.enterprise] = prof
     cats = data.get("categories")
     if cats is not None and not (isinstance(cats, list) and all(isinstance(c, str) for c in cats)):
-        raise UsageError(f"profiles {path}: categories: expected a list of names")
+        raise ProfilesError(f"profiles {path}: categories: expected a list of names")
     return ProfileBook(profiles=profiles, categories=cats)

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
-from seamline.errors import UsageError
+from seamline.matching.errors import BrokerAddressError
 from seamline.mqtt_connect import MqttConnectError, apply_identity, connect_and_wait
 from seamline.mqtt_identity import MqttIdentity
 from seamline.secret_source import redact_url
@@ -38,9 +38,9 @@ def broker_address(broker_url: str) -> tuple[str, int]:
     except ValueError:
         host, port = None, None
     if parsed.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not host:
-        raise UsageError(f"--broker {redact_url(broker_url)}: expected mqtt://host:port or mqtts://host:port")
+        raise BrokerAddressError(f"--broker {redact_url(broker_url)}: expected mqtt://host:port or mqtts://host:port")
     if parsed.password is not None:
-        raise UsageError(f"--broker {redact_url(broker_url)}: no password in the URL; give it in a file "
+        raise BrokerAddressError(f"--broker {redact_url(broker_url)}: no password in the URL; give it in a file "
                          "(--password-file) or the environment (--password-env)")
     return host, port or (8883 if url_uses_tls(broker_url) else 1883)
 

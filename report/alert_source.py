@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from seamline.alertmanager.client import AlertmanagerClient, AlertmanagerError, AlertState
 from seamline.contracts.alerts import ALERTNAME, AREA, ASSET, ENTERPRISE, SEVERITY, SITE
-from seamline.notify.alertmanager import AlertmanagerClient, AlertmanagerError, AlertState
 from seamline.report.inputs import AlertRecord, AlertsInput
 
 log = logging.getLogger(__name__)

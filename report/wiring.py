@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from seamline.alertmanager.client import AlertmanagerClient
 from seamline.errors import UsageError
-from seamline.notify.alertmanager import AlertmanagerClient
 from seamline.report.alert_source import AlertmanagerSource, AlertSource, NoAlertSource
 from seamline.report.gather import Sources
 from seamline.report.kpi_source import CLUSTER_WINDOWS, FACTORY_WINDOWS, InfluxKpiReader

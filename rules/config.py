@@ -4,8 +4,8 @@ The ``influx:`` block is :class:`seamline.storage.config.InfluxConfig`, the same
 Secrets may come from the environment instead of the file (``SEAMLINE_RULES_INFLUX__PASSWORD``,
 ``SEAMLINE_RULES_INFLUX__TOKEN``, ``SEAMLINE_RULES_MQTT__PASSWORD``, ``SEAMLINE_RULES_LEASE__DSN``) or,
 for the PostgreSQL DSN, a file (``lease.dsn_file``); values in the file win.
-Every error names the file, the dotted key and what was expected, as a :class:`ConfigError` (a
-``UsageError``: exit code 2).
+Every error names the file, the dotted key and what was expected, as a :class:`ConfigError`
+(``seamline.rules.errors``; an ``InputError``: exit code 2).
 See ``rules/rules.sample.yaml``.
 """
 
@@ -20,15 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
-from seamline.errors import UsageError
 from seamline.mqtt_identity import MqttIdentity
+from seamline.rules.errors import ConfigError as ConfigError
 from seamline.rules.lease import Shard
 from seamline.secret_source import resolve_secret
 from seamline.storage.config import InfluxConfig
-
-
-class ConfigError(UsageError):
-    """Invalid rules configuration; the message names file, key and expectation."""
 
 
 class _Section(BaseModel):

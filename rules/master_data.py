@@ -2,7 +2,7 @@
 
 One YAML file, validated with pydantic v2 on load. Every error names the file, the key (dotted
 path, list items by index) and what was expected; :class:`MasterDataError` is a
-:class:`seamline.errors.UsageError`, so the CLI exits 2 with that message.
+:class:`seamline.errors.InputError`, so the CLI exits 2 with that message.
 See ``rules/master_data.sample.yaml`` for a commented example.
 """
 
@@ -19,15 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.contracts.assets import AssetKind
-from seamline.errors import UsageError
+from seamline.rules.errors import MasterDataError as MasterDataError
 from seamline.rules.green_config import GreenAttribution
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Fraction = Annotated[float, Field(ge=0, le=1)]
-
-
-class MasterDataError(UsageError):
-    """Invalid master data; the message names file, key and expectation."""
 
 
 class Weekday(enum.StrEnum):

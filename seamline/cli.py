@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seamline import __version__
-from seamline.errors import UnavailableError, UsageError
+from seamline.errors import InputError, UnavailableError
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(handler(args))
-    except UsageError as exc:
+    except InputError as exc:  # every component's input errors, UsageError among them
         print(f"seamline {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except UnavailableError as exc:

@@ -142,8 +142,6 @@ def gateway_grant(g: GatewayIdentity) -> Grant:
              "this gateway's birth certificate (its assets), on every connect"),
         Rule(Access.WRITE, site_topic(e, s, GATEWAY_AREA, me, MessageKind.STATUS),
              "this gateway's online/offline status, retained, and its Last Will"),
-        Rule(Access.READ, site_topic(e, s, GATEWAY_AREA, me, MessageKind.COMMAND),
-             "commands for this gateway, and only this gateway"),
     )
     return Grant(g.username, f"gateway {me} of enterprise {e}, site {s}", rules)
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from seamline.errors import UsageError
+from seamline.private_files import make_private_dir, write_private, write_public
 from seamline.rules.master_data import MasterData
 from seamline.security import emqx, passwd
 from seamline.security.acl import Policy, build_policy
@@ -38,7 +39,6 @@ from seamline.security.mosquitto_conf import (
 )
 from seamline.security.pki_index import BrokerRecord, GatewayRecord, PkiIndex, ServiceRecord
 from seamline.security.pki_store import CERT_FILE, KEY_FILE, PkiStore
-from seamline.security.private_files import make_private_dir, write_private, write_public
 
 EMQX_ACL = "emqx-acl.conf"
 EMQX_GUIDE = "emqx-authz.md"

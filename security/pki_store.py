@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
 from seamline.errors import UsageError
+from seamline.private_files import make_private_dir, write_private, write_public
 from seamline.security import pki
 from seamline.security.identity import ClientIdentity, GatewayIdentity, check_name
 from seamline.security.passwd import new_password
@@ -41,7 +42,6 @@ from seamline.security.pki_index import (
     RevokedRecord,
     ServiceRecord,
 )
-from seamline.security.private_files import make_private_dir, write_private, write_public
 
 Record = GatewayRecord | ServiceRecord | BrokerRecord
 # The files of an identity's folder: what is deployed to the gateway or service.

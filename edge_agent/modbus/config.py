@@ -1,37 +1,25 @@
-"""Device profiles of the Modbus poller (one entry of ``modbus:`` in the edge config each).
+"""Device profiles of the Modbus poller (one entry of ``modbus:`` in the edge config each), and
+vendor register map files: validated here (pydantic), handed to the poller as the plain
+:class:`edge_agent.modbus.profile.ModbusDevice` and :class:`edge_agent.modbus.register_map.RegisterMap`.
 
 See ``sample_modbus.yaml`` beside this file for a commented example.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from seamline.contracts.assets import AssetKind
+from seamline.configfile import SafeLoader
+from seamline.contracts.kinds import AssetKind
 from seamline.contracts.topic import TopicError, validate_level
-
-# SunSpec devices put the marker at one of these (0-based PDU addresses), 40000 by far the most.
-DEFAULT_SUNSPEC_BASES = (40000, 50000, 0)
-
-
-class Framer(enum.StrEnum):
-    TCP = "tcp"  # Modbus TCP (MBAP header)
-    RTU = "rtu"  # RTU frames tunnelled over TCP by a serial-to-Ethernet gateway
-
-
-class Protocol(enum.StrEnum):
-    SUNSPEC = "sunspec"
-    REGISTER_MAP = "register_map"
-
-
-class RestartPolicy(enum.StrEnum):
-    ZERO_DELTA = "zero_delta"  # first reading after a restart adds nothing (safe, loses a little)
-    FROM_ZERO = "from_zero"  # assume the counter restarted at 0: adds the whole new reading
+from seamline.edge_agent.modbus import profile
+from seamline.edge_agent.modbus.profile import DEFAULT_SUNSPEC_BASES, Framer, ModbusDevice, Protocol, RestartPolicy
+from seamline.edge_agent.modbus.register_map import MAX_MAP_BYTES, MapPoint, RegisterMap
 
 
 class CounterSettings(BaseModel):
@@ -84,13 +72,55 @@ class ModbusDeviceConfig(BaseModel):
         return self
 
 
+    def device(self, register_map: RegisterMap | None = None) -> ModbusDevice:
+        """The profile as the poller's plain data."""
+        skip = ("counters", "register_map")
+        fields = {k: getattr(self, k) for k in ModbusDevice.__dataclass_fields__ if k not in skip}
+        c = self.counters
+        counters = profile.CounterSettings(unwrap=c.unwrap, restart=c.restart, max_step_wh=c.max_step_wh)
+        return ModbusDevice(**fields, counters=counters, register_map=register_map)
+
+
+class _MapPointModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    metric: str
+    iec: str | None = None
+    address: int = Field(ge=0, le=65535)
+    type: Literal["uint16", "int16", "uint32", "int32"]
+    scale: float = 1.0
+    unit: str | None = None
+    not_available: int | None = None
+    counter: bool = False
+
+
+class _RegisterMapModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    register_kind: Literal["holding"] = "holding"
+    word_order: Literal["big"] = "big"
+    points: tuple[_MapPointModel, ...] = Field(min_length=1)
+    status_codes: dict[int, str] = Field(default_factory=dict)
+
+
+def load_register_map(path: Path) -> RegisterMap:
+    """Read and validate a vendor register map file; raises ``ValueError`` (pydantic's
+    ``ValidationError`` is one) or ``OSError``."""
+    size = path.stat().st_size
+    if size > MAX_MAP_BYTES:
+        raise ValueError(f"{path}: {size} bytes, a register map must stay under {MAX_MAP_BYTES}")
+    m = _RegisterMapModel.model_validate(yaml.load(path.read_text(), Loader=SafeLoader))
+    points = tuple(MapPoint(**p.model_dump()) for p in m.points)
+    return RegisterMap(name=m.name, points=points, register_kind=m.register_kind, word_order=m.word_order,
+                       status_codes=dict(m.status_codes))
+
+
 class ModbusConfigError(ValueError):
     """Device profiles invalid; one line per problem, naming the entry and key."""
 
 
-def load_devices(entries: Sequence[Mapping[str, Any]], *, base_dir: Path | None = None) -> list[ModbusDeviceConfig]:
-    """Validate the ``modbus:`` list of the edge config. Relative ``map_file`` paths resolve
-    against ``base_dir`` (the config file's folder)."""
+def load_devices(entries: Sequence[Mapping[str, Any]], *, base_dir: Path | None = None) -> list[ModbusDevice]:
+    """Validate the ``modbus:`` list of the edge config and load the register maps it names.
+    Relative ``map_file`` paths resolve against ``base_dir`` (the config file's folder)."""
     problems: list[str] = []
     out: list[ModbusDeviceConfig] = []
     for i, entry in enumerate(entries):
@@ -105,10 +135,18 @@ def load_devices(entries: Sequence[Mapping[str, Any]], *, base_dir: Path | None 
             dev = dev.model_copy(update={"map_file": base_dir / dev.map_file})
         out.append(dev)
     seen: set[str] = set()
+    devices: list[ModbusDevice] = []
     for dev in out:
         if dev.asset in seen:
             problems.append(f"modbus: asset {dev.asset!r} appears twice")
         seen.add(dev.asset)
+        rmap = None
+        if dev.map_file is not None and dev.protocol is Protocol.REGISTER_MAP:
+            try:
+                rmap = load_register_map(dev.map_file)
+            except (OSError, ValueError) as exc:
+                problems.append(f"modbus[{dev.asset}].map_file: {str(exc).splitlines()[0][:200]}")
+        devices.append(dev.device(rmap))
     if problems:
         raise ModbusConfigError("\n".join(problems))
-    return out
+    return devices

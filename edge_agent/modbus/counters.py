@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from seamline.edge_agent.modbus.config import CounterSettings, RestartPolicy
+from seamline.edge_agent.modbus.profile import CounterSettings, RestartPolicy
 
 
 @dataclass

@@ -14,23 +14,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusTcpClient
 
 from seamline.backoff import Backoff
-from seamline.contracts.assets import METRICS_MODELS, AssetKind
-from seamline.contracts.messages import DATA_MODELS, Quality, Sample
+from seamline.contracts.kinds import AssetKind, Quality
 from seamline.contracts.topic import Topic
 from seamline.edge_agent.modbus import metrics_map, sunspec
-from seamline.edge_agent.modbus.config import Framer, ModbusDeviceConfig, Protocol
 from seamline.edge_agent.modbus.counters import CounterTracker
 from seamline.edge_agent.modbus.poll_stats import PollStats
-from seamline.edge_agent.modbus.register_map import RegisterMap, decode_registers, load_register_map
+from seamline.edge_agent.modbus.profile import Framer, ModbusDevice, Protocol
+from seamline.edge_agent.modbus.register_map import decode_registers
+from seamline.edge_agent.wire import DataPayload, DataSample, check_metrics
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[Topic, BaseModel], None]
+Emit = Callable[[Topic, DataPayload], None]
 
 
 class ModbusReadError(Exception):
@@ -56,18 +55,13 @@ class PymodbusReader:
 
 class DevicePoller:
     def __init__(
-        self, cfg: ModbusDeviceConfig, *, topic: Topic, emit: Emit, now_ms: Callable[[], int], stats: PollStats
+        self, cfg: ModbusDevice, *, topic: Topic, emit: Emit, now_ms: Callable[[], int], stats: PollStats
     ) -> None:
         self.cfg, self.topic, self._emit, self._now_ms, self._stats = cfg, topic, emit, now_ms, stats
         self._client: AsyncModbusTcpClient | None = None
         self._reader: PymodbusReader | None = None
         self._blocks: tuple[sunspec.ModelBlock, ...] | None = None
         self._plan: tuple[sunspec.ReadSpan, ...] | None = None  # the reads of one poll, from discovery
-        # Contract classes resolved once: Sample[...] is a parametrised-generic lookup per call.
-        self._metrics_cls = METRICS_MODELS[cfg.asset_kind]
-        self._sample_cls: type[Sample[Any]] = Sample[self._metrics_cls]  # type: ignore[name-defined]
-        self._message_cls = DATA_MODELS[cfg.asset_kind]
-        self._rmap: RegisterMap | None = None
         self._counters: dict[str, CounterTracker] = {}
         self._seq = 0
         self._failures = 0
@@ -166,10 +160,8 @@ class DevicePoller:
         return await self._poll_sunspec(reader)
 
     async def _poll_map(self, reader: PymodbusReader) -> dict[str, Any]:
-        if self._rmap is None:
-            assert self.cfg.map_file is not None  # config validation guarantees it
-            self._rmap = load_register_map(self.cfg.map_file)
-        rmap = self._rmap
+        rmap = self.cfg.register_map
+        assert rmap is not None  # config validation loads it for every register_map device
         regs: list[int] = []
         while len(regs) < rmap.register_count:
             n = min(sunspec.MAX_READ_REGS, rmap.register_count - len(regs))
@@ -214,17 +206,12 @@ class DevicePoller:
         return self._counters[metric]
 
     def _publish(self, ts_ms: int, quality: Quality, values: dict[str, Any]) -> None:
-        metrics_cls = self._metrics_cls
-        clean = {k: v for k, v in values.items() if v is not None}
-        try:
-            metrics = metrics_cls.model_validate(clean)
-        except ValidationError as exc:  # an implausible value: drop just those fields, count them
-            bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        metrics, bad = check_metrics(self.cfg.asset_kind, values)
+        if bad:  # an implausible value: drop just those fields, count them
             self._stats.invalid_values += len(bad)
-            log.warning("%s: dropped implausible %s", self.cfg.asset, sorted(bad))
-            metrics = metrics_cls.model_validate({k: v for k, v in clean.items() if k not in bad})
-        sample = self._sample_cls(ts_ms=ts_ms, seq=self._seq, quality=quality, metrics=metrics)
+            log.warning("%s: dropped implausible %s", self.cfg.asset, bad)
+        sample = DataSample(ts_ms=ts_ms, seq=self._seq, quality=quality, metrics=metrics)
         self._seq += 1
-        message = self._message_cls(samples=[sample])  # type: ignore[call-arg]
+        message = DataPayload(self.cfg.asset_kind, (sample,))
         self._stats.samples += 1
         self._emit(self.topic, message)

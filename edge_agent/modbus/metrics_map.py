@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from seamline.contracts.assets import AssetKind
+from seamline.contracts.kinds import AssetKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,6 @@
-"""Vendor register maps (YAML, e.g. firmware_stubs/energy/wind_turbine_map.yaml): load, decode.
+"""Vendor register maps (YAML, e.g. firmware_stubs/energy/wind_turbine_map.yaml): the validated
+map as plain data, and decoding. ``edge_agent.modbus.config.load_register_map`` reads and
+validates a map file (pydantic); the poller's runtime uses only this module.
 
 Addresses are 0-based PDU addresses of holding registers; 32-bit values high word first;
 ``value = raw * scale``; a raw equal to ``not_available`` decodes to None.
@@ -6,23 +8,21 @@ Addresses are 0-based PDU addresses of holding registers; 32-bit values high wor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
 MAX_MAP_BYTES = 256 * 1024  # a register map is a few kB; refuse anything absurd before parsing
 _WIDTH = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2}
+RegisterType = Literal["uint16", "int16", "uint32", "int32"]
 
 
-class MapPoint(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, slots=True)
+class MapPoint:
     metric: str
+    address: int  # 0..65535
+    type: RegisterType
     iec: str | None = None
-    address: int = Field(ge=0, le=65535)
-    type: Literal["uint16", "int16", "uint32", "int32"]
     scale: float = 1.0
     unit: str | None = None
     not_available: int | None = None
@@ -33,13 +33,13 @@ class MapPoint(BaseModel):
         return _WIDTH[self.type]
 
 
-class RegisterMap(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, slots=True)
+class RegisterMap:
     name: str
+    points: tuple[MapPoint, ...]  # at least one
     register_kind: Literal["holding"] = "holding"
     word_order: Literal["big"] = "big"
-    points: tuple[MapPoint, ...] = Field(min_length=1)
-    status_codes: dict[int, str] = Field(default_factory=dict)
+    status_codes: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def first_address(self) -> int:
@@ -48,13 +48,6 @@ class RegisterMap(BaseModel):
     @property
     def register_count(self) -> int:
         return max(p.address + p.width for p in self.points) - self.first_address
-
-
-def load_register_map(path: Path) -> RegisterMap:
-    size = path.stat().st_size
-    if size > MAX_MAP_BYTES:
-        raise ValueError(f"{path}: {size} bytes, a register map must stay under {MAX_MAP_BYTES}")
-    return RegisterMap.model_validate(yaml.safe_load(path.read_text()))
 
 
 def decode_registers(rmap: RegisterMap, regs: Sequence[int]) -> dict[str, float | int | None]:

@@ -15,12 +15,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from pydantic import BaseModel
-
 from seamline.contracts.topic import MessageKind, Topic
-from seamline.edge_agent.modbus.config import ModbusDeviceConfig
 from seamline.edge_agent.modbus.device_poller import DevicePoller
 from seamline.edge_agent.modbus.poll_stats import ModbusStats, PollStats
+from seamline.edge_agent.modbus.profile import ModbusDevice
+from seamline.edge_agent.wire import DataPayload
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ STATS_TIMEOUT_S = 2.0
 
 
 class Sink(Protocol):
-    def emit(self, topic: Topic, message: BaseModel) -> None: ...
+    def emit(self, topic: Topic, message: DataPayload) -> None: ...
 
 
 def _wall_ms() -> int:
@@ -40,7 +39,7 @@ class ModbusSource:
     def __init__(
         self,
         *,
-        devices: Sequence[ModbusDeviceConfig],
+        devices: Sequence[ModbusDevice],
         enterprise: str,
         site: str,
         sink: Sink,

@@ -17,14 +17,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.contracts.alerts import AlertName, RuleId, Severity, Url
-from seamline.errors import UsageError
 from seamline.rules.alerts.builtin import BUILTIN_RULES
 from seamline.rules.alerts.conditions import Condition
 from seamline.rules.alerts.schema_check import condition_problem
 from seamline.rules.alerts.templates import template_problem
+from seamline.rules.errors import RulesInputError
 
 
-class AlertsConfigError(UsageError):
+class AlertsConfigError(RulesInputError):
     """Invalid alerts configuration; the message names file, key and expectation."""
 
 

@@ -22,8 +22,8 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from seamline.alertmanager.ledger import AlertLedger
 from seamline.contracts.alerts import AlertAnnotations, AlertLabels, format_figure
-from seamline.notify.alert_ledger import AlertLedger
 from seamline.rules.alerts.conditions import (
     AbsenceCondition,
     KpiCondition,

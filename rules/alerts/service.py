@@ -8,9 +8,9 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 
-from seamline.notify.alert_ledger import AlertLedger
-from seamline.notify.alert_sender import AlertSender
-from seamline.notify.alertmanager import AlertmanagerClient
+from seamline.alertmanager.client import AlertmanagerClient
+from seamline.alertmanager.ledger import AlertLedger
+from seamline.alertmanager.sender import AlertSender
 from seamline.rules.alerts.config import AlertsConfig, resolve_rules
 from seamline.rules.alerts.evaluator import AlertEvaluator, EvalReport
 from seamline.rules.alerts.facts import InfluxFacts

@@ -31,13 +31,13 @@ from typing import Any
 
 import yaml
 
+from seamline.alertmanager.client import AlertmanagerClient
+from seamline.alertmanager.ledger import AlertLedger
 from seamline.contracts.alerts import PostableAlert, Severity
 from seamline.contracts.messages import GatewayState
 from seamline.demo.cluster import DemoRun
 from seamline.demo.stack import DATABASE
 from seamline.localstack import AlertmanagerProcess, free_port
-from seamline.notify.alert_ledger import AlertLedger
-from seamline.notify.alertmanager import AlertmanagerClient
 from seamline.notify.am_config import ConfigOptions, Timings, render_config
 from seamline.rules.alerts.config import AlertsConfig, resolve_rules
 from seamline.rules.alerts.evaluator import AlertEvaluator

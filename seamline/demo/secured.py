@@ -9,15 +9,15 @@ firmware has no TLS; the gateway is the boundary. ``seamline demo --insecure`` s
 
 from __future__ import annotations
 
-import contextlib
 import getpass
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from seamline.cli import main as seamline_cli
 from seamline.localstack.ports import free_port
 
 SITE = "s1"
@@ -38,10 +38,11 @@ def gateway_id(enterprise: str) -> str:
 
 
 def _cli(log: Path, *args: object) -> None:
-    """Run a `seamline` command in-process, its output appended to ``log`` (not the demo's stdout)."""
+    """Run a `seamline` command as a user does, its output appended to ``log`` (not the demo's stdout)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
-        rc = seamline_cli([str(a) for a in args])
+    with log.open("a") as fh:
+        rc = subprocess.run([sys.executable, "-m", "seamline.cli", *(str(a) for a in args)], stdout=fh,
+                            stderr=subprocess.STDOUT, timeout=120, check=False).returncode
     if rc != 0:
         raise RuntimeError(f"seamline {' '.join(map(str, args))} exited {rc}: see {log}")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from seamline.alertmanager.client import AlertmanagerClient
 from seamline.contracts.alerts import AlertAnnotations, AlertLabels, PostableAlert, Severity
 from seamline.demo.cluster import DemoRun
 from seamline.demo.daily_pages import write_pages
@@ -18,7 +19,6 @@ from seamline.demo.main import run_demo
 from seamline.demo.plan import DemoOptions
 from seamline.demo.stack import DATABASE
 from seamline.localstack import AlertmanagerProcess
-from seamline.notify.alertmanager import AlertmanagerClient
 
 NO_RECEIVER = "route:\n  receiver: none\nreceivers:\n  - name: none\n"
 

@@ -13,9 +13,9 @@ import pytest
 
 from seamline.contracts.messages import SewingMachineData, StateChangeMessage, parse_data
 from seamline.contracts.topic import MessageKind, Topic
-from seamline.edge_agent.agent import thresholds_of
 from seamline.edge_agent.aggregate import Andon, MachineDerivation, RawSample
 from seamline.edge_agent.config import MachineTypeSettings
+from seamline.edge_agent.wire import DataPayload, StatePayload
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +83,7 @@ def _stored(results: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]
 def test_stored_aggregates_equal_the_edge_derivation_of_what_the_nodes_sent(cluster: dict[str, Any]) -> None:
     """Values equal, exactly once: re-derive every machine's upstream messages offline from the
     messages its node sent (the derivation is pure and deterministic) and compare point by point."""
-    th = thresholds_of(MachineTypeSettings(idle_current_a=0.45, run_current_a=3.2))
+    th = MachineTypeSettings(idle_current_a=0.45, run_current_a=3.2).thresholds()
     aggregates = _stored(cluster["stored"]["sewing_machine"])
     states = _stored(cluster["stored"]["machine_state"])
     items = _node_items(cluster["node_messages"])
@@ -91,13 +91,13 @@ def test_stored_aggregates_equal_the_edge_derivation_of_what_the_nodes_sent(clus
     for key, batches in items.items():
         d = MachineDerivation(thresholds=th, period_s=60)
         out = [m for batch in batches for m in d.process(batch)] + d.flush()
-        exp_aggs = {m.samples[0].ts_ms: m.samples[0] for m in out if isinstance(m, SewingMachineData)}
-        exp_states = {m.ts_ms: m for m in out if isinstance(m, StateChangeMessage)}
+        exp_aggs = {m.samples[0].ts_ms: m.samples[0] for m in out if isinstance(m, DataPayload)}
+        exp_states = {m.ts_ms: m for m in out if isinstance(m, StatePayload)}
         assert sorted(aggregates[key]) == sorted(exp_aggs), key
         assert sorted(states.get(key, {})) == sorted(exp_states), key
         for ts, sample in exp_aggs.items():
             got = aggregates[key][ts]
-            want = sample.metrics.model_dump(exclude_none=True)
+            want = dict(sample.metrics)
             assert {k: got[k] for k in want} == pytest.approx(want, abs=1e-9), (key, ts)
             assert got["seq"] == sample.seq
         for ts, ev in exp_states.items():

@@ -16,24 +16,29 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 PACKAGE_DIRS: dict[str, str] = PYPROJECT["tool"]["setuptools"]["package-dir"]
 COMPONENTS = [name.split(".")[1] for name in PACKAGE_DIRS if name != "seamline"]
 
-# component -> components it must never import (the arrows the README draws, read backwards)
-FORBIDDEN: dict[str, set[str]] = {
-    "contracts": {c for c in COMPONENTS if c != "contracts"} | {"demo", "cli", "localstack"},
-    "storage": {"firmware_stubs", "edge_agent", "ingest", "rules", "matching", "dashboards", "report"},
-    "edge_agent": {"ingest", "rules", "matching", "storage", "dashboards", "report"},
-    "firmware_stubs": {"edge_agent", "ingest", "rules", "matching", "storage", "dashboards", "report"},
-    "ingest": {"rules", "matching", "dashboards", "firmware_stubs", "edge_agent", "report"},
-    "rules": {"edge_agent", "firmware_stubs", "ingest", "matching", "dashboards", "report", "grading"},
+# component -> the components it may import (the arrows of the README's "Import directions"
+# diagram); every other component is forbidden. A new component must be added here.
+ALLOWED: dict[str, set[str]] = {
+    "contracts": set(),
+    "storage": {"contracts"},
+    "edge_agent": {"contracts"},
+    "firmware_stubs": {"contracts"},
+    "ingest": {"contracts", "storage"},
+    "rules": {"contracts", "storage"},  # alerts go to Alertmanager through seamline.alertmanager (shared)
+    "matching": {"contracts", "storage"},  # bookings reach rules through the contract, not an import
+    "dashboards": {"contracts", "storage"},
     # grading reads the rules config, master data and KPI points, and writes through storage
-    "grading": {"edge_agent", "ingest", "firmware_stubs", "matching", "dashboards", "notify", "security", "report"},
-    "matching": {"edge_agent", "ingest", "firmware_stubs", "dashboards", "report"},
-    "dashboards": {"edge_agent", "ingest", "firmware_stubs", "matching", "report"},
-    # alert delivery reads master data (rules) to generate the Alertmanager config; rules posts alerts
-    "notify": {"edge_agent", "ingest", "firmware_stubs", "matching", "storage", "dashboards", "report"},
-    "security": {"edge_agent", "ingest", "firmware_stubs", "matching", "storage", "dashboards", "notify", "report"},
+    "grading": {"contracts", "rules", "storage"},
+    # alert delivery reads master data (rules) to generate the Alertmanager config; rules posts alerts over HTTP
+    "notify": {"contracts", "rules"},
+    "security": {"contracts", "rules"},
     # the report reads what the platform keeps (KPIs, retained capacity and plans, alerts), never the data path
-    "report": {"edge_agent", "ingest", "firmware_stubs", "dashboards", "security"},
+    "report": {"contracts", "storage", "rules", "matching", "notify", "grading"},
 }
+FORBIDDEN: dict[str, set[str]] = {
+    c: {o for o in COMPONENTS if o != c and o not in allowed} for c, allowed in ALLOWED.items()
+}
+FORBIDDEN["contracts"] |= {"demo", "cli", "localstack"}
 # Nothing but the command line imports the demo or the command line itself.
 APPLICATION = {"demo", "cli"}
 
@@ -88,6 +93,10 @@ def _component(dotted: str) -> str | None:
     return parts[1] if parts[0] == "seamline" and len(parts) > 1 else None
 
 
+def test_every_component_has_its_directions() -> None:
+    assert set(ALLOWED) == set(COMPONENTS)
+
+
 def test_sources_were_found() -> None:
     found = {_component(i.module) for i in ALL_IMPORTS}
     assert {"contracts", "edge_agent", "ingest", "rules", "matching", "firmware_stubs", "demo"} <= found
@@ -115,6 +124,18 @@ def test_nothing_imports_the_application() -> None:
         i for i in ALL_IMPORTS
         if _component(i.target) in APPLICATION and _component(i.module) not in APPLICATION
     ]
+    assert not bad, "\n".join(f"{i.module}:{i.line} imports {i.target}" for i in bad)
+
+
+def _is_cli(dotted: str) -> bool:
+    last = dotted.split(".")[-1]
+    return dotted.startswith("seamline.") and (last == "cli" or last.endswith("_cli"))
+
+
+def test_only_command_line_modules_import_command_line_modules() -> None:
+    """A component's ``cli`` modules map its errors to messages and exit codes; the component's
+    other modules never import them (they raise typed errors instead)."""
+    bad = [i for i in ALL_IMPORTS if _is_cli(i.target) and not _is_cli(i.module)]
     assert not bad, "\n".join(f"{i.module}:{i.line} imports {i.target}" for i in bad)
 
 

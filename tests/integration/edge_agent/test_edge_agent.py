@@ -251,7 +251,8 @@ def final_telemetry(collector: Collector) -> dict[str, int] | None:
 @contextmanager
 def agent_thread(config_path: Path) -> Iterator[None]:
     stop = threading.Event()
-    t = threading.Thread(target=serve, args=(load_config(config_path, env={}), stop), daemon=True)
+    settings = load_config(config_path, env={}).settings(config_dir=config_path.parent)
+    t = threading.Thread(target=serve, args=(settings, stop), daemon=True)
     t.start()
     try:
         yield

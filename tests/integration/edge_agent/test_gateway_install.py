@@ -190,6 +190,10 @@ def test_edge_agent_runs_from_the_gateway_install(
         watch.wait("two closed periods of every machine",
                    lambda: all(len(watch.aggregates(m)) >= 2 for m in MACHINES))
         watch.wait("two PV inverter samples", lambda: len(watch.pv_samples()) >= 2)
+        # The same process (exec keeps the PID) now runs the agent without pydantic's library mapped.
+        maps = Path(f"/proc/{agent.pid}/maps").read_text()
+        assert "_pydantic_core" not in maps, "the running agent loaded pydantic"
+        assert "edge_agent.runtime" in Path(f"/proc/{agent.pid}/cmdline").read_bytes().decode()
     finally:
         agent.send_signal(signal.SIGTERM)
         code = agent.wait(timeout=WAIT_S)

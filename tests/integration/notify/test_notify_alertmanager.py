@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from seamline.alertmanager.client import AlertmanagerClient, Matcher
+from seamline.alertmanager.ledger import AlertLedger
+from seamline.alertmanager.sender import AlertSender
 from seamline.contracts.alerts import Severity
 from seamline.localstack import AlertmanagerProcess
-from seamline.notify.alert_ledger import AlertLedger
-from seamline.notify.alert_sender import AlertSender
-from seamline.notify.alertmanager import AlertmanagerClient, Matcher
 from tests.support.notify_process import NotifyProcess
 from tests.support.notify_scenarios import (
     am_config,

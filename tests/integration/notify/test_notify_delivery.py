@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from seamline.alertmanager.client import AlertmanagerClient
 from seamline.localstack import AlertmanagerProcess
-from seamline.notify.alertmanager import AlertmanagerClient
 from tests.support.notify_process import NotifyProcess
 from tests.support.notify_scenarios import am_config, firing, machine_annotations, machine_labels, webhook_channel
 from tests.support.vendor_receivers import VendorReceiver

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from seamline.alertmanager.client import AlertmanagerClient
+from seamline.alertmanager.ledger import AlertLedger
+from seamline.alertmanager.sender import AlertSender
 from seamline.localstack import AlertmanagerProcess
-from seamline.notify.alert_ledger import AlertLedger
-from seamline.notify.alert_sender import AlertSender
-from seamline.notify.alertmanager import AlertmanagerClient
 from tests.support.notify_process import NotifyProcess
 from tests.support.notify_scenarios import am_config, machine_annotations, machine_labels, webhook_channel
 from tests.support.vendor_receivers import VendorReceiver

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from seamline.alertmanager.client import AlertmanagerClient
+from seamline.alertmanager.ledger import AlertLedger
+from seamline.alertmanager.sender import AlertSender
 from seamline.localstack import AlertmanagerProcess, free_port
-from seamline.notify.alert_ledger import AlertLedger
-from seamline.notify.alert_sender import AlertSender
-from seamline.notify.alertmanager import AlertmanagerClient
 from seamline.notify.channels.base import RetryableSendError
 from seamline.notify.channels.dingtalk import DingTalkSender
 from seamline.notify.channels.email import EmailSender

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from seamline.alertmanager.client import AlertmanagerClient
 from seamline.localstack import AlertmanagerProcess
-from seamline.notify.alertmanager import AlertmanagerClient
 from tests.support.notify_process import NotifyProcess
 from tests.support.notify_scenarios import am_config, firing, machine_annotations, machine_labels, webhook_channel
 from tests.support.smtp_sink import SmtpSink

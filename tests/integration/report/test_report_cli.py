@@ -15,6 +15,7 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from seamline.alertmanager.client import AlertmanagerClient
 from seamline.cli import main
 from seamline.contracts.messages import AllocationMessage, CapacityDay, CapacityMessage
 from seamline.contracts.plan_summary import PlanSummary
@@ -22,7 +23,6 @@ from seamline.contracts.topic import MessageKind, Topic
 from seamline.localstack import AlertmanagerProcess, InfluxdProcess, MosquittoProcess
 from seamline.localstack.ports import free_port
 from seamline.matching.retained import collect_retained
-from seamline.notify.alertmanager import AlertmanagerClient
 from seamline.storage.db_init import DbLayout, init_v1
 from seamline.storage.line_protocol import encode_line
 from seamline.storage.query_client import InfluxQLClient

@@ -43,7 +43,7 @@ def samples(current_a: float, n: int) -> bytes:
 def test_same_machine_id_on_two_lines_stays_two_machines(tmp_path: Path) -> None:
     config = parse_config({"gateway": {"id": "gw1", "enterprise": "f001", "site": "s1"},
                            "uplink": {"host": "127.0.0.1"}, "spool": {"path": str(tmp_path / "s.db")}},
-                          path=Path("edge.yaml"))
+                          path=Path("edge.yaml")).settings()
     local = FakeLocal([("seamline/v1/f001/s1/line01/m001/data", samples(3.2, 120)),
                        ("seamline/v1/f001/s1/line02/m001/data", samples(0.45, 120))])
     spool = SqliteSpool(tmp_path / "s.db", max_bytes=10_000_000)

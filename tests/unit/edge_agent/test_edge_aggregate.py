@@ -9,9 +9,10 @@ import tracemalloc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seamline.contracts.messages import MachineState, SewingMachineData, StateChangeMessage
+from seamline.contracts.kinds import MachineState
 from seamline.edge_agent.aggregate import Andon, MachineDerivation, PeriodAggregator, RawSample, counter_delta
 from seamline.edge_agent.state import Slice, Thresholds
+from seamline.edge_agent.wire import DataPayload, StatePayload
 
 T0 = 1_767_225_600_000  # a whole minute
 TH = Thresholds()
@@ -33,7 +34,7 @@ def test_slices_are_split_at_period_boundaries() -> None:
     agg.add_slice(Slice(T0 + 59_500, T0 + 60_700, MachineState.RUNNING))
     agg.add_slice(Slice(T0 + 60_700, T0 + 120_000, MachineState.IDLE))
     out = agg.close_until(T0 + 120_000)
-    assert [(ts - T0, m.run_s, m.idle_s, m.period_s) for ts, m in out] == [
+    assert [(ts - T0, m["run_s"], m["idle_s"], m["period_s"]) for ts, m in out] == [
         (0, 0.5, 0.0, 60.0),
         (60_000, 0.7, 59.3, 60.0),
     ]
@@ -59,14 +60,14 @@ def test_sample_metrics_of_a_period() -> None:
         agg.add_sample(s)
     agg.add_slice(Slice(T0 + 58_000, T0 + 120_000, MachineState.IDLE))
     (_, first), (ts, m) = agg.close_until(T0 + 120_000)
-    assert first.stitches == 0 and first.stitches_total == 900
+    assert first["stitches"] == 0 and first["stitches_total"] == 900
     assert ts == T0 + 60_000
-    assert m.current_a == 2.0
-    assert m.current_max_a == 3.0
-    assert m.speed_spm == 3000.0
-    assert (m.stitches, m.pieces) == (75 + 20 + 75, 1 + 0 + 1)
-    assert (m.stitches_total, m.pieces_total) == (95, 1)
-    assert (m.idle_s, m.run_s, m.off_s, m.down_s) == (60.0, 0.0, 0.0, 0.0)
+    assert m["current_a"] == 2.0
+    assert m["current_max_a"] == 3.0
+    assert m["speed_spm"] == 3000.0
+    assert (m["stitches"], m["pieces"]) == (75 + 20 + 75, 1 + 0 + 1)
+    assert (m["stitches_total"], m["pieces_total"]) == (95, 1)
+    assert (m["idle_s"], m["run_s"], m["off_s"], m["down_s"]) == (60.0, 0.0, 0.0, 0.0)
 
 
 def _stream(n_s: int) -> list[RawSample | Andon]:
@@ -85,16 +86,16 @@ def _stream(n_s: int) -> list[RawSample | Andon]:
 def test_derivation_emits_aggregates_and_events_with_consecutive_seq() -> None:
     d = MachineDerivation(thresholds=TH, period_s=60)
     out = d.process(_stream(300))
-    seqs = [m.seq if isinstance(m, StateChangeMessage) else m.samples[0].seq for m in out]
+    seqs = [m.seq if isinstance(m, StatePayload) else m.samples[0].seq for m in out]
     assert seqs == list(range(len(out)))
-    aggs = [m.samples[0] for m in out if isinstance(m, SewingMachineData)]
+    aggs = [m.samples[0] for m in out if isinstance(m, DataPayload)]
     assert [a.ts_ms - T0 for a in aggs] == [0, 60_000, 120_000, 180_000]
     for a in aggs:
         m = a.metrics
-        assert (m.run_s or 0) + (m.idle_s or 0) + (m.off_s or 0) + (m.down_s or 0) == 60.0
-    assert aggs[2].metrics.off_s == 10.0
-    assert aggs[3].metrics.down_s == 29.75  # 200.5 s .. 230.25 s
-    downs = [m for m in out if isinstance(m, StateChangeMessage) and m.state == MachineState.DOWN]
+        assert m.get("run_s", 0) + m.get("idle_s", 0) + m.get("off_s", 0) + m.get("down_s", 0) == 60.0
+    assert aggs[2].metrics["off_s"] == 10.0
+    assert aggs[3].metrics["down_s"] == 29.75  # 200.5 s .. 230.25 s
+    downs = [m for m in out if isinstance(m, StatePayload) and m.state == MachineState.DOWN]
     assert [(m.ts_ms - T0, m.reason) for m in downs] == [(200_500, "breakdown.needle")]
 
 

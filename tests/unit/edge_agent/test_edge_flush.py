@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import itertools
 
-from seamline.contracts.messages import SewingMachineData
 from seamline.edge_agent.aggregate import MachineDerivation, RawSample
 from seamline.edge_agent.state import Thresholds
+from seamline.edge_agent.wire import DataPayload, StatePayload
 
 T0 = 1_767_225_600_000  # a whole minute
 TH = Thresholds()
@@ -20,10 +20,9 @@ def running(start_s: int, n: int) -> list[RawSample]:
 def aggregates(out: list[object]) -> list[tuple[int, float, float, int]]:
     rows = []
     for m in out:
-        if isinstance(m, SewingMachineData):
+        if isinstance(m, DataPayload):
             s = m.samples[0]
-            assert s.metrics.period_s is not None and s.metrics.run_s is not None and s.metrics.samples is not None
-            rows.append((s.ts_ms - T0, s.metrics.period_s, s.metrics.run_s, s.metrics.samples))
+            rows.append((s.ts_ms - T0, s.metrics["period_s"], s.metrics["run_s"], int(s.metrics["samples"])))
     return rows
 
 
@@ -53,13 +52,13 @@ def test_flush_of_an_idle_derivation_emits_nothing() -> None:
 def test_seq_continues_across_flush() -> None:
     d = MachineDerivation(thresholds=TH, period_s=60)
     out = d.process(running(0, 90)) + d.flush() + d.process(running(90, 61))
-    seqs = [m.samples[0].seq if isinstance(m, SewingMachineData) else m.seq for m in out]  # type: ignore[attr-defined]
+    seqs = [m.samples[0].seq if isinstance(m, DataPayload) else m.seq for m in out]
     assert seqs == list(range(len(seqs)))
 
 
 def test_state_changes_of_one_machine_never_share_a_millisecond() -> None:
     """Repaired at 12:00:00.000 and off for lunch at the same instant must stay two points."""
-    from seamline.contracts.messages import MachineState, StateChangeMessage
+    from seamline.contracts.kinds import MachineState
     from seamline.edge_agent.aggregate import Andon
 
     d = MachineDerivation(thresholds=TH, period_s=60)
@@ -68,7 +67,7 @@ def test_state_changes_of_one_machine_never_share_a_millisecond() -> None:
     items += [Andon(T0 + 10_000, MachineState.IDLE, "repaired")]
     items += [RawSample(T0 + i * 1000, 0.0, 0.0, 0, 0) for i in range(10, 20)]
     out = d.process(items) + d.flush()
-    times = [m.ts_ms for m in out if isinstance(m, StateChangeMessage)]
+    times = [m.ts_ms for m in out if isinstance(m, StatePayload)]
     assert len(times) >= 3
     assert all(b > a for a, b in itertools.pairwise(times)), times
 
@@ -80,11 +79,11 @@ def test_counter_increase_across_an_outage_is_reported_as_unobserved() -> None:
     before = [RawSample(T0 + i * 1000, 3.2, 4500.0, i * 75, i // 20) for i in range(60)]  # pieces 0..2
     after = [RawSample(T0 + (600 + i) * 1000, 3.2, 4500.0, (600 + i) * 75, 30 + i // 20) for i in range(60)]
     out = d.process(before + after) + d.flush()
-    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, SewingMachineData)}
+    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, DataPayload)}
     first, resumed = aggs[0], aggs[600_000]
-    assert (first.pieces, first.pieces_unobserved) == (2, None)
-    assert (resumed.pieces, resumed.pieces_unobserved) == (2, 28)  # 2 -> 30 across the gap
-    assert resumed.stitches_unobserved == 600 * 75 - 59 * 75 and resumed.stitches == 59 * 75
+    assert (first.get("pieces"), first.get("pieces_unobserved")) == (2, None)
+    assert (resumed.get("pieces"), resumed.get("pieces_unobserved")) == (2, 28)  # 2 -> 30 across the gap
+    assert resumed.get("stitches_unobserved") == 600 * 75 - 59 * 75 and resumed.get("stitches") == 59 * 75
 
 
 def test_counter_increase_across_a_short_drop_out_is_credited_normally() -> None:
@@ -92,8 +91,9 @@ def test_counter_increase_across_a_short_drop_out_is_credited_normally() -> None
     before = [RawSample(T0 + i * 1000, 3.2, 4500.0, i * 75, i // 20) for i in range(60)]
     after = [RawSample(T0 + (180 + i) * 1000, 3.2, 4500.0, (180 + i) * 75, 9 + i // 20) for i in range(60)]
     out = d.process(before + after) + d.flush()
-    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, SewingMachineData)}
-    assert (aggs[180_000].pieces, aggs[180_000].pieces_unobserved) == (9, None)  # 2 -> 11 over a 2 min blip
+    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, DataPayload)}
+    blip = aggs[180_000]  # 2 -> 11 over a 2 min blip
+    assert (blip.get("pieces"), blip.get("pieces_unobserved")) == (9, None)
 
 
 def _bursts(start_s: int, n_s: int) -> list[RawSample]:
@@ -103,7 +103,7 @@ def _bursts(start_s: int, n_s: int) -> list[RawSample]:
 
 
 def test_a_lost_repaired_press_is_inferred_from_sustained_sewing() -> None:
-    from seamline.contracts.messages import MachineState, StateChangeMessage
+    from seamline.contracts.kinds import MachineState
     from seamline.edge_agent.aggregate import Andon
 
     d = MachineDerivation(thresholds=TH, period_s=60)
@@ -111,16 +111,16 @@ def test_a_lost_repaired_press_is_inferred_from_sustained_sewing() -> None:
     items += [RawSample(T0 + i * 1000, 0.45, None, None, None) for i in range(600)]  # 10 min standing
     items += _bursts(600, 600)  # then 10 min sewing, "repaired" never arrives
     out = d.process(items) + d.flush()
-    changes = [(m.ts_ms - T0, m.state, m.reason) for m in out if isinstance(m, StateChangeMessage)]
+    changes = [(m.ts_ms - T0, m.state, m.reason) for m in out if isinstance(m, StatePayload)]
     inferred = [c for c in changes if c[2] == "repaired.inferred"]
     assert len(inferred) == 1
     assert 600_000 + 110_000 <= inferred[0][0] <= 600_000 + 130_000  # after 60 s of sewing (~2 min of bursts)
-    down_s = sum(m.samples[0].metrics.down_s or 0 for m in out if isinstance(m, SewingMachineData))
+    down_s = sum(m.samples[0].metrics.get("down_s", 0) for m in out if isinstance(m, DataPayload))
     assert 700 <= down_s <= 740  # the breakdown ends there, not at the end of the stream
 
 
 def test_a_mechanics_test_stitches_stay_inside_the_breakdown() -> None:
-    from seamline.contracts.messages import MachineState, StateChangeMessage
+    from seamline.contracts.kinds import MachineState
     from seamline.edge_agent.aggregate import Andon
 
     d = MachineDerivation(thresholds=TH, period_s=60)
@@ -129,9 +129,9 @@ def test_a_mechanics_test_stitches_stay_inside_the_breakdown() -> None:
     items += _bursts(300, 60)  # 30 s of test sewing
     items += [RawSample(T0 + (360 + i) * 1000, 0.45, None, None, None) for i in range(240)]
     out = d.process(items) + d.flush()
-    reasons = [m.reason for m in out if isinstance(m, StateChangeMessage)]
+    reasons = [m.reason for m in out if isinstance(m, StatePayload)]
     assert "repaired.inferred" not in reasons
-    run_s = sum(m.samples[0].metrics.run_s or 0 for m in out if isinstance(m, SewingMachineData))
+    run_s = sum(m.samples[0].metrics.get("run_s", 0) for m in out if isinstance(m, DataPayload))
     assert run_s == 0  # sewing during a breakdown is down time, not running
 
 
@@ -140,6 +140,6 @@ def test_an_outage_reports_how_long_the_gap_was() -> None:
     before = [RawSample(T0 + i * 1000, 3.2, 4500.0, i * 75, i // 20) for i in range(60)]
     after = [RawSample(T0 + (600 + i) * 1000, 3.2, 4500.0, (600 + i) * 75, 30 + i // 20) for i in range(60)]
     out = d.process(before + after) + d.flush()
-    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, SewingMachineData)}
-    assert aggs[600_000].unobserved_s == 540.0  # last sample covered [59 s, 60 s); next at 600 s
-    assert aggs[0].unobserved_s is None
+    aggs = {m.samples[0].ts_ms - T0: m.samples[0].metrics for m in out if isinstance(m, DataPayload)}
+    assert aggs[600_000].get("unobserved_s") == 540.0  # last sample covered [59 s, 60 s); next at 600 s
+    assert aggs[0].get("unobserved_s") is None

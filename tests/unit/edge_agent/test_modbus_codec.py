@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from seamline.edge_agent.modbus import sunspec
-from seamline.edge_agent.modbus.config import CounterSettings, ModbusConfigError, RestartPolicy, load_devices
+from seamline.edge_agent.modbus.config import ModbusConfigError, load_devices, load_register_map
 from seamline.edge_agent.modbus.counters import CounterTracker
-from seamline.edge_agent.modbus.register_map import decode_registers, load_register_map
+from seamline.edge_agent.modbus.profile import CounterSettings, RestartPolicy
+from seamline.edge_agent.modbus.register_map import decode_registers
 from seamline.firmware_stubs.energy import sunspec_image
 from seamline.firmware_stubs.energy.vendor_map import DEFAULT_MAP_PATH, encode_vendor_image, load_vendor_map
 
@@ -150,10 +151,15 @@ def test_config_errors_name_entry_and_key() -> None:
 
 
 def test_config_resolves_relative_map_file_and_rejects_duplicates(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text(DEFAULT_MAP_PATH.read_text())
     devs = load_devices([_entry(asset="wt1", asset_kind="wind_turbine", protocol="register_map", map_file="m.yaml",
                                 framer="rtu")], base_dir=tmp_path)  # fmt: skip
     assert devs[0].map_file == tmp_path / "m.yaml"
     assert devs[0].framer == "rtu"
+    assert devs[0].register_map == load_register_map(DEFAULT_MAP_PATH)  # loaded with the config
+    with pytest.raises(ModbusConfigError, match=r"modbus\[wt1\]\.map_file"):
+        load_devices([_entry(asset="wt1", asset_kind="wind_turbine", protocol="register_map", map_file="nope.yaml")],
+                     base_dir=tmp_path)
     with pytest.raises(ModbusConfigError, match="appears twice"):
         load_devices([_entry(), _entry()])
 

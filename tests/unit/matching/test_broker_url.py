@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from seamline.errors import UsageError
+from seamline.matching.errors import BrokerAddressError
 from seamline.matching.retained import broker_address, url_identity
 from seamline.mqtt_identity import MqttIdentity
 
@@ -20,7 +20,7 @@ def test_addresses(url: str, address: tuple[str, int]) -> None:
 
 @pytest.mark.parametrize("url", ["http://h", "mqtt://", "mqtt://h:port", "mqtt://u:s3cret@h:1883"])
 def test_refused_without_showing_a_password(url: str) -> None:
-    with pytest.raises(UsageError) as exc:
+    with pytest.raises(BrokerAddressError) as exc:
         broker_address(url)
     assert "s3cret" not in str(exc.value)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from seamline.notify.alertmanager import _alert_state
+from seamline.alertmanager.client import _alert_state
 
 
 def test_an_alert_as_alertmanager_answers_it() -> None:

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from seamline.alertmanager.ledger import AlertLedger
 from seamline.contracts.alerts import AlertAnnotations, AlertLabels, Severity
-from seamline.notify.alert_ledger import AlertLedger
 
 T0 = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)
 LABELS = AlertLabels(alertname="machine_down", severity=Severity.CRITICAL, enterprise="f001", site="s1",

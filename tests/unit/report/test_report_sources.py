@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from seamline.alertmanager.client import AlertState
 from seamline.contracts.topic import MessageKind, Topic
 from seamline.matching.retained import BrokerUnavailableError
-from seamline.notify.alertmanager import AlertState
 from seamline.report.alert_source import NoAlertSource, records_from
 from seamline.report.gather import Sources, gather
 from seamline.report.inputs import PlanInput

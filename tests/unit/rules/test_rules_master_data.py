@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from seamline.errors import UsageError
+from seamline.errors import InputError
 from seamline.rules.master_data import AvailabilityCategory, MasterDataError, load_master_data, parse_master_data
 
 SAMPLE = Path(__file__).resolve().parents[3] / "rules" / "master_data.sample.yaml"
@@ -43,7 +43,7 @@ def test_sample_loads_with_expected_content() -> None:
 def _error(raw: dict[str, Any]) -> str:
     with pytest.raises(MasterDataError) as info:
         parse_master_data(raw, source="md.yaml")
-    assert isinstance(info.value, UsageError)
+    assert isinstance(info.value, InputError)
     return str(info.value)
 
 

@@ -50,8 +50,7 @@ TABLE = [
     ("gw/f001/s1/gw01", P, "seamline/v1/f001/s1/#", False),
     ("gw/f001/s1/gw01", P, "", False),
     ("gw/f001/s1/gw01", P, "$SYS/broker/uptime", False),
-    ("gw/f001/s1/gw01", R, "seamline/v1/f001/s1/_gateway/gw01/command", True),
-    ("gw/f001/s1/gw01", R, "seamline/v1/f001/s1/_gateway/gw02/command", False),
+    ("gw/f001/s1/gw01", R, "seamline/v1/f001/s1/_gateway/gw01/command", False),  # no such kind: reads nothing
     ("gw/f001/s1/gw01", R, "seamline/v1/f001/s1/line01/m001/data", False),  # writes, does not read
     ("gw/f002/s1/gw01", P, "seamline/v1/f002/s1/line01/m001/data", True),
     ("svc/ingest", R, "seamline/v1/f001/s1/line01/m001/data", True),

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from seamline.alertmanager.ledger import AlertLedger
 from seamline.contracts.alerts import AlertLabels
-from seamline.notify.alert_ledger import AlertLedger
 from seamline.rules.alerts.builtin import BUILTIN_RULES
 from seamline.rules.alerts.evaluator import AlertEvaluator
 from seamline.rules.alerts.queries import Facts, Query

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from seamline.notify.alert_ledger import AlertLedger
+from seamline.alertmanager.ledger import AlertLedger
 from seamline.rules.alerts.evaluator import AlertEvaluator
 from seamline.rules.alerts.queries import Facts, Query
 from seamline.rules.alerts.store import AlertStore

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from seamline.alertmanager.ledger import AlertLedger
 from seamline.contracts.alerts import AlertAnnotations, AlertLabels, Severity
-from seamline.notify.alert_ledger import AlertLedger
 from seamline.rules.alerts.points import alert_point
 
 T = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)

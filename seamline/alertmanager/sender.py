@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from seamline.alertmanager.client import AlertmanagerClient, AlertmanagerError, AlertmanagerRejected
+from seamline.alertmanager.ledger import AlertLedger
+
 # One jittered, capped backoff for the whole code base (pure, stdlib only; lives with its first user).
 from seamline.backoff import Backoff
-from seamline.notify.alert_ledger import AlertLedger
-from seamline.notify.alertmanager import AlertmanagerClient, AlertmanagerError, AlertmanagerRejected
 
 log = logging.getLogger(__name__)
 

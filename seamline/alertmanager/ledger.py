@@ -12,7 +12,7 @@ sender that lives must re-post them. The rules, as Prometheus follows them:
   ``startsAt``, so Alertmanager sees one alert, not a new one per flap, and notifies once per
   repeat interval instead of once per flap.
 
-Pure and thread-safe: every call takes ``now``; :class:`~seamline.notify.alert_sender.AlertSender`
+Pure and thread-safe: every call takes ``now``; :class:`~seamline.alertmanager.sender.AlertSender`
 posts :meth:`AlertLedger.batch` to every peer.
 """
 
