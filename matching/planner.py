@@ -50,6 +50,7 @@ from seamline.matching.models import (
     SolveStats,
     Unallocated,
 )
+from seamline.matching.neighbourhood import Search
 from seamline.matching.network import Network, build_network
 from seamline.matching.objective import PreferenceWeights
 from seamline.matching.pruning import PruneOptions, prune
@@ -128,6 +129,9 @@ class _Candidate:
     constraints: int = 0
     mip_gap: float | None = None
     objective: float = 0.0
+    # The solver proved these bookings optimal over the whole network: exact MILP in whole pieces,
+    # every component optimal, no arc pruned, and the plan books exactly the MILP's minutes.
+    proven: bool = False
 
 
 def plan_orders(
@@ -170,14 +174,18 @@ def plan_orders(
         candidates[:0] = _flow_candidates(net, flow_net, opts, clock, started=started)
     best = _best(candidates)
     on_time = _std_min(best.bookings)
+    # The status and gaps describe the returned plan: "optimal" only when the solver proved these
+    # very bookings optimal or they reach the bound (max flow without minimums); otherwise
+    # "feasible" with the candidate's own status in brackets, and no MIP gap.
+    at_bound = bound - on_time <= PIECE_TOLERANCE * max(bound, 1.0)
     stats = SolveStats(
         method=best.method,
-        status=best.status,
+        status="optimal" if best.proven or at_bound else f"feasible ({best.status})",
         components=best.components,
         variables=best.variables,
         binaries=best.binaries,
         constraints=best.constraints,
-        mip_gap=best.mip_gap,
+        mip_gap=best.mip_gap if best.proven else (0.0 if at_bound else None),
         bound_std_min=bound,
         bound_gap=max(bound - on_time, 0.0) / max(bound, 1.0),
         seconds=max(clock() - started, 0.0),
@@ -218,12 +226,15 @@ def _two_phase(
     return _Candidate(
         bookings=bookings,
         method="flow2",
-        status=f"A:{tp.constrained_orders}" + ("" if tp.search is None else f"+lns{tp.search.improved}/{tp.search.steps}")
-        + f",B:{tp.rounds}r,{tp.violating_orders}v",
+        status=f"A:{tp.constrained_orders}" + _search_status(tp.search) + f",B:{tp.rounds}r,{tp.violating_orders}v",
         variables=tp.flow.arcs,
         constraints=tp.flow.nodes,
         objective=tp.flow.on_time_std_min,
     )
+
+
+def _search_status(search: Search | None) -> str:
+    return "" if search is None else f"+lns{search.improved}/{search.steps}"
 
 
 def _repaired(
@@ -256,8 +267,15 @@ def _repaired(
 
 def _exact(net: Network, pruned: Network, options: SolveOptions, clock: Callable[[], float]) -> _Candidate:
     sol = solve(pruned, options, clock=clock)
-    bookings = _enforce_minimums(pruned, to_bookings(pruned, edd_minutes(pruned, sol.x_std_min)))
-    bookings += _top_up(net, bookings)
+    solved = _enforce_minimums(pruned, to_bookings(pruned, edd_minutes(pruned, sol.x_std_min)))
+    bookings = solved + _top_up(net, solved)
+    model_std_min = float(sol.x_std_min.sum())
+    proven = (
+        options.whole_pieces
+        and sol.status == "optimal"
+        and pruned.n_arcs == net.n_arcs
+        and abs(_std_min(bookings) - model_std_min) <= PIECE_TOLERANCE * max(model_std_min, 1.0)
+    )
     return _Candidate(
         bookings=bookings,
         method=sol.method,
@@ -268,15 +286,17 @@ def _exact(net: Network, pruned: Network, options: SolveOptions, clock: Callable
         constraints=sol.constraints,
         mip_gap=sol.mip_gap,
         objective=sol.objective,
+        proven=proven,
     )
 
 
 def _best(candidates: Sequence[_Candidate]) -> _Candidate:
     """The candidate with the most on-time std-min; an earlier one wins unless a later one beats
-    it by more than round-off."""
+    it by more than round-off, or equals it and is proven optimal (its status is then true)."""
     best = candidates[0]
     for c in candidates[1:]:
-        if _std_min(c.bookings) > _std_min(best.bookings) + PIECE_TOLERANCE:
+        diff = _std_min(c.bookings) - _std_min(best.bookings)
+        if diff > PIECE_TOLERANCE or (c.proven and not best.proven and diff >= -PIECE_TOLERANCE):
             best = c
     return best
 
