@@ -68,6 +68,21 @@ class _Rows:
         self.n += lb.size
 
 
+# The split penalty never exceeds this fraction of the smallest SAM in a component: one more
+# factory must never cost more than the whole piece it makes possible (a 1-std-min penalty equals
+# a piece of SAM 1 and the MILP then left that piece unmade: found by the oracle cross-check).
+SPLIT_PENALTY_MAX_SAM_FRACTION = 0.25
+
+
+def split_cost(net: Network, orders: IntArray, split_penalty_std_min: float) -> float:
+    """Objective cost of each (order, factory) binary: the configured penalty, capped below a
+    quarter of the component's smallest SAM (level 2 of ``matching.objective`` stays below level 1)."""
+    if orders.size == 0:
+        return 0.0
+    smallest = min(net.orders[int(i)].sam_min for i in orders)
+    return max(min(split_penalty_std_min, SPLIT_PENALTY_MAX_SAM_FRACTION * smallest), 0.0)
+
+
 def build(net: Network, arcs: IntArray, *, split_penalty_std_min: float, whole_pieces: bool = False) -> Model:
     """Objective and rows of the component made of ``arcs``; ``whole_pieces``: every arc's column
     is integer pieces."""
@@ -115,7 +130,7 @@ def build(net: Network, arcs: IntArray, *, split_penalty_std_min: float, whole_p
     integer = np.concatenate([is_piece, np.ones(n_y, dtype=np.bool_)])
     col_ub = np.concatenate([np.where(is_piece, np.floor(x_ub / scale + 1e-9), x_ub), np.ones(n_y)])
     return Model(
-        c=np.concatenate([c_x * scale, np.full(n_y, max(split_penalty_std_min, 0.0))]),
+        c=np.concatenate([c_x * scale, np.full(n_y, split_cost(net, uniq_orders, split_penalty_std_min))]),
         a=a,
         lb=np.concatenate(rows.lb),
         ub=np.concatenate(rows.ub),
