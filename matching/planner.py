@@ -11,21 +11,24 @@ minutes wins (ties: flow, flow2, exact, greedy, contention):
   a minimum or a whole order re-planned by the LP/MILP on the capacity the others leave
   (``matching.repair``) -> earliest-due-date days -> whole pieces -> drop any factory share that
   rounding pushed below its minimum -> greedy top-up of released minutes;
-- **flow2** (``matching.twophase``), guided by the same flow: non-splittable and order-minimum
-  orders placed whole first (greedy, the flow's lines first), then flow rounds on what is left
-  that drop every (order, factory) share below its minimum until none is left or the rounds /
-  deadline run out -> the same minimum / top-up steps. It wins at 200 and 2 000 orders (bench
-  seed 7), where the single flow + repair ends below contention; that one now runs only while
-  the flow network has at most ``repair_max_arcs`` arcs;
+- **flow2** (``matching.twophase``): non-splittable and order-minimum orders placed whole first
+  (greedy, in the order of a flow's shares: the flow of every order on small networks, of these
+  orders alone at cluster size), improved by the neighbourhood search (``matching.neighbourhood``:
+  a few competing orders at a time re-planned by the exact MILP until ``search_deadline_s``), then
+  one flow round on what is left dropping every (order, factory) share below its minimum -> the
+  same minimum / top-up steps. It wins at 200 and 2 000 orders (bench seed 7); the single flow +
+  repair runs only while the flow network has at most ``repair_max_arcs`` arcs, and the contention
+  greedy only while the flow network is not pruned;
 - **exact**, only while the pruned network has at most ``exact_max_arcs`` arcs: top-K pruning
-  (greedy's arcs kept) -> LP/MILP per connected component (minimums and split penalty inside)
-  -> the same days / pieces / minimum / top-up steps;
+  (greedy's arcs kept) -> LP/MILP per connected component in whole pieces (minimums and split
+  penalty inside) -> the same days / minimum / top-up steps;
 - **greedy**: the earliest-due-date baseline (``matching.greedy``), best lines first — the
   "never below greedy" guard and the benchmark's reference;
 - **contention**: the same greedy, least-contested lines first (``matching.contention``).
 
 The maximum flow of the same network with every minimum dropped bounds the on-time minutes of
 any plan; ``bound_gap = (bound − plan) / bound`` says how far the plan is from optimal at most.
+The status is ``optimal`` only for a plan proven optimal (see ``plan_orders``), else ``feasible``.
 Every remainder gets a reason (``matching.reasons``).
 """
 
