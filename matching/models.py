@@ -138,12 +138,17 @@ class SolveStats(_Frozen):
         description="flow (OR-tools min-cost flow; flow+milp when minimums were repaired), lp, milp, "
         "contention (least-contested first) or greedy"
     )
-    status: str
+    status: str = Field(
+        description="'optimal' only when the returned plan is proven optimal (exact MILP in whole pieces over the "
+        "unpruned network, or the plan reaches the bound); else 'feasible (<how the plan was made>)'"
+    )
     components: int = Field(ge=0)
     variables: int = Field(ge=0)
     binaries: int = Field(ge=0)
     constraints: int = Field(ge=0)
-    mip_gap: float | None = Field(default=None, description="Worst relative MIP gap over components")
+    mip_gap: float | None = Field(
+        default=None, description="Worst relative MIP gap over components, only when status is 'optimal'"
+    )
     bound_std_min: float | None = Field(
         default=None, ge=0, description="Upper bound on on-time std-min of any plan (max flow, minimums dropped)"
     )
