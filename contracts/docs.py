@@ -47,7 +47,11 @@ the platform's services may publish on `_line` topics (broker ACL: see the READM
 grant on its own site comes with a `deny` of `seamline/v1/<enterprise>/<site>/+/_line/#`.
 
 - The rules capacity feed publishes `capacity` for every line of its master data: available
-  standard minutes per day ahead, minus the booked ones.
+  standard minutes per day ahead, minus the booked ones. Optional `green_share` and
+  `co2e_kg_per_piece` (added within schema version 1) carry the line's green figures when the
+  producer has them; absent means unknown, and producers leave them out rather than send `null`.
+  `seamline match` honours orders' `green_share_min` / `co2e_max_per_piece` with them, else with
+  the line's retained `carbon` message; a line with neither figure meets no such requirement.
 - `seamline match --publish` publishes one `allocation` and one `bookings` message, with the same
   `plan_id`, for every line it knows of: the lines in its capacity input and the lines that have a
   retained `bookings` message on the broker. A line the plan books nothing on gets empty `entries`

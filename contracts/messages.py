@@ -188,6 +188,18 @@ class CapacityMessage(_Payload):
     efficiency: float = Field(ge=0, le=1.5, description="Measured rolling line efficiency, fraction")
     confidence: float = Field(ge=0, le=1, description="From data coverage and variance, 0..1")
     days: list[CapacityDay] = Field(max_length=366)
+    # Added within schema version 1: optional, absent = unknown (a v1 message without them stays
+    # valid; producers leave them out rather than send null, see docs/contracts.md).
+    green_share: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Green share of the line's energy over recent days (the site's, hour by hour), fraction; "
+        "absent = unknown. Matching honours orders' green_share_min with it",
+    )
+    co2e_kg_per_piece: float | None = Field(
+        default=None, ge=0,
+        description="kg CO2e per good piece of the line over recent days; absent = unknown. Matching honours "
+        "orders' co2e_max_per_piece with it",
+    )
 
 
 class AllocationEntry(BaseModel):

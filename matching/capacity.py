@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from seamline.contracts.carbon import CarbonMessage
 from seamline.contracts.messages import CapacityMessage
 
 
@@ -29,6 +30,8 @@ class LineCapacity:
     free_std_min: tuple[float, ...]
     efficiency: float = 0.5
     confidence: float = 1.0
+    green_share: float | None = None  # fraction of its energy that is green; None = unknown
+    co2e_kg_per_piece: float | None = None  # kg CO2e per good piece; None = unknown
 
     def __post_init__(self) -> None:
         if len(self.days) != len(self.free_std_min):
@@ -61,8 +64,29 @@ def from_messages(messages: Iterable[CapacityMessage], *, today: date) -> list[L
             free_std_min=tuple(per_day[d] for d in days),
             efficiency=msg.efficiency,
             confidence=msg.confidence,
+            green_share=msg.green_share,
+            co2e_kg_per_piece=msg.co2e_kg_per_piece,
         )
     return [by_key[k] for k in sorted(by_key, key=str)]
+
+
+def with_carbon(lines: Sequence[LineCapacity], carbon: Iterable[CarbonMessage]) -> list[LineCapacity]:
+    """``lines`` with the green share and kg CO2e per piece of the rules carbon feed's messages
+    filled in where the capacity message did not carry them (the capacity message's own figures
+    win: they are what the capacity feed measured with the capacity)."""
+    by_key = {LineKey(enterprise=m.enterprise, site=m.site, line=m.line): m for m in carbon}
+    out = []
+    for ln in lines:
+        msg = by_key.get(ln.key)
+        if msg is None:
+            out.append(ln)
+            continue
+        out.append(replace(
+            ln,
+            green_share=ln.green_share if ln.green_share is not None else msg.green_share,
+            co2e_kg_per_piece=ln.co2e_kg_per_piece if ln.co2e_kg_per_piece is not None else msg.co2e_kg_per_piece,
+        ))
+    return out
 
 
 def horizon(lines: Sequence[LineCapacity]) -> tuple[date, ...]:

@@ -1,7 +1,8 @@
-"""Where capacity comes from: a JSON file, an HTTP endpoint, or retained MQTT messages.
+"""Where capacity comes from: a JSON file, an HTTP endpoint, or retained MQTT messages; and the
+same for the figures matching reads beside it: the rules carbon feed's ``CarbonMessage`` per line
+(green share, kg CO2e per piece) and ``seamline grade``'s ``GradeMessage`` per enterprise.
 
-Each returns validated ``CapacityMessage`` objects; invalid ones are counted and described,
-never silently used.
+Each returns validated messages; invalid ones are counted and described, never silently used.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from seamline.contracts.carbon import CarbonMessage
+from seamline.contracts.grades import GradeMessage
 from seamline.contracts.messages import CapacityMessage
-from seamline.contracts.topic import LINE_ASSET, MessageKind, Topic, TopicError, subscription
+from seamline.contracts.topic import ENTERPRISE_LEVEL, LINE_ASSET, MessageKind, Topic, TopicError, subscription
 from seamline.matching.errors import CapacityInputError
 from seamline.matching.retained import DEFAULT_QUIET_S, DEFAULT_TIMEOUT_S, BrokerUnavailableError, collect_retained
 from seamline.mqtt_identity import MqttIdentity
@@ -110,3 +113,60 @@ def from_mqtt(
     if dropped:
         feed.rejected.append(f"{topic_filter}: {dropped} messages beyond {MAX_CAPACITY_MESSAGES} topics ignored")
     return feed
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(slots=True)
+class Side:
+    """Carbon or grade messages beside the capacity, and the rejected ones described."""
+
+    messages: list[Any] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+def _validated(items: list[tuple[str, Any]], model: type[M]) -> Side:
+    side = Side()
+    for where, raw in items:
+        try:
+            msg = model.model_validate_json(raw) if isinstance(raw, bytes) else model.model_validate(raw)
+            side.messages.append(msg)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            side.rejected.append(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}")
+    return side
+
+
+def side_from_file(path: Path, model: type[M], *, key: str) -> Side:
+    """A JSON list of ``model`` messages (or ``{key: [...]}``): carbon or grade messages."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CapacityInputError(f"{key} {path}: cannot read: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise CapacityInputError(f"{key} {path}: not valid JSON: {exc}") from exc
+    if isinstance(data, dict) and key in data:
+        data = data[key]
+    if not isinstance(data, list):
+        raise CapacityInputError(f"{key} {path}: expected a list of messages")
+    return _validated([(f"{path}[{n}]", raw) for n, raw in enumerate(data, start=1)], model)
+
+
+def carbon_from_mqtt(broker_url: str, *, quiet_s: float = DEFAULT_QUIET_S, timeout_s: float = DEFAULT_TIMEOUT_S,
+                     identity: MqttIdentity | None = None) -> Side:
+    """The rules carbon feed's retained messages (one per line)."""
+    topic_filter = subscription(asset=LINE_ASSET, kind=MessageKind.CARBON)
+    retained, _ = collect_retained(broker_url, topic_filter, max_messages=MAX_CAPACITY_MESSAGES,
+                                   quiet_s=quiet_s, timeout_s=timeout_s, identity=identity)
+    return _validated(sorted(retained.items()), CarbonMessage)
+
+
+def grades_from_mqtt(broker_url: str, *, quiet_s: float = DEFAULT_QUIET_S, timeout_s: float = DEFAULT_TIMEOUT_S,
+                     identity: MqttIdentity | None = None) -> Side:
+    """``seamline grade``'s retained messages (one per enterprise)."""
+    topic_filter = subscription(site=ENTERPRISE_LEVEL, area=ENTERPRISE_LEVEL, asset=ENTERPRISE_LEVEL,
+                                kind=MessageKind.GRADE)
+    retained, _ = collect_retained(broker_url, topic_filter, max_messages=MAX_CAPACITY_MESSAGES,
+                                   quiet_s=quiet_s, timeout_s=timeout_s, identity=identity)
+    return _validated(sorted(retained.items()), GradeMessage)

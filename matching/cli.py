@@ -3,6 +3,7 @@
     seamline match --orders orders.csv --capacity capacity.json [--profiles profiles.yaml]
                    [--broker mqtt://127.0.0.1:1883] [--publish] [--summary-out plan-summary.json]
                    [--json] [--strict] [--time-limit 20] [--today 2030-01-07]
+                   [--carbon carbon.json] [--prefer-grades 1 [--grades grades.json]]
 
 Capacity comes from ``--capacity`` (a JSON file or http(s) URL with a list of CapacityMessage)
 or, without it, from the retained capacity topics on ``--broker``. ``--publish`` sends the plan
@@ -10,6 +11,9 @@ to ``--broker``, retained, per line: an ``AllocationMessage`` and a ``BookingsMe
 standard minutes the rules capacity feed subtracts) for every line of the capacity input and
 every line with earlier bookings (``matching.publisher``). ``--summary-out`` writes the plan's
 ``PlanSummary`` (contracts: its id, and every unmet order with its reason) for ``seamline report``;
+orders' green requirements use each line's green share and kg CO2e per piece from its capacity
+message, else from ``--carbon`` or the broker's retained carbon messages; ``--prefer-grades 1``
+prefers A/B-graded factories on ties (grades from ``--grades`` or the broker's retained ones);
 with ``--publish`` it is written only once the plan is published. Exit 2 on usage errors, and with
 ``--strict`` on any rejected order row; exit 1 when the broker fails.
 """
@@ -26,11 +30,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from seamline.contracts.carbon import CarbonMessage
+from seamline.contracts.grades import GradeMessage
 from seamline.errors import UsageError
 from seamline.matching import capacity_feed, plausibility
 from seamline.matching.bookings import PlanTooLargeError, plan_messages, render_table
-from seamline.matching.capacity import LineKey, from_messages
-from seamline.matching.models import AllocationPlan, Order
+from seamline.matching.capacity import LineCapacity, LineKey, from_messages, with_carbon
+from seamline.matching.grades import with_grades
+from seamline.matching.models import AllocationPlan, Order, ProfileBook
+from seamline.matching.objective import PreferenceWeights
 from seamline.matching.order_book import parse_orders, read_rows
 from seamline.matching.plan_record import RecordError, record_plan
 from seamline.matching.planner import MatchOptions, plan_orders
@@ -63,6 +71,13 @@ def register(sub: Any) -> None:
     p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
     p.add_argument("--split-penalty", type=float, default=None, help="std-min per factory an order uses")
     p.add_argument("--today", type=date.fromisoformat, default=None, help="plan date (default: today)")
+    p.add_argument("--carbon", type=Path, default=None,
+                   help="JSON list of CarbonMessage (green share, kg CO2e per piece per line) for orders' green "
+                        "requirements (default with --broker: the rules carbon feed's retained messages)")
+    p.add_argument("--grades", type=Path, default=None,
+                   help="JSON list of GradeMessage (default with --broker and --prefer-grades: retained grades)")
+    p.add_argument("--prefer-grades", default=None, metavar="GRADE_INDEX", type=int,
+                   help="prefer factories graded at this grade index or better on ties (1: A and B)")
     p.add_argument("--influx-config", type=Path, default=None,
                    help="YAML with an `influx:` block (the rules or ingest config): record the plan's allocated "
                         "and unmet orders in RP kpi (plan_orders) for dashboards")
@@ -91,11 +106,18 @@ def run(args: argparse.Namespace) -> int:
     solve = SolveOptions(time_limit_s=args.time_limit)
     if args.split_penalty is not None:
         solve = SolveOptions(time_limit_s=args.time_limit, split_penalty_std_min=args.split_penalty)
+    try:
+        capacity, book = _green_and_grades(args, from_messages(feed.messages, today=today), book,
+                                           needs_green=any(o.has_green_requirement for o in parsed.orders),
+                                           identity=identity)
+    except BrokerUnavailableError as exc:
+        print(f"seamline match: no carbon or grade messages: {exc}", file=sys.stderr)
+        return 1
     result = plan_orders(
         parsed.orders,
-        from_messages(feed.messages, today=today),
+        capacity,
         book,
-        options=MatchOptions(solve=solve),
+        options=MatchOptions(solve=solve, weights=PreferenceWeights(prefer_grade_index_max=args.prefer_grades)),
         errors=parsed.errors,
         invalid=parsed.invalid,
     )
@@ -144,6 +166,32 @@ def _publish(broker: str, plan: AllocationPlan, orders: Sequence[Order], lines: 
     emptied = sum(1 for b in messages.bookings if not b.days)
     print(f"seamline match: published plan {messages.plan_id}: allocation and bookings of "
           f"{len(messages.bookings)} lines ({emptied} without bookings)", file=sys.stderr)
+
+
+def _green_and_grades(args: argparse.Namespace, lines: list[LineCapacity], book: ProfileBook, *,
+                      needs_green: bool, identity: MqttIdentity | None) -> tuple[list[LineCapacity], ProfileBook]:
+    """Lines with the carbon feed's figures filled in (from the broker only when an order has a
+    green requirement), and profiles with grades (only read when the grade preference is on)."""
+    if args.prefer_grades is not None and args.prefer_grades < 0:
+        raise UsageError(f"--prefer-grades must be >= 0, got {args.prefer_grades}")
+    sides: list[tuple[str, capacity_feed.Side]] = []
+    if args.carbon is not None:
+        sides.append(("carbon", capacity_feed.side_from_file(args.carbon, CarbonMessage, key="carbon")))
+    elif args.broker and needs_green:
+        sides.append(("carbon", capacity_feed.carbon_from_mqtt(args.broker, identity=identity)))
+    if args.prefer_grades is not None:
+        if args.grades is not None:
+            sides.append(("grades", capacity_feed.side_from_file(args.grades, GradeMessage, key="grades")))
+        elif args.broker:
+            sides.append(("grades", capacity_feed.grades_from_mqtt(args.broker, identity=identity)))
+    for kind, side in sides:
+        for msg in side.rejected:
+            print(f"{kind} rejected: {msg}", file=sys.stderr)
+        if kind == "carbon":
+            lines = with_carbon(lines, side.messages)
+        else:
+            book = with_grades(book, side.messages)
+    return lines, book
 
 
 def _capacity(args: argparse.Namespace, identity: MqttIdentity | None) -> capacity_feed.Feed:

@@ -1,9 +1,11 @@
 """The LP/MILP of one connected component, as sparse HiGHS input (see ``matching.solver``).
 
 Columns: one per arc (std-min, or whole pieces where noted) then one binary per (order, factory)
-group that needs one. An arc's column is *whole pieces* (coefficients × SAM, integer) when its
-group has a minimum or is a whole (non-splittable) order and spans several lines: per-line
-rounding could otherwise push the group below its minimum after the solve.
+group that needs one. An arc's column is *whole pieces* (coefficients × SAM, integer) when the
+model is built with ``whole_pieces`` (the exact path: what the MILP optimises is then exactly the
+plan that is returned, no rounding afterwards), and otherwise when its group has a minimum or is a
+whole (non-splittable) order and spans several lines: per-line rounding could otherwise push the
+group below its minimum after the solve.
 """
 
 from __future__ import annotations
@@ -66,8 +68,24 @@ class _Rows:
         self.n += lb.size
 
 
-def build(net: Network, arcs: IntArray, *, split_penalty_std_min: float) -> Model:
-    """Objective and rows of the component made of ``arcs``."""
+# The split penalty never exceeds this fraction of the smallest SAM in a component: one more
+# factory must never cost more than the whole piece it makes possible (a 1-std-min penalty equals
+# a piece of SAM 1 and the MILP then left that piece unmade: found by the oracle cross-check).
+SPLIT_PENALTY_MAX_SAM_FRACTION = 0.25
+
+
+def split_cost(net: Network, orders: IntArray, split_penalty_std_min: float) -> float:
+    """Objective cost of each (order, factory) binary: the configured penalty, capped below a
+    quarter of the component's smallest SAM (level 2 of ``matching.objective`` stays below level 1)."""
+    if orders.size == 0:
+        return 0.0
+    smallest = min(net.orders[int(i)].sam_min for i in orders)
+    return max(min(split_penalty_std_min, SPLIT_PENALTY_MAX_SAM_FRACTION * smallest), 0.0)
+
+
+def build(net: Network, arcs: IntArray, *, split_penalty_std_min: float, whole_pieces: bool = False) -> Model:
+    """Objective and rows of the component made of ``arcs``; ``whole_pieces``: every arc's column
+    is integer pieces."""
     a_order = net.arc_order[arcs]
     a_line = net.arc_line[arcs]
     a_due = net.due_k[a_order]
@@ -101,17 +119,18 @@ def build(net: Network, arcs: IntArray, *, split_penalty_std_min: float) -> Mode
     if need.any():
         group_of, lower, whole = _binary_rows(net, arcs, need, x_ub, rows)
         n_y = lower.size
-    scale = _piece_columns(net, arcs, group_of, lower, whole)
+    scale = _piece_columns(net, arcs, group_of, lower, whole, every=whole_pieces)
     a = sparse.coo_matrix(
         (np.concatenate(rows.vals), (np.concatenate(rows.rows), np.concatenate(rows.cols))),
         shape=(rows.n, n_x + n_y),
     ).tocsc()
     col_scale = np.concatenate([scale, np.ones(n_y)])
     a = (a @ sparse.diags(col_scale)).tocsr()
-    integer = np.concatenate([scale != 1.0, np.ones(n_y, dtype=np.bool_)])
-    col_ub = np.concatenate([np.where(scale != 1.0, np.floor(x_ub / scale + 1e-9), x_ub), np.ones(n_y)])
+    is_piece = np.full(n_x, True) if whole_pieces else scale != 1.0  # SAM may be exactly 1
+    integer = np.concatenate([is_piece, np.ones(n_y, dtype=np.bool_)])
+    col_ub = np.concatenate([np.where(is_piece, np.floor(x_ub / scale + 1e-9), x_ub), np.ones(n_y)])
     return Model(
-        c=np.concatenate([c_x * scale, np.full(n_y, max(split_penalty_std_min, 0.0))]),
+        c=np.concatenate([c_x * scale, np.full(n_y, split_cost(net, uniq_orders, split_penalty_std_min))]),
         a=a,
         lb=np.concatenate(rows.lb),
         ub=np.concatenate(rows.ub),
@@ -127,10 +146,14 @@ def build(net: Network, arcs: IntArray, *, split_penalty_std_min: float) -> Mode
 
 
 def _piece_columns(
-    net: Network, arcs: IntArray, group_of: IntArray, lower: FloatArray, whole: BoolArray
+    net: Network, arcs: IntArray, group_of: IntArray, lower: FloatArray, whole: BoolArray, *, every: bool
 ) -> FloatArray:
-    """SAM for arcs whose column is whole pieces (multi-line groups with a minimum), else 1."""
+    """SAM for arcs whose column is whole pieces (``every`` arc, or multi-line groups with a
+    minimum), else 1."""
     scale = np.ones(arcs.size)
+    sam = np.array([o.sam_min for o in net.orders])[net.arc_order[arcs]]
+    if every:
+        return sam
     if lower.size == 0:
         return scale
     sel = group_of >= 0
@@ -138,7 +161,6 @@ def _piece_columns(
     strict = (lower > 0) | whole
     piece = sel.copy()
     piece[sel] = strict[group_of[sel]] & (size[group_of[sel]] > 1)
-    sam = np.array([o.sam_min for o in net.orders])[net.arc_order[arcs]]
     scale[piece] = sam[piece]
     return scale
 

@@ -34,6 +34,18 @@ class Order(_Frozen):
     due: date = Field(description="Last local day on which pieces may be made")
     min_qty_per_factory: int = Field(default=0, ge=0, description="Pieces; 0 = no minimum")
     splittable: bool = Field(default=True, description="False: one factory makes all of it or none")
+    green_share_min: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Fraction; every line making it must have at least this green share (None: any)",
+    )
+    co2e_max_per_piece: float | None = Field(
+        default=None, gt=0, le=10_000,
+        description="kg CO2e per piece; every line making it must emit at most this (None: any)",
+    )
+
+    @property
+    def has_green_requirement(self) -> bool:
+        return self.green_share_min is not None or self.co2e_max_per_piece is not None
 
     @property
     def std_min(self) -> float:
@@ -56,6 +68,11 @@ class FactoryProfile(_Frozen):
     on_time_rate: float = Field(default=0.9, ge=0, le=1, description="Share of past orders on time")
     green_share: float = Field(
         default=0.0, ge=0, le=1, description="Share of its energy covered by on-site renewable surplus"
+    )
+    grade_index: int | None = Field(
+        default=None, ge=0,
+        description="Its per-mu grade (0 = the county method's best, A); None = not graded. From the "
+        "retained grade messages of seamline grade",
     )
 
 
@@ -89,6 +106,11 @@ class UnallocatedReason(enum.StrEnum):
     NO_ELIGIBLE_FACTORY = "no_eligible_factory"
     INSUFFICIENT_CAPACITY_BEFORE_DUE = "insufficient_capacity_before_due"
     BELOW_MINIMUM_QUANTITY = "below_minimum_quantity"
+    # the order's green share minimum or CO2e limit excludes the lines that have room
+    GREEN_REQUIREMENT = "green_requirement"
+    # free capacity before the due day remains where these pieces are allowed, but the plan is
+    # not proven optimal (cluster size: heuristic within its time): never "no free capacity"
+    NOT_PLACED_BY_PLANNER = "not_placed_by_planner"
 
 
 class Allocation(_Frozen):
@@ -116,12 +138,17 @@ class SolveStats(_Frozen):
         description="flow (OR-tools min-cost flow; flow+milp when minimums were repaired), lp, milp, "
         "contention (least-contested first) or greedy"
     )
-    status: str
+    status: str = Field(
+        description="'optimal' only when the returned plan is proven optimal (exact MILP in whole pieces over the "
+        "unpruned network, or the plan reaches the bound); else 'feasible (<how the plan was made>)'"
+    )
     components: int = Field(ge=0)
     variables: int = Field(ge=0)
     binaries: int = Field(ge=0)
     constraints: int = Field(ge=0)
-    mip_gap: float | None = Field(default=None, description="Worst relative MIP gap over components")
+    mip_gap: float | None = Field(
+        default=None, description="Worst relative MIP gap over components, only when status is 'optimal'"
+    )
     bound_std_min: float | None = Field(
         default=None, ge=0, description="Upper bound on on-time std-min of any plan (max flow, minimums dropped)"
     )

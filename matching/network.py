@@ -2,7 +2,8 @@
 
 Pure numpy. Lines are indexed ``j``, orders ``i``, horizon days ``k``; ``cum[j, k]`` is the free
 standard minutes of line ``j`` on days ``0..k``. An *arc* ``(i, j)`` exists when line ``j`` makes
-the order's category (its measured categories, narrowed by its factory profile), the factory
+the order's category (its measured categories, narrowed by its factory profile) and meets the
+order's green requirement (:func:`green_ok`), the factory
 accepts the order's quantity (its MOQ and the order's own per-factory minimum), the factory has
 at least that minimum in free minutes before the due day, and the line has any.
 """
@@ -18,7 +19,7 @@ import numpy.typing as npt
 
 from seamline.matching.capacity import LineCapacity, horizon
 from seamline.matching.models import Order, ProfileBook
-from seamline.matching.objective import PreferenceWeights, preference_cost
+from seamline.matching.objective import PreferenceWeights, preference_cost, with_grade
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -44,6 +45,9 @@ class Network:
     # diagnostics per order, for the reasons of unallocated remainders
     has_category: BoolArray  # some line makes the category
     minimum_le_quantity: BoolArray  # some such factory's minimum is <= the order's quantity
+    has_green_line: BoolArray  # some line of the category meets the order's green requirement
+    line_green_share: FloatArray  # [line] fraction, NaN = unknown
+    line_co2e_kg_per_piece: FloatArray  # [line] kg CO2e per piece, NaN = unknown
 
     @property
     def n_arcs(self) -> int:
@@ -51,6 +55,26 @@ class Network:
 
     def demand_std_min(self) -> FloatArray:
         return np.array([o.std_min for o in self.orders], dtype=np.float64)
+
+    def green_ok(self, i: int, lines: IntArray) -> BoolArray:
+        """Per line of ``lines``: it meets order ``i``'s green requirement (unknown figures do not)."""
+        return green_ok(self.orders[i], self.line_green_share[lines], self.line_co2e_kg_per_piece[lines])
+
+
+def green_ok(order: Order, green_share: FloatArray, co2e_kg_per_piece: FloatArray) -> BoolArray:
+    """Per line: its green share is at least the order's ``green_share_min`` and its kg CO2e per
+    piece at most ``co2e_max_per_piece`` (each only where the order sets it). A line whose figure is
+    unknown (NaN) fails a requirement on that figure: the buyer asked for evidence.
+
+    Per line rather than blended over the order: a buyer's audit looks at each factory that made
+    the goods, and a per-line rule keeps the problem a network flow (a blend would add one
+    non-network row per order). 1e-9 absorbs float noise in published fractions."""
+    ok = np.ones(green_share.shape, dtype=np.bool_)
+    if order.green_share_min is not None:
+        ok &= np.nan_to_num(green_share, nan=-1.0) >= order.green_share_min - 1e-9
+    if order.co2e_max_per_piece is not None:
+        ok &= np.nan_to_num(co2e_kg_per_piece, nan=np.inf) <= order.co2e_max_per_piece + 1e-9
+    return ok
 
 
 def _accepted_categories(line: LineCapacity, book: ProfileBook) -> frozenset[str]:
@@ -96,12 +120,22 @@ def build_network(
     arcs_l: list[IntArray] = []
     arcs_min: list[FloatArray] = []
     has_cat = np.zeros(len(orders), dtype=np.bool_)
+    has_green = np.zeros(len(orders), dtype=np.bool_)
     min_le_qty = np.zeros(len(orders), dtype=np.bool_)
+    line_green = np.array([np.nan if ln.green_share is None else ln.green_share for ln in lines], dtype=np.float64)
+    line_co2e = np.array(
+        [np.nan if ln.co2e_kg_per_piece is None else ln.co2e_kg_per_piece for ln in lines], dtype=np.float64
+    )
     for i, o in enumerate(orders):
         js = cat_lines.get(o.category)
         if js is None or js.size == 0:
             continue
         has_cat[i] = True
+        if o.has_green_requirement:
+            js = js[green_ok(o, line_green[js], line_co2e[js])]
+            if js.size == 0:
+                continue
+        has_green[i] = True
         fs = line_factory[js]
         min_pieces = np.maximum(moq[fs], float(o.min_qty_per_factory))
         if not o.splittable:
@@ -134,18 +168,22 @@ def build_network(
         arc_min_std_min=np.concatenate(arcs_min) if arcs_min else np.zeros(0, dtype=np.float64),
         has_category=has_cat,
         minimum_le_quantity=min_le_qty,
+        has_green_line=has_green,
+        line_green_share=line_green,
+        line_co2e_kg_per_piece=line_co2e,
     )
 
 
 def _line_pref(line: LineCapacity, book: ProfileBook, weights: PreferenceWeights) -> float:
     prof = book.profile(line.key.enterprise)
-    return preference_cost(
+    cost = preference_cost(
         efficiency=line.efficiency,
         quality=prof.quality,
         on_time_rate=prof.on_time_rate,
-        green_share=prof.green_share,
+        green_share=prof.green_share if line.green_share is None else line.green_share,
         weights=weights,
     )
+    return with_grade(cost, grade_index=prof.grade_index, weights=weights)
 
 
 def select_arcs(net: Network, keep: BoolArray) -> Network:
@@ -166,6 +204,9 @@ def select_arcs(net: Network, keep: BoolArray) -> Network:
         arc_min_std_min=net.arc_min_std_min[keep],
         has_category=net.has_category,
         minimum_le_quantity=net.minimum_le_quantity,
+        has_green_line=net.has_green_line,
+        line_green_share=net.line_green_share,
+        line_co2e_kg_per_piece=net.line_co2e_kg_per_piece,
     )
 
 

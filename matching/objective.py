@@ -39,6 +39,10 @@ class PreferenceWeights:
     quality: float = 0.3
     on_time: float = 0.3
     green: float = 0.0
+    # Grade preference (platform configuration): factories graded at or better than this grade
+    # index (1 = A or B) are preferred on ties of on-time minutes over every other factory, the
+    # criteria above only ordering factories within each side; None = grades are ignored.
+    prefer_grade_index_max: int | None = None
 
     def __post_init__(self) -> None:
         parts = (self.efficiency, self.quality, self.on_time, self.green)
@@ -67,6 +71,16 @@ def preference_cost(
         + weights.green * (1.0 - green_share)
     ) / total
     return min(max(cost, 0.0), 1.0)
+
+
+def with_grade(cost: float, *, grade_index: int | None, weights: PreferenceWeights) -> float:
+    """``cost`` moved into [0, 0.49] for a preferred grade and [0.51, 1] otherwise, when the grade
+    preference is on: every preferred factory costs less than every other one, and the cost stays
+    in [0, 1], so on-time minutes are still never traded for it (see ``preference_eps``)."""
+    if weights.prefer_grade_index_max is None:
+        return cost
+    preferred = grade_index is not None and grade_index <= weights.prefer_grade_index_max
+    return 0.49 * cost if preferred else 0.51 + 0.49 * cost
 
 
 def preference_eps(n_orders: int) -> float:

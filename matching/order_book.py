@@ -1,7 +1,10 @@
-"""Read an order book (CSV, JSON or YAML) into validated orders plus per-row errors.
+"""Read an order book (CSV in UTF-8 or GBK, ``.xlsx``, JSON or YAML) into validated orders plus
+per-row errors.
 
 Columns / keys: ``order_id, buyer, category, sam_min, quantity, due`` (ISO date) and optional
-``min_qty_per_factory`` (pieces, default 0) and ``splittable`` (true/false, default true).
+``min_qty_per_factory`` (pieces, default 0), ``splittable`` (true/false, default true),
+``green_share_min`` (fraction 0-1: every line making the order has at least this green share) and
+``co2e_max_per_piece`` (kg CO2e: every line making it emits at most this per piece).
 A bad row never stops the others: it becomes a :class:`RowError` naming the row and field and an
 ``invalid_order`` entry of the plan. Rows are numbered as a person finds them: CSV by file line
 (the header is line 1), JSON/YAML by list position from 1.
@@ -9,8 +12,6 @@ A bad row never stops the others: it becomes a :class:`RowError` naming the row 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,9 +24,10 @@ from pydantic import ValidationError
 
 from seamline.matching.errors import OrderBookError
 from seamline.matching.models import Order, RowError, Unallocated, UnallocatedReason
+from seamline.tabular import read_table
 
 REQUIRED = ("order_id", "buyer", "category", "sam_min", "quantity", "due")
-OPTIONAL = ("min_qty_per_factory", "splittable")
+OPTIONAL = ("min_qty_per_factory", "splittable", "green_share_min", "co2e_max_per_piece")
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -39,14 +41,14 @@ class OrderBook:
 
 def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
     """(row number, raw mapping) per row; raises OrderBookError if the file cannot be read at all."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".xlsx", ".xlsm"):
+        table = read_table(path)  # UTF-8 (BOM or not), GBK/GB18030 or a workbook's first sheet
+        return [(n, {k.strip(): v for k, v in row.items() if k}) for n, row in table.rows], str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise OrderBookError(f"order book {path}: cannot read: {exc.strerror or exc}") from exc
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        return [(n + 2, {k.strip(): v for k, v in row.items() if k}) for n, row in enumerate(reader)], str(path)
     try:
         data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:

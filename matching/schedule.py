@@ -69,28 +69,30 @@ def edd_minutes(net: Network, x_std_min: FloatArray) -> dict[tuple[int, int], Fl
 def whole_pieces(minutes: FloatArray, *, sam_min: float, max_pieces: int) -> tuple[int, FloatArray, list[int]]:
     """Round one (order, line)'s minutes per day to whole pieces.
 
-    Returns (pieces, booked std-min per day, pieces completed per day); see the module docstring."""
-    total = float(minutes.sum())
+    Returns (pieces, booked std-min per day, pieces completed per day); see the module docstring.
+    Plain Python floats inside: called ~10⁵ times at 2 000 orders on 14-day rows, where numpy
+    scalar arithmetic cost seconds."""
+    per_day = minutes.tolist()
+    total = math.fsum(per_day)
     pieces = min(max_pieces, math.floor(total / sam_min + PIECE_TOLERANCE))
     keep = pieces * sam_min
-    booked = np.zeros_like(minutes)
-    done_min = 0.0
-    for k, m in enumerate(minutes):
-        take = min(float(m), max(keep - done_min, 0.0))
-        booked[k] = take
-        done_min += take
+    booked_list: list[float] = []
     completed: list[int] = []
+    done_min = 0.0
     before = 0
-    cum = 0.0
-    for k in range(booked.size):
-        cum += float(booked[k])
-        upto = min(pieces, math.floor(cum / sam_min + PIECE_TOLERANCE))
+    last = len(per_day) - 1
+    for k, m in enumerate(per_day):
+        take = min(m, max(keep - done_min, 0.0))
+        booked_list.append(take)
+        done_min += take
+        if take > 0:
+            last = k
+        upto = min(pieces, math.floor(done_min / sam_min + PIECE_TOLERANCE))
         completed.append(upto - before)
         before = upto
     if before < pieces:  # round-off left the last piece a hair short: it completes on the last day used
-        last = max((k for k in range(booked.size) if booked[k] > 0), default=booked.size - 1)
         completed[last] += pieces - before
-    return pieces, booked, completed
+    return pieces, np.array(booked_list, dtype=np.float64), completed
 
 
 def to_bookings(net: Network, per_arc_days: dict[tuple[int, int], FloatArray]) -> list[Booking]:

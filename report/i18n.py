@@ -131,6 +131,10 @@ UNMET_REASONS: Final[dict[str, Text]] = {
     "insufficient_capacity_before_due": Text("交期前产能不足", "Not enough capacity before the due day"),
     "below_minimum_quantity": Text("低于工厂最小起订量", "Below the factories' minimum quantity"),
     "invalid_order": Text("订单数据无效", "Invalid order"),
+    "green_requirement": Text("满足绿电/碳排要求的产线无余量",
+                              "No room on lines meeting its green or CO2e requirement"),
+    "not_placed_by_planner": Text("尚有产能但方案未安排（非最优解）",
+                                  "Room left, not placed by the plan (not proven optimal)"),
 }
 
 NOTES: Final[dict[str, Text]] = {

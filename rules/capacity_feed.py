@@ -227,13 +227,14 @@ class CapacityFeed:
             with self.publisher() as pub:
                 for msg in messages:
                     self._fence(msg.enterprise).check()
-                    pub.publish(capacity_topic(msg), msg.model_dump_json().encode(), qos=1, retain=True)
+                    body = msg.model_dump_json(exclude_none=True).encode()  # absent = unknown (v1)
+                    pub.publish(capacity_topic(msg), body, qos=1, retain=True)
                     published += 1
         attempts = 0
         if self.poster is not None and self.http_url and messages:
             for enterprise in sorted({m.enterprise for m in messages}):
                 self._fence(enterprise).check()
-            body = json.dumps([m.model_dump(mode="json") for m in messages]).encode()
+            body = json.dumps([m.model_dump(mode="json", exclude_none=True) for m in messages]).encode()
             attempts = post_with_retry(self.poster, self.http_url, body, self.retry, sleep=self.sleep)
         written = self.writer.write(capacity_points(messages, self.master)) if self.writer is not None else 0
         return FeedReport(tuple(messages), published, attempts > 0, attempts, booked, withheld, written)

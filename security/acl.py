@@ -173,6 +173,10 @@ def _service_rules(role: Role, ingest_kinds: Sequence[MessageKind]) -> tuple[Rul
                  "the plan's orders per line, retained; read back to replace an older plan"),
             Rule(Access.READWRITE, line_topic(BOOKINGS),
                  "minutes the plan books per line and day, retained; read back to replace an older plan"),
+            Rule(Access.READ, line_topic(MessageKind.CARBON),
+                 "each line's green share and carbon per piece, for orders with green requirements"),
+            Rule(Access.READ, site_topic("+", ENTERPRISE_LEVEL, ENTERPRISE_LEVEL, ENTERPRISE_LEVEL, MessageKind.GRADE),
+                 "per-mu grades, for the grade preference on ties"),
         )
     return ()  # notify talks to people (e-mail, chat), not to the broker
 

@@ -99,3 +99,44 @@ def test_retained_capacity_in_plan_out(mosquitto: MosquittoProcess, tmp_path: Pa
         booked[(a["enterprise"], date.fromisoformat(a["day"]))] += a["std_min"]
     assert {(b.enterprise, d.day): d.std_min for b in bookings.values() for d in b.days} == pytest.approx(booked)
     assert {b.plan_id for b in bookings.values()} == {m.plan_id for m in messages} and len(messages[0].plan_id) == 16
+
+
+def test_retained_carbon_and_grades_feed_green_orders_and_the_grade_preference(
+        mosquitto: MosquittoProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seamline.contracts.carbon import CarbonMessage
+    from seamline.contracts.grades import GradeMessage
+
+    publish_capacity(mosquitto)  # f1 and f2, no green figures in the capacity messages
+    c = client(mosquitto)
+    try:
+        carbon = CarbonMessage(enterprise="f1", site="s1", line="l1", generated_ts_ms=1_893_974_400_000,
+                               green_share=0.8, co2e_kg_per_piece=0.05, grid_emission_factor_kg_per_kwh=0.58,
+                               emission_factor_source="test", days=[])
+        topic = Topic.line(enterprise="f1", site="s1", line="l1", kind=MessageKind.CARBON)
+        c.publish(str(topic), carbon.model_dump_json(), qos=1, retain=True).wait_for_publish(timeout=10)
+        for ent, grade, index in (("f1", "A", 0), ("f2", "D", 3)):
+            msg = GradeMessage(enterprise=ent, period="2026Q3", method="m", generated_ts_ms=1_893_974_400_000,
+                               grade=grade, grade_index=index, score=1.0, rank=index + 1, ranked=2,
+                               variant="standard", estimated=False, indicators=[])
+            topic = Topic.enterprise_level(enterprise=ent, kind=MessageKind.GRADE)
+            c.publish(str(topic), msg.model_dump_json(), qos=1, retain=True).wait_for_publish(timeout=10)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    orders = tmp_path / "orders.csv"
+    # G needs >= 50 % green (only f1 per the carbon feed); P fits either factory whole
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due,green_share_min\n"
+                      "G,acme,tshirt,10,30,2030-01-08,0.5\nP,acme,tshirt,10,20,2030-01-08,\n")
+    profiles = tmp_path / "profiles.yaml"  # f2 has the better record: preferred unless grades count
+    profiles.write_text("factories:\n  - {enterprise: f1, quality: 0.5}\n  - {enterprise: f2, quality: 0.99}\n")
+    args = ["match", "--orders", str(orders), "--broker", mosquitto.url, "--profiles", str(profiles), "--json",
+            "--today", TODAY.isoformat()]
+
+    def where(*extra: str) -> set[tuple[str, str]]:
+        assert main([*args, *extra]) == 0
+        plan = json.loads(capsys.readouterr().out)
+        assert plan["unallocated"] == []
+        return {(a["order_id"], a["enterprise"]) for a in plan["allocations"]}
+
+    assert where() == {("G", "f1"), ("P", "f2")}
+    assert where("--prefer-grades", "1") == {("G", "f1"), ("P", "f1")}

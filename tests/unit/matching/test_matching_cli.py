@@ -84,3 +84,42 @@ def test_missing_capacity_source_is_a_usage_error(tmp_path: Path) -> None:
     orders = tmp_path / "orders.csv"
     orders.write_text("order_id,buyer,category,sam_min,quantity,due\n")
     assert main(["match", "--orders", str(orders)]) == 2
+
+
+def _messages_file(path: Path, messages: list) -> Path:  # type: ignore[type-arg]
+    path.write_text(json.dumps([m.model_dump(mode="json") for m in messages]))
+    return path
+
+
+def test_carbon_file_and_grade_preference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seamline.contracts.carbon import CarbonMessage
+    from seamline.contracts.grades import GradeMessage
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due,green_share_min\n"
+                      "G,b,tshirt,10,50,2030-01-08,0.5\n"  # wants green lines
+                      "P,b,tshirt,10,10,2030-01-08,\n")  # any line: f2 is more efficient, f1 graded A
+    carbon = _messages_file(tmp_path / "carbon.json", [
+        CarbonMessage(enterprise="f1", site="s1", line="l1", generated_ts_ms=1_893_974_400_000, green_share=0.7,
+                      co2e_kg_per_piece=0.1, grid_emission_factor_kg_per_kwh=0.58, emission_factor_source="t",
+                      days=[])])
+    grades = _messages_file(tmp_path / "grades.json", [
+        GradeMessage(enterprise=e, period="2026Q3", method="m", generated_ts_ms=1_893_974_400_000, grade=g,
+                     grade_index=i, score=1.0, rank=i + 1, ranked=2, variant="standard", estimated=False, indicators=[])
+        for e, g, i in (("f1", "A", 0), ("f2", "C", 2))])
+    base = ["match", "--orders", str(orders), "--capacity", str(capacity_file(tmp_path)), "--json",
+            "--today", TODAY.isoformat()]
+
+    def run(*extra: str) -> dict:  # type: ignore[type-arg]
+        assert main([*base, *extra]) == 0
+        return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+    def where(plan: dict, oid: str) -> set[str]:  # type: ignore[type-arg]
+        return {a["enterprise"] for a in plan["allocations"] if a["order_id"] == oid}
+
+    plain = run()
+    assert [(u["order_id"], u["reason"]) for u in plain["unallocated"]] == [("G", "green_requirement")]
+    assert where(plain, "P") == {"f2"}
+    graded = run("--carbon", str(carbon), "--prefer-grades", "1", "--grades", str(grades))
+    assert graded["unallocated"] == []
+    assert where(graded, "G") == {"f1"} and where(graded, "P") == {"f1"}
