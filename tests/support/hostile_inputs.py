@@ -28,8 +28,9 @@ nasty_text = st.text(st.one_of(st.sampled_from(NASTY_CHARS), st.characters(), st
                      max_size=70)
 good_names = st.text(st.characters(categories=("L", "N", "P", "S"), exclude_characters="+#/\\"),
                      min_size=1, max_size=64).filter(lambda t: t[0] not in "$_")
-names = st.one_of(good_names, st.sampled_from(["m1", "gw1", "line-1", "织造一厂", "a b", "q\"x", "back\\ slash", "end\\",
-                                   "_line", "$SYS", " lead", "trail ", "x" * 64, "x" * 65, "", "a\u200bb"]),
+names = st.one_of(good_names, st.sampled_from(["m1", "gw1", "line-1", "织造一厂", "a b", "q\"x", "back\\ slash",
+                                               "end\\", "_line", "$SYS", " lead", "trail ", "x" * 64, "x" * 65, "",
+                                               "a\u200bb"]),
                   nasty_text)
 
 
