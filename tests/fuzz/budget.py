@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 
-# 4 atheris targets x 30 000 runs: the 100 000 inputs in every CI run, when the machine
+# 4 atheris targets x 35 000 runs: the 100 000 inputs in every CI run, when the machine
 # keeps up; the time cap below is what bounds CI on a slow or busy machine.
-DEFAULT_EXAMPLES = 30_000
+DEFAULT_EXAMPLES = 35_000
 DEFAULT_SECONDS = 7
 # Hypothesis inputs per target as a share of the atheris runs, by what one costs (measured: topic
 # ~5 ms, line protocol ~8 ms, payload ~19 ms, config ~32 ms with the default generators).
