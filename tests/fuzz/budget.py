@@ -26,3 +26,8 @@ def atheris_seconds() -> int:
 
 def hypothesis_examples(target: str) -> int:
     return max(100, int(atheris_runs() * HYPOTHESIS_SHARE[target]))
+
+
+def test_timeout_s() -> int:
+    """pytest-timeout for one fuzz test: the suite's 300 s in CI, hours for the long job."""
+    return 300 if "SEAMLINE_FUZZ_EXAMPLES" not in os.environ else 6 * 3600

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fuzz.budget import test_timeout_s
 from tests.fuzz.targets import COUNTS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.timeout(test_timeout_s()))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
