@@ -3,18 +3,19 @@ the next 14 days, what the latest plan allocated and what it could not, and each
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import barchart, bargauge, heatmap, table, text, timeseries
+from grafana_foundation_sdk.builders import barchart, bargauge, heatmap, table, timeseries
 from grafana_foundation_sdk.builders.dashboard import Dashboard, DashboardLink, Row
 
 from seamline.contracts.assets import AssetKind
 from seamline.dashboards import kinds
 from seamline.dashboards.frame import UIDS, frame
-from seamline.dashboards.influxql import Agg, Column, DaysAhead, Fill, Statement, TagIs, VarMatch
+from seamline.dashboards.influxql import Agg, Column, DaysAhead, DaysBack, Fill, Statement, TagIs, VarMatch
 from seamline.dashboards.panels import dress, drill_link, hide_time, merge, target
 from seamline.dashboards.settings import DashboardSettings
 from seamline.dashboards.variables import ENTERPRISE, WINDOW, hierarchy, window_variable
 from seamline.storage.schema import (
     CAPACITY,
+    GRADE,
     KPI_FACTORY_ENERGY,
     KPI_LINE,
     PLAN_ORDERS,
@@ -24,6 +25,9 @@ from seamline.storage.schema import (
 )
 
 __all__ = ["CAPACITY_DAYS", "build"]
+
+# Grades are stamped at their period's start; a year and a quarter back shows the latest annual grade.
+GRADE_DAYS = 460
 
 # The horizon the capacity feed publishes and buyers book against (days, from today).
 CAPACITY_DAYS = 14
@@ -97,14 +101,11 @@ def _plan(s: DashboardSettings) -> list[table.Panel | timeseries.Panel]:
     ]
 
 
-def _energy(s: DashboardSettings) -> list[timeseries.Panel | text.Panel]:
+def _energy(s: DashboardSettings) -> list[timeseries.Panel | table.Panel]:
     def per_factory(field: str, scale: float | None) -> Statement:
         return Statement(measurement=KPI_FACTORY_ENERGY, rp=s.kpi_rp, where=(_ENT, _WIN), tags=(Tag.ENTERPRISE,),
                          columns=(Column(field=field, agg=Agg.MEAN, alias=field, scale=scale),))
 
-    grades = kinds.note(
-        "Per-mu efficiency grades (A-D) are not computed by seamline yet: they need the county's weights, "
-        "benchmarks and the enterprises' tax and value-added figures. This panel is a placeholder.")
     return [
         dress(kinds.series(), s, title="Energy per piece", w=9, h=8, unit="kwatth",
               targets=[target(per_factory("kwh_per_piece", None), s, alias="$tag_enterprise")],
@@ -112,8 +113,24 @@ def _energy(s: DashboardSettings) -> list[timeseries.Panel | text.Panel]:
         dress(kinds.series(), s, title="Green share", w=9, h=8, unit="percent",
               targets=[target(per_factory("green_share", 100), s, alias="$tag_enterprise")],
               description="Share of the factory's consumption covered by on-site PV, wind and battery, %."),
-        dress(grades, s, title="Per-mu grades", w=6, h=8, description="Waiting for the per-mu grading."),
+        _grades(s),
     ]
+
+
+def _grades(s: DashboardSettings) -> table.Panel:
+    """The latest per-mu grade of each enterprise and period (`seamline grade` writes them)."""
+    cols = (Column(field=Field.GRADE, agg=Agg.LAST, alias="grade"),
+            Column(field=Field.SCORE, agg=Agg.LAST, alias="score"),
+            Column(field=Field.RANK, agg=Agg.LAST, alias="rank"),
+            Column(field=Field.ESTIMATED, agg=Agg.LAST, alias="estimated"),
+            Column(field=GRADE.field("advice"), agg=Agg.LAST, alias="advice"))
+    st = Statement(measurement=GRADE, rp=s.kpi_rp, columns=cols, where=(_ENT,), interval=None,
+                   tags=(Tag.ENTERPRISE, Tag.PERIOD), window=DaysBack(GRADE_DAYS))
+    return dress(kinds.grid().transformations([merge(), hide_time()]), s, title="Per-mu grades", w=6, h=8,
+                 targets=[target(st, s, table=True)],
+                 description="Each enterprise's per-mu grade (A-D), score and rank in the county's method, per "
+                             "period; estimated = energy nowcast from telemetry between finance reports. "
+                             "Advice: what would move it up a grade.")
 
 
 def build(s: DashboardSettings) -> Dashboard:

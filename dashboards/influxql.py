@@ -25,6 +25,7 @@ __all__ = [
     "Agg",
     "Column",
     "DaysAhead",
+    "DaysBack",
     "FamilyColumn",
     "FieldIs",
     "Fill",
@@ -164,6 +165,17 @@ class DaysAhead:
         return f"time > now() - 1d AND time < now() + {self.days}d"
 
 
+@dataclass(frozen=True, slots=True)
+class DaysBack:
+    """A fixed window of the last ``days`` days, instead of the dashboard's range (a per-mu grade is
+    stamped at the start of its period, a quarter or a year ago, whatever the time picker shows)."""
+
+    days: int
+
+    def render(self) -> str:
+        return f"time > now() - {self.days}d"
+
+
 Condition = VarMatch | TagIs | FieldIs
 
 
@@ -200,7 +212,7 @@ class Statement:
     interval: str | None = DASHBOARD_INTERVAL
     tags: tuple[TagName, ...] = ()
     fill: Fill | None = Fill.NULL
-    window: DaysAhead | None = None
+    window: DaysAhead | DaysBack | None = None
     tz: str | None = None
     limit: int | None = None
     desc: bool = False

@@ -205,6 +205,10 @@ _EXPECT = {
 }
 
 
+# Keys whose values are secrets: an error names the key and what was expected, never the value.
+_SECRET_KEYS = frozenset({"password", "token", "secret"})
+
+
 def _describe(err: Mapping[str, Any]) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
     kind = str(err["type"])
@@ -213,7 +217,10 @@ def _describe(err: Mapping[str, Any]) -> str:
         msg = f"expected a value {kind.replace('_', ' ')} {next(iter(ctx.values()))}"
     else:
         msg = _EXPECT.get(kind, str(err["msg"]).removeprefix("Value error, "))
-    if kind not in ("missing", "model_type", "dict_type") and not isinstance(err.get("input", {}), dict | list):
+    secret = any(str(part).lower() in _SECRET_KEYS for part in err["loc"])
+    if secret:  # never echo a secret, whatever its type: `password: 98765432109` is a password
+        msg = msg.removesuffix(f", got {err.get('input')!r}")
+    elif kind not in ("missing", "model_type", "dict_type") and not isinstance(err.get("input", {}), dict | list):
         shown = repr(err["input"])
         msg += f", got {shown[:60]}"
     return f"{loc}: {msg}"

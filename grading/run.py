@@ -96,8 +96,8 @@ def grade_period(*, period: str, inputs: Path, method: Path, config: Path, encod
     if publish and results:
         mq = cfg.mqtt
         msgs = messages(results, p, m.id, now_ms=int(time.time() * 1000), provenance=prov)
-        with MqttPublisher(host=mq.host, port=mq.port, client_id=f"{mq.client_id}-grade", username=mq.username,
-                           password=mq.password, timeout_s=mq.publish_timeout_s) as pub:
+        with MqttPublisher(host=mq.host, port=mq.port, client_id=f"{mq.client_id}-grade", identity=mq,
+                           timeout_s=mq.publish_timeout_s) as pub:
             for msg in msgs:
                 pub.publish(grade_topic(msg.enterprise), msg.model_dump_json().encode(), qos=1, retain=True)
                 published += 1

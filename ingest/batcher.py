@@ -23,6 +23,7 @@ from typing import Protocol
 from seamline.backoff import Backoff
 from seamline.ingest.metrics import IngestMetrics
 from seamline.ingest.quarantine import SOURCE_DB, QuarantineEntry, QuarantineStore
+from seamline.ingest.rejected_retry import RejectedRetrier
 from seamline.ingest.validate import Reason
 from seamline.storage.write_policy import PointWriter
 
@@ -161,6 +162,7 @@ class Batcher:
         metrics: IngestMetrics,
         limits: BatchLimits,
         clock: Callable[[], float] = time.monotonic,
+        retrier: RejectedRetrier | None = None,
     ) -> None:
         self._policy = policy
         self._writer = writer
@@ -169,6 +171,7 @@ class Batcher:
         self._metrics = metrics
         self._limits = limits
         self._clock = clock
+        self._retrier = retrier
         self._inbox = Inbox(limits)
         self.acked = 0
         self.unacked_on_abort = 0
@@ -199,6 +202,8 @@ class Batcher:
             self._metrics.in_flight.set(self._inbox.in_flight)
             try:
                 self._flush(batch, abort)
+                if self._retrier is not None:
+                    self._retrier.maybe_run(abort)
             except Exception:
                 if not abort.is_set():
                     raise
@@ -214,7 +219,6 @@ class Batcher:
             outcome = self._policy.write_durably(self._writer, lines, stop=abort)
             rejected = list(outcome.rejected)
             self._metrics.points_written.inc(outcome.written)
-            self._metrics.retries.inc(outcome.retries)
         entries = [w.quarantine for w in batch if w.quarantine is not None]
         entries += _db_rejections(batch, rejected)
         self._store_quarantine(entries, abort)
@@ -237,9 +241,11 @@ class Batcher:
                     raise
         for e in entries:
             self._metrics.quarantined.labels(reason=e.reason).inc()
+        for reason, n in evicted.items():
+            self._metrics.quarantine_evicted.labels(reason=reason).inc(n)
         if evicted:
-            self._metrics.quarantine_evicted.inc(evicted)
-            log.warning("quarantine full: evicted the %d oldest entries", evicted)
+            log.warning("quarantine full: evicted the %d oldest entries (%s)", sum(evicted.values()),
+                        ", ".join(f"{r}={n}" for r, n in sorted(evicted.items())))
 
     def _ack(self, batch: list[Work]) -> None:
         acks = [(w.mid, w.qos, w.generation) for w in batch if w.mid is not None]

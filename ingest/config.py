@@ -11,11 +11,12 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.contracts.topic import validate_level
 from seamline.errors import UsageError
+from seamline.mqtt_identity import MqttIdentity
 from seamline.storage.config import InfluxConfig
 
 
@@ -23,11 +24,12 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MqttConfig(_Section):
+class MqttConfig(MqttIdentity):
+    """Broker address and this worker's identity (TLS, client certificate or user name and
+    password / password_file / password_env: :class:`seamline.mqtt_identity.MqttIdentity`)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
-    username: str | None = None
-    password: SecretStr | None = None
     # Fixed per worker so the broker keeps this worker's persistent session across restarts.
     client_id: str = Field(default_factory=lambda: f"seamline-ingest-{socket.gethostname()}", min_length=1)
     # Shared subscription ($share/<group>/...) so several workers split the load. Mosquitto 2.0.11
@@ -45,8 +47,10 @@ class MqttConfig(_Section):
     # max_inflight_messages applies instead (1000 in our localstack and recommended config).
     receive_maximum: int = Field(default=1000, ge=1, le=65535)
     kinds: tuple[Literal["data", "state", "birth", "status"], ...] = ("data", "state", "birth", "status")
-    reconnect_min_s: float = Field(default=1.0, gt=0)
-    reconnect_max_s: float = Field(default=30.0, gt=0)
+    # Back within a few seconds of the broker: while ingest is away the broker queues (or, for
+    # $share on Mosquitto 2.0.11, drops) what gateways publish. Jittered per disconnect.
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=4.0, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> MqttConfig:
@@ -77,6 +81,12 @@ class ValidationConfig(_Section):
 class QuarantineConfig(_Section):
     path: Path = Path("ingest-quarantine.sqlite")
     max_rows: int = Field(default=1_000_000, ge=1)
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024, description="payload + detail bytes kept, at most")
+    # Lines InfluxDB refused (db_rejected) are retried automatically before they need a person.
+    retry_rejected: bool = True
+    retry_initial_s: float = Field(default=60.0, gt=0, description="first automatic retry after a refusal, s")
+    retry_max_s: float = Field(default=3600.0, gt=0, description="longest wait between automatic retries, s")
+    retry_max_attempts: int = Field(default=10, ge=1, description="automatic retries before a person must replay")
 
 
 class GapsConfig(_Section):

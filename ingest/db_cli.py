@@ -22,6 +22,7 @@ from seamline.errors import UsageError
 from seamline.storage.config import InfluxConfig
 from seamline.storage.connect import query_client
 from seamline.storage.db_init import DbInitError, DbLayout, RetentionSpec, init_v1, init_v2
+from seamline.storage.db_users import SERVICE_PRIVILEGES, DbUser, DbUsersError, ensure_admin, ensure_users
 from seamline.storage.influxql import duration_s
 from seamline.storage.query_errors import QueryError
 from seamline.storage.schema import Retention, telemetry
@@ -39,6 +40,17 @@ def register(sub: Any) -> None:
     i.add_argument("--kpi-duration", help="retention of derived KPIs (default from config, else INF = forever)")
     i.set_defaults(handler=_init)
 
+    u = dsub.add_parser("users", help="InfluxDB 1.x auth: an admin and one user per service (ingest WRITE, "
+                                      "dashboards READ, rules ALL)")
+    _connection_args(u)
+    u.add_argument("--admin-user", default="admin", help="admin user name (default admin)")
+    u.add_argument("--passwords-dir", type=Path, required=True,
+                   help="<user>.password files (admin, ingest, dashboards, rules); a missing one is created "
+                        "0600 with a random password")
+    u.add_argument("--service", action="append", metavar="NAME=READ|WRITE|ALL",
+                   help="users and privileges (default: ingest=WRITE dashboards=READ rules=ALL)")
+    u.set_defaults(handler=_users)
+
     q = dsub.add_parser("query", help="run an InfluxQL statement and print the result as a table")
     _connection_args(q)
     example = f"{Retention.RAW}.{telemetry(AssetKind.SEWING_MACHINE)}"
@@ -52,6 +64,7 @@ def _connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database", help="database name (default from config, else seamline)")
     p.add_argument("--username", help="1.x user")
     p.add_argument("--password-env", metavar="VAR", help="environment variable holding the 1.x password")
+    p.add_argument("--password-file", type=Path, metavar="FILE", help="file holding the 1.x password")
     p.add_argument("--influx-version", type=int, choices=(1, 2), help="server API version (default 1)")
     p.add_argument("--org", help="2.x organization")
     p.add_argument("--token-env", metavar="VAR", help="environment variable holding the 2.x token")
@@ -82,7 +95,8 @@ def _target(args: argparse.Namespace) -> InfluxConfig:
     block = _influx_section(args.config) if args.config is not None else {}
     overrides = {
         "version": args.influx_version, "url": args.url, "database": args.database, "username": args.username,
-        "password": _secret_from_env(args.password_env), "org": args.org, "token": _secret_from_env(args.token_env),
+        "password": _secret_from_env(args.password_env), "password_file": args.password_file,
+        "org": args.org, "token": _secret_from_env(args.token_env),
         "raw_duration": getattr(args, "raw_duration", None), "kpi_duration": getattr(args, "kpi_duration", None),
     }
     merged = {**block, **{k: v for k, v in overrides.items() if v is not None}}
@@ -118,6 +132,55 @@ def _init(args: argparse.Namespace) -> int:
         f"database {t.database}: ready ({len(actions)} change(s); raw retention "
         f"{'forever' if raw_days == 0 else f'{raw_days:g} d'}, kpi {t.duration(Retention.KPI)})"
     )
+    return 0
+
+
+def _password(d: Path, user: str) -> SecretStr:
+    """``d/<user>.password``; created 0600 with 32 random URL-safe characters when missing."""
+    import secrets
+
+    from seamline.secret_source import SecretSourceError, read_secret_file
+    from seamline.security.private_files import make_private_dir, write_private
+
+    path = d / f"{user}.password"
+    if not path.exists():
+        make_private_dir(d)
+        write_private(path, secrets.token_urlsafe(24).encode())
+    try:
+        return read_secret_file(path, what=f"{user} password")
+    except SecretSourceError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _services(specs: list[str] | None) -> dict[str, str]:
+    if not specs:
+        return dict(SERVICE_PRIVILEGES)
+    out = {}
+    for spec in specs:
+        name, _, priv = spec.partition("=")
+        if not name or priv.upper() not in ("READ", "WRITE", "ALL"):
+            raise UsageError(f"--service {spec!r}: expected NAME=READ|WRITE|ALL")
+        out[name] = priv.upper()
+    return out
+
+
+def _users(args: argparse.Namespace) -> int:
+    t = _target(args)
+    if t.version != 1:
+        raise UsageError("db users is for InfluxDB 1.x (2.x/3.x: create tokens with the influx CLI)")
+    admin_pw = _password(args.passwords_dir, args.admin_user)
+    admin = t.model_copy(update={"username": args.admin_user, "password": admin_pw})
+    client = query_client(admin)
+    users = [DbUser(name, _password(args.passwords_dir, name), priv)  # type: ignore[arg-type]
+             for name, priv in _services(args.service).items()]
+    try:
+        actions = [ensure_admin(client, args.admin_user, admin_pw), *ensure_users(client, t.database, users)]
+    except (DbUsersError, QueryError) as exc:
+        print(f"seamline db users: {exc}", file=sys.stderr)
+        return 1
+    for a in actions:
+        print(a)
+    print(f"database {t.database}: {len(users)} service users; passwords in {args.passwords_dir} (0600)")
     return 0
 
 

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from seamline.storage.line_protocol import encode_line
 from seamline.storage.schema import INGEST_SELF, Tag
+from seamline.storage.write_policy import WritePolicyCounters
 
 # Batch write latency buckets (seconds): a healthy write is 5-200 ms; retries push it to minutes.
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -26,12 +27,19 @@ class IngestMetrics:
         self.messages_acked = Counter("seamline_ingest_messages_acked", "MQTT messages acknowledged", registry=r)
         self.points_written = Counter("seamline_ingest_points_written", "Lines InfluxDB accepted", registry=r)
         self.batches = Counter("seamline_ingest_batches", "Batches written", registry=r)
-        self.retries = Counter("seamline_ingest_write_retries", "Write attempts that were retried", registry=r)
+        self.retries = Counter("seamline_ingest_write_retries", "Write requests that repeated lines after a failure "
+                               "(counted while the outage lasts, not when the batch finally succeeds)", registry=r)
+        self.write_errors = Counter("seamline_ingest_write_errors", "Failed write requests by class", ["class"],
+                                    registry=r)
         self.quarantined = Counter(
             "seamline_ingest_quarantined", "Messages or lines quarantined", ["reason"], registry=r
         )
         self.quarantine_evicted = Counter(
-            "seamline_ingest_quarantine_evicted", "Oldest quarantine entries evicted (bound)", registry=r
+            "seamline_ingest_quarantine_evicted", "Oldest quarantine entries evicted (rows or bytes bound)",
+            ["reason"], registry=r
+        )
+        self.rejected_retries = Counter(
+            "seamline_ingest_rejected_retries", "Automatic retries of lines InfluxDB refused", ["result"], registry=r
         )
         self.gaps = Counter("seamline_ingest_seq_gaps", "Sequence gaps detected", registry=r)
         self.in_flight = Gauge("seamline_ingest_in_flight", "Messages received, not yet acknowledged", registry=r)
@@ -42,6 +50,8 @@ class IngestMetrics:
             buckets=_LATENCY_BUCKETS_S,
             registry=r,
         )
+        self._synced: dict[tuple[str, ...], float] = {}
+        self._sync_lock = threading.Lock()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -60,6 +70,22 @@ class IngestMetrics:
             self._thread.join(timeout=5)
             self._thread = None
 
+    def sync_write_policy(self, counters: WritePolicyCounters) -> None:
+        """Bring the write counters up to the policy's live totals (which grow during an outage,
+        while the batch that is failing has not returned)."""
+        with self._sync_lock:
+            self._sync(("retries",), counters.retries, self.retries)
+            for cls, value in (("retryable", counters.retryable_errors), ("auth", counters.auth_errors),
+                               ("server_limit", counters.server_limit_errors),
+                               ("permanent", counters.permanent_errors)):
+                self._sync(("errors", cls), value, self.write_errors.labels(**{"class": cls}))
+
+    def _sync(self, key: tuple[str, ...], total: float, counter: Counter) -> None:
+        delta = total - self._synced.get(key, 0.0)
+        if delta > 0:
+            counter.inc(delta)
+            self._synced[key] = total
+
     def snapshot(self) -> dict[str, float]:
         """Current values, flat: counter totals, gauges, ``quarantined_<reason>`` per reason."""
         out: dict[str, float] = {}
@@ -68,8 +94,9 @@ class IngestMetrics:
                 if s.name.endswith(("_created", "_bucket")):
                     continue
                 name = s.name.removeprefix("seamline_ingest_")
-                if "reason" in s.labels:
-                    name = f"{name.removesuffix('_total')}_{s.labels['reason']}"
+                for label in ("reason", "result", "class"):
+                    if label in s.labels:
+                        name = f"{name.removesuffix('_total')}_{s.labels[label]}"
                 out[name] = s.value
         return out
 

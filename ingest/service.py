@@ -21,6 +21,7 @@ from seamline.ingest.gaps import GapTracker
 from seamline.ingest.metrics import IngestMetrics
 from seamline.ingest.points import message_lines
 from seamline.ingest.quarantine import SOURCE_MQTT, QuarantineEntry, QuarantineStore
+from seamline.ingest.rejected_retry import RejectedRetrier, RetrySettings
 from seamline.ingest.subscriber import MqttSubscriber
 from seamline.ingest.validate import Accepted, Reason, TimeWindow, validate
 from seamline.storage.connect import point_writer
@@ -32,9 +33,9 @@ log = logging.getLogger(__name__)
 # How often a blocked submit re-checks for shutdown (s).
 _SUBMIT_POLL_S = 0.5
 # Self-metrics fields besides the Prometheus counters.
-_QUEUE_FULL_WAITS, _QUARANTINE_ROWS, _MQTT_CONNECTS, _STALE_ACKS, _GAP_TRACKED_ASSETS, _WRITE_WAITED_S = (
-    INGEST_SELF.fields_of("queue_full_waits", "quarantine_rows", "mqtt_connects", "stale_acks", "gap_tracked_assets",
-                          "write_waited_s"))
+(_QUEUE_FULL_WAITS, _QUARANTINE_ROWS, _QUARANTINE_BYTES, _MQTT_CONNECTS, _STALE_ACKS, _GAP_TRACKED_ASSETS,
+ _WRITE_WAITED_S) = INGEST_SELF.fields_of("queue_full_waits", "quarantine_rows", "quarantine_bytes", "mqtt_connects",
+                                          "stale_acks", "gap_tracked_assets", "write_waited_s")
 
 
 def wall_ms() -> int:
@@ -118,7 +119,7 @@ class IngestService:
             port = self.metrics.serve(port=c.metrics.port, bind=c.metrics.bind)
             log.info("metrics on http://%s:%d/metrics", c.metrics.bind, port)
         writer = self._writer or point_writer(c.influx, Retention.RAW)
-        store = QuarantineStore(c.quarantine.path, max_rows=c.quarantine.max_rows)
+        store = QuarantineStore(c.quarantine.path, max_rows=c.quarantine.max_rows, max_bytes=c.quarantine.max_bytes)
         try:
             return self._serve(stop, writer, store)
         finally:
@@ -132,8 +133,14 @@ class IngestService:
         subscriber = MqttSubscriber(c.mqtt, self._on_message)
         limits = BatchLimits(max_lines=c.batch.max_lines, max_messages=c.batch_max_messages,
                              max_delay_s=c.batch.max_delay_s, queue_max_messages=c.batch.queue_max_messages)
+        q = c.quarantine
+        retrier = RejectedRetrier(store=store, policy=self._policy, writer=writer, metrics=self.metrics,
+                                  settings=RetrySettings(initial_s=q.retry_initial_s, max_s=q.retry_max_s,
+                                                         max_attempts=q.retry_max_attempts,
+                                                         check_every_s=min(10.0, q.retry_initial_s))) \
+            if q.retry_rejected else None
         batcher = Batcher(policy=self._policy, writer=writer, quarantine=store, acker=subscriber,
-                          metrics=self.metrics, limits=limits)
+                          metrics=self.metrics, limits=limits, retrier=retrier)
         thread = threading.Thread(target=batcher.run, kwargs={"closing": closing, "abort": abort},
                                   name="ingest-writer", daemon=True)
         self._running = _Running(batcher, subscriber, thread, closing, abort)
@@ -172,10 +179,12 @@ class IngestService:
                 return
 
     def _submit_self_metrics(self, batcher: Batcher, subscriber: MqttSubscriber, store: QuarantineStore) -> None:
+        self.metrics.sync_write_policy(self._policy.counters)
         gaps = self.intake.gaps
         extra = {
             _QUEUE_FULL_WAITS: batcher.full_waits,
             _QUARANTINE_ROWS: len(store),
+            _QUARANTINE_BYTES: store.bytes,
             _MQTT_CONNECTS: subscriber.connects,
             _STALE_ACKS: subscriber.stale_acks,
             _GAP_TRACKED_ASSETS: len(gaps) if gaps else 0,
@@ -197,7 +206,8 @@ def replay_quarantine(
     intake = Intake.from_config(config, with_gaps=False)
     policy = WritePolicy()
     writer = writer or point_writer(config.influx, Retention.RAW)
-    store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
+    store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows,
+                            max_bytes=config.quarantine.max_bytes)
     replayed = failing = 0
     try:
         after = 0

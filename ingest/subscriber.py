@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Sequence
 
@@ -31,6 +32,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from seamline.contracts.topic import shared, subscription
 from seamline.ingest.config import MqttConfig
 from seamline.ingest.fast_client import BufferedClient
+from seamline.mqtt_connect import apply_identity
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +74,22 @@ class MqttSubscriber:
                 clean_session=False,
                 manual_ack=True,
             )
-        if config.username:
-            password = config.password.get_secret_value() if config.password else None
-            client.username_pw_set(config.username, password)
-        # paho's own reconnect backoff (doubling, capped); it has no jitter, see README.
-        client.reconnect_delay_set(min_delay=int(max(1, config.reconnect_min_s)), max_delay=int(config.reconnect_max_s))
+        # TLS context and user/password; paho's connect_async raises nothing here, a refusal shows
+        # in _handle_connect's reason code and paho retries with backoff.
+        apply_identity(client, config)
+        # paho's own reconnect backoff (doubling from min to max); _jitter() re-draws the cap on every
+        # disconnect, so workers that lost the same broker do not come back in lockstep.
+        self._jitter(client)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
         self._client = client
         self._v5 = v5
+
+    def _jitter(self, client: mqtt.Client) -> None:
+        c = self._config
+        cap = random.uniform(max(c.reconnect_min_s, c.reconnect_max_s / 2), c.reconnect_max_s)
+        client.reconnect_delay_set(min_delay=c.reconnect_min_s, max_delay=cap)  # type: ignore[arg-type]
 
     @property
     def generation(self) -> int:
@@ -153,9 +161,12 @@ class MqttSubscriber:
     def _handle_disconnect(
         self, _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object
     ) -> None:
+        if self.connected.is_set():  # a connection that had worked: a new cap for the coming backoff
+            self._jitter(_client)
         self.connected.clear()
         if reason.is_failure:
-            log.warning("MQTT connection lost (%s); reconnecting", reason)
+            log.warning("MQTT connection to %s:%d lost (%s); reconnecting within %.0f s, then re-subscribing first",
+                        self._config.host, self._config.port, reason, self._config.reconnect_max_s)
 
     def _handle_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         try:

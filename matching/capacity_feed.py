@@ -7,17 +7,21 @@ never silently used.
 from __future__ import annotations
 
 import json
+import ssl
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from seamline.contracts.messages import CapacityMessage
 from seamline.contracts.topic import LINE_ASSET, MessageKind, Topic, TopicError, subscription
 from seamline.errors import UsageError
-from seamline.matching.retained import DEFAULT_QUIET_S, DEFAULT_TIMEOUT_S, collect_retained
+from seamline.matching.retained import DEFAULT_QUIET_S, DEFAULT_TIMEOUT_S, BrokerUnavailableError, collect_retained
+from seamline.mqtt_identity import MqttIdentity
+from seamline.secret_source import redact_url
 
 # A cluster has thousands of lines; more retained capacity topics than this is a misconfigured
 # broker or a wildcard gone wrong, and collecting stops there.
@@ -57,9 +61,21 @@ def from_file(path: Path) -> Feed:
         raise UsageError(f"capacity {path}: not valid JSON: {exc}") from exc
 
 
-def from_http(url: str, *, timeout_s: float = 10.0) -> Feed:
-    with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-        body = resp.read(MAX_HTTP_BYTES + 1)
+def from_http(url: str, *, timeout_s: float = 10.0, token: SecretStr | None = None,
+              context: ssl.SSLContext | None = None) -> Feed:
+    """GET the capacity list at ``url``, with ``Authorization: Bearer <token>`` when given; HTTPS
+    verified against ``context`` (default: the system store). A refusal is one line, no secret."""
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s, context=context) as resp:
+            body = resp.read(MAX_HTTP_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        hint = " (give --capacity-token-file or --capacity-token-env)" if exc.code == 401 else ""
+        raise BrokerUnavailableError(f"capacity {redact_url(url)}: HTTP {exc.code} {exc.reason}{hint}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        why = getattr(exc, "reason", exc)
+        raise BrokerUnavailableError(f"capacity {redact_url(url)}: cannot reach it: {why}") from None
     if len(body) > MAX_HTTP_BYTES:
         raise UsageError(f"capacity {url}: response larger than {MAX_HTTP_BYTES} bytes")
     return parse_capacity_json(json.loads(body), source=url)
@@ -71,12 +87,13 @@ def from_mqtt(
     enterprise: str = "+",
     quiet_s: float = DEFAULT_QUIET_S,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    identity: MqttIdentity | None = None,
 ) -> Feed:
     """The retained capacity messages on the broker (``matching.retained``), validated; a payload
     whose enterprise, site or line differs from its topic is rejected."""
     topic_filter = subscription(enterprise=enterprise, asset=LINE_ASSET, kind=MessageKind.CAPACITY)
     retained, dropped = collect_retained(broker_url, topic_filter, max_messages=MAX_CAPACITY_MESSAGES,
-                                         quiet_s=quiet_s, timeout_s=timeout_s)
+                                         quiet_s=quiet_s, timeout_s=timeout_s, identity=identity)
     feed = Feed()
     for topic, payload in sorted(retained.items()):
         try:

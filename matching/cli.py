@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import UsageError
-from seamline.matching import capacity_feed
+from seamline.matching import capacity_feed, plausibility
 from seamline.matching.bookings import PlanTooLargeError, plan_messages, render_table
 from seamline.matching.capacity import LineKey, from_messages
 from seamline.matching.models import AllocationPlan, Order
@@ -39,13 +39,20 @@ from seamline.matching.publisher import MqttPublisher, PublishError, booked_line
 from seamline.matching.retained import BrokerUnavailableError
 from seamline.matching.solver import SolveOptions
 from seamline.matching.summary import plan_summary, write_summary
+from seamline.mqtt_identity import MqttIdentity
+from seamline.mqtt_identity_cli import add_identity_options, http_auth, identity_from_args
 
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("match", help="allocate buyers' orders to measured capacity")
     p.add_argument("--orders", type=Path, required=True, help="order book: .csv, .json or .yaml")
     p.add_argument("--capacity", help="capacity: JSON file or http(s) URL (default: retained MQTT)")
-    p.add_argument("--broker", help="mqtt://host:port for capacity (without --capacity) and --publish")
+    p.add_argument("--broker", help="mqtt://host:port or mqtts://host:port (TLS) for capacity (without --capacity) "
+                                    "and --publish")
+    add_identity_options(p)
+    p.add_argument("--capacity-token-file", metavar="FILE", help="bearer token for an http(s) --capacity URL")
+    p.add_argument("--capacity-token-env", metavar="VAR", help="environment variable holding that token")
+    p.add_argument("--capacity-ca", metavar="FILE", help="CA of an https --capacity endpoint's certificate")
     p.add_argument("--profiles", type=Path, help="factory profiles .yaml/.json (default: neutral)")
     p.add_argument("--publish", action="store_true",
                    help="publish the plan retained on the allocation and bookings topics of every line")
@@ -71,11 +78,14 @@ def run(args: argparse.Namespace) -> int:
     book = load_profiles(args.profiles)
     rows, source = read_rows(args.orders)
     parsed = parse_orders(rows, source=source, today=today, categories=book.categories)
+    identity = identity_from_args(args)
     try:
-        feed = _capacity(args)
+        feed = _capacity(args, identity)
     except BrokerUnavailableError as exc:
         print(f"seamline match: no capacity: {exc}", file=sys.stderr)
         return 1
+    screened = plausibility.screen(feed.messages)  # the one gate every capacity source passes
+    feed = capacity_feed.Feed(screened.accepted, [*feed.rejected, *screened.refused])
     for msg in feed.rejected:
         print(f"capacity rejected: {msg}", file=sys.stderr)
     solve = SolveOptions(time_limit_s=args.time_limit)
@@ -100,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if args.publish:
         lines = {LineKey(enterprise=m.enterprise, site=m.site, line=m.line) for m in feed.messages}
         try:
-            _publish(args.broker, plan, parsed.orders, lines, plan_id=plan_id, now_ms=now_ms)
+            _publish(args.broker, plan, parsed.orders, lines, plan_id=plan_id, now_ms=now_ms, identity=identity)
         except (BrokerUnavailableError, PublishError, PlanTooLargeError) as exc:
             print(f"seamline match: plan not published: {exc}", file=sys.stderr)
             return 1
@@ -121,12 +131,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _publish(broker: str, plan: AllocationPlan, orders: Sequence[Order], lines: set[LineKey], *, plan_id: str,
-             now_ms: int) -> None:
+             now_ms: int, identity: MqttIdentity | None) -> None:
     """Publish the plan for ``lines`` and every line with earlier bookings on ``broker``."""
-    earlier = booked_lines(broker)
+    earlier = booked_lines(broker, identity)
     messages = plan_messages(plan, {o.order_id: o for o in orders}, lines=lines | earlier,
                              plan_id=plan_id, now_ms=now_ms)
-    pub = MqttPublisher(broker)
+    pub = MqttPublisher(broker, identity)
     try:
         publish_plan(messages, pub)
     finally:
@@ -136,11 +146,11 @@ def _publish(broker: str, plan: AllocationPlan, orders: Sequence[Order], lines: 
           f"{len(messages.bookings)} lines ({emptied} without bookings)", file=sys.stderr)
 
 
-def _capacity(args: argparse.Namespace) -> capacity_feed.Feed:
+def _capacity(args: argparse.Namespace, identity: MqttIdentity | None) -> capacity_feed.Feed:
     if args.capacity:
         if args.capacity.startswith(("http://", "https://")):
-            return capacity_feed.from_http(args.capacity)
+            return capacity_feed.from_http(args.capacity, **http_auth(args))
         return capacity_feed.from_file(Path(args.capacity))
     if args.broker:
-        return capacity_feed.from_mqtt(args.broker)
+        return capacity_feed.from_mqtt(args.broker, identity=identity)
     raise UsageError("give --capacity FILE|URL or --broker mqtt://host:port")

@@ -17,7 +17,8 @@ from seamline.contracts.messages import MAX_PAYLOAD_BYTES
 from seamline.contracts.topic import LINE_ASSET, MessageKind, Topic, TopicError, subscription
 from seamline.matching.bookings import PlanMessages
 from seamline.matching.capacity import LineKey
-from seamline.matching.retained import broker_address, collect_retained
+from seamline.matching.retained import BrokerUnavailableError, collect_retained, connect_client
+from seamline.mqtt_identity import MqttIdentity
 
 # Seconds to wait for the broker to acknowledge each QoS 1 publish before giving up.
 PUBLISH_TIMEOUT_S = 10.0
@@ -37,14 +38,12 @@ class Publisher(Protocol):
 class MqttPublisher:
     """A short-lived paho client: connect, publish, wait for PUBACKs, disconnect."""
 
-    def __init__(self, broker_url: str) -> None:
-        host, port = broker_address(broker_url)
+    def __init__(self, broker_url: str, identity: MqttIdentity | None = None) -> None:
         self._client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="")
         try:
-            self._client.connect(host, port, keepalive=30)
-        except OSError as exc:
-            raise PublishError(f"cannot connect to {broker_url}: {exc}") from exc
-        self._client.loop_start()
+            connect_client(self._client, broker_url, identity)
+        except BrokerUnavailableError as exc:
+            raise PublishError(str(exc)) from None
 
     def publish(self, topic: str, payload: bytes, *, retain: bool) -> None:
         info = self._client.publish(topic, payload, qos=1, retain=retain)
@@ -60,11 +59,11 @@ class MqttPublisher:
         self._client.loop_stop()
 
 
-def booked_lines(broker_url: str) -> set[LineKey]:
+def booked_lines(broker_url: str, identity: MqttIdentity | None = None) -> set[LineKey]:
     """The lines that have a retained bookings message, taken from the topic alone (an invalid
     payload is replaced all the same)."""
     topic_filter = subscription(asset=LINE_ASSET, kind=MessageKind.BOOKINGS)
-    retained, _ = collect_retained(broker_url, topic_filter, max_messages=MAX_BOOKED_LINES)
+    retained, _ = collect_retained(broker_url, topic_filter, max_messages=MAX_BOOKED_LINES, identity=identity)
     out = set()
     for topic in retained:
         try:

@@ -90,6 +90,23 @@ class AlertLedger:
             entry.cleared_at = now
             return True
 
+    def forget(self, labels: AlertLabels) -> bool:
+        """Stop posting this alert at all (its sender no longer owns it: another replica does)."""
+        with self._lock:
+            return self._entries.pop(label_key(labels), None) is not None
+
+    def restore(self, labels: AlertLabels, annotations: AlertAnnotations, *, starts_at: datetime,
+                resolved_at: datetime | None = None, generator_url: str | None = None) -> None:
+        """Put back an alert a previous process posted (after a restart or a takeover): same
+        ``startsAt``, and resolved at ``resolved_at`` if it was."""
+        with self._lock:
+            self._entries[label_key(labels)] = _Entry(labels, annotations, generator_url, starts_at=starts_at,
+                                                      cleared_at=None if resolved_at is None
+                                                      else resolved_at - self.keep_firing_for)
+
+    def __contains__(self, labels: object) -> bool:
+        return isinstance(labels, AlertLabels) and label_key(labels) in self._entries
+
     def batch(self, now: datetime) -> list[PostableAlert]:
         """Everything to post at ``now``; forgets resolved alerts older than the retention."""
         out: list[PostableAlert] = []

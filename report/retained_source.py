@@ -22,6 +22,7 @@ from seamline.backoff import Backoff
 from seamline.contracts.messages import AllocationMessage, CapacityMessage
 from seamline.contracts.topic import LINE_ASSET, MessageKind, Topic, TopicError, subscription
 from seamline.matching.retained import BrokerUnavailableError, collect_retained
+from seamline.mqtt_identity import MqttIdentity
 from seamline.report.inputs import PlatformState
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class BrokerSettings:
     client_id: str = ""
     username: str | None = None
     password: SecretStr | None = None
+    identity: MqttIdentity | None = None  # TLS and identity (the rules config's mqtt block); wins over username
     quiet_s: float = 0.5  # the retained burst is over after this long without a new message
     timeout_s: float = 10.0
     max_messages: int = 100_000  # topics per read; one per line
@@ -117,8 +119,9 @@ class RetainedPlatformReader:
             topic_filter = subscription(enterprise=enterprise or "+", asset=LINE_ASSET, kind=kind)
             got[kind], dropped = self.collect(
                 s.url, topic_filter, max_messages=s.max_messages, quiet_s=s.quiet_s, timeout_s=s.timeout_s,
-                client_id=f"{s.client_id}-{kind.value}" if s.client_id else "", username=s.username,
-                password=s.password)
+                client_id=f"{s.client_id}-{kind.value}" if s.client_id else "",
+                **({"identity": s.identity} if s.identity is not None else
+                   {"username": s.username, "password": s.password}))
             overflow += dropped
         return fold_platform(got[MessageKind.CAPACITY], got[MessageKind.ALLOCATION], source=s.url, overflow=overflow)
 

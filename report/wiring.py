@@ -23,7 +23,7 @@ def broker_settings(cfg: RulesConfig) -> BrokerSettings:
     """The rules service's broker and its bounds for reading retained topics (``capacity.bookings_*``)."""
     m, c = cfg.mqtt, cfg.capacity
     return BrokerSettings(url=f"mqtt://{m.host}:{m.port}", client_id=f"{m.client_id}-report", username=m.username,
-                          password=m.password, quiet_s=c.bookings_quiet_s, timeout_s=c.bookings_timeout_s,
+                          password=m.password, identity=m, quiet_s=c.bookings_quiet_s, timeout_s=c.bookings_timeout_s,
                           max_messages=c.bookings_max_messages)
 
 

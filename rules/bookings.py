@@ -21,6 +21,8 @@ from pydantic import SecretStr, ValidationError
 
 from seamline.contracts.messages import BookingsMessage
 from seamline.contracts.topic import LINE_ASSET, MessageKind, Topic, TopicError, subscription
+from seamline.mqtt_connect import MqttConnectError, apply_identity, connect_and_wait
+from seamline.mqtt_identity import MqttIdentity
 from seamline.rules.capacity import BookedKey
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,7 @@ class MqttBookingsReader:
     client_id: str
     username: str | None = None
     password: SecretStr | None = None
+    identity: MqttIdentity | None = None  # TLS and identity; wins over username/password
     quiet_s: float = 0.5
     timeout_s: float = 10.0
     max_messages: int = 100_000
@@ -131,15 +134,15 @@ class MqttBookingsReader:
 
         client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              protocol=MQTTProtocolVersion.MQTTv311)
-        if self.username:
-            client.username_pw_set(self.username, self.password.get_secret_value() if self.password else None)
         client.on_message = on_message
         client.on_subscribe = lambda *_a: subscribed.set()
+        identity = self.identity or MqttIdentity(username=self.username,
+                                                 password=self.password if self.username else None)
         try:
-            client.connect(self.host, self.port, keepalive=30)
-        except OSError as exc:
-            raise BookingsUnavailableError(f"cannot connect to mqtt://{self.host}:{self.port}: {exc}") from exc
-        client.loop_start()
+            apply_identity(client, identity)
+            connect_and_wait(client, self.host, self.port, identity, timeout_s=self.timeout_s)
+        except MqttConnectError as exc:
+            raise BookingsUnavailableError(str(exc)) from None
         try:
             client.subscribe(BOOKINGS_FILTER, qos=1)
             start = self.clock()
@@ -157,7 +160,8 @@ class MqttBookingsReader:
             client.disconnect()
             client.loop_stop()
         with lock:
-            return fold_bookings(dict(got), source=f"mqtt://{self.host}:{self.port}", overflow=overflow[0])
+            scheme = "mqtts" if identity.uses_tls else "mqtt"
+            return fold_bookings(dict(got), source=f"{scheme}://{self.host}:{self.port}", overflow=overflow[0])
 
 
 def log_bookings(b: Bookings) -> None:

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from seamline.mqtt_identity import tls_client_context
 from seamline.rules.bookings import MqttBookingsReader
 from seamline.rules.capacity_feed import CapacityFeed, Publisher, RetryPolicy, UrllibPoster
 from seamline.rules.catchup import Catchup, CatchupSettings
@@ -89,8 +90,8 @@ def _publisher_factory(cfg: RulesConfig) -> Callable[[], contextlib.AbstractCont
 
     @contextlib.contextmanager
     def open_publisher() -> Iterator[Publisher]:
-        with MqttPublisher(host=m.host, port=m.port, client_id=m.client_id, username=m.username,
-                           password=m.password, timeout_s=m.publish_timeout_s) as pub:
+        with MqttPublisher(host=m.host, port=m.port, client_id=m.client_id, identity=m,
+                           timeout_s=m.publish_timeout_s) as pub:
             yield pub
 
     return open_publisher
@@ -99,8 +100,8 @@ def _publisher_factory(cfg: RulesConfig) -> Callable[[], contextlib.AbstractCont
 def bookings_reader(cfg: RulesConfig) -> MqttBookingsReader:
     m, c = cfg.mqtt, cfg.capacity
     # its own client id: the capacity publisher connects with m.client_id right after
-    return MqttBookingsReader(host=m.host, port=m.port, client_id=f"{m.client_id}-bookings", username=m.username,
-                              password=m.password, quiet_s=c.bookings_quiet_s, timeout_s=c.bookings_timeout_s,
+    return MqttBookingsReader(host=m.host, port=m.port, client_id=f"{m.client_id}-bookings", identity=m,
+                              quiet_s=c.bookings_quiet_s, timeout_s=c.bookings_timeout_s,
                               max_messages=c.bookings_max_messages)
 
 
@@ -109,7 +110,9 @@ def make_feed(cfg: RulesConfig, master: MasterData, lease: Lease, ownership: Own
     return CapacityFeed(
         client=CountingClient(query_client(cfg.influx), database=cfg.influx.database), master=master,
         kpi_rp=cfg.influx.kpi_rp, bookings=bookings_reader(cfg), publisher=_publisher_factory(cfg),
-        poster=UrllibPoster(timeout_s=c.http_timeout_s) if c.http_url else None, http_url=c.http_url,
+        poster=UrllibPoster(timeout_s=c.http_timeout_s, token=c.http_token,
+                            context=tls_client_context(ca=c.http_tls_ca) if c.http_tls_ca else None)
+        if c.http_url else None, http_url=c.http_url,
         retry=RetryPolicy(attempts=c.http_attempts, backoff_s=c.http_backoff_s, max_backoff_s=c.http_max_backoff_s),
         fence=lease, ownership=ownership, writer=KpiPointWriter(point_writer(cfg.influx, Retention.KPI), fence=lease),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +23,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from pydantic import SecretStr
 
 from seamline.backoff import backoff_delay_s
 from seamline.contracts.messages import CapacityMessage
@@ -33,6 +36,7 @@ from seamline.rules.kpi_points import Fence, KpiPointWriter, NoFence
 from seamline.rules.master_data import MasterData
 from seamline.rules.ownership import Ownership
 from seamline.rules.windows import WindowSize
+from seamline.secret_source import redact_url
 from seamline.storage.query import CountingClient, Select
 from seamline.storage.schema import KPI_LINE, TIME, Tag
 from seamline.storage.schema import Field as StorageField
@@ -83,19 +87,30 @@ class Poster(Protocol):
 
 
 class UrllibPoster:
-    def __init__(self, *, timeout_s: float = 10.0) -> None:
+    """POST with ``Authorization: Bearer <token>`` when a token is configured (the capacity endpoint
+    refuses requests without it); HTTPS verified against ``context`` (default: the system store)."""
+
+    def __init__(self, *, timeout_s: float = 10.0, token: SecretStr | None = None,
+                 context: ssl.SSLContext | None = None) -> None:
         self.timeout_s = timeout_s
+        self._token = token
+        self._context = context
 
     def post(self, url: str, body: bytes) -> None:
-        req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        shown = redact_url(url)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+            with urllib.request.urlopen(req, timeout=self.timeout_s, context=self._context) as resp:
                 resp.read()
         except urllib.error.HTTPError as exc:
-            raise HttpPostError(f"{url}: HTTP {exc.code}", retryable=exc.code in (408, 429) or exc.code >= 500) \
-                from exc
+            raise HttpPostError(f"{shown}: HTTP {exc.code}", retryable=exc.code in (408, 429) or exc.code >= 500) \
+                from None
         except (urllib.error.URLError, OSError) as exc:
-            raise HttpPostError(f"{url}: {exc}", retryable=True) from exc
+            why = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            raise HttpPostError(f"{shown}: {why}", retryable=True) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

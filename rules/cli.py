@@ -68,11 +68,14 @@ def _run(args: argparse.Namespace) -> int:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     service = make_service(cfg)
     catchup = make_catchup(cfg, service)
+    alerts = _alerts_runtime(cfg, service)
     scheduler = BlockingScheduler(timezone=UTC)
     ids = schedule(scheduler, service, delay_s=cfg.jobs.delay_s, shift_every_min=cfg.jobs.shift_every_min,
                    capacity_every_min=cfg.capacity.interval_min if cfg.capacity.enabled else None,
                    renew_s=cfg.lease.renew_s, misfire_grace_s=cfg.jobs.misfire_grace_s,
-                   ledger=catchup.run if catchup is not None else None, ledger_every_s=cfg.ledger.every_s)
+                   ledger=catchup.run if catchup is not None else None, ledger_every_s=cfg.ledger.every_s,
+                   alerts=alerts.tick if alerts is not None else None,
+                   alerts_every_s=alerts.config.interval_s if alerts is not None else 30.0)
     shards = f"{cfg.shard_count} dynamic shards" if cfg.shards == "dynamic" else f"shard {cfg.shard}"
     log.info("rules service %s: %d enterprises (%s, lease %s), jobs %s", cfg.lease.holder,
              len(service.master.enterprises), shards, cfg.lease.kind, ids)
@@ -81,10 +84,52 @@ def _run(args: argparse.Namespace) -> int:
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
+    if alerts is not None:
+        alerts.start()
     try:
         scheduler.start()
     finally:
+        if alerts is not None:
+            alerts.close()
         service.lease.release()
+    return 0
+
+
+def _alerts_runtime(cfg: RulesConfig, service: Any) -> Any:
+    """The alert evaluator and sender when ``alerts:`` names a config (enabled), else None."""
+    if cfg.alerts is None:
+        return None
+    from seamline.rules.alerts.config import load_alerts_config
+    from seamline.rules.alerts.service import make_alerts
+
+    acfg = load_alerts_config(cfg.alerts)
+    if not acfg.enabled:
+        return None
+    if not acfg.alertmanager.peers:
+        log.warning("alerts: no alertmanager.peers configured; alerts are evaluated and stored, not sent")
+    return make_alerts(acfg, influx=cfg.influx, master=service.master, lease=service.lease, owner=service.owner)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    """Validate the rules config, its master data and its alerts config; print a summary."""
+    from seamline.rules.alerts.config import load_alerts_config, resolve_rules
+    from seamline.rules.master_data import load_master_data
+
+    cfg = load_config(args.config)
+    master = load_master_data(cfg.master_data)
+    print(f"{args.config}: ok; master data {cfg.master_data}: {len(master.enterprises)} enterprises")
+    if cfg.alerts is None:
+        print("alerts: not configured")
+        return 0
+    acfg = load_alerts_config(cfg.alerts)
+    rules = resolve_rules(acfg, source=str(cfg.alerts))
+    state = "enabled" if acfg.enabled else "disabled"
+    print(f"{cfg.alerts}: ok ({state}); {len(rules)} rules every {acfg.interval_s:g} s, evaluation delay "
+          f"{acfg.evaluation_delay_s:g} s, {len(acfg.alertmanager.peers)} Alertmanager peers")
+    for r in rules:
+        c = r.condition
+        print(f"  {r.id}: {r.severity.value}, {c.kind} {c.op.value} {c.threshold:g} (clear {c.clear_at:g}), "
+              f"for {r.for_s:g} s, keep firing {r.keep_firing_for_s:g} s")
     return 0
 
 
@@ -272,6 +317,9 @@ def register(sub: Any) -> None:
     carbon.add_argument("--json", action="store_true")
     carbon.add_argument("--dry-run", action="store_true", help="build and print, do not publish")
     carbon.set_defaults(handler=_reported(_carbon))
+    cc = rs.add_parser("check-config", help="validate the rules config, master data and alert rules")
+    cc.add_argument("--config", type=Path, required=True)
+    cc.set_defaults(handler=_check_config)
     st = rs.add_parser("status", help="live replicas, lease holders and the window ledger (lease.kind postgres)")
     st.add_argument("--config", type=Path, required=True)
     st.add_argument("--json", action="store_true")

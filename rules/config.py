@@ -21,7 +21,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
 from seamline.errors import UsageError
+from seamline.mqtt_identity import MqttIdentity
 from seamline.rules.lease import Shard
+from seamline.secret_source import resolve_secret
 from seamline.storage.config import InfluxConfig
 
 
@@ -33,12 +35,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MqttConfig(_Section):
+class MqttConfig(MqttIdentity):
+    """Broker address and this service's identity (TLS, client certificate or user name and
+    password / password_file / password_env: :class:`seamline.mqtt_identity.MqttIdentity`)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     client_id: str = Field(default_factory=lambda: f"seamline-rules-{socket.gethostname()}-{os.getpid()}")
-    username: str | None = None
-    password: SecretStr | None = None
     publish_timeout_s: float = Field(default=10.0, gt=0, le=300)
 
 
@@ -58,6 +61,12 @@ class CapacityConfig(_Section):
     http_backoff_s: float = Field(default=1.0, gt=0, le=60)
     http_max_backoff_s: float = Field(default=30.0, gt=0, le=600)
     http_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # The capacity endpoint's bearer token (`seamline capacity-endpoint`): from http_token_file or
+    # http_token_env (SEAMLINE_RULES_CAPACITY__HTTP_TOKEN also works); CA of an https endpoint.
+    http_token: SecretStr | None = None
+    http_token_file: Path | None = None
+    http_token_env: str | None = None
+    http_tls_ca: Path | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -65,6 +74,9 @@ class CapacityConfig(_Section):
         if isinstance(data, dict) and "bookings_path" in data:
             raise ValueError("bookings_path was removed: the feed reads the bookings `seamline match --publish` "
                              "leaves retained on the mqtt broker (seamline/v1/+/+/+/_line/bookings)")
+        if isinstance(data, dict) and any(data.get(k) is not None for k in ("http_token_file", "http_token_env")):
+            data = {**data, "http_token": resolve_secret(value=data.get("http_token"), file=data.get("http_token_file"),
+                                                         env=data.get("http_token_env"), what="capacity.http_token")}
         return data
 
 
@@ -136,6 +148,8 @@ class RulesConfig(BaseSettings):
     lease: LeaseConfig = Field(default_factory=LeaseConfig)
     ledger: LedgerConfig = LedgerConfig()
     energy: EnergyConfig = EnergyConfig()
+    # alert rules, evaluation and Alertmanager peers (rules/alerts/alerts.sample.yaml); none: no alerts
+    alerts: Path | None = None
     shard: str = Field(default="0/1", description="i/n: enterprises whose stable hash % n == i")
     # dynamic: enterprises hash into shard_count shards spread over the live replicas (lease.kind postgres)
     shards: Literal["static", "dynamic"] = "static"
@@ -173,6 +187,8 @@ def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = No
     if base_dir is None:
         return cfg
     updates: dict[str, Any] = {"master_data": _resolve(cfg.master_data, base_dir)}
+    if cfg.alerts is not None:
+        updates["alerts"] = _resolve(cfg.alerts, base_dir)
     lease_paths = {k: _resolve(v, base_dir) for k in ("path", "dsn_file") if (v := getattr(cfg.lease, k)) is not None}
     if lease_paths:
         updates["lease"] = cfg.lease.model_copy(update=lease_paths)

@@ -6,7 +6,8 @@ backfill, and the APScheduler 3.x schedule aligned to each enterprise's local wa
 * ``1d``: cron at local midnight + ``delay_s``; recomputes the last days the same way.
 * ``shift``: every ``shift_every_min``; computes the shifts of the last ``shift_lookback_days``
   that have started (a running shift is computed so far, and finished once it is over).
-* capacity feed every ``interval_min``; lease renewal every ``renew_s``.
+* capacity feed every ``interval_min``; lease renewal every ``renew_s``;
+* alert evaluation (:mod:`rules.alerts`) every ``alerts.interval_s`` (30 s) when configured.
 
 A tick computes the parts this replica owns (:mod:`rules.ownership`: the whole master data under
 one lease, or the dynamic shards it holds), each window begun and finished in the window ledger
@@ -241,7 +242,8 @@ def _cron_fields(size: str, delay_s: int) -> dict[str, Any]:
 
 def schedule(scheduler: Any, service: RulesService, *, delay_s: int, shift_every_min: int,
              capacity_every_min: int | None, renew_s: float, misfire_grace_s: int,
-             ledger: Callable[[], object] | None = None, ledger_every_s: float = 60.0) -> list[str]:
+             ledger: Callable[[], object] | None = None, ledger_every_s: float = 60.0,
+             alerts: Callable[[], object] | None = None, alerts_every_s: float = 30.0) -> list[str]:
     """Add the jobs to an APScheduler 3.x scheduler; return their ids."""
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
@@ -271,6 +273,9 @@ def schedule(scheduler: Any, service: RulesService, *, delay_s: int, shift_every
     if ledger is not None:
         scheduler.add_job(ledger, IntervalTrigger(seconds=ledger_every_s), id="ledger", **at_start)
         ids.append("ledger")
+    if alerts is not None:  # alert evaluation (rules/alerts): at once, then every interval
+        scheduler.add_job(alerts, IntervalTrigger(seconds=alerts_every_s), id="alerts", **at_start)
+        ids.append("alerts")
     scheduler.add_job(service.lease.acquire, IntervalTrigger(seconds=renew_s), id="lease", **at_start)
     ids.append("lease")
     return ids

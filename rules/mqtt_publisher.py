@@ -10,6 +10,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from pydantic import SecretStr
 
+from seamline.mqtt_connect import MqttConnectError, apply_identity, connect_and_wait
+from seamline.mqtt_identity import MqttIdentity
+
 
 class PublishError(Exception):
     """The broker was unreachable or did not acknowledge in time."""
@@ -19,20 +22,21 @@ class MqttPublisher:
     """Use as a context manager; ``publish`` blocks until the broker's PUBACK (QoS 1)."""
 
     def __init__(self, *, host: str, port: int, client_id: str, username: str | None = None,
-                 password: SecretStr | None = None, timeout_s: float = 10.0) -> None:
+                 password: SecretStr | None = None, timeout_s: float = 10.0,
+                 identity: MqttIdentity | None = None) -> None:
+        """``identity`` (TLS, client certificate, user and password) wins over ``username``/``password``."""
         self.host, self.port, self.timeout_s = host, port, timeout_s
+        self.identity = identity or MqttIdentity(username=username, password=password if username else None)
         self._client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                                    protocol=MQTTProtocolVersion.MQTTv311)
-        if username:
-            self._client.username_pw_set(username, password.get_secret_value() if password else None)
         self.published = 0
 
     def __enter__(self) -> MqttPublisher:
         try:
-            self._client.connect(self.host, self.port, keepalive=30)
-        except OSError as exc:
-            raise PublishError(f"cannot connect to mqtt://{self.host}:{self.port}: {exc}") from exc
-        self._client.loop_start()
+            apply_identity(self._client, self.identity)
+            connect_and_wait(self._client, self.host, self.port, self.identity, timeout_s=self.timeout_s)
+        except MqttConnectError as exc:
+            raise PublishError(str(exc)) from None
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:

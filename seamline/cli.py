@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seamline import __version__
-from seamline.errors import UsageError
+from seamline.errors import UnavailableError, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,8 @@ COMMANDS: dict[str, Command] = {
     "db": Command("seamline.ingest.db_cli", "ingest", "InfluxDB: create databases and retention policies, query"),
     "rules": Command("seamline.rules.cli", "rules", "KPIs with coverage, capacity feed"),
     "match": Command("seamline.matching.cli", "matching", "allocate orders to measured free capacity"),
+    "capacity-endpoint": Command("seamline.matching.capacity_endpoint_cli", "matching",
+                                 "the capacity HTTP endpoint rules posts to and match reads (bearer token)"),
     "dashboards": Command("seamline.dashboards.cli", "dashboards",
                           "Grafana dashboards: export provisioning files or provision"),
     "grade": Command("seamline.grading.cli", "grading", "per-mu grading (亩均): scores, ranks, grades A-D"),
@@ -46,6 +48,7 @@ COMMANDS: dict[str, Command] = {
     "broker-config": Command("seamline.security.broker_config_cli", "security",
                              "broker config, ACL and password file from master data and the PKI"),
     "report": Command("seamline.report.cli", "report", "daily HTML report of a factory or the cluster (offline page)"),
+    "systemd": Command("seamline.deploy.cli", None, "systemd units, sysusers.d and tmpfiles.d for the services"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 
@@ -174,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"seamline {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except UnavailableError as exc:
+        print(f"seamline {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except ModuleNotFoundError as exc:
         missing = _third_party(exc)
         if missing is None:

@@ -26,7 +26,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from seamline.contracts.topic import GATEWAY_AREA, LINE_ASSET, ROOT, VERSION, MessageKind, matches
+from seamline.contracts.topic import ENTERPRISE_LEVEL, GATEWAY_AREA, LINE_ASSET, ROOT, VERSION, MessageKind, matches
 from seamline.security.identity import ClientIdentity, GatewayIdentity, Role, ServiceIdentity
 
 # Platform-side kinds on line topics. ``bookings`` is not a MessageKind on this branch yet (the
@@ -159,6 +159,14 @@ def _service_rules(role: Role, ingest_kinds: Sequence[MessageKind]) -> tuple[Rul
         return (
             Rule(Access.WRITE, line_topic(MessageKind.CAPACITY), "the capacity feed, retained, per line"),
             Rule(Access.READ, line_topic(BOOKINGS), "what the latest plan booked, to subtract it from capacity"),
+            Rule(Access.WRITE, line_topic(MessageKind.CARBON), "green share and carbon per piece, retained, per line"),
+            Rule(Access.WRITE, site_topic("+", ENTERPRISE_LEVEL, ENTERPRISE_LEVEL, ENTERPRISE_LEVEL,
+                                          MessageKind.GRADE),
+                 "per-mu grades (seamline grade runs with the rules config), retained, per enterprise"),
+            Rule(Access.READ, line_topic(MessageKind.CAPACITY),
+                 "the daily report (seamline report --config rules.yaml) shows capacity and the plan"),
+            Rule(Access.READ, line_topic(MessageKind.ALLOCATION),
+                 "the daily report shows the plan's orders per line"),
         )
     if role is Role.MATCHING:
         return (

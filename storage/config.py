@@ -1,7 +1,9 @@
 """The ``influx:`` block, one model for every service that talks to InfluxDB (ingest, rules,
 ``seamline db``): the same YAML keys everywhere.
 
-1.x: ``database`` and its retention policies (``raw_rp``, ``kpi_rp``), optional user/password.
+1.x: ``database`` and its retention policies (``raw_rp``, ``kpi_rp``), optional user/password
+(the password from ``password_file`` or ``password_env`` — one user per service when InfluxDB runs
+with ``auth-enabled``, see ``seamline db users``).
 2.x/3.x: ``version: 2``, ``org`` and ``token``; each retention policy is a bucket
 (``<database>/<rp>`` unless ``raw_bucket``/``kpi_bucket`` name another) that a DBRP mapping
 exposes to InfluxQL as ``database``/``rp`` — ``seamline db init`` creates both — so writes go to
@@ -13,10 +15,12 @@ Older keys still load: ``retention_policy`` (ingest's name for ``raw_rp``) and `
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from seamline.secret_source import resolve_secret, url_problem
 from seamline.storage.influxql import duration_s
 from seamline.storage.schema import DEFAULT_DURATION, Retention
 
@@ -37,8 +41,12 @@ class InfluxConfig(BaseModel):
     kpi_duration: str = Field(default=DEFAULT_DURATION[Retention.KPI], description="`seamline db init`: keep KPIs")
     username: str | None = Field(default=None, description="1.x user")
     password: SecretStr | None = None
+    password_file: Path | None = Field(default=None, description="file holding the 1.x password")
+    password_env: str | None = Field(default=None, description="environment variable holding the 1.x password")
     org: str = Field(default="seamline", min_length=1, description="2.x/3.x organization")
     token: SecretStr | None = Field(default=None, description="2.x/3.x API token; 1.8 compatibility: user:password")
+    token_file: Path | None = Field(default=None, description="file holding the token")
+    token_env: str | None = Field(default=None, description="environment variable holding the token")
     raw_bucket: str | None = Field(default=None, min_length=1, validation_alias=AliasChoices("raw_bucket", "bucket"),
                                    description="2.x/3.x; default <database>/<raw_rp>")
     kpi_bucket: str | None = Field(default=None, min_length=1, description="2.x/3.x; default <database>/<kpi_rp>")
@@ -47,6 +55,27 @@ class InfluxConfig(BaseModel):
     # A daily window of 300 machines is ~430k rows: reads get longer than writes.
     query_timeout_s: float = Field(default=30.0, gt=0, le=600, description="per InfluxQL request (s)")
     gzip: bool = Field(default=False, description="gzip write bodies")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any) -> Any:
+        """``password``/``token`` from at most one of the value, its ``_file`` or its ``_env``."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key in ("password", "token"):
+            if any(out.get(k) is not None for k in (key, f"{key}_file", f"{key}_env")):
+                out[key] = resolve_secret(value=out.get(key), file=out.get(f"{key}_file"), env=out.get(f"{key}_env"),
+                                          what=f"influx.{key}")
+        return out
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        # the message never quotes the URL: a user:password@ in it would be printed
+        if (problem := url_problem(v, schemes=("http", "https"))) is not None:
+            raise ValueError(problem)
+        return v
 
     @field_validator("raw_duration", "kpi_duration")
     @classmethod

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
+from seamline.secret_source import redact_url, url_problem
 from seamline.storage.query_errors import QueryAuthError, QueryError, QueryRefusedError, QueryUnavailableError
 
 __all__ = ["InfluxQLClient", "QueryClient"]
@@ -47,9 +48,11 @@ class InfluxQLClient:
         token: SecretStr | None = None,
         timeout_s: float = 10.0,
     ) -> None:
+        if (problem := url_problem(url, schemes=("http", "https"), credentials_ok=True)) is not None:
+            raise ValueError(f"InfluxDB url {redact_url(url)!r}: {problem}")
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"InfluxDB url must be http(s)://host:port, got {url!r}")
+            raise ValueError(f"InfluxDB url must be http(s)://host:port, got {redact_url(url)!r}")
         if username and token is not None:
             raise ValueError("give a 1.x username/password or a 2.x token, not both")
         # user:password@ in the URL is not sent (credentials go in a header) nor ever shown

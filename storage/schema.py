@@ -229,10 +229,10 @@ SEQ_GAP = _raw("seq_gap", ASSET_IDENTITY, Field.FROM_SEQ, Field.TO_SEQ, Field.MI
 INGEST_SELF = _raw(
     "seamline_ingest", (Tag.WORKER,),
     "messages_total", "messages_acked_total", "points_written_total", "batches_total", "write_retries_total",
-    "quarantine_evicted_total", "seq_gaps_total", "in_flight", "queue_depth", "batch_latency_seconds_count",
-    "batch_latency_seconds_sum", "queue_full_waits", "quarantine_rows", "mqtt_connects", "stale_acks",
-    "gap_tracked_assets", "write_waited_s",
-    families=("quarantined_",),
+    "seq_gaps_total", "in_flight", "queue_depth", "batch_latency_seconds_count",
+    "batch_latency_seconds_sum", "queue_full_waits", "quarantine_rows", "quarantine_bytes", "mqtt_connects",
+    "stale_acks", "gap_tracked_assets", "write_waited_s",
+    families=("quarantined_", "quarantine_evicted_", "rejected_retries_", "write_errors_"),
 )
 
 # Every KPI point: the lowest coverage of its results, the low-coverage flag, the flags' union.

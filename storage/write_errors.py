@@ -19,12 +19,20 @@ __all__ = [
     "PartialWriteError",
     "PermanentWriteError",
     "RetryableWriteError",
+    "ServerLimitError",
     "WriteError",
     "error_for_status",
     "parse_retry_after_s",
     "server_error_text",
 ]
 
+# How a 400 is told apart (InfluxDB 1.x and 2.x error texts): reasons about a line's content go to
+# quarantine; reasons about the database's own limits keep the lines; a 400 whose text is neither
+# (a proxy's HTML page, an empty body) is a server fault and the batch is retried whole.
+_CONTENT_MARKERS = ("unable to parse", "type conflict", "beyond retention", "invalid", "failed to parse",
+                    "errors encountered on line", "bad timestamp", "missing tag", "missing field")
+_LIMIT_MARKERS = ("max-values-per-tag", "max-series-per-database", "max series per database", "limit exceeded",
+                  "exceeds the limit")
 _PARSE_PREFIX = "unable to parse '"
 _PARSE_SUFFIX = "': "
 # Error text is logged and kept with quarantined lines; a server echoing a 50 MB batch back must not
@@ -74,6 +82,12 @@ class PartialWriteError(WriteError):
         super().__init__(message, status=status)
         self.bad_lines = bad_lines
         self.unmapped = unmapped
+
+
+class ServerLimitError(WriteError):
+    """The database refuses valid lines for a limit of its own (``max-values-per-tag``,
+    ``max-series-per-database``, a body limit below one line): the lines are not at fault, so they
+    are kept and retried (an operator raises the limit), never quarantined."""
 
 
 class AuthWriteError(WriteError):
@@ -175,10 +189,7 @@ def error_for_status(
         retry_after = parse_retry_after_s(_header(headers, "Retry-After"))
         return RetryableWriteError(f"HTTP {status}: {clipped}", status=status, retry_after_s=retry_after)
     if status == 400:
-        bad, unmapped = map_partial_write(message, lines)
-        if not bad and not unmapped:
-            unmapped = [clipped or "HTTP 400 without a message"]
-        return PartialWriteError(f"HTTP 400: {clipped}", bad_lines=bad, unmapped=unmapped)
+        return _bad_request(message, clipped, lines)
     if status in (401, 403):
         return AuthWriteError(f"HTTP {status}: {clipped}", status=status)
     if status == 413:
@@ -190,6 +201,26 @@ def error_for_status(
         retry_after = parse_retry_after_s(_header(headers, "Retry-After"))
         return RetryableWriteError(f"HTTP {status}: {clipped}", status=status, retry_after_s=retry_after)
     return PermanentWriteError(f"HTTP {status}: {clipped}", status=status)
+
+
+def _kind_of(reason: str) -> str:
+    low = reason.lower()
+    if any(m in low for m in _LIMIT_MARKERS):
+        return "limit"
+    return "content" if any(m in low for m in _CONTENT_MARKERS) else "unknown"
+
+
+def _bad_request(message: str, clipped: str, lines: Sequence[str]) -> WriteError:
+    """A 400: lines at fault (quarantine), the database's limits (keep), or a server fault (retry)."""
+    bad, unmapped = map_partial_write(message, lines)
+    kinds = {_kind_of(r) for r in unmapped}
+    if bad or "content" in kinds:
+        return PartialWriteError(f"HTTP 400: {clipped}", bad_lines=bad,
+                                 unmapped=[r for r in unmapped if _kind_of(r) == "content"])
+    if "limit" in kinds:
+        return ServerLimitError(f"HTTP 400: {clipped}", status=400)
+    return RetryableWriteError(f"HTTP 400 naming no line's content (a server fault): {clipped or 'no message'}",
+                               status=400)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

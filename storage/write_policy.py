@@ -9,12 +9,18 @@ Decisions per error type:
 
 * ``RetryableWriteError`` (429/503/5xx/connection/timeout): wait ``Retry-After`` (capped) when the
   server sent one, else exponential backoff with jitter; retry the same lines.
-* ``BatchTooLargeError`` (413): split in halves, recursively; one line still too large is rejected.
-* ``PartialWriteError`` (400): lines named by the server are rejected with its reason; reasons that
-  name no line make us bisect the rest until single lines are rejected; the rest is re-written
-  (idempotent; 1.x has already stored it, 2.x may not have).
-* ``AuthWriteError`` (401/403) and ``PermanentWriteError`` (404 database not found, unknown RP):
-  an operator has to act; keep the batch, log ERROR (never credentials), back off, retry.
+* ``BatchTooLargeError`` (413): split in halves, recursively, and remember the size that was
+  refused: later batches go out in chunks of the size that works (probing twice as large again
+  every ``probe_every`` successful requests). One line still refused is the server's limit, not
+  the line's fault (the contract bounds every payload): kept and retried like a limit below.
+* ``PartialWriteError`` (400 about lines' content): lines named by the server are rejected with its
+  reason; reasons that name no line make us bisect the rest until single lines are rejected; the
+  rest is re-written (idempotent; 1.x has already stored it, 2.x may not have). A 400 that names no
+  line's content arrives as ``RetryableWriteError`` (a server fault) and is retried whole.
+* ``AuthWriteError`` (401/403), ``ServerLimitError`` (the database's series/tag-value limits) and
+  ``PermanentWriteError`` (404 database not found, unknown RP): an operator has to act; keep the
+  batch, log ERROR (never credentials), back off, retry. Valid lines are never quarantined for
+  what the database cannot take.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from seamline.storage.write_errors import (
     PartialWriteError,
     PermanentWriteError,
     RetryableWriteError,
+    ServerLimitError,
 )
 
 __all__ = [
@@ -81,12 +88,17 @@ class WritePolicyConfig:
     max_backoff_s: float = 30.0
     # A misbehaving server must not park ingest for hours with a huge Retry-After.
     max_retry_after_s: float = 60.0
+    # After a 413 taught a smaller request size, try twice that size again after this many
+    # successful requests: a server whose limit was raised gets full batches back within minutes.
+    probe_every: int = 200
 
     def __post_init__(self) -> None:
         if not 0 < self.initial_backoff_s <= self.max_backoff_s:
             raise ValueError("need 0 < initial_backoff_s <= max_backoff_s")
         if self.max_retry_after_s < 0:
             raise ValueError("max_retry_after_s must be >= 0")
+        if self.probe_every < 1:
+            raise ValueError("probe_every must be >= 1")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,10 +125,16 @@ class WritePolicyCounters:
     bisections: int = 0
     retryable_errors: int = 0
     auth_errors: int = 0
+    server_limit_errors: int = 0
     permanent_errors: int = 0
     partial_writes: int = 0
     aborted_batches: int = 0
     waited_s: float = 0.0
+
+
+_ERROR_COUNTER: dict[type[Exception], str] = {
+    AuthWriteError: "auth_errors", PermanentWriteError: "permanent_errors", ServerLimitError: "server_limit_errors",
+}
 
 
 def _default_sleep(seconds: float, stop: threading.Event) -> bool:
@@ -138,6 +156,31 @@ class WritePolicy:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._counts: dict[str, float] = dict.fromkeys(WritePolicyCounters.__slots__, 0)
+        self._max_lines: int | None = None  # the request size a 413 taught (None: no limit seen)
+        self._ok_at_limit = 0
+
+    @property
+    def max_lines(self) -> int | None:
+        """Lines per request since a 413 taught a limit; None while no limit is known."""
+        with self._lock:
+            return self._max_lines
+
+    def _refused(self, n_lines: int) -> None:
+        """A request of ``n_lines`` got 413: from now on send at most half of it (a refused request
+        larger than the size already learned teaches nothing new)."""
+        with self._lock:
+            if self._max_lines is None or n_lines <= self._max_lines:
+                self._max_lines = max(1, n_lines // 2)
+                self._ok_at_limit = 0
+
+    def _accepted(self, n_lines: int) -> None:
+        with self._lock:
+            if self._max_lines is None or n_lines < self._max_lines:
+                return
+            self._ok_at_limit += 1
+            if self._ok_at_limit >= self.config.probe_every:
+                self._max_lines *= 2
+                self._ok_at_limit = 0
 
     @property
     def counters(self) -> WritePolicyCounters:
@@ -193,7 +236,9 @@ class _Run:
         self.attempts = 0
         self.retries = 0
         self.failures = 0  # consecutive, for the backoff exponent
-        self.pending: list[list[int]] = [list(range(len(lines)))] if lines else []
+        size = policy.max_lines or len(lines) or 1
+        chunks = [list(range(i, min(i + size, len(lines)))) for i in range(0, len(lines), size)]
+        self.pending: list[list[int]] = chunks[::-1]  # popped from the end: first chunk first
 
     def execute(self) -> None:
         while self.pending:
@@ -215,17 +260,20 @@ class _Run:
             self.p._count("retryable_errors")
             self._fail(exc, len(chunk), exc.retry_after_s, logging.WARNING)
             return False
-        except (AuthWriteError, PermanentWriteError) as exc:
-            self.p._count("auth_errors" if isinstance(exc, AuthWriteError) else "permanent_errors")
+        except (AuthWriteError, PermanentWriteError, ServerLimitError) as exc:
+            self.p._count(_ERROR_COUNTER[type(exc)])
             self._fail(exc, len(chunk), None, logging.ERROR)
             return False
         except BatchTooLargeError as exc:
+            if len(chunk) == 1:  # the server's body limit is below one valid line: keep it, shout
+                self.p._count("server_limit_errors")
+                self._fail(ServerLimitError(f"{exc} for a single line of {len(self.lines[chunk[0]])} bytes"),
+                           1, None, logging.ERROR)
+                return False
             self.failures = 0
-            if len(chunk) == 1:
-                self.rejected.append((chunk[0], f"line too large for the server: {exc}"))
-            else:
-                self.p._count("splits_413")
-                self._push_halves(chunk)
+            self.p._count("splits_413")
+            self.p._refused(len(chunk))
+            self._push_halves(chunk)
             return True
         except PartialWriteError as exc:
             self.failures = 0
@@ -234,6 +282,7 @@ class _Run:
             return True
         self.failures = 0
         self.written += len(chunk)
+        self.p._accepted(len(chunk))
         return True
 
     def _partial(self, chunk: list[int], exc: PartialWriteError) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
+from seamline.secret_source import redact_url, url_problem
 from seamline.storage.write_errors import RetryableWriteError, error_for_status
 
 __all__ = ["InfluxV1Writer"]
@@ -41,9 +42,11 @@ class InfluxV1Writer:
         timeout_s: float = 10.0,
         gzip: bool = False,
     ) -> None:
+        if (problem := url_problem(url, schemes=("http", "https"), credentials_ok=True)) is not None:
+            raise ValueError(f"InfluxDB url {redact_url(url)!r}: {problem}")
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"InfluxDB url must be http(s)://host:port, got {url!r}")
+            raise ValueError(f"InfluxDB url must be http(s)://host:port, got {redact_url(url)!r}")
         if not database:
             raise ValueError("database must not be empty")
         self._https = parts.scheme == "https"

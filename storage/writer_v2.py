@@ -14,6 +14,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 from pydantic import SecretStr
 
+from seamline.secret_source import redact_url
 from seamline.storage.write_errors import RetryableWriteError, WriteError, error_for_status
 
 __all__ = ["InfluxV2Writer"]
@@ -58,7 +59,7 @@ class InfluxV2Writer:
         )
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
         self._lock = threading.Lock()
-        self.target = f"{url} org={org} bucket={bucket}"
+        self.target = f"{redact_url(url)} org={org} bucket={bucket}"
 
     def __repr__(self) -> str:  # no token
         return f"InfluxV2Writer({self.target})"

@@ -54,7 +54,9 @@ def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], Windo
     energy = EnergySettings(max_hold_s=hold_s, max_gap_s=2 * hold_s, coverage_threshold=master.kpi.coverage_threshold)
     report = compute_window(InfluxSource(client, SourceSettings(database=DATABASE, margin_s=energy.max_gap_s)),
                             master, window, label="shift", shift="day", energy=energy)
-    influx = InfluxConfig(url=run.stack.influx.url, database=DATABASE)
+    sec = run.stack.security  # the KPIs are written as the rules service would: its InfluxDB user
+    influx = InfluxConfig.model_validate({"url": run.stack.influx.url, "database": DATABASE,
+                                          **(sec.influx_user("rules") if sec else {})})
     writer = KpiPointWriter(point_writer(influx, Retention.KPI))
     written = writer.write(report.points)
     lines = []

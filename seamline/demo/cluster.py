@@ -8,6 +8,7 @@ import logging
 import shutil
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from seamline.demo.energy import PARK, EnergyPlant, build_plant, plant_loads
 from seamline.demo.energy_truth import EnergyTruthRecorder
 from seamline.demo.plan import TZ, DemoOptions, idle_twin_ms, outage_ms, replay_day, window_ms
 from seamline.demo.processes import Supervisor, wait_until
+from seamline.demo.secured import OBSERVER, ROGUE_ENTERPRISE
 from seamline.demo.sessions import RoutingPublisher, precreate_session, publish_all, retained_statuses, rogue_messages
 from seamline.demo.stack import DATABASE, Stack
 from seamline.firmware_stubs.clock import SimClock
@@ -35,6 +37,8 @@ from seamline.firmware_stubs.sewing.floor import (
 )
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.ingest.quarantine import QuarantineStore
+from seamline.localstack.ports import free_port
+from seamline.mqtt_identity import MqttIdentity
 from seamline.storage.influxql import quote_ident
 from seamline.storage.schema import Field, Retention
 
@@ -46,6 +50,9 @@ STARTUP_LEAD_S = 4.0
 # A busy machine can overrun the lead (agents online 9 s late at load 6.8 on 2 cores): start again,
 # with the lead doubled plus the overrun, at most this many times in all.
 STARTUP_ATTEMPTS = 3
+# Secured: every process loads its certificate and makes TLS handshakes before it is online;
+# measured 0.2 s of the 4 s lead left on a loaded 2-core machine, so give it more from the start.
+SECURE_EXTRA_LEAD_S = 3.0
 # Modbus requests each energy device must serve after the window's end before the agents stop: a
 # poll reads a device in one to three requests, so this is at least one whole poll.
 FINAL_POLL_REQUESTS = 4
@@ -73,6 +80,7 @@ class DemoRun:
     quarantine_paths: list[Path] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     exit_codes: dict[str, int | None] = field(default_factory=dict)
+    metrics_urls: dict[str, str] = field(default_factory=dict)  # ingest worker -> its /metrics
 
     def quarantined(self) -> dict[str, int]:
         total: dict[str, int] = {}
@@ -92,10 +100,23 @@ def _fresh_workdir(path: Path) -> Path:
     return path.resolve()
 
 
+def services(opts: DemoOptions) -> dict[str, str] | None:
+    """The secured demo's service identities (name -> role): one per process, as the broker binds
+    the client id to the identity; None when the demo runs ``--insecure``."""
+    if not opts.secure:
+        return None
+    ingest = {f"ingest-{w}": "ingest" for w in range(1, opts.ingest_workers + 1)}
+    return {**ingest, OBSERVER: "ingest", "rules": "rules", "matching": "matching"}
+
+
 def _spawn_ingest(run: DemoRun, workdir: Path) -> None:
+    sec = run.stack.security
     for w in range(1, run.options.ingest_workers + 1):
-        doc = configs.ingest_config(workdir=workdir, worker=w, broker_port=run.stack.central.port,
-                                    influx_url=run.stack.influx.url)
+        doc = configs.ingest_config(
+            workdir=workdir, worker=w, broker_port=run.stack.central.port, influx_url=run.stack.influx.url,
+            mqtt_identity=sec.service_mqtt(f"ingest-{w}") if sec else None,
+            influx_user=sec.influx_user("ingest") if sec else None, metrics_port=free_port())
+        run.metrics_urls[f"ingest-{w}"] = f"http://127.0.0.1:{doc['metrics']['port']}/metrics"
         path = configs.write_yaml(workdir / "config" / f"ingest-{w}.yaml", doc)
         run.quarantine_paths.append(Path(doc["quarantine"]["path"]))
         run.supervisor.spawn(f"ingest-{w}", ["ingest", "--config", str(path)])
@@ -105,8 +126,10 @@ def _spawn_edges(run: DemoRun, workdir: Path, sim: configs.SimTime) -> None:
     for ent, broker in run.stack.local.items():
         gateway = f"gw-{ent}"
         modbus = run.plant.devices.get(ent, []) if run.plant else []
+        sec = run.stack.security
         doc = configs.edge_config(workdir=workdir, enterprise=ent, gateway=gateway, local_port=broker.port,
-                                  central_port=run.stack.central.port, sim=sim, modbus=modbus)
+                                  central_port=run.stack.central.port, sim=sim, modbus=modbus,
+                                  uplink_tls=sec.gateway_tls(ent) if sec else None)
         precreate_session(broker.port, client_id=doc["local"]["client_id"], topic_filter=doc["local"]["subscription"])
         path = configs.write_yaml(workdir / "config" / f"edge-{gateway}.yaml", doc)
         run.gateways[gateway] = Path(doc["spool"]["path"])
@@ -135,7 +158,7 @@ def start(opts: DemoOptions) -> DemoRun:
     prepared = prepare_floor(spec)
     energy_cfg = load_energy_sim_config(opts.energy_config) if opts.energy else None
     loads = plant_loads(energy_cfg, spec, prepared) if energy_cfg is not None else {}
-    lead_s = STARTUP_LEAD_S
+    lead_s = STARTUP_LEAD_S + (SECURE_EXTRA_LEAD_S if opts.secure else 0.0)
     for attempt in range(1, STARTUP_ATTEMPTS + 1):
         run = _start_once(opts, spec, prepared, energy_cfg, loads, lead_s=lead_s)
         late_s = -run.timings_s["lead_left"]
@@ -155,7 +178,7 @@ def _start_once(opts: DemoOptions, spec: FloorSpec, prepared: list[PreparedNode]
     workdir = _fresh_workdir(opts.workdir)
     gateways = [*opts.enterprises, *([PARK] if opts.energy else [])]
     t0 = time.monotonic()
-    stack = Stack.start(workdir, gateways)
+    stack = Stack.start(workdir, gateways, services=services(opts))
     anchor = time.time() + lead_s
     run = DemoRun(options=opts, start_ms=spec.start_ms, end_ms=spec.end_ms, anchor_unix_s=anchor, stack=stack,
                   supervisor=Supervisor(logdir=workdir / "logs"), spec=spec, prepared=prepared)
@@ -186,8 +209,18 @@ def _start_once(opts: DemoOptions, spec: FloorSpec, prepared: list[PreparedNode]
         raise
 
 
+def _identity(run: DemoRun, *, service: str | None = None, gateway_of: str | None = None) -> MqttIdentity | None:
+    """The demo's own clients on the secured central broker: a service's or a gateway's identity."""
+    sec = run.stack.security
+    if sec is None:
+        return None
+    d = sec.service_folder(service) if service else sec.gateway_folder(gateway_of or "")
+    return MqttIdentity(tls_ca=d / "ca.pem", tls_cert=d / "cert.pem", tls_key=d / "key.pem")
+
+
 def _online(run: DemoRun) -> set[str]:
-    return {g for g, s in retained_statuses(run.stack.central.port, timeout_s=0.5).items() if s == "online"}
+    statuses = retained_statuses(run.stack.central.port, timeout_s=0.5, identity=_identity(run, service=OBSERVER))
+    return {g for g, s in statuses.items() if s == "online"}
 
 
 def simulate(run: DemoRun) -> None:
@@ -214,7 +247,8 @@ def simulate(run: DemoRun) -> None:
 def _rogue(run: DemoRun) -> None:
     n = run.options.upstream_garbage
     if n:
-        run.rogue_sent = publish_all(run.stack.central.port, rogue_messages(n, ts_ms=run.start_ms + 3_600_000))
+        run.rogue_sent = publish_all(run.stack.central.port, rogue_messages(n, ts_ms=run.start_ms + 3_600_000),
+                                     identity=_identity(run, gateway_of=ROGUE_ENTERPRISE))
 
 
 def _await_final_polls(run: DemoRun) -> None:
@@ -246,10 +280,23 @@ def drain(run: DemoRun) -> None:
         run.plant.host.stop()
     expected = sum(_committed_messages(run).values())
     wait_until(lambda: _stored_messages(run) >= expected, timeout_s=DRAIN_TIMEOUT_S, interval_s=0.5)
+    _save_metrics(run)
     for child in run.supervisor.children:
         if child.name.startswith("ingest-"):
             run.exit_codes[child.name] = child.stop(timeout_s=30)
     run.timings_s["drain"] = time.monotonic() - t0
+
+
+def _save_metrics(run: DemoRun) -> None:
+    """Each ingest worker's /metrics page, kept in the logs (what a Prometheus would have scraped)."""
+    for name, url in run.metrics_urls.items():
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                text = resp.read()
+        except OSError as exc:
+            log.warning("%s: /metrics not read: %s", name, exc)
+            continue
+        (run.supervisor.logdir / f"{name}.metrics.txt").write_bytes(text)
 
 
 def _committed_messages(run: DemoRun) -> dict[str, int]:

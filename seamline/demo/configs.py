@@ -28,30 +28,36 @@ def write_yaml(path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
-def ingest_config(*, workdir: Path, worker: int, broker_port: int, influx_url: str) -> dict[str, Any]:
+def ingest_config(*, workdir: Path, worker: int, broker_port: int, influx_url: str,
+                  mqtt_identity: dict[str, Any] | None = None, influx_user: dict[str, Any] | None = None,
+                  metrics_port: int = 0) -> dict[str, Any]:
+    """``mqtt_identity``/``influx_user``: the secured demo's TLS files and InfluxDB user (file names only)."""
     return {
         "mqtt": {"host": "127.0.0.1", "port": broker_port, "client_id": f"seamline-ingest-{worker}",
-                 "share_group": "ingest"},
-        "influx": {"version": 1, "url": influx_url, "database": DATABASE, "raw_rp": Retention.RAW.value},
+                 "share_group": "ingest", **(mqtt_identity or {})},
+        "influx": {"version": 1, "url": influx_url, "database": DATABASE, "raw_rp": Retention.RAW.value,
+                   **(influx_user or {})},
         # Simulated shifts are replayed from the past at high speed: accept a few days back.
         "validation": {"max_past_s": 40 * 86400.0},
         "quarantine": {"path": str(workdir / f"quarantine-{worker}.sqlite")},
         # Several workers share one subscription: an asset's messages interleave between them, so
         # per-worker gap detection would report false gaps. Coverage comes from stored seq values.
         "gaps": {"enabled": False},
-        "metrics": {"port": 0, "interval_s": 5.0, "worker": f"ingest-{worker}"},
+        "metrics": {"port": metrics_port, "interval_s": 5.0, "worker": f"ingest-{worker}"},
     }
 
 
 def edge_config(
     *, workdir: Path, enterprise: str, gateway: str, local_port: int, central_port: int, sim: SimTime,
-    modbus: list[dict[str, Any]] | None = None,
+    modbus: list[dict[str, Any]] | None = None, uplink_tls: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """``uplink_tls``: the secured demo's uplink host, port and the gateway's certificate files."""
     return {
         "gateway": {"id": gateway, "enterprise": enterprise, "site": "s1"},
         "local": {"host": "127.0.0.1", "port": local_port, "client_id": f"edge-local-{gateway}",
                   "subscription": f"seamline/v1/{enterprise}/+/+/+/+"},
-        "uplink": {"host": "127.0.0.1", "port": central_port, "backoff_initial_s": 0.2, "backoff_max_s": 5.0},
+        "uplink": {"host": "127.0.0.1", "port": central_port, "backoff_initial_s": 0.2, "backoff_max_s": 5.0,
+                   **(uplink_tls or {})},
         "spool": {"path": str(workdir / f"spool-{gateway}.sqlite"), "max_bytes": 64 * 1024 * 1024},
         "machine_types": {"default": {"idle_current_a": 0.45, "run_current_a": 3.2}},
         "auto_discover": True,

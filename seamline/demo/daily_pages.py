@@ -13,12 +13,15 @@ from typing import Any
 
 from seamline.demo.cluster import DemoRun
 from seamline.demo.plan import TZ
-from seamline.demo.platform import CLI_TIMEOUT_S, plan_summary_path, rules_config_path
+from seamline.demo.platform import CLI_TIMEOUT_S, plan_summary_path, platform_log, rules_config_path
 
 
-def _cli(*args: str) -> str:
+def _cli(*args: str, log: Path | None = None) -> str:
     proc = subprocess.run([sys.executable, "-m", "seamline.cli", *args], capture_output=True, text=True,
                           timeout=CLI_TIMEOUT_S, check=False)
+    if log is not None:
+        with log.open("a") as fh:
+            fh.write(f"$ seamline {args[0]} (exit {proc.returncode})\n{proc.stderr}")
     if proc.returncode != 0:
         raise RuntimeError(f"seamline {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
     return proc.stdout
@@ -33,7 +36,7 @@ def write_pages(run: DemoRun, enterprises: list[str], *, alertmanager: str | Non
     end = datetime.fromtimestamp(run.end_ms / 1000, TZ)
     if backfill:
         _cli("rules", "backfill", "--config", str(cfg), "--from", start.isoformat(), "--to", end.isoformat(),
-             "--window", "1h")
+             "--window", "1h", log=platform_log(run))
     day = start.date().isoformat()
     out_dir = out_dir or run.stack.workdir / "report"
     common = ["--day", day, "--config", str(cfg), "--plan-summary", str(plan_summary_path(run)),
@@ -41,9 +44,9 @@ def write_pages(run: DemoRun, enterprises: list[str], *, alertmanager: str | Non
     pages = []
     for ent in enterprises:
         path = out_dir / f"{ent}-{day}.html"
-        _cli("report", *common, "--enterprise", ent, "--out", str(path))
+        _cli("report", *common, "--enterprise", ent, "--out", str(path), log=platform_log(run))
         pages.append({"enterprise": ent, "path": str(path.resolve()), "bytes": path.stat().st_size})
     path = out_dir / f"cluster-{day}.html"
-    _cli("report", *common, "--cluster", "--out", str(path))
+    _cli("report", *common, "--cluster", "--out", str(path), log=platform_log(run))
     pages.append({"enterprise": None, "path": str(path.resolve()), "bytes": path.stat().st_size})
     return {"day": day, "dir": str(out_dir.resolve()), "pages": pages}

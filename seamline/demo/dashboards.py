@@ -17,6 +17,8 @@ def export_dashboards(run: DemoRun) -> dict[str, Any]:
     from seamline.dashboards.settings import DashboardSettings
 
     settings = DashboardSettings(database=DATABASE, timezone=str(TZ))
-    out = export(run.stack.workdir / "dashboards", settings, DataSource(url=run.stack.influx.url))
+    # secured: Grafana reads as the read-only `dashboards` user, its password from the environment
+    user = "dashboards" if run.stack.security is not None else None
+    out = export(run.stack.workdir / "dashboards", settings, DataSource(url=run.stack.influx.url, user=user))
     return {"directory": str(out.directory), "dashboards": [b.uid for b in out.dashboards],
             "panels": sum(len(list(panels_of(b.model))) for b in out.dashboards)}

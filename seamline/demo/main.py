@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-from seamline.demo import analytics, cluster, daily_pages, master, platform, summary
+from seamline.demo import alerts, analytics, cluster, daily_pages, master, platform, summary
 from seamline.demo.cluster import DemoRun
 from seamline.demo.dashboards import export_dashboards
 from seamline.demo.plan import TZ, DemoOptions
@@ -51,8 +51,12 @@ def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
         out["report"] = daily_pages.write_pages(run, opts.enterprises)
         for page in out["report"]["pages"]:
             say(f"report page: {page['path']} ({page['bytes'] / 1024:.0f} kB)")
+        say("alerts: the built-in rules over the day, through Alertmanager and seamline notify")
+        t3 = time.monotonic()
+        out["alerts"] = alerts.run_alerts(run, master_path)
+        say(f"alerts: fired {out['alerts']['fired']}, notifications {out['alerts']['notifications']}")
         out["timings_s"] |= {"kpis": round(t1 - t0, 1), "platform": round(t2 - t1, 1),
-                             "report": round(time.monotonic() - t2, 1)}
+                             "report": round(t3 - t2, 1), "alerts": round(time.monotonic() - t3, 1)}
         out["dashboards"] = export_dashboards(run)
         say(f"Grafana dashboards exported to {out['dashboards']['directory']}")
         if inspect is not None:

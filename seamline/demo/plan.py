@@ -56,6 +56,9 @@ class DemoOptions:
     # f004 is f003's twin with line01 idle 09:00-11:00 (left out when the cluster has no f004)
     idle_twin: IdleTwin | None = IdleTwin("f004", "f003", "line01", time(9, 0), 120.0)
     energy_config: Path | None = None  # energy simulation config; default the packaged one
+    # TLS, client certificates and the ACL on the central broker, InfluxDB auth (seamline.demo.secured);
+    # False = the open broker and database of `seamline demo --insecure`
+    secure: bool = True
 
     @classmethod
     def quick(cls, **kw: object) -> DemoOptions:

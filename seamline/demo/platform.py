@@ -24,13 +24,22 @@ from seamline.storage.schema import Retention
 CLI_TIMEOUT_S = 120.0
 
 
-def seamline(*args: str) -> Any:
-    """Run ``seamline ARGS --json`` as a subprocess; return its decoded JSON output."""
+def seamline(*args: str, log: Path | None = None) -> Any:
+    """Run ``seamline ARGS --json`` as a subprocess; return its decoded JSON output. Its stderr is
+    appended to ``log`` when given (the run's logs keep every command's messages)."""
     proc = subprocess.run([sys.executable, "-m", "seamline.cli", *args], capture_output=True, text=True,
                           timeout=CLI_TIMEOUT_S, check=False)
+    if log is not None:
+        with log.open("a") as fh:
+            fh.write(f"$ seamline {args[0]} {args[1] if len(args) > 1 else ''} (exit {proc.returncode})\n{proc.stderr}")
     if proc.returncode != 0:
         raise RuntimeError(f"seamline {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout)
+
+
+def platform_log(run: DemoRun) -> Path:
+    """Where the platform commands' messages (stderr) are kept."""
+    return run.stack.workdir / "logs" / "platform.log"
 
 
 def rules_config_path(run: DemoRun) -> Path:
@@ -44,11 +53,12 @@ def plan_summary_path(run: DemoRun) -> Path:
 
 def rules_config(run: DemoRun, master_path: Path) -> Path:
     hold_s = poll_hold_s(run.options.speed, run.options.energy_poll_s)
+    sec = run.stack.security
     doc = {
         "master_data": str(master_path),
         "influx": {"url": run.stack.influx.url, "database": DATABASE, "raw_rp": Retention.RAW.value,
-                   "kpi_rp": Retention.KPI.value},
-        "mqtt": {"host": "127.0.0.1", "port": run.stack.central.port},
+                   "kpi_rp": Retention.KPI.value, **(sec.influx_user("rules") if sec else {})},
+        "mqtt": sec.service_mqtt("rules") if sec else {"host": "127.0.0.1", "port": run.stack.central.port},
         "capacity": {"enabled": True},
         "energy": {"max_hold_s": hold_s, "max_gap_s": 2 * hold_s},
     }
@@ -81,14 +91,14 @@ def _green_and_grades(run: DemoRun, cfg: Path, master_doc: dict[str, Any], day: 
     and the per-mu grades of the running quarter (`seamline grade` on a synthetic county file)."""
     if "green" not in master_doc:
         return {}
-    carbon = seamline("rules", "carbon", "--config", str(cfg), "--json")
+    carbon = seamline("rules", "carbon", "--config", str(cfg), "--json", log=platform_log(run))
     factories = [e for e in master_doc["enterprises"] if e["id"] in run.options.enterprises]
     operators = {e["id"]: sum(ln["operators"] for s in e["sites"] for ln in s["lines"]) for e in factories}
     land = {e["id"]: float(e["land_area_mu"]) for e in factories}
     inputs = county.write_inputs(run.stack.workdir / "county" / "inputs.csv", run.options.enterprises,
                                  operators=operators, land_mu=land, day=day)
     grades = seamline("grade", "--period", county.quarter(day), "--inputs", str(inputs), "--method",
-                      str(county.SAMPLE_METHOD), "--config", str(cfg), "--json")
+                      str(county.SAMPLE_METHOD), "--config", str(cfg), "--json", log=platform_log(run))
     return {"carbon": carbon, "grades": grades}
 
 
@@ -116,15 +126,19 @@ def run_platform(run: DemoRun, master_path: Path, master_doc: dict[str, Any]) ->
     cfg = rules_config(run, master_path)
     day = datetime.fromtimestamp(run.start_ms / 1000, TZ).date()
     noon = datetime.combine(day, time(12, 0), tzinfo=TZ).isoformat()
-    daily = seamline("rules", "once", "--config", str(cfg), "--window", "1d", "--at", noon, "--write", "--json")
-    before = seamline("rules", "capacity", "--config", str(cfg), "--json")
+    daily = seamline("rules", "once", "--config", str(cfg), "--window", "1d", "--at", noon, "--write", "--json",
+                     log=platform_log(run))
+    before = seamline("rules", "capacity", "--config", str(cfg), "--json", log=platform_log(run))
     today = datetime.now(TZ).date()
     lines = [ln for e in master_doc["enterprises"] for s in e["sites"] for ln in s["lines"]]
     orders = order_book(run.stack.workdir / "orders.csv", lines, today + timedelta(days=1))
-    plan = seamline("match", "--orders", str(orders), "--broker", f"mqtt://127.0.0.1:{run.stack.central.port}",
+    sec = run.stack.security
+    broker = (["--broker", f"mqtts://localhost:{run.stack.central.port}", *sec.service_args("matching")] if sec
+              else ["--broker", f"mqtt://127.0.0.1:{run.stack.central.port}"])
+    plan = seamline("match", "--orders", str(orders), *broker,
                     "--publish", "--summary-out", str(plan_summary_path(run)), "--today", today.isoformat(),
-                    "--influx-config", str(cfg), "--json")
-    after = seamline("rules", "capacity", "--config", str(cfg), "--json")
+                    "--influx-config", str(cfg), "--json", log=platform_log(run))
+    after = seamline("rules", "capacity", "--config", str(cfg), "--json", log=platform_log(run))
     green = _green_and_grades(run, cfg, master_doc, day)
     if green:
         green["orders_co2e"] = orders_co2e(plan.get("allocations", []), green["carbon"])

@@ -205,6 +205,14 @@ def table(summary: dict[str, Any]) -> str:
                   "", "energy (rules engine vs stub physics)", "-" * 66, *_energy(s["kpis"])]
     if "capacity" in s and "allocations" in s:
         lines += ["", "capacity feed and order matching", "-" * 66, *_platform(s)]
+    if "alerts" in s:
+        a = s["alerts"]
+        lines += ["", "alerts (built-in rules over the day -> Alertmanager -> seamline notify -> local receivers)",
+                  "-" * 66, f"injected: {'; '.join(a['injected'])}",
+                  "fired: " + ", ".join(f"{k} {v}" for k, v in a["fired"].items()),
+                  "resolved: " + ", ".join(f"{k} {v}" for k, v in a["resolved"].items()),
+                  "notifications: " + ", ".join(f"{k} {v}" for k, v in a["notifications"].items()),
+                  *(f"  {t}" for t in a["titles"])]
     if "dashboards" in s:
         d = s["dashboards"]
         lines += ["", f"Grafana dashboards ({len(d['dashboards'])} dashboards, {d['panels']} panels, "

@@ -14,6 +14,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from seamline.firmware_stubs.sewing.publisher import MqttPublisher
+from seamline.mqtt_connect import apply_identity
+from seamline.mqtt_identity import MqttIdentity
 
 
 def precreate_session(port: int, *, client_id: str, topic_filter: str, timeout_s: float = 10.0) -> None:
@@ -88,13 +90,23 @@ def rogue_messages(n: int, *, ts_ms: int) -> list[tuple[str, bytes]]:
     return [kinds[i % len(kinds)] for i in range(n)]
 
 
-def publish_all(port: int, messages: list[tuple[str, bytes]], *, timeout_s: float = 30.0) -> int:
+def _connect(client: mqtt.Client, port: int, identity: MqttIdentity | None) -> None:
+    """Plain to 127.0.0.1, or TLS with ``identity`` to ``localhost`` (the name in the broker's certificate)."""
+    if identity is None:
+        client.connect("127.0.0.1", port)
+        return
+    apply_identity(client, identity)
+    client.connect("localhost", port)
+
+
+def publish_all(port: int, messages: list[tuple[str, bytes]], *, timeout_s: float = 30.0,
+                identity: MqttIdentity | None = None) -> int:
     """Publish at QoS 1 and wait for every PUBACK; returns how many were acknowledged."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"rogue-{uuid.uuid4().hex[:6]}")
     client.max_inflight_messages_set(100)
     connected = threading.Event()
     client.on_connect = lambda c, u, f, rc, p: connected.set()
-    client.connect("127.0.0.1", port)
+    _connect(client, port, identity)
     client.loop_start()
     acked = 0
     try:
@@ -111,7 +123,7 @@ def publish_all(port: int, messages: list[tuple[str, bytes]], *, timeout_s: floa
     return acked
 
 
-def retained_statuses(port: int, *, timeout_s: float = 2.0) -> dict[str, str]:
+def retained_statuses(port: int, *, timeout_s: float = 2.0, identity: MqttIdentity | None = None) -> dict[str, str]:
     """gateway id -> state of the retained gateway status messages on the broker."""
     out: dict[str, str] = {}
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"status-{uuid.uuid4().hex[:6]}")
@@ -124,7 +136,7 @@ def retained_statuses(port: int, *, timeout_s: float = 2.0) -> dict[str, str]:
 
     client.on_message = on_message
     client.on_connect = lambda c, u, f, rc, p: c.subscribe("seamline/v1/+/+/_gateway/+/status", qos=1)
-    client.connect("127.0.0.1", port)
+    _connect(client, port, identity)
     client.loop_start()
     time.sleep(timeout_s)
     client.disconnect()

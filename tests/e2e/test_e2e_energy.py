@@ -91,8 +91,11 @@ def energy_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     # energy polled every 50 simulated s (0.05 s of wall time at 1 000x), as in the cluster test; on a
     # busy machine polls come late and coverage drops, but counters lose no kWh: no coverage asserts
+    # --insecure: this module reads the retained grades and carbon with a plain client (the secured
+    # default is the cluster module's, and test_e2e_secrets checks it)
     opts = DemoOptions.quick(workdir=tmp_path_factory.mktemp("energy"), lines=2, machines=3, energy_poll_s=0.05,
-                             upstream_garbage=0, idle_twin=IdleTwin("f002", "f001", "line01", time(9, 0), 120.0))
+                             upstream_garbage=0, idle_twin=IdleTwin("f002", "f001", "line01", time(9, 0), 120.0),
+                             secure=False)
     summary = run_demo(opts, inspect=inspect)
     rows = summary["kpis"]["energy"]
     return {"summary": summary, **seen,

@@ -60,11 +60,14 @@ class FaultPlan:
         self._max_body_bytes: int | None = None
         self._reject: Callable[[str], bool] | None = None
 
-    def fail_next(self, n: int, status: int, *, retry_after_s: float | None = None) -> None:
+    def fail_next(self, n: int, status: int, *, retry_after_s: float | None = None, body: str | None = None) -> None:
         """The next ``n`` write requests get ``status`` (and ``Retry-After`` if given, seconds)."""
         ra = None if retry_after_s is None else f"{retry_after_s:g}"
+        fault = Fault(status=status, retry_after=ra)
+        if body is not None:
+            fault = Fault(status=status, retry_after=ra, body=body)
         with self._lock:
-            self._queue.extend(Fault(status=status, retry_after=ra) for _ in range(n))
+            self._queue.extend(fault for _ in range(n))
 
     def drop_next(self, n: int) -> None:
         """The next ``n`` write requests are read, then the connection is closed without an answer."""

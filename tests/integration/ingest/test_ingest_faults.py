@@ -104,6 +104,28 @@ def test_lines_refused_by_influx_are_quarantined_then_replayed(
     assert "empty" in _cli(config, "list")
 
 
+def test_refused_lines_are_retried_automatically_once_influx_takes_them(
+    tmp_path: Path, mosquitto: MosquittoProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess,
+    db: str,
+) -> None:
+    config = ingest_config(tmp_path / "ingest-retry.yaml", mqtt_port=mosquitto.port, influx_url=shim.url,
+                           database=db, quarantine={"retry_initial_s": 0.5, "retry_max_s": 2.0})
+    proc = IngestProcess(config, log_path=tmp_path / "ingest-retry.log")
+    proc.start()
+    try:
+        proc.wait_subscribed()
+        shim.plan.reject_lines(lambda line: ",asset=m3," in line)
+        publisher.publish_all(sewing_traffic(1000, assets=4))
+        assert wait_count(influxd.url, db, "sewing_machine", 750) == 750
+        wait_until(lambda: "db_rejected=250" in _cli(config, "list", "--limit", "1"), timeout_s=30,
+                   what="250 quarantined lines")
+        shim.plan.reject_lines(None)  # the cause went away; nobody runs a replay
+        assert wait_count(influxd.url, db, "sewing_machine", 1000, timeout_s=60) == 1000
+        wait_until(lambda: "empty" in _cli(config, "list"), timeout_s=30, what="an empty quarantine")
+    finally:
+        proc.kill()
+
+
 def test_413_splits_batches(
     ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str
 ) -> None:
@@ -111,6 +133,32 @@ def test_413_splits_batches(
     publisher.publish_all(sewing_traffic(2000, assets=2))
     assert wait_count(influxd.url, db, "sewing_machine", 2000) == 2000
     assert shim.count("write:413") > 0
+
+
+def test_413_for_every_request_quarantines_nothing_and_resumes_when_the_limit_is_raised(
+    ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str, config: Path
+) -> None:
+    """A body limit below one line (a misconfigured proxy): valid lines are never quarantined for
+    the database's limits; ingest holds them (acks nothing) until the limit is raised."""
+    shim.plan.max_body_bytes(1)
+    publisher.publish_all(sewing_traffic(600, assets=2))
+    wait_until(lambda: shim.count("write:413") >= 8, timeout_s=30, what="413 answers")
+    assert count_points(influxd.url, db, "sewing_machine") == 0
+    shim.plan.max_body_bytes(None)
+    assert wait_count(influxd.url, db, "sewing_machine", 600, timeout_s=90) == 600
+    assert "empty" in _cli(config, "list")
+
+
+@pytest.mark.parametrize("body", ['{"error":"injected by influx_shim"}', "<html>400 Bad Request</html>"])
+def test_a_whole_batch_400_naming_no_line_is_retried_as_a_server_fault(
+    ingest: IngestProcess, shim: InfluxShim, publisher: Publisher, influxd: InfluxdProcess, db: str, config: Path,
+    body: str,
+) -> None:
+    shim.plan.fail_next(3, 400, body=body)
+    publisher.publish_all(sewing_traffic(900, assets=3))
+    assert wait_count(influxd.url, db, "sewing_machine", 900, timeout_s=60) == 900
+    assert shim.count("write:400") == 3
+    assert "empty" in _cli(config, "list")
 
 
 def _cli(config: Path, *args: str) -> str:

@@ -151,6 +151,30 @@ def test_broker_restart_loses_nothing(
         ingest.kill()
 
 
+def test_publishing_while_ingest_is_still_away_after_a_broker_restart_loses_nothing(
+    tmp_path: Path, mosquitto: MosquittoProcess, influxd: InfluxdProcess, db: str
+) -> None:
+    """The gateways do not wait for ingest: right after the broker is back they publish, while
+    ingest is still in its reconnect backoff. The persistent session queues it (shared: false)."""
+    cfg = ingest_config(tmp_path / "ingest.yaml", mqtt_port=mosquitto.port, influx_url=influxd.url, database=db,
+                        mqtt={"shared": False, "reconnect_min_s": 6, "reconnect_max_s": 8})
+    ingest = IngestProcess(cfg, log_path=tmp_path / "ingest.log")
+    ingest.start()
+    ingest.wait_subscribed()
+    try:
+        traffic = sewing_traffic(2000, assets=4)
+        mosquitto.restart()
+        pub = Publisher("127.0.0.1", mosquitto.port, client_id="pub-away")
+        pub.publish_all(traffic)
+        pub.close()
+        away = ingest.log_text().count("MQTT connected") == 1  # published before ingest came back
+        assert wait_count(influxd.url, db, "sewing_machine", 2000, timeout_s=60) == 2000
+        assert away, "ingest reconnected before the publish ended: the test did not test the gap"
+        wait_until(lambda: ingest.log_text().count("MQTT connected") == 2, timeout_s=30, what="one reconnect")
+    finally:
+        ingest.kill()
+
+
 def _bad_payloads() -> list[tuple[str, bytes, str]]:
     """(topic, payload, expected reason) - ten kinds of garbage."""
     good_topic = sewing_topic("m0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -70,8 +71,9 @@ class Rig:
         defaults: dict[str, float] = {"max_lines": 5000, "max_messages": 500, "max_delay_s": 0.05,
                                       "queue_max_messages": 100}
         defaults.update(limits)
+        self.policy = WritePolicy(WritePolicyConfig(initial_backoff_s=0.001, max_backoff_s=0.002), sleep=no_sleep)
         self.batcher = Batcher(
-            policy=WritePolicy(WritePolicyConfig(initial_backoff_s=0.001, max_backoff_s=0.002), sleep=no_sleep),
+            policy=self.policy,
             writer=self.db, quarantine=self.store, acker=self.acker, metrics=self.metrics,
             limits=BatchLimits(max_lines=int(defaults["max_lines"]), max_messages=int(defaults["max_messages"]),
                                max_delay_s=defaults["max_delay_s"],
@@ -124,10 +126,27 @@ def test_outage_loses_nothing_and_acks_once(rig: Rig) -> None:
     rig.finish()
     assert len(rig.db.points) == 20
     assert sorted(m for m, _, _ in rig.acker.acks) == list(range(1, 11))
+    rig.metrics.sync_write_policy(rig.policy.counters)  # the service does this every metrics interval
     snap = rig.metrics.snapshot()
-    assert snap["write_retries_total"] == 7
+    assert snap["write_retries_total"] == 7 and snap["write_errors_retryable"] == 7
     assert snap["points_written_total"] == 20
     assert snap["messages_acked_total"] == 10
+
+
+def test_retries_are_counted_while_the_outage_lasts(rig: Rig) -> None:
+    """Not only once the batch succeeds: a scrape during an outage sees the retries growing."""
+    rig.db.down_for = 10**9
+    rig.batcher.submit(msg(1))
+    deadline = time.monotonic() + 5
+    while rig.policy.counters.retries < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    rig.metrics.sync_write_policy(rig.policy.counters)
+    snap = rig.metrics.snapshot()
+    assert snap["write_retries_total"] >= 5 and snap["write_errors_retryable"] >= 5
+    assert snap["points_written_total"] == 0
+    rig.abort.set()
+    rig.closing.set()
+    rig.thread.join(10)
 
 
 def test_db_rejected_lines_are_quarantined_with_their_topic_then_acked(rig: Rig) -> None:

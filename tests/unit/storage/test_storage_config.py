@@ -40,6 +40,7 @@ def test_the_same_block_loads_into_ingest_and_rules(tmp_path: Path) -> None:
 
 def test_the_samples_and_the_demo_configs_load(tmp_path: Path) -> None:
     from seamline.demo import configs, platform
+    from seamline.demo.secured import DemoSecurity
 
     ingest = load_ingest(REPO / "ingest" / "ingest.sample.yaml").influx
     rules = load_rules(REPO / "rules" / "rules.sample.yaml").influx
@@ -48,9 +49,24 @@ def test_the_samples_and_the_demo_configs_load(tmp_path: Path) -> None:
     assert load_ingest(_write(tmp_path / "i.yaml", demo_ingest)).influx.raw_rp == "raw"
     run = SimpleNamespace(options=SimpleNamespace(speed=60.0, energy_poll_s=30.0),
                           stack=SimpleNamespace(influx=SimpleNamespace(url="http://127.0.0.1:2"), workdir=tmp_path,
-                                                central=SimpleNamespace(port=1883)))
+                                                central=SimpleNamespace(port=1883), security=None))
     demo_rules = load_rules(platform.rules_config(run, tmp_path / "master.yaml"))  # type: ignore[arg-type]
     assert (demo_rules.influx.raw_rp, demo_rules.influx.kpi_rp) == ("raw", "kpi")
+    # the secured demo's configs name secret files; loading reads them
+    sec = DemoSecurity(root=tmp_path / "secrets", broker_port=8883)
+    sec.influx_passwords.mkdir(parents=True)
+    for user in ("ingest", "rules"):
+        (sec.influx_passwords / f"{user}.password").write_text(f"pw-{user}\n")
+    secured_ingest = configs.ingest_config(workdir=tmp_path, worker=1, broker_port=8883, influx_url="http://h:1",
+                                           mqtt_identity=sec.service_mqtt("ingest-1"),
+                                           influx_user=sec.influx_user("ingest"))
+    loaded = load_ingest(_write(tmp_path / "si.yaml", secured_ingest))
+    assert loaded.mqtt.uses_tls and loaded.mqtt.tls_cert == sec.service_folder("ingest-1") / "cert.pem"
+    assert loaded.influx.password is not None and loaded.influx.password.get_secret_value() == "pw-ingest"
+    run.stack.security = sec
+    secured_rules = load_rules(platform.rules_config(run, tmp_path / "master.yaml"))  # type: ignore[arg-type]
+    assert secured_rules.mqtt.port == 8883 and secured_rules.influx.username == "rules"
+    assert "pw-rules" not in (tmp_path / "config" / "rules.yaml").read_text()
 
 
 def test_older_keys_still_load() -> None:

@@ -64,9 +64,14 @@ ALLOWED = {
     ("rules/cli.py", "status"): "the `rules status` subcommand",
     ("rules/jobs.py", "shift"): "window kind name (the 5m/1h/shift/1d jobs)",
     ("rules/master_data.py", "shift"): "master data: window kind name",
+    ("rules/alerts/conditions.py", "shift"): "alert condition: KPI window kind",
+    ("rules/alerts/conditions.py", "kpi"): "alert condition kind (a KPI measurement's field)",
+    ("rules/alerts/conditions.py", "gateway"): "alert condition: state_duration subject",
+    ("rules/alerts/lifecycle.py", "firing"): "alert lifecycle phase (Alertmanager's word)",
+    ("rules/alerts/templates.py", "coverage"): "annotation template name",
 }
 # Modules whose SELECT ... FROM is SQL for SQLite, not InfluxQL.
-SQLITE = {"ingest/quarantine.py"}
+SQLITE = {"ingest/quarantine.py", "rules/alerts/store.py"}
 
 NAMES_ANYWHERE = frozenset(
     {*(m.name for m in ALL_MEASUREMENTS.values() if m.name not in {k.value for k in AssetKind})}

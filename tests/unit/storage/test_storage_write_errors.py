@@ -12,6 +12,7 @@ from seamline.storage.write_errors import (
     PartialWriteError,
     PermanentWriteError,
     RetryableWriteError,
+    ServerLimitError,
     error_for_status,
     parse_retry_after_s,
 )
@@ -64,11 +65,33 @@ def test_unknown_line_in_message_is_unmapped() -> None:
     assert err.bad_lines == [] and err.unmapped == ["unable to parse 'zzz': nope"]
 
 
-def test_v2_message_key_and_empty_400() -> None:
-    err = error_for_status(400, json.dumps({"code": "invalid", "message": "boom"}), {}, LINES)
-    assert isinstance(err, PartialWriteError) and err.unmapped == ["boom"]
-    err = error_for_status(400, b"", {}, LINES)
-    assert isinstance(err, PartialWriteError) and err.unmapped == ["HTTP 400 without a message"]
+def test_v2_message_key_and_a_400_about_content() -> None:
+    body = json.dumps({"code": "invalid", "message": "failed to parse line protocol: errors encountered on line(s)"})
+    err = error_for_status(400, body, {}, LINES)
+    assert isinstance(err, PartialWriteError) and err.unmapped == [
+        "failed to parse line protocol: errors encountered on line(s)"]
+
+
+@pytest.mark.parametrize("body", [b"", b"<html><body>400 Bad Request</body></html>", b'{"error": "boom"}'])
+def test_a_400_naming_no_lines_content_is_a_server_fault_retried_whole(body: bytes) -> None:
+    err = error_for_status(400, body, {}, LINES)
+    assert isinstance(err, RetryableWriteError) and err.status == 400
+
+
+@pytest.mark.parametrize("message", [
+    "partial write: max-values-per-tag limit exceeded (100000/100000): measurement=\"m\" tag=\"asset\" dropped=3",
+    "max series per database exceeded: m,asset=a1 dropped=1",
+])
+def test_the_databases_own_limits_keep_the_lines(message: str) -> None:
+    err = error_for_status(400, json.dumps({"error": message}), {}, LINES)
+    assert isinstance(err, ServerLimitError)
+
+
+def test_a_named_bad_line_is_content_even_beside_a_limit() -> None:
+    msg = f"partial write: unable to parse '{LINES[1]}': invalid boolean dropped=1"
+    err = error_for_status(400, json.dumps({"error": msg}), {}, LINES)
+    same = [i for i, ln in enumerate(LINES) if ln == LINES[1]]
+    assert isinstance(err, PartialWriteError) and [i for i, _ in err.bad_lines] == same
 
 
 @pytest.mark.parametrize(

@@ -140,12 +140,64 @@ def test_413_splits_in_halves_until_it_fits_and_writes_each_line_once() -> None:
     assert p.counters.splits_413 == 3 and sleep.waits == []
 
 
-def test_413_for_a_single_line_rejects_it() -> None:
+def test_413_for_a_single_line_keeps_it_and_waits_for_the_limit_to_be_raised() -> None:
+    """A server refusing every request (a body limit below one line) never gets valid lines
+    quarantined: the policy backs off on the single line until stopped, nothing is rejected."""
+    sleep = RecordingSleep(stop_after=4)
     fake = FakeInflux(max_lines=0)
-    out = policy(RecordingSleep()).write_durably(fake, LINES[:2], stop=threading.Event())
-    assert out.written == 0
-    assert [ln for ln, _ in out.rejected] == LINES[:2]
-    assert all("too large" in reason for _, reason in out.rejected)
+    p = policy(sleep)
+    with pytest.raises(WriteAborted) as info:
+        p.write_durably(fake, LINES[:2], stop=threading.Event())
+    assert info.value.written == 0 and info.value.pending == 2
+    assert p.counters.lines_rejected == 0 and p.counters.server_limit_errors == 4
+    assert [len(c) for c in fake.calls] == [2, 1, 1, 1, 1]
+
+
+def test_413_then_the_limit_is_raised_everything_is_written() -> None:
+    sleep = RecordingSleep()
+    fake = FakeInflux(max_lines=0)
+    fake.write = _raise_limit_after(fake, 3)  # type: ignore[method-assign]
+    out = policy(sleep).write_durably(fake, LINES[:2], stop=threading.Event())
+    assert out.written == 2 and out.rejected == [] and fake.stored == set(LINES[:2])
+
+
+def _raise_limit_after(fake: FakeInflux, calls: int) -> Callable[[Sequence[str]], None]:
+    original = FakeInflux.write
+
+    def write(lines: Sequence[str]) -> None:
+        if len(fake.calls) >= calls:
+            fake.max_lines = None
+        original(fake, lines)
+    return write
+
+
+def test_the_size_a_413_taught_is_remembered() -> None:
+    fake = FakeInflux(max_lines=4)
+    p = WritePolicy(WritePolicyConfig(probe_every=100), sleep=RecordingSleep(), rng=random.Random(7))
+    p.write_durably(fake, LINES, stop=threading.Event())
+    assert p.max_lines == 2  # 10 -> 413, then 5 -> 413: at most half of 5
+    fake.calls.clear()
+    out = p.write_durably(fake, LINES[:8], stop=threading.Event())
+    assert [len(c) for c in fake.calls] == [2, 2, 2, 2] and out.written == 8  # no 413 learned again
+    assert p.counters.splits_413 == 3
+
+
+def test_a_learned_size_is_probed_upwards_after_enough_successes() -> None:
+    fake = FakeInflux(max_lines=4)
+    p = WritePolicy(WritePolicyConfig(probe_every=100), sleep=RecordingSleep(), rng=random.Random(7))
+    p.write_durably(fake, LINES, stop=threading.Event())
+    p.config = WritePolicyConfig(probe_every=2)
+    fake.calls.clear()
+    p.write_durably(fake, LINES[:8], stop=threading.Event())
+    assert [len(c) for c in fake.calls] == [2, 2, 2, 2] and p.max_lines == 4  # two successes: probe 4
+    fake.calls.clear()
+    p.write_durably(fake, LINES[:8], stop=threading.Event())
+    assert [len(c) for c in fake.calls] == [4, 4] and p.max_lines == 8  # two more: probe 8
+    fake.max_lines = 3  # the server's limit went down: 413 again, halves, learns 2
+    p.config = WritePolicyConfig(probe_every=100)
+    fake.calls.clear()
+    out = p.write_durably(fake, LINES[:8], stop=threading.Event())
+    assert [len(c) for c in fake.calls] == [8, 4, 2, 2, 4, 2, 2] and p.max_lines == 2 and out.written == 8
 
 
 def test_partial_write_rejects_exactly_the_named_lines() -> None:
