@@ -9,17 +9,47 @@ Each field's unit is in its JSON Schema (``"unit"``) and available via :func:`me
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from seamline.contracts.kinds import AssetKind as AssetKind
 
+# JSON has one number type: JSON Schema's "integer" is any number with no fractional part (``4.0``
+# too), its "number" any finite one. Ingest validates in pydantic's strict mode (no ``"4"``, no
+# ``true``), so these make pydantic agree with the published schema on the rest: a whole float is
+# an integer, and every number is bounded (a finite double; an integer fits InfluxDB's int64) so a
+# validator reading ``1e400`` as infinity, or an integer too large to store, rejects it as well.
+INT64_MAX = 2**63 - 1
+FLOAT_MAX = sys.float_info.max
+
+
+def whole_float_to_int(value: object) -> object:
+    """``4.0`` -> ``4`` (JSON Schema calls it an integer); anything else unchanged."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+WholeNumbers = BeforeValidator(whole_float_to_int)
+# Constraints before the validator: the other order drops them from the JSON Schema.
+Count = Annotated[int, Field(ge=0, le=INT64_MAX), WholeNumbers]
+
+
 
 def _m(unit: str, description: str, **kw: Any) -> Any:
+    """A float metric: finite bounds unless tighter ones are given."""
+    if "ge" not in kw and "gt" not in kw:
+        kw["ge"] = -FLOAT_MAX
+    if "le" not in kw and "lt" not in kw:
+        kw["le"] = FLOAT_MAX
     return Field(default=None, description=description, json_schema_extra={"unit": unit}, **kw)
+
+
+def _n(unit: str, description: str) -> Any:
+    """A count metric (:data:`Count`: 0 .. int64)."""
+    return Field(default=None, description=description, json_schema_extra={"unit": unit})
 
 
 class Metrics(BaseModel):
@@ -34,22 +64,22 @@ class SewingMachineMetrics(Metrics):
     current_a: float | None = _m("A", "RMS motor current over the sample interval", ge=0, le=200)
     current_max_a: float | None = _m("A", "Peak RMS motor current in the aggregation period", ge=0, le=200)
     speed_spm: float | None = _m("spm", "Mean needle speed, stitches per minute", ge=0, le=12000)
-    stitches_total: int | None = _m("stitches", "Stitch counter since node boot (rises, resets on reboot)", ge=0)
-    pieces_total: int | None = _m("pieces", "Bundle-ticket piece counter since node boot", ge=0)
-    stitches: int | None = _m("stitches", "Stitches in the aggregation period", ge=0)
-    pieces: int | None = _m("pieces", "Good pieces scanned in the aggregation period", ge=0)
-    rejects: int | None = _m("pieces", "Pieces scanned as rework/reject in the period", ge=0)
-    stitches_unobserved: int | None = _m(
-        "stitches", "Counter increase across a data gap before this period: real, but not observed", ge=0)
-    pieces_unobserved: int | None = _m(
-        "pieces", "Pieces counted across a data gap before this period: real output, unobserved time", ge=0)
+    stitches_total: Count | None = _n("stitches", "Stitch counter since node boot (rises, resets on reboot)")
+    pieces_total: Count | None = _n("pieces", "Bundle-ticket piece counter since node boot")
+    stitches: Count | None = _n("stitches", "Stitches in the aggregation period")
+    pieces: Count | None = _n("pieces", "Good pieces scanned in the aggregation period")
+    rejects: Count | None = _n("pieces", "Pieces scanned as rework/reject in the period")
+    stitches_unobserved: Count | None = _n(
+        "stitches", "Counter increase across a data gap before this period: real, but not observed")
+    pieces_unobserved: Count | None = _n(
+        "pieces", "Pieces counted across a data gap before this period: real output, unobserved time")
     unobserved_s: float | None = _m("s", "Length of that data gap (the *_unobserved counts were made in it)", ge=0)
     run_s: float | None = _m("s", "Seconds in state running during the period", ge=0)
     idle_s: float | None = _m("s", "Seconds in state idle during the period", ge=0)
     off_s: float | None = _m("s", "Seconds in state off during the period", ge=0)
     down_s: float | None = _m("s", "Seconds in state down (breakdown) during the period", ge=0)
     period_s: float | None = _m("s", "Length of the aggregation period the sample covers", ge=0)
-    samples: int | None = _m("samples", "Raw node samples aggregated into this sample", ge=0)
+    samples: Count | None = _n("samples", "Raw node samples aggregated into this sample")
 
 
 class PvInverterMetrics(Metrics):
@@ -61,7 +91,7 @@ class PvInverterMetrics(Metrics):
     ac_current_a: float | None = _m("A", "AC total current (SunSpec 103 A)")
     ac_frequency_hz: float | None = _m("Hz", "Line frequency (SunSpec 103 Hz)")
     cabinet_temp_c: float | None = _m("degC", "Cabinet temperature (SunSpec 103 TmpCab)")
-    operating_state: int | None = _m("enum", "SunSpec 103 St (1 OFF .. 7 FAULT, 8 STANDBY)", ge=0)
+    operating_state: Count | None = _n("enum", "SunSpec 103 St (1 OFF .. 7 FAULT, 8 STANDBY)")
     rated_power_w: float | None = _m("W", "Nameplate AC power (SunSpec 120 WRtg)", ge=0)
 
 
@@ -72,7 +102,7 @@ class BatteryMetrics(Metrics):
     charge_energy_wh: float | None = _m("Wh", "Lifetime energy charged counter", ge=0)
     discharge_energy_wh: float | None = _m("Wh", "Lifetime energy discharged counter", ge=0)
     capacity_wh: float | None = _m("Wh", "Usable capacity (nameplate × SoH)", ge=0)
-    operating_state: int | None = _m("enum", "Vendor/SunSpec battery state code", ge=0)
+    operating_state: Count | None = _n("enum", "Vendor/SunSpec battery state code")
 
 
 class MeterMetrics(Metrics):
@@ -97,22 +127,22 @@ class WindTurbineMetrics(Metrics):
     wind_speed_m_s: float | None = _m("m/s", "WMET.HorWdSpd, nacelle wind speed", ge=0, le=100)
     power_w: float | None = _m("W", "WTUR.W, active power")
     rotor_speed_rpm: float | None = _m("rpm", "WROT.RotSpd, rotor speed", ge=0)
-    status: int | None = _m("enum", "WTUR.TurSt, turbine status code (vendor map in config)", ge=0)
+    status: Count | None = _n("enum", "WTUR.TurSt, turbine status code (vendor map in config)")
     energy_wh: float | None = _m("Wh", "WTUR.TotWh, lifetime energy counter", ge=0)
 
 
 class GatewayMetrics(Metrics):
     """Self-telemetry of an edge agent."""
 
-    spool_messages: int | None = _m("messages", "Messages waiting in the spool", ge=0)
-    spool_bytes: int | None = _m("bytes", "Bytes used by spooled payloads", ge=0)
+    spool_messages: Count | None = _n("messages", "Messages waiting in the spool")
+    spool_bytes: Count | None = _n("bytes", "Bytes used by spooled payloads")
     spool_oldest_age_s: float | None = _m("s", "Age of the oldest spooled message", ge=0)
-    published: int | None = _m("messages", "Messages acknowledged by the broker (counter)", ge=0)
-    dropped: int | None = _m("messages", "Messages dropped by the spool policy (counter)", ge=0)
-    reconnects: int | None = _m("count", "Uplink reconnects (counter)", ge=0)
-    samples_in: int | None = _m("samples", "Samples read from devices (counter)", ge=0)
-    rejected_in: int | None = _m("messages", "Local messages rejected as invalid (counter)", ge=0)
-    devices_offline: int | None = _m("devices", "Devices currently not answering", ge=0)
+    published: Count | None = _n("messages", "Messages acknowledged by the broker (counter)")
+    dropped: Count | None = _n("messages", "Messages dropped by the spool policy (counter)")
+    reconnects: Count | None = _n("count", "Uplink reconnects (counter)")
+    samples_in: Count | None = _n("samples", "Samples read from devices (counter)")
+    rejected_in: Count | None = _n("messages", "Local messages rejected as invalid (counter)")
+    devices_offline: Count | None = _n("devices", "Devices currently not answering")
 
 
 METRICS_MODELS: dict[AssetKind, type[Metrics]] = {

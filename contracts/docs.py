@@ -15,10 +15,29 @@ JSON Schemas of every message kind: `seamline contracts schema DIR` writes `<kin
 
 `seamline/v1/<enterprise>/<site>/<area>/<asset>/<kind>` — ISA-95-like. The enterprise comes right
 after the version so a broker ACL can confine a gateway to `seamline/v1/<enterprise>/<site>/#`.
-A level is 1–64 characters, may be any printable Unicode, and may not contain `+`, `#`, `/`,
-control characters, surrounding whitespace, or start with `$` (broker) or `_` (reserved:
-`_gateway` is the gateway's own area, `_line` the asset of line-level messages, `_enterprise` the
-site, area and asset of enterprise-level messages).
+A level is 1–64 characters of Unicode and may not contain `+`, `#`, `/` (MQTT), `\\`
+(backslash), control characters (C0, C1), format characters (zero-width, bidi controls, soft
+hyphen, BOM), line/paragraph separators, surrogates or private-use code points (a fixed table,
+`FORBIDDEN_RANGES` in `contracts/topic.py`, so every Python version agrees), surrounding whitespace,
+or start with `$` (broker) or `_` (reserved: `_gateway` is the gateway's own area, `_line` the asset
+of line-level messages, `_enterprise` the site, area and asset of enterprise-level messages).
+Why no backslash: levels become InfluxDB tags, and InfluxDB 1.x line protocol has no encoding for a
+backslash at the end of a tag or before a space, `,`, `=` or `"` (`end\\`, `back\\ slash`, `q\\"x`
+would be refused or stored under another name). Everything else a level may contain (quotes,
+`,`, `=`, spaces, CJK, emoji) is stored and read back byte-identical
+(`tests/integration/storage/test_storage_contract_names.py`). The same grammar applies to the
+`gateway_id` of birth and status messages and to the `asset` and `area` of a birth's assets, and is
+in their JSON Schema. Free-text fields (`agent_version`, `boot_id`, `model`, `firmware_version`,
+`reason` of a status) may hold any text; they are stored as string fields, byte-identical.
+
+### Types are strict
+
+Ingest validates a payload exactly as its JSON Schema says (`seamline contracts schema`): a field
+typed `integer` takes a JSON number with no fractional part (`4` or `4.0`), never `"4"` or `true`;
+a `number` takes any finite JSON number, never a string or a boolean; `schema_version` is the
+number 1. Every number has bounds in the schema (integers fit in int64, floats are finite), so a
+value the schema accepts can be stored. A data message must name its `asset_kind`. State reasons
+and command names are dotted lower-case codes (`[a-z0-9_.-]`, no trailing newline).
 
 | kind | published by | retained | payload |
 |---|---|---|---|

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
 
 from seamline.contracts.assets import (
+    FLOAT_MAX,
     AssetKind,
     BatteryMetrics,
     GatewayMetrics,
@@ -25,6 +26,7 @@ from seamline.contracts.assets import (
     MetStationMetrics,
     PvInverterMetrics,
     SewingMachineMetrics,
+    WholeNumbers,
     WindTurbineMetrics,
 )
 from seamline.contracts.kinds import MAX_PAYLOAD_BYTES as MAX_PAYLOAD_BYTES
@@ -36,21 +38,50 @@ from seamline.contracts.kinds import TS_MIN_MS as TS_MIN_MS
 from seamline.contracts.kinds import GatewayState as GatewayState
 from seamline.contracts.kinds import MachineState as MachineState
 from seamline.contracts.kinds import Quality as Quality
-from seamline.contracts.topic import validate_level
+from seamline.contracts.topic import level_json_schema, validate_level
 
 # A batch of at most MAX_SAMPLES_PER_MESSAGE samples within MAX_PAYLOAD_BYTES, times between
 # TS_MIN_MS and TS_MAX_MS: the limits live in contracts.kinds (no pydantic) and are re-exported here.
 # Orders × days one plan puts on one line. An entry is ~130 bytes of JSON, so this many still fit
 # in MAX_PAYLOAD_BYTES; a line makes a handful of orders a day, a plan of weeks needs far fewer.
 MAX_ALLOCATION_ENTRIES = 2000
-TsMs = Annotated[int, Field(ge=TS_MIN_MS, lt=TS_MAX_MS, description="UTC epoch milliseconds")]
-Seq = Annotated[int, Field(ge=0, lt=SEQ_MAX, description="Per-asset sequence number, +1 per sample/event")]
+# Integers accept a whole float (JSON Schema's "integer"), see seamline.contracts.assets.
+TsMs = Annotated[int, Field(ge=TS_MIN_MS, lt=TS_MAX_MS, description="UTC epoch milliseconds"), WholeNumbers]
+Seq = Annotated[int, Field(ge=0, lt=SEQ_MAX, description="Per-asset sequence number, +1 per sample/event"),
+                WholeNumbers]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
+# A name that is (or must equal) a topic level, and becomes an InfluxDB tag: the topic grammar.
+Level = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra=level_json_schema()),
+                  AfterValidator(validate_level)]
+# A dotted lower-case code (state reasons, command names). The schema also says "no character
+# outside the set" without anchors: in Python's ``re`` (the ``jsonschema`` validator) ``$`` matches
+# before a final newline, so ``"stop\n"`` would pass the anchored pattern alone.
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$",
+                            json_schema_extra={"not": {"pattern": r"[^a-z0-9_.\-]"}})]
+
+
+def _not_a_bool(value: object) -> object:
+    # JSON Schema's ``const: 1`` refuses ``true``; pydantic's Literal[1] takes it (True == 1).
+    if isinstance(value, bool):
+        raise ValueError("schema_version must be the number 1, not a boolean")
+    return value
+
+
+def _asset_kind_required(schema: dict[str, Any]) -> None:
+    # ``asset_kind`` selects the model (the discriminator), so the JSON must carry it even though
+    # Python code may leave it out; without it in ``required`` the schema's oneOf would accept a
+    # sample whose metrics happen to fit exactly one kind.
+    schema["required"] = ["asset_kind", *[r for r in schema.get("required", []) if r != "asset_kind"]]
 
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
-    schema_version: Literal[1] = Field(default=1, description="Payload schema version")
+    schema_version: Annotated[Literal[1], BeforeValidator(_not_a_bool)] = Field(
+        default=1, description="Payload schema version")
+
+
+class _DataPayload(_Payload):
+    model_config = ConfigDict(json_schema_extra=_asset_kind_required)
 
 
 M = TypeVar("M", bound=Metrics)
@@ -64,37 +95,37 @@ class Sample(BaseModel, Generic[M]):
     metrics: M
 
 
-class SewingMachineData(_Payload):
+class SewingMachineData(_DataPayload):
     asset_kind: Literal[AssetKind.SEWING_MACHINE] = AssetKind.SEWING_MACHINE
     samples: list[Sample[SewingMachineMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
 
 
-class PvInverterData(_Payload):
+class PvInverterData(_DataPayload):
     asset_kind: Literal[AssetKind.PV_INVERTER] = AssetKind.PV_INVERTER
     samples: list[Sample[PvInverterMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
 
 
-class BatteryData(_Payload):
+class BatteryData(_DataPayload):
     asset_kind: Literal[AssetKind.BATTERY] = AssetKind.BATTERY
     samples: list[Sample[BatteryMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
 
 
-class MeterData(_Payload):
+class MeterData(_DataPayload):
     asset_kind: Literal[AssetKind.METER] = AssetKind.METER
     samples: list[Sample[MeterMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
 
 
-class MetStationData(_Payload):
+class MetStationData(_DataPayload):
     asset_kind: Literal[AssetKind.MET_STATION] = AssetKind.MET_STATION
     samples: list[Sample[MetStationMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
 
 
-class WindTurbineData(_Payload):
+class WindTurbineData(_DataPayload):
     asset_kind: Literal[AssetKind.WIND_TURBINE] = AssetKind.WIND_TURBINE
     samples: list[Sample[WindTurbineMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
 
 
-class GatewayData(_Payload):
+class GatewayData(_DataPayload):
     asset_kind: Literal[AssetKind.GATEWAY] = AssetKind.GATEWAY
     samples: list[Sample[GatewayMetrics]] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
 
@@ -116,8 +147,9 @@ _DATA_ADAPTER: TypeAdapter[DataMessage] = TypeAdapter(DataMessage)
 
 
 def parse_data(raw: bytes | str) -> DataMessage:
-    """Validate a data payload (JSON bytes); raises ``pydantic.ValidationError``."""
-    return _DATA_ADAPTER.validate_json(raw)
+    """Validate a data payload (JSON bytes) exactly as its JSON Schema says (strict: no ``"4"``
+    for 4, no ``true`` for 1); raises ``pydantic.ValidationError``."""
+    return _DATA_ADAPTER.validate_json(raw, strict=True)
 
 
 class StateChangeMessage(_Payload):
@@ -129,29 +161,26 @@ class StateChangeMessage(_Payload):
     seq: Seq
     state: MachineState
     previous: MachineState | None = None
-    previous_duration_s: float | None = Field(default=None, ge=0, description="Seconds spent in previous state")
-    reason: str = Field(default="none", min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")
+    previous_duration_s: float | None = Field(default=None, ge=0, le=FLOAT_MAX,
+                                              description="Seconds spent in previous state")
+    reason: Code = "none"
     quality: Quality = Quality.GOOD
 
 
 class AssetInfo(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    asset: Name
-    area: Name
+    asset: Level
+    area: Level
     asset_kind: AssetKind
     model: str | None = Field(default=None, max_length=128)
     firmware_version: str | None = Field(default=None, max_length=64)
     units: dict[str, str] = Field(default_factory=dict, description="metric name -> unit")
 
-    def model_post_init(self, _ctx: object) -> None:
-        validate_level(self.asset, what="asset")
-        validate_level(self.area, what="area")
-
 
 class BirthMessage(_Payload):
     """Published (not retained) on every uplink connect: who the gateway is and what it serves."""
 
-    gateway_id: Name
+    gateway_id: Level
     ts_ms: TsMs
     agent_version: str = Field(max_length=64)
     boot_id: str = Field(max_length=64, description="Changes on every agent start")
@@ -161,7 +190,7 @@ class BirthMessage(_Payload):
 class GatewayStatusMessage(_Payload):
     """Retained. ``offline`` is also the Last Will, so the broker announces an unclean loss."""
 
-    gateway_id: Name
+    gateway_id: Level
     state: GatewayState
     ts_ms: TsMs | None = Field(default=None, description="Absent in the Last Will (set at connect time)")
     boot_id: str | None = Field(default=None, max_length=64)

@@ -12,8 +12,9 @@ may not start with ``_`` so they can never collide with these.
 from __future__ import annotations
 
 import enum
-import unicodedata
+import re
 from dataclasses import dataclass
+from typing import Any
 
 ROOT = "seamline"
 VERSION = "v1"
@@ -25,6 +26,46 @@ ENTERPRISE_LEVEL = "_enterprise"
 # Long enough for any sensible device tag, short enough that a topic (7 levels) stays far
 # below MQTT's 65 535-byte limit and broker ACL patterns stay readable.
 MAX_LEVEL_CHARS = 64
+
+
+# Code points a level may not contain anywhere, as a fixed table (not ``unicodedata``, whose
+# answers change with the Python version, so a gateway and ingest on different Pythons would
+# disagree): C0/C1 controls (Cc), format characters (Cf, Unicode 14: zero-width and bidi
+# controls, soft hyphen, BOM...), line and paragraph separators (Zl, Zp), surrogates (Cs) and
+# private use (Co). Unassigned code points are allowed: they are valid UTF-8 and store as such.
+FORBIDDEN_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0000, 0x001F), (0x007F, 0x009F), (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C),
+    (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E),
+    (0x200B, 0x200F), (0x2028, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0xD800, 0xDFFF),
+    (0xE000, 0xF8FF), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD),
+)
+# Characters with a meaning elsewhere: MQTT wildcards and separator, and the backslash, which
+# InfluxDB 1.x line protocol cannot carry in a tag in every position (``a\`` and ``a\ b`` have
+# no encoding there), so a level with one could be published but never stored as itself.
+FORBIDDEN_CHARS = "+#/\\"
+# What ``str.strip()`` removes: a level may not begin or end with one of these.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _class_item(cp: int) -> str:
+    # \uXXXX means the same in Python ``re`` and ECMA-262 regexes; beyond the BMP both read the
+    # literal character (ECMA-262 with the ``u`` flag, as JSON Schema 2020-12 recommends).
+    return f"\\u{cp:04x}" if cp <= 0xFFFF else chr(cp)
+
+
+def _char_class(ranges: tuple[tuple[int, int], ...], extra: str = "") -> str:
+    items = [_class_item(a) if a == b else f"{_class_item(a)}-{_class_item(b)}" for a, b in ranges]
+    return "[" + "".join(items) + "".join(_class_item(ord(c)) for c in extra) + "]"
+
+
+_FORBIDDEN_CLASS = _char_class(FORBIDDEN_RANGES, FORBIDDEN_CHARS)
+_WHITESPACE_CLASS = _char_class(tuple((ord(c), ord(c)) for c in WHITESPACE))
+_FORBIDDEN_RE = re.compile(_FORBIDDEN_CLASS)
 
 
 class TopicError(ValueError):
@@ -46,9 +87,10 @@ class MessageKind(enum.StrEnum):
 def validate_level(value: str, *, what: str = "level", allow_reserved: bool = False) -> str:
     """Return ``value`` if it is a valid topic level, else raise :class:`TopicError`.
 
-    Rejects: empty, ``+`` ``#`` ``/`` anywhere, a leading ``$`` (broker-internal topics),
-    control and other non-printable characters, NUL, more than ``MAX_LEVEL_CHARS`` characters,
-    surrounding whitespace, and (unless ``allow_reserved``) a leading ``_``.
+    Rejects: empty, ``+`` ``#`` ``/`` ``\\`` anywhere, a leading ``$`` (broker-internal topics),
+    the code points of :data:`FORBIDDEN_RANGES` (controls, format characters, separators,
+    surrogates, private use), more than ``MAX_LEVEL_CHARS`` characters, surrounding whitespace,
+    and (unless ``allow_reserved``) a leading ``_``. :func:`level_json_schema` says the same.
     """
     if not isinstance(value, str):
         raise TopicError(f"{what} must be a string, got {type(value).__name__}")
@@ -56,20 +98,38 @@ def validate_level(value: str, *, what: str = "level", allow_reserved: bool = Fa
         raise TopicError(f"{what} is empty")
     if len(value) > MAX_LEVEL_CHARS:
         raise TopicError(f"{what} {value[:20]!r}... is {len(value)} characters, max {MAX_LEVEL_CHARS}")
-    for bad in ("+", "#", "/"):
+    for bad in FORBIDDEN_CHARS:
         if bad in value:
-            raise TopicError(f"{what} {value!r} contains {bad!r}")
+            why = " (InfluxDB line protocol cannot store it)" if bad == "\\" else ""
+            raise TopicError(f"{what} {value!r} contains {bad!r}{why}")
     if value.startswith("$"):
         raise TopicError(f"{what} {value!r} starts with '$' (reserved for the broker)")
-    if value != value.strip():
+    if value[0] in WHITESPACE or value[-1] in WHITESPACE:
         raise TopicError(f"{what} {value!r} has leading or trailing whitespace")
-    for ch in value:
-        cat = unicodedata.category(ch)
-        if cat.startswith("C") or cat in ("Zl", "Zp"):
-            raise TopicError(f"{what} {value!r} contains control character U+{ord(ch):04X}")
+    found = _FORBIDDEN_RE.search(value)
+    if found is not None:
+        raise TopicError(f"{what} {value!r} contains control character U+{ord(found.group()):04X}")
     if value.startswith("_") and not allow_reserved:
         raise TopicError(f"{what} {value!r} starts with '_' (reserved for seamline)")
     return value
+
+
+def level_json_schema() -> dict[str, Any]:
+    """JSON Schema of a (non-reserved) level: exactly what :func:`validate_level` accepts.
+
+    Written with ``not``/``pattern`` pairs rather than one anchored pattern because ``$`` also
+    matches before a final newline in Python's ``re`` (used by the ``jsonschema`` validator)."""
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_LEVEL_CHARS,
+        "allOf": [
+            {"not": {"pattern": _FORBIDDEN_CLASS}},
+            {"not": {"pattern": "^[$_]"}},
+            {"not": {"pattern": "^" + _WHITESPACE_CLASS}},
+            {"not": {"pattern": _WHITESPACE_CLASS + "$"}},
+        ],
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

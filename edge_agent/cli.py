@@ -1,4 +1,4 @@
-"""``seamline edge``: check a config file, run the agent.
+"""``seamline edge``: check a config file, run the agent, list what the broker refused.
 
 ``run`` validates the config here (pydantic) and then replaces this process image with the agent's
 runtime stage, which imports no pydantic (:mod:`edge_agent.runtime`)."""
@@ -25,6 +25,12 @@ def register(sub: Any) -> None:
     r = esub.add_parser("run", help="run the agent until SIGTERM / Ctrl-C")
     r.add_argument("--config", required=True, type=Path, help="YAML config file")
     r.set_defaults(handler=_run)
+    q = esub.add_parser("quarantine", help="messages the broker refused, kept in the spool's local quarantine")
+    qsub = q.add_subparsers(dest="quarantine_command", metavar="ACTION", required=True)
+    ql = qsub.add_parser("list", help="count refusals by reason and list the newest quarantined messages")
+    ql.add_argument("--config", required=True, type=Path, help="the agent's YAML config (its spool.path)")
+    ql.add_argument("--limit", type=int, default=50, help="newest messages to list (default 50)")
+    ql.set_defaults(handler=_quarantine_list)
 
 
 def _load(path: Path) -> tuple[EdgeConfig, EdgeSettings]:
@@ -66,3 +72,24 @@ def _run(args: argparse.Namespace) -> int:
 
     _, settings = _load(args.config)
     exec_runtime(settings, log_level=logging.getLogger().getEffectiveLevel())
+
+
+def _quarantine_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from seamline.edge_agent.quarantine import QuarantineReadError, read
+
+    config, _ = _load(args.config)
+    try:
+        stats, messages = read(config.spool.path, limit=max(0, args.limit))
+    except QuarantineReadError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{config.spool.path}: {stats.messages} message(s) in quarantine ({stats.bytes} bytes), "
+          f"{stats.evicted_total} evicted past the bound")
+    refused = ", ".join(f"{reason} {n}" for reason, n in stats.rejected_by_reason.items()) or "none"
+    print(f"refused by reason: {refused}")
+    for m in messages:
+        when = datetime.fromtimestamp(m.rejected_ms / 1000, tz=UTC).isoformat(timespec="seconds")
+        preview = m.payload[:60].decode("utf-8", errors="replace")
+        print(f"{m.id:>8}  {when}  {m.reason:<14} {m.topic}  {len(m.payload)} B  {preview!r}  ({m.detail})")
+    return 0

@@ -9,6 +9,7 @@ samples without loading pydantic (~12 MB of a gateway's RSS, bench/gateway_footp
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 from seamline.contracts.kinds import AssetKind
@@ -50,8 +51,21 @@ class MetricField:
         return out
 
 
+# The contract bounds every number (contracts.assets): an integer fits InfluxDB's int64, a float is
+# a finite double. A row's None takes that bound.
+INT64_MAX = 2**63 - 1
+FLOAT_MAX = sys.float_info.max
+
+
 def _fields(*rows: tuple[str, type[int] | type[float], float | None, float | None, str]) -> dict[str, MetricField]:
-    return {r[0]: MetricField(*r) for r in rows}
+    out = {}
+    for name, kind, ge, le, unit in rows:
+        if kind is int:
+            ge, le = (0 if ge is None else ge), (INT64_MAX if le is None else le)
+        else:
+            ge, le = (-FLOAT_MAX if ge is None else ge), (FLOAT_MAX if le is None else le)
+        out[name] = MetricField(name, kind, ge, le, unit)
+    return out
 
 
 METRICS: dict[AssetKind, dict[str, MetricField]] = {

@@ -20,6 +20,9 @@ discards frames after the last valid commit frame). ``bench/edge_publish.py`` me
 Bound: ``max_bytes`` counts :func:`message_size_bytes` of the stored messages (topic + payload +
 a fixed per-row estimate), not the file size; SQLite reuses freed pages, so the file stays near
 the high-water mark of that figure. Checkpoint blobs are not counted (a few per machine).
+
+What the broker refuses leaves ``messages`` for the ``quarantine`` table (``quarantine``, see
+:mod:`seamline.edge_agent.quarantine`), which has its own bound.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from seamline.edge_agent import quarantine as quarantine_table
+from seamline.edge_agent.quarantine import QuarantineStats, Rejection
 
 SCHEMA_VERSION = 1
 # Approximate SQLite cost of a row beyond topic and payload: record header, integer columns,
@@ -159,6 +165,7 @@ class SqliteSpool:
         if version not in (0, SCHEMA_VERSION):
             raise SpoolError(f"spool {self._path} has schema version {version}, expected {SCHEMA_VERSION}")
         db.executescript(_SCHEMA)
+        db.executescript(quarantine_table.QUARANTINE_SCHEMA)  # new table, same version: older files gain it
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         count, total = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM messages").fetchone()
         self._count = int(count)
@@ -336,6 +343,40 @@ class SqliteSpool:
             self._count -= n
             self._bytes -= freed
             self._acked_total += n
+
+    def quarantine(self, rejections: Sequence[Rejection]) -> int:
+        """Move messages the broker refused from the spool to the quarantine (one transaction),
+        counting each by reason; the oldest quarantined ones are evicted past the quarantine's
+        bound (:func:`seamline.edge_agent.quarantine.quarantine_bound`). Returns how many moved."""
+        if not rejections:
+            return 0
+        with self._lock:
+            db = self._conn()
+            self._set_sync("NORMAL")  # like acks: a lost move means one more refused publish
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    moved, freed, _evicted = quarantine_table.move(
+                        db, rejections, now_ms=self._now_ms(),
+                        max_bytes=quarantine_table.quarantine_bound(self._max_bytes))
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise SpoolError(f"spool {self._path}: quarantine failed: {exc}") from exc
+            self._count -= moved
+            self._bytes -= freed
+            return moved
+
+    def quarantine_stats(self) -> QuarantineStats:
+        with self._lock:
+            return quarantine_table.stats(self._conn())
+
+    def quarantined(self, *, limit: int = 100) -> list[quarantine_table.QuarantinedMessage]:
+        """The newest ``limit`` quarantined messages, oldest first."""
+        with self._lock:
+            return quarantine_table.listing(self._conn(), limit=limit)
 
     def stats(self) -> SpoolStats:
         with self._lock:

@@ -6,7 +6,8 @@ reads, publishes and spool acks all happen on that thread and need no locks of t
 ``wake()`` pokes a socketpair that the ``select`` also watches.
 
 MQTT 5, not 3.1.1: a PUBACK carries a reason code, so a publish the broker refuses (ACL
-"not authorized", bad topic) is seen, counted and logged instead of silently vanishing; the
+"not authorized", bad topic) is seen, counted by reason, logged and kept in the spool's local
+quarantine (``seamline edge quarantine list``) instead of silently vanishing; the
 broker's Receive Maximum is honoured; and a crash path can DISCONNECT with reason 0x04 so the
 broker still sends the Will. paho's v5 path costs more CPU per packet; ``bench/edge_publish.py``
 measures it.
@@ -39,6 +40,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from seamline.backoff import Backoff
 from seamline.contracts.kinds import MAX_PAYLOAD_BYTES
+from seamline.edge_agent.quarantine import Rejection, broker_reason
 from seamline.edge_agent.spool import OutMessage, SqliteSpool
 from seamline.edge_agent.tls import client_ssl_context
 
@@ -97,12 +99,13 @@ class UplinkSettings:
 class UplinkStats:
     published_total: int  # spool messages written to the connection (replays count again)
     acked_total: int  # spool messages acknowledged by the broker and deleted
-    rejected_total: int  # refused by the broker (PUBACK reason >= 0x80) or too large; deleted
+    rejected_total: int  # refused by the broker (PUBACK reason >= 0x80) or too large; quarantined
     reconnects: int  # successful connections after the first
     connect_failures: int
     connected: bool
     inflight: int
     last_error: str | None
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)  # broker_0x87, oversized, ...
 
 
 class _Connection:
@@ -119,7 +122,7 @@ class _Connection:
         self.cursor = 0  # highest spool id written on this connection
         self.inflight: dict[int, int | None] = {}  # mid -> spool id (None: birth/status)
         self.acked: list[int] = []  # spool ids to delete, flushed in one transaction
-        self.rejected: list[int] = []  # spool ids the broker refused: deleted as well
+        self.rejected: list[Rejection] = []  # refused by the broker: moved to the quarantine
         self.offline_mid: int | None = None
         self.offline_acked = False
 
@@ -148,6 +151,7 @@ class Uplink:
         self._deadline = 0.0
         self._conn: _Connection | None = None
         self._published = self._acked = self._rejected = 0
+        self._rejected_by_reason: dict[str, int] = {}
         self._connects = self._connect_failures = 0
         self._last_error: str | None = None
 
@@ -204,7 +208,7 @@ class Uplink:
             published_total=self._published, acked_total=self._acked, rejected_total=self._rejected,
             reconnects=max(0, self._connects - 1), connect_failures=self._connect_failures,
             connected=bool(conn and conn.connected), inflight=len(conn.inflight) if conn else 0,
-            last_error=self._last_error,
+            last_error=self._last_error, rejected_by_reason=dict(self._rejected_by_reason),
         )
 
     # -- the publisher thread --------------------------------------------------------------------
@@ -305,12 +309,12 @@ class Uplink:
             for m in batch:
                 conn.cursor = m.id
                 if len(m.payload) > MAX_PAYLOAD_BYTES:
-                    self._reject(conn, m.id, f"{len(m.payload)} bytes > {MAX_PAYLOAD_BYTES}")
+                    self._reject(conn, m.id, "oversized", f"{len(m.payload)} bytes > {MAX_PAYLOAD_BYTES}")
                     continue
                 try:
                     info = conn.client.publish(m.topic, m.payload, qos=1, retain=m.retain)
                 except ValueError as exc:  # invalid topic: permanent
-                    self._reject(conn, m.id, str(exc))
+                    self._reject(conn, m.id, "invalid_topic", str(exc))
                     continue
                 if info.rc != _OK:
                     self._fail(f"publish failed: {mqtt.error_string(info.rc)}")
@@ -399,7 +403,7 @@ class Uplink:
         if spool_id is None:
             return
         if reason.is_failure:
-            self._reject(conn, spool_id, f"broker PUBACK {reason}")
+            self._reject(conn, spool_id, broker_reason(reason.value), f"broker PUBACK {reason} (0x{reason.value:02x})")
             return
         conn.acked.append(spool_id)
 
@@ -411,16 +415,21 @@ class Uplink:
 
     # -- small pieces ----------------------------------------------------------------------------
 
-    def _reject(self, conn: _Connection, spool_id: int, why: str) -> None:
+    def _reject(self, conn: _Connection, spool_id: int, reason: str, why: str) -> None:
         self._rejected += 1
-        log.error("uplink %s: spool message %d rejected and deleted: %s", self._s.client_id, spool_id, why)
-        conn.rejected.append(spool_id)
+        self._rejected_by_reason[reason] = self._rejected_by_reason.get(reason, 0) + 1
+        log.error("uplink %s: spool message %d refused (%s), kept in the local quarantine: %s",
+                  self._s.client_id, spool_id, reason, why)
+        conn.rejected.append(Rejection(spool_id, reason, why))
 
     def _flush_acks(self, conn: _Connection) -> None:
-        if conn.acked or conn.rejected:
-            self._spool.ack(conn.acked + conn.rejected)
+        if conn.acked:
+            self._spool.ack(conn.acked)
             self._acked += len(conn.acked)
-            conn.acked, conn.rejected = [], []
+            conn.acked = []
+        if conn.rejected:
+            self._spool.quarantine(conn.rejected)
+            conn.rejected = []
 
     def _fail(self, error: str, *, connect_failure: bool = False) -> None:
         self._last_error = error

@@ -1,5 +1,9 @@
 """Validate one MQTT message (topic + raw payload) against the wire contract.
 
+The payload is validated in pydantic's strict mode, which accepts exactly what the published JSON
+Schema (``seamline contracts schema``) accepts: no ``"4"`` for 4, no ``true`` for 1
+(``tests/unit/ingest/test_ingest_schema_agreement.py`` feeds both the same corpus).
+
 Pure: no I/O, the clock is a parameter. Returns :class:`Accepted` or :class:`Rejected` with a
 reason code (a short stable string, counted per code and stored in quarantine) and a human message.
 Identity always comes from the topic, never from the payload.
@@ -80,12 +84,9 @@ def validate(
         return Rejected(reason=Reason.BAD_TOPIC, detail=_short(str(exc)))
     if len(payload) > max_payload_bytes:
         return Rejected(reason=Reason.OVERSIZED, detail=f"{len(payload)} bytes > limit {max_payload_bytes}")
-    try:
-        message = _parse(parsed.kind, payload)
-    except _Unsupported as exc:
-        return Rejected(reason=Reason.UNSUPPORTED_KIND, detail=str(exc))
-    except pydantic.ValidationError as exc:
-        return _classify(exc, payload)
+    message = check_payload(parsed.kind, payload)
+    if isinstance(message, Rejected):
+        return message
     mismatch = _topic_mismatch(parsed, message)
     if mismatch:
         return Rejected(reason=Reason.KIND_MISMATCH, detail=mismatch)
@@ -115,20 +116,33 @@ def _parse_topic(topic: str) -> Topic:
     return parsed
 
 
+def check_payload(kind: MessageKind, payload: bytes) -> Message | Rejected:
+    """The payload stage of :func:`validate`: ``payload`` against the JSON Schema of ``kind``
+    (strict), without topic or clock. The message, or :class:`Rejected` with a reason."""
+    try:
+        return _parse(kind, payload)
+    except _Unsupported as exc:
+        return Rejected(reason=Reason.UNSUPPORTED_KIND, detail=str(exc))
+    except pydantic.ValidationError as exc:
+        return _classify(exc, payload)
+
+
 class _Unsupported(Exception):
     pass
 
 
 def _parse(kind: MessageKind, payload: bytes) -> Message:
+    # strict=True: JSON types must be the schema's (a whole float is still an integer, by the
+    # contract's own validators); lax mode would turn "1.0", "4" and true into numbers.
     if kind is MessageKind.DATA:
-        message: Message = _DATA_VALIDATOR.validate_json(payload)  # same schema as parse_data
+        message: Message = _DATA_VALIDATOR.validate_json(payload, strict=True)  # same as parse_data
         return message
     if kind is MessageKind.STATE:
-        return _STATE_ADAPTER.validate_json(payload)
+        return _STATE_ADAPTER.validate_json(payload, strict=True)
     if kind is MessageKind.BIRTH:
-        return _BIRTH_ADAPTER.validate_json(payload)
+        return _BIRTH_ADAPTER.validate_json(payload, strict=True)
     if kind is MessageKind.STATUS:
-        return _STATUS_ADAPTER.validate_json(payload)
+        return _STATUS_ADAPTER.validate_json(payload, strict=True)
     raise _Unsupported(f"ingest does not store {kind.value!r} messages")
 
 

@@ -1,7 +1,7 @@
 """The edge agent's real uplink, deployed as security/README.md says (uplink.tls_ca / tls_cert /
 tls_key = the gateway's folder of the PKI store), against the broker `broker-config` made: its
 telemetry arrives, and the platform messages it should never send are refused, counted and
-dropped from its spool instead of blocking it."""
+moved from its spool to its local quarantine instead of blocking it."""
 
 from __future__ import annotations
 
@@ -40,11 +40,13 @@ def test_edge_uplink_with_its_issued_certificate(secure_broker: SecureBroker, tm
         try:
             wait_until(lambda: spool.stats().messages == 0, what="spool drained")
             stats = up.stats
+            kept = [m.topic for m in spool.quarantined()]
         finally:
             up.stop()
             spool.close()
         ingest.barrier()
         assert (stats.acked_total, stats.rejected_total) == (GOOD, FORGED)
+        assert stats.rejected_by_reason == {"broker_0x87": FORGED} and kept == [forged] * FORGED
         assert ingest.topics() == [data] * GOOD
     with probe(secure_broker.port, secure_broker.service("matching")) as matching:
         matching.subscribe([forged])

@@ -172,7 +172,7 @@ def test_matches(flt: str, topic: str, expected: bool) -> None:
 
 
 level_chars = st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"),
-                            blacklist_characters="+#/$_ ")
+                            blacklist_characters="+#/\\$_ ")
 
 
 @given(st.lists(st.text(level_chars, min_size=1, max_size=MAX_LEVEL_CHARS), min_size=4, max_size=4),

@@ -160,6 +160,14 @@ def test_state_events_share_the_asset_seq_counter_with_data() -> None:
 
 
 def test_int_beyond_int64_is_refused() -> None:
-    msg = data("sewing_machine", {"ts_ms": TS, "seq": 1, "metrics": {"stitches_total": 2**63}})
+    # the contract refuses it (its schema says maximum 2**63 - 1) ...
+    with pytest.raises(ValueError, match="less than or equal to 9223372036854775807"):
+        data("sewing_machine", {"ts_ms": TS, "seq": 1, "metrics": {"stitches_total": 2**63}})
+    # ... and the encoder still refuses a model built past validation
+    from seamline.contracts.assets import SewingMachineMetrics
+    from seamline.contracts.messages import Sample, SewingMachineData
+
+    metrics = SewingMachineMetrics.model_construct(stitches_total=2**63)
+    msg = SewingMachineData.model_construct(samples=[Sample.model_construct(ts_ms=TS, seq=1, metrics=metrics)])
     with pytest.raises(ValueError, match="int64"):
-        message_lines(topic(), msg, received_ms=0, gaps=None)  # type: ignore[arg-type]
+        message_lines(topic(), msg, received_ms=0, gaps=None)
