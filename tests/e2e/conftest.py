@@ -60,6 +60,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         seen["node_messages"] = run.node_messages
         seen["kpi_points"] = client.query('SELECT COUNT("coverage") FROM "kpi"./.*/', db=DATABASE)
         seen["pages_with_alerts"] = _pages_with_alerts(run, workdir)
+        # as the demo ran it (a later test serves the same data directory again with its own config)
+        seen["influxdb_conf"] = (workdir / "influxdb" / "influxdb.conf").read_text()
 
     # two lines per factory: machine ids repeat across lines (m001 on each), as in real factories
     # energy polled every 50 simulated s (0.05 s of wall time at 1 000x)

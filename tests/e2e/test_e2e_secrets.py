@@ -42,7 +42,7 @@ def test_the_demo_ran_secured(cluster: dict[str, Any]) -> None:
     for who in ("svc/ingest-1", "svc/ingest-2", "svc/rules", "svc/matching", "gw/f001/s1/gw-f001"):
         assert f"u'{who}'" in broker_log, f"{who} did not connect with its certificate"
     assert "require_certificate true" in (workdir / "secrets" / "broker" / "mosquitto.conf").read_text()
-    assert "auth-enabled = true" in (workdir / "influxdb" / "influxdb.conf").read_text()
+    assert "auth-enabled = true" in cluster["influxdb_conf"]
     assert len(list((workdir / "logs").glob("ingest-*.metrics.txt"))) == 2
 
 
