@@ -56,8 +56,8 @@ class Size:
 
 
 # The bound with the minimums kept (``matching.bound``, HiGHS' MILP dual bound) is computed up to
-# this many eligible arcs: at 200 orders (~35 k arcs) it stays at the max flow after 90 s, at
-# 2 000 orders the model does not leave presolve in useful time.
+# this many eligible arcs: at 200 orders (~35 k arcs) it is within 0.001 % of the max flow after
+# 90 s; at 2 000 orders it gave no bound in ~50 s.
 MILP_BOUND_MAX_ARCS = 20_000
 
 SIZES = {
