@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from seamline.matching.network import IntArray, Network, select_arcs
+from seamline.matching.network import FloatArray, IntArray, Network, select_arcs
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
 from seamline.matching.solver import SolveOptions, solve
 
@@ -39,6 +39,8 @@ SUB_MIP_GAP = 1e-4
 # HiGHS (wall) seconds per neighbourhood at most: sub-MILPs close in 0.05-0.25 s of CPU; the cap
 # is generous because a machine shared with other jobs stretches wall time several-fold.
 DEFAULT_STEP_S = 2.0
+# Accepted moves between recomputations of the booked minutes from scratch.
+RESYNC_EVERY = 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,13 +59,61 @@ def _minutes_by_order(bookings: Sequence[Booking], n_orders: int) -> np.ndarray:
 
 
 def _neighbourhood(net: Network, seed: int, order_lines: dict[int, IntArray], max_orders: int,
-                   rng: np.random.Generator) -> IntArray:
+                   rng: np.random.Generator, by_line: _Index) -> IntArray:
     """The seed order plus orders sharing its candidate lines, random among equals."""
     lines = order_lines.get(seed, np.zeros(0, dtype=np.int64))
-    sharing = np.unique(net.arc_order[np.isin(net.arc_line, lines)])
+    sharing = np.unique(net.arc_order[by_line.arcs(lines)])
     others = sharing[sharing != seed]
     rng.shuffle(others)
     return np.concatenate([[seed], others[: max_orders - 1]]).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Arc indices grouped by a key (order or line), for slicing without a pass over every arc."""
+
+    sorted_arcs: IntArray
+    bounds: IntArray
+
+    @staticmethod
+    def of(keys: IntArray, n: int) -> _Index:
+        srt = np.argsort(keys, kind="stable")
+        return _Index(srt.astype(np.int64), np.searchsorted(keys[srt], np.arange(n + 1)).astype(np.int64))
+
+    def arcs(self, keys: IntArray) -> IntArray:
+        parts = [self.sorted_arcs[self.bounds[k] : self.bounds[k + 1]] for k in np.unique(keys)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+@dataclass(slots=True)
+class _State:
+    """The bookings per order and what they take per [line, day], updated move by move (a pass
+    over every booking per neighbourhood cost more than its MILP at 2 000 orders)."""
+
+    by_order: dict[int, list[Booking]]
+    booked: FloatArray  # std-min per [line, day]
+    got: FloatArray  # std-min per order
+
+    @staticmethod
+    def of(net: Network, bookings: Sequence[Booking]) -> _State:
+        by_order: dict[int, list[Booking]] = {}
+        for b in bookings:
+            by_order.setdefault(b.order, []).append(b)
+        booked = booked_per_line_day(bookings, net.cap.shape)
+        return _State(by_order, booked, _minutes_by_order(bookings, len(net.orders)))
+
+    def replace(self, orders: IntArray, bookings: Sequence[Booking]) -> None:
+        for i in orders.tolist():
+            for b in self.by_order.pop(i, []):
+                self.booked[b.line, b.day] -= b.std_min
+            self.got[i] = 0.0
+        for b in bookings:
+            self.by_order.setdefault(b.order, []).append(b)
+            self.booked[b.line, b.day] += b.std_min
+            self.got[b.order] += b.std_min
+
+    def bookings(self) -> list[Booking]:
+        return [b for bs in self.by_order.values() for b in bs]
 
 
 def improve(
@@ -82,18 +132,17 @@ def improve(
     rng = np.random.default_rng(seed)
     n_o = len(net.orders)
     demand = net.demand_std_min()
-    order_sorted = np.argsort(net.arc_order, kind="stable")
-    bounds = np.searchsorted(net.arc_order[order_sorted], np.arange(n_o + 1))
-    order_lines = {int(i): net.arc_line[order_sorted[bounds[i]:bounds[i + 1]]] for i in orders}
-    current = list(bookings)
+    by_order = _Index.of(net.arc_order, n_o)
+    by_line = _Index.of(net.arc_line, net.cap.shape[0])
+    order_lines = {int(i): net.arc_line[by_order.arcs(np.array([i]))] for i in orders}
+    state = _State.of(net, bookings)
     steps = improved = 0
     gained = 0.0
     tried: set[int] = set()
     improved_in_pass = False
     size = max_orders
     while clock() < deadline_s and orders.size:
-        got = _minutes_by_order(current, n_o)
-        short = [int(i) for i in orders if got[i] < demand[i] - PIECE_TOLERANCE * net.orders[i].sam_min]
+        short = [int(i) for i in orders if state.got[i] < demand[i] - PIECE_TOLERANCE * net.orders[i].sam_min]
         fresh = [i for i in short if i not in tried]
         if not fresh:  # every short order has seeded a neighbourhood: another pass if it paid,
             if not short:  # else a pass with neighbourhoods twice as large, up to the cap
@@ -107,41 +156,47 @@ def improve(
             continue
         seed_order = int(rng.choice(fresh))
         tried.add(seed_order)
-        released = _neighbourhood(net, seed_order, order_lines, size, rng)
+        released = _neighbourhood(net, seed_order, order_lines, size, rng, by_line)
         budget = min(step_s, deadline_s - clock())
         if budget <= 0:
             break
         steps += 1
-        better = _resolve(net, current, released, budget, clock)
+        old = float(state.got[released].sum())
+        better = _resolve(net, state, released, by_order.arcs(released), budget, old, clock)
         if better is not None:
-            delta = _std(better) - _std(current)
-            current = better
+            state.replace(released, better)
             improved += 1
+            if improved % RESYNC_EVERY == 0:  # no drift from many float additions and subtractions
+                state.booked = booked_per_line_day(state.bookings(), net.cap.shape)
             improved_in_pass = True
-            gained += delta
-    return Search(bookings=current, steps=steps, improved=improved, gained_std_min=gained)
+            gained += _std(better) - old
+    return Search(bookings=state.bookings(), steps=steps, improved=improved, gained_std_min=gained)
 
 
 def _std(bookings: Sequence[Booking]) -> float:
     return float(sum(b.std_min for b in bookings))
 
 
-def _resolve(net: Network, current: list[Booking], released: IntArray, budget_s: float,
+def _resolve(net: Network, state: _State, released: IntArray, arcs: IntArray, budget_s: float, old: float,
              clock: Callable[[], float]) -> list[Booking] | None:
-    """``current`` with the ``released`` orders re-planned exactly, or None if not better."""
-    out = set(released.tolist())
-    kept = [b for b in current if b.order not in out]
-    old = _std(current) - _std(kept)
-    free = np.maximum(net.cap - booked_per_line_day(kept, net.cap.shape), 0.0)
+    """The ``released`` orders (their ``arcs``, booking ``old`` std-min now) re-planned exactly on
+    the capacity every other booking leaves, or None if not better."""
+    mine = np.zeros(net.cap.shape)
+    for i in released.tolist():
+        for b in state.by_order.get(i, []):
+            mine[b.line, b.day] += b.std_min
+    free = np.maximum(net.cap - (state.booked - mine), 0.0)
     cum = np.cumsum(free, axis=1)
-    keep = np.isin(net.arc_order, released) & (cum[net.arc_line, net.due_k[net.arc_order]] > 0)
+    arcs = arcs[cum[net.arc_line[arcs], net.due_k[net.arc_order[arcs]]] > 0]
+    keep = np.zeros(net.n_arcs, dtype=np.bool_)
+    keep[arcs] = True
     sub = select_arcs(replace(net, cap=free, cum=cum, arc_pref=np.zeros(net.n_arcs)), keep)
     sol = solve(sub, SolveOptions(time_limit_s=budget_s, split_penalty_std_min=0.0, mip_rel_gap=SUB_MIP_GAP,
                                   fix_above_binaries=10**9), clock=clock)
     again = to_bookings(sub, edd_minutes(sub, sol.x_std_min))
     if _std(again) <= old + PIECE_TOLERANCE or not _respects_minimums(sub, again):
         return None
-    return kept + again
+    return again
 
 
 def _respects_minimums(net: Network, bookings: Sequence[Booking]) -> bool:
