@@ -34,13 +34,21 @@ def register(sub: Any) -> None:
 
 
 def _load(path: Path) -> tuple[EdgeConfig, EdgeSettings]:
+    """The validated config and the runtime settings, its referenced files checked; one
+    ``FILE: key: problem`` line per problem (full path), raised as a usage error (exit 2)."""
+    from seamline.edge_agent.config_files import resolve_files
+
+    full = path.resolve()
     try:
         config = load_config(path)
-        return config, config.settings(config_dir=path.resolve().parent)
+        settings, problems = resolve_files(config.settings(config_dir=full.parent), config_dir=full.parent)
     except ConfigError as exc:
-        raise UsageError(f"invalid config\n{exc}") from None
+        problems = exc.problems
     except ModbusConfigError as exc:
-        raise UsageError("invalid config\n" + "\n".join(f"{path.name}: {p}" for p in str(exc).splitlines())) from None
+        problems = str(exc).splitlines()
+    if problems:
+        raise UsageError("\n".join(f"{full}: {p}" for p in problems)) from None
+    return config, settings
 
 
 def summary(config: EdgeConfig, path: Path) -> str:

@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import signal
 import sys
-import threading
 from typing import NoReturn
 
 from seamline.edge_agent.settings import EdgeSettings
+from seamline.stop_signal import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=args["log_level"], format=LOG_FORMAT, stream=sys.stderr)
     settings = read_settings(args["settings_fd"])
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    signals = StopSignals().install()
     if args["validated_peak_kb"]:
         log.info("config validated by an image that peaked at %.1f MB RSS; running without pydantic",
                  args["validated_peak_kb"] / 1024)
     from seamline.edge_agent.service import serve  # after the signal handlers: paho, sqlite
 
-    serve(settings, stop)
-    return 0
+    serve(settings, signals.event)
+    return signals.exit_code(0)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from seamline.errors import UsageError
 from seamline.ingest.config import load_config
+from seamline.stop_signal import StopSignals
 
 
 def register(sub: Any) -> None:
@@ -45,14 +44,8 @@ def _run(args: argparse.Namespace) -> int:
     from seamline.ingest.service import IngestService
 
     config = load_config(_config_path(args))
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return IngestService(config).run(stop)
+    signals = StopSignals().install()
+    return signals.exit_code(IngestService(config).run(signals.event))
 
 
 def _list(args: argparse.Namespace) -> int:

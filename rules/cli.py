@@ -6,8 +6,8 @@ import argparse
 import dataclasses
 import json
 import logging
-import signal
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from seamline.rules.engine import compute_window
 from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
 from seamline.rules.kpi_points import FencingError
 from seamline.rules.mqtt_publisher import PublishError
+from seamline.stop_signal import StopSignals
 from seamline.storage.query_errors import QueryError
 
 log = logging.getLogger(__name__)
@@ -80,19 +81,19 @@ def _run(args: argparse.Namespace) -> int:
     log.info("rules service %s: %d enterprises (%s, lease %s), jobs %s", cfg.lease.holder,
              len(service.master.enterprises), shards, cfg.lease.kind, ids)
 
-    def stop(signum: int, _frame: Any) -> None:
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
+    signals = StopSignals().install()
+    threading.Thread(target=lambda: (signals.event.wait(), scheduler.shutdown(wait=False)),
+                     name="rules-stop", daemon=True).start()
     if alerts is not None:
         alerts.start()
     try:
-        scheduler.start()
+        if not signals.event.is_set():  # a signal before start: the stop thread found nothing to shut down
+            scheduler.start()
     finally:
         if alerts is not None:
             alerts.close()
         service.lease.release()
-    return 0
+    return signals.exit_code(0)
 
 
 def _alerts_runtime(cfg: RulesConfig, service: Any) -> Any:

@@ -4,6 +4,7 @@ parse errors with line and column, a mapping at the top level, and validation er
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,41 @@ def key_path(loc: Sequence[int | str]) -> str:
 def validation_problems(exc: ValidationError) -> list[str]:
     """``key.path: message`` per error, without the input value."""
     return [f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+
+
+def readable_file_problem(key: str, path: Path, expected: str) -> str | None:
+    """``key: PATH problem; expected ...`` when ``path`` cannot be read as an input file, else None."""
+    if not path.exists():
+        why = "does not exist"
+    elif not path.is_file():
+        why = "is not a file"
+    elif not os.access(path, os.R_OK):
+        why = "is not readable by this user"
+    else:
+        return None
+    return f"{key}: {path} {why}; expected {expected}"
+
+
+def writable_folder_problem(key: str, path: Path, *, creates_folder: bool = False) -> str | None:
+    """``key: ...`` when the folder of the file ``path`` cannot hold it, else None. With
+    ``creates_folder`` (the service makes missing folders) the nearest existing ancestor must be a
+    writable folder instead."""
+    folder = path.parent
+    if not folder.is_dir():
+        if not creates_folder:
+            return f"{key}: folder {folder} does not exist; expected an existing folder writable by the service"
+        ancestor = next(p for p in folder.parents if p.exists() or p == p.parent)
+        if not ancestor.is_dir():
+            return f"{key}: {ancestor} is not a folder; expected a path under a writable folder"
+        folder = ancestor
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{key}: folder {folder} is not writable by this user"
+    if path.is_dir():
+        return f"{key}: {path} is a folder; expected a file name"
+    return None
+
+
+def relative_to(path: Path, base: Path) -> Path:
+    """``path`` with ``~`` expanded, made absolute against ``base`` (a config file's folder)."""
+    path = path.expanduser()
+    return path if path.is_absolute() else base / path
