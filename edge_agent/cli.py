@@ -14,6 +14,7 @@ from seamline.edge_agent.config import ConfigError, EdgeConfig, load_config
 from seamline.edge_agent.modbus.config import ModbusConfigError
 from seamline.edge_agent.settings import EdgeSettings
 from seamline.errors import UsageError
+from seamline.sample_config import add_sample_config
 
 
 def register(sub: Any) -> None:
@@ -31,6 +32,7 @@ def register(sub: Any) -> None:
     ql.add_argument("--config", required=True, type=Path, help="the agent's YAML config (its spool.path)")
     ql.add_argument("--limit", type=int, default=50, help="newest messages to list (default 50)")
     ql.set_defaults(handler=_quarantine_list)
+    add_sample_config(esub, "edge")
 
 
 def _load(path: Path) -> tuple[EdgeConfig, EdgeSettings]:

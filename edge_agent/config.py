@@ -3,7 +3,8 @@
 Errors name the file, the key path and what was expected, e.g.
 ``edge.yaml: uplink.port: expected an integer 1..65535, got 'abc'``. Secrets (the uplink password)
 are ``SecretStr`` and may come from the environment instead of the file:
-``SEAMLINE_EDGE_UPLINK_PASSWORD`` overrides ``uplink.password``.
+``SEAMLINE_EDGE_UPLINK_PASSWORD`` overrides ``uplink.password``. Every key may be set from the
+environment as ``SEAMLINE_EDGE__SECTION__KEY`` (``SEAMLINE_EDGE__UPLINK__PORT=8883``), over the file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from seamline.configfile import ConfigFileError, read_yaml_mapping
+from seamline.configfile import ConfigFileError, load_service_yaml
 from seamline.contracts.topic import TopicError, validate_level
 from seamline.edge_agent import settings as rt
 from seamline.edge_agent.state import Thresholds
@@ -29,7 +30,7 @@ class ConfigError(ValueError):
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
-        super().__init__("\n".join(f"{path.name}: {p}" for p in problems))
+        super().__init__("\n".join(f"{path.resolve()}: {p}" for p in problems))
 
 
 class _Section(BaseModel):
@@ -292,7 +293,7 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> EdgeConf
     """Read and validate the YAML file at ``path``. ``env`` defaults to ``os.environ``."""
     path = Path(path)
     try:
-        data = read_yaml_mapping(path, expected="a mapping with gateway and uplink")
+        data = load_service_yaml(path, "edge", expected="a mapping with gateway and uplink", environ=env)
     except ConfigFileError as exc:
         raise ConfigError(path, exc.problems) from None
     return parse_config(data, path=path, env=os.environ if env is None else env)

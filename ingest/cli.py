@@ -11,6 +11,7 @@ from typing import Any
 
 from seamline.errors import UsageError
 from seamline.ingest.config import load_config
+from seamline.sample_config import add_sample_config
 from seamline.stop_signal import StopSignals
 
 
@@ -31,6 +32,10 @@ def register(sub: Any) -> None:
     qr.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
     qr.add_argument("--reason", help="only this reason code")
     qr.set_defaults(handler=_replay)
+    cc = isub.add_parser("check-config", help="validate the config and the files it names; print a summary")
+    cc.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
+    cc.set_defaults(handler=_check_config)
+    add_sample_config(isub, "ingest")
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -46,6 +51,20 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args))
     signals = StopSignals().install()
     return signals.exit_code(IngestService(config).run(signals.event))
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    """Validate without connecting anywhere (``seamline ingest --config`` starts the service)."""
+    path = _config_path(args)
+    c = load_config(path)
+    tls = "TLS" if c.mqtt.uses_tls else "plain TCP"
+    print(f"{path.resolve()}: OK")
+    print(f"  broker      {c.mqtt.host}:{c.mqtt.port} {tls}, client id {c.mqtt.client_id}, "
+          f"{'shared group ' + c.mqtt.share_group if c.mqtt.shared else 'not shared'}")
+    print(f"  influx      {c.influx.url} database {c.influx.database}")
+    print(f"  quarantine  {c.quarantine.path} (max {c.quarantine.max_rows} rows)")
+    print("  metrics     " + (f"http://{c.metrics.bind}:{c.metrics.port}/metrics" if c.metrics.port else "off"))
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from seamline.configfile import (
     ConfigFileError,
-    read_yaml_mapping,
+    load_service_yaml,
     readable_file_problem,
     relative_to,
     validation_problems,
@@ -131,7 +131,7 @@ class IngestConfig(_Section):
 def load_config(path: Path) -> IngestConfig:
     """Read and validate ``path``; raise :class:`UsageError` naming file, key and expectation."""
     try:
-        raw = read_yaml_mapping(Path(path), empty_ok=True)
+        raw = load_service_yaml(Path(path), "ingest", empty_ok=True)
     except ConfigFileError as exc:
         raise UsageError(str(exc)) from None
     try:

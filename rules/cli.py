@@ -22,6 +22,7 @@ from seamline.rules.engine import compute_window
 from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
 from seamline.rules.kpi_points import FencingError
 from seamline.rules.mqtt_publisher import PublishError
+from seamline.sample_config import add_sample_config
 from seamline.stop_signal import StopSignals
 from seamline.storage.query_errors import QueryError
 
@@ -325,3 +326,4 @@ def register(sub: Any) -> None:
     st.add_argument("--config", type=Path, required=True)
     st.add_argument("--json", action="store_true")
     st.set_defaults(handler=_reported(_status))
+    add_sample_config(rs, "rules")

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
+from seamline.configfile import ConfigFileError, load_service_yaml, validation_problems
 from seamline.mqtt_identity import MqttIdentity
 from seamline.rules.errors import ConfigError as ConfigError
 from seamline.rules.lease import Shard
@@ -215,7 +215,8 @@ def _resolve(path: Path, base: Path) -> Path:
 
 def load_config(path: Path) -> RulesConfig:
     try:
-        raw = read_yaml_mapping(path, expected="a mapping with at least master_data")
+        raw = load_service_yaml(path, "rules", expected="a mapping with at least master_data",
+                                legacy_prefix="SEAMLINE_RULES_")
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
     return parse_config(raw, source=str(path), base_dir=path.parent)

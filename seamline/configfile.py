@@ -5,7 +5,7 @@ parse errors with line and column, a mapping at the top level, and validation er
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,56 @@ def read_yaml_mapping(path: Path, *, expected: str = "a mapping", empty_ok: bool
     if not isinstance(data, dict):
         raise ConfigFileError(path, [f"(top level): expected {expected}, got {type(data).__name__}"])
     return data
+
+
+def env_overrides(service: str, environ: Mapping[str, str], *, legacy_prefix: str | None = None) -> dict[str, Any]:
+    """The keys ``SEAMLINE_<SERVICE>__KEY__SUB=value`` sets, as a nested mapping (keys lower-cased).
+
+    Values stay strings (pydantic converts ``"1883"`` to a port, ``"true"`` to a flag, and a
+    password of digits stays a password); a value starting with ``[`` or ``{`` is read as YAML
+    (a list or a mapping). ``legacy_prefix`` (e.g. ``SEAMLINE_RULES_``) is accepted too, with a
+    lower precedence than the documented double-underscore form. An empty value means null."""
+    prefix = f"SEAMLINE_{service.upper()}__"
+    found: list[tuple[int, list[str], str]] = []
+    for name, value in environ.items():
+        if name.startswith(prefix):
+            found.append((1, name[len(prefix):].lower().split("__"), value))
+        elif legacy_prefix and name.startswith(legacy_prefix) and "__" in name[len(legacy_prefix):]:
+            found.append((0, name[len(legacy_prefix):].lower().split("__"), value))
+    out: dict[str, Any] = {}
+    for _, keys, value in sorted(found, key=lambda f: f[0]):
+        if not all(keys):
+            continue
+        node = out
+        for key in keys[:-1]:
+            child = node.get(key)
+            node = node.setdefault(key, {}) if isinstance(child, dict) or child is None else {}
+        if not value:  # set but empty: the key's default (systemd's Environment=KEY= clears it)
+            node[keys[-1]] = None
+        else:
+            node[keys[-1]] = yaml.load(value, Loader=SafeLoader) if value.lstrip()[:1] in ("[", "{") else value
+    return out
+
+
+def merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on top, mappings merged key by key (``over`` wins)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_service_yaml(path: Path, service: str, *, expected: str = "a mapping", empty_ok: bool = False,
+                      environ: Mapping[str, str] | None = None, legacy_prefix: str | None = None) -> dict[str, Any]:
+    """The one config loader of every service: the YAML mapping of ``path`` with the environment's
+    ``SEAMLINE_<SERVICE>__KEY__SUB`` overrides laid on top (the environment wins, secrets included).
+    Raises :class:`ConfigFileError`."""
+    data = read_yaml_mapping(path, expected=expected, empty_ok=empty_ok)
+    env = os.environ if environ is None else environ
+    return merged(data, env_overrides(service, env, legacy_prefix=legacy_prefix))
 
 
 def key_path(loc: Sequence[int | str]) -> str:

@@ -119,6 +119,46 @@ CASES = [
 ]
 
 
+ENV_CASES = [
+    ("environment override of a port", ["ingest", "check-config"], {"SEAMLINE_INGEST__MQTT__PORT": "abc"},
+     ("{tmp}/ingest.yaml", "mqtt.port"), ()),
+    ("environment secret of the wrong type is not echoed", ["edge", "check-config"],
+     {"SEAMLINE_EDGE__UPLINK__PASSWORD": "[24681357913]"}, ("{tmp}/edge.yaml", "uplink.password"),
+     ("24681357913",)),
+]
+
+
+@pytest.mark.parametrize("name,argv,env,says,never", ENV_CASES, ids=[c[0] for c in ENV_CASES])
+def test_environment_overrides_are_checked_like_the_file(
+    name: str, argv: list[str], env: dict[str, str], says: tuple[str, ...], never: tuple[str, ...], tmp_path: Path,
+) -> None:
+    tmp = tmp_path.resolve()
+    (tmp / "ingest.yaml").write_text("quarantine: {path: q.sqlite}\n")
+    config = ["--config", str(tmp / "ingest.yaml")] if argv[0] == "ingest" else [str(edge_config(tmp))]
+    assert run([*argv, *config]).returncode == 0  # the file alone is fine
+    done = run([*argv, *config], env=env)
+    assert done.returncode == 2, done.stderr
+    for text in says:
+        assert text.format(tmp=tmp) in done.stderr
+    for secret in never:
+        assert secret not in done.stderr
+
+
+@pytest.mark.parametrize("service", ["edge", "ingest", "rules"])
+def test_sample_config_is_the_shipped_sample(service: str) -> None:
+    done = run([service, "sample-config"])
+    assert done.returncode == 0
+    assert done.stdout == (REPO / {"edge": "edge_agent/edge.sample.yaml", "ingest": "ingest/ingest.sample.yaml",
+                                   "rules": "rules/rules.sample.yaml"}[service]).read_text(encoding="utf-8")
+
+
+def test_ingest_sample_config_checks_ok_where_it_is_copied(tmp_path: Path) -> None:
+    (tmp_path / "ingest.yaml").write_text(run(["ingest", "sample-config"]).stdout)
+    done = run(["ingest", "check-config", "--config", str(tmp_path / "ingest.yaml")])
+    assert done.returncode == 0, done.stderr
+    assert f"{tmp_path.resolve()}/ingest-quarantine.sqlite" in done.stdout
+
+
 def run(argv: list[str], *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([SEAMLINE, *argv], capture_output=True, text=True, timeout=120, cwd="/",
                           env={**os.environ, **(env or {})})
