@@ -44,7 +44,8 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".xlsx", ".xlsm"):
         table = read_table(path)  # UTF-8 (BOM or not), GBK/GB18030 or a workbook's first sheet
-        rows = [(n, {k.strip(): v for k, v in row.items() if k}) for n, row in table.rows]
+        rows: list[tuple[int, Mapping[str, Any]]] = [(n, {k.strip(): v for k, v in row.items() if k})
+                                                     for n, row in table.rows]
         _check_header(path, rows)
         return rows, str(path)
     try:
