@@ -198,17 +198,18 @@ def _service_argv(name: str, tmp: Path) -> list[str]:
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("service", ["edge run", "ingest"])
-def test_services_stop_gracefully_with_the_signals_exit_code(
+def test_services_say_the_broker_is_away_and_stop_with_the_signals_exit_code(
     service: str, signum: int, code: int, tmp_path: Path,
 ) -> None:
     proc = subprocess.Popen([SEAMLINE, "-v", *_service_argv(service, tmp_path.resolve())], stderr=subprocess.PIPE,
                             text=True, cwd="/")
     assert proc.stderr is not None
     seen = []
-    for line in proc.stderr:  # the first log line comes after the signal handlers are installed
+    for line in proc.stderr:  # the broker is not there: said at once, with the cause and the next retry
         seen.append(line)
-        if " INFO " in line or " DEBUG " in line or " WARNING " in line:
+        if "cannot connect to" in line:
             break
+    assert "127.0.0.1:1: ConnectionRefusedError" in seen[-1] and "retrying in" in seen[-1], "".join(seen)
     proc.send_signal(signum)
     rest = proc.communicate(timeout=60)[1]
     assert proc.returncode == code, "".join(seen) + rest
