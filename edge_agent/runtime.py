@@ -96,6 +96,10 @@ def parse_args(argv: list[str]) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=args["log_level"], format=LOG_FORMAT, stream=sys.stderr)
+    if args["log_level"] > logging.DEBUG:
+        # pymodbus logs an ERROR per failed request (one a second per offline device); the poller
+        # says it once per device state change, with the cause. -v shows pymodbus again.
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     settings = read_settings(args["settings_fd"])
     signals = StopSignals().install()
     if args["validated_peak_kb"]:
