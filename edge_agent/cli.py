@@ -6,7 +6,6 @@ runtime stage, which imports no pydantic (:mod:`edge_agent.runtime`)."""
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +78,11 @@ def _check_config(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from seamline.edge_agent.runtime import exec_runtime
+    from seamline.logsetup import effective_level
 
-    _, settings = _load(args.config)
-    exec_runtime(settings, log_level=logging.getLogger().getEffectiveLevel())
+    config, settings = _load(args.config)
+    level = effective_level(config.logging.level, verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0))
+    exec_runtime(settings, log_level=level, log_json=config.logging.format == "json")
 
 
 def _quarantine_list(args: argparse.Namespace) -> int:

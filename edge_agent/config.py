@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from seamline.configfile import ConfigFileError, load_service_yaml
+from seamline.configfile import ConfigFileError, LoggingConfig, load_service_yaml
 from seamline.contracts.topic import TopicError, validate_level
 from seamline.edge_agent import settings as rt
 from seamline.edge_agent.state import Thresholds
@@ -155,6 +155,7 @@ class EdgeConfig(_Section):
     local: LocalBrokerSettings = LocalBrokerSettings()
     uplink: UplinkSection
     spool: SpoolSection = SpoolSection()
+    logging: LoggingConfig = LoggingConfig()
     machine_types: dict[str, MachineTypeSettings] = Field(
         default_factory=lambda: {"default": MachineTypeSettings()}
     )

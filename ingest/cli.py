@@ -11,6 +11,7 @@ from typing import Any
 
 from seamline.errors import UsageError
 from seamline.ingest.config import load_config
+from seamline.logsetup import configure, effective_level
 from seamline.sample_config import add_sample_config
 from seamline.stop_signal import StopSignals
 
@@ -49,6 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     from seamline.ingest.service import IngestService
 
     config = load_config(_config_path(args))
+    configure(effective_level(config.logging.level, verbose=getattr(args, "verbose", 0),
+                              quiet=getattr(args, "quiet", 0)), config.logging.format)
     signals = StopSignals().install()
     return signals.exit_code(IngestService(config).run(signals.event))
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from seamline.configfile import (
     ConfigFileError,
+    LoggingConfig,
     load_service_yaml,
     readable_file_problem,
     relative_to,
@@ -117,6 +118,7 @@ class IngestConfig(_Section):
     quarantine: QuarantineConfig = QuarantineConfig()
     gaps: GapsConfig = GapsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
     shutdown_grace_s: float = Field(default=15.0, gt=0, description="SIGTERM: time to flush before giving up")
 
     @property

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import UsageError
+from seamline.logsetup import configure, effective_level
 from seamline.rules.bookings import BookingsUnavailableError
 from seamline.rules.bootstrap import make_catchup, make_service
 from seamline.rules.config import RulesConfig, load_config
@@ -66,6 +67,8 @@ def _run(args: argparse.Namespace) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     cfg = load_config(args.config)
+    configure(effective_level(cfg.logging.level, verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0)),
+              cfg.logging.format)
     if getattr(args, "verbose", 0) < 2:  # a line per job run is debug noise
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     service = make_service(cfg)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from seamline.configfile import ConfigFileError, load_service_yaml, validation_problems
+from seamline.configfile import ConfigFileError, LoggingConfig, load_service_yaml, validation_problems
 from seamline.mqtt_identity import MqttIdentity
 from seamline.rules.errors import ConfigError as ConfigError
 from seamline.rules.lease import Shard
@@ -137,6 +137,7 @@ class RulesConfig(BaseSettings):
                                       env_nested_delimiter="__")
 
     master_data: Path
+    logging: LoggingConfig = LoggingConfig()
     influx: InfluxConfig = InfluxConfig()
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     capacity: CapacityConfig = CapacityConfig()

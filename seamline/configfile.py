@@ -7,16 +7,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 # A config bigger than this is not a hand-written config; refuse it before YAML parses it.
 MAX_CONFIG_BYTES = 1024 * 1024
 # libyaml's loader where PyYAML was built with it (every PyPI wheel is): ~10x faster than the
 # pure-Python one, the same safe constructors and resolvers (a gateway's start-up reads its config).
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LoggingConfig(BaseModel):
+    """``logging:`` of every service's config; ``-v``/``-q`` move the level from here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"  # json: one object per line (ts, level, logger, msg)
 
 
 class ConfigFileError(ValueError):

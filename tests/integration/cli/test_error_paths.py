@@ -4,6 +4,7 @@ fix, 1 for a server that is not there, never a traceback (that needs ``--debug``
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -214,3 +215,21 @@ def test_services_say_the_broker_is_away_and_stop_with_the_signals_exit_code(
     rest = proc.communicate(timeout=60)[1]
     assert proc.returncode == code, "".join(seen) + rest
     assert "Traceback" not in "".join(seen) + rest
+
+
+@pytest.mark.parametrize("service", ["edge run", "ingest"])
+def test_logging_block_json_lines_and_quiet(service: str, tmp_path: Path) -> None:
+    """``logging: {format: json}`` gives one JSON object per line; ``-q`` keeps warnings only."""
+    tmp = tmp_path.resolve()
+    argv = _service_argv(service, tmp)
+    config = Path(argv[-1])
+    config.write_text(config.read_text() + "\nlogging: {level: info, format: json}\n")
+    proc = subprocess.Popen([SEAMLINE, "-q", *argv], stderr=subprocess.PIPE, text=True, cwd="/")
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=60)[1]
+    record = json.loads(line)
+    assert record["level"] == "warning" and "cannot connect to" in record["msg"], line
+    assert all(json.loads(x)["level"] in ("warning", "error") for x in rest.splitlines() if x.strip())
+    assert proc.returncode == 143

@@ -39,7 +39,7 @@ def test_settings_survive_the_hand_over_with_the_password(tmp_path: Path) -> Non
 
 def test_runtime_arguments() -> None:
     assert parse_args(["--settings-fd", "5", "--validated-peak-kb", "30000"]) == {
-        "settings_fd": 5, "log_level": 20, "validated_peak_kb": 30000}
+        "settings_fd": 5, "log_level": 20, "log_json": 0, "validated_peak_kb": 30000}
     for bad in ([], ["--settings-fd"], ["--settings-fd", "x"], ["--config", "edge.yaml"]):
         with pytest.raises(SystemExit):
             parse_args(bad)
