@@ -144,6 +144,7 @@ class IngestService:
         thread = threading.Thread(target=batcher.run, kwargs={"closing": closing, "abort": abort},
                                   name="ingest-writer", daemon=True)
         self._running = _Running(batcher, subscriber, thread, closing, abort)
+        self.metrics.mqtt_connected.set_function(lambda: float(subscriber.connected.is_set()))
         thread.start()
         subscriber.start()
         failed = False
@@ -173,7 +174,11 @@ class IngestService:
         r = self._running
         if r is None or r.closing.is_set():
             return  # not acked: the broker redelivers it to the next session
+        gaps = self.intake.gaps
+        before = gaps.gaps if gaps is not None else 0
         work = self.intake.work_for(topic, payload, mid=mid, qos=qos, generation=generation)
+        if gaps is not None and gaps.gaps > before:  # one network thread calls this: no race
+            self.metrics.gaps.inc(gaps.gaps - before)
         while not r.batcher.submit(work, timeout_s=_SUBMIT_POLL_S):
             if r.closing.is_set():
                 return
