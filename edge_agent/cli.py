@@ -20,7 +20,8 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("edge", help="the edge agent that runs on a factory gateway")
     esub = p.add_subparsers(dest="edge_command", metavar="ACTION", required=True)
     c = esub.add_parser("check-config", help="validate an edge config file and print a summary")
-    c.add_argument("file", type=Path, help="YAML config (see edge_agent/edge.sample.yaml)")
+    c.add_argument("file", type=Path, nargs="?", help="YAML config (see `seamline edge sample-config`)")
+    c.add_argument("--config", type=Path, help="the same, as the other services spell it")
     c.set_defaults(handler=_check_config)
     r = esub.add_parser("run", help="run the agent until SIGTERM / Ctrl-C")
     r.add_argument("--config", required=True, type=Path, help="YAML config file")
@@ -72,7 +73,10 @@ def summary(config: EdgeConfig, path: Path) -> str:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    print(summary(_load(args.file)[0], args.file))
+    path: Path | None = args.config or args.file
+    if path is None or (args.config and args.file):
+        raise UsageError("edge check-config: give the config file once: FILE or --config FILE")
+    print(summary(_load(path)[0], path))
     return 0
 
 
