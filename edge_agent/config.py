@@ -150,12 +150,18 @@ class SimulatedClockSettings(_Section):
     anchor_unix_s: float = Field(gt=0)
 
 
+class MetricsSection(_Section):
+    port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics; 0: off
+    bind: str = "127.0.0.1"  # a scraper elsewhere: the gateway's LAN address, behind its firewall
+
+
 class EdgeConfig(_Section):
     gateway: GatewaySettings
     local: LocalBrokerSettings = LocalBrokerSettings()
     uplink: UplinkSection
     spool: SpoolSection = SpoolSection()
     logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsSection = Field(default_factory=lambda: MetricsSection())
     machine_types: dict[str, MachineTypeSettings] = Field(
         default_factory=lambda: {"default": MachineTypeSettings()}
     )
@@ -221,6 +227,7 @@ class EdgeConfig(_Section):
             flush_on_stop=self.flush_on_stop, telemetry_interval_s=self.telemetry_interval_s,
             batch_max_messages=self.batch_max_messages,
             modbus=tuple(load_devices(self.modbus, base_dir=config_dir)) if self.modbus else (),
+            metrics_port=self.metrics.port, metrics_bind=self.metrics.bind,
             simulated_clock=None if clock is None else rt.SimulatedClock(
                 start_ms=clock.start_ms, speed=clock.speed, anchor_unix_s=clock.anchor_unix_s),
         )
