@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from seamline.edge_agent.metrics_http import Family, family
 from seamline.edge_agent.spool import SpoolStats
 from seamline.edge_agent.telemetry import Counters
 from seamline.edge_agent.uplink import UplinkStats
+from seamline.metrics_http import Family, family
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from seamline.contracts.kinds import GatewayState
 from seamline.edge_agent.agent import EdgeAgent, Source
 from seamline.edge_agent.local import LocalSubscriber
-from seamline.edge_agent.metrics_http import Family, MetricsServer
 from seamline.edge_agent.settings import EdgeSettings, SimulatedClock
 from seamline.edge_agent.spool import SqliteSpool
 from seamline.edge_agent.uplink import Uplink, UplinkSettings
+from seamline.metrics_http import Family, MetricsServer
 
 log = logging.getLogger(__name__)
 

@@ -85,6 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     log.info("rules service %s: %d enterprises (%s, lease %s), jobs %s", cfg.lease.holder,
              len(service.master.enterprises), shards, cfg.lease.kind, ids)
 
+    metrics = _metrics(cfg, scheduler)
     signals = StopSignals().install()
     threading.Thread(target=lambda: (signals.event.wait(), scheduler.shutdown(wait=False)),
                      name="rules-stop", daemon=True).start()
@@ -96,8 +97,24 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if alerts is not None:
             alerts.close()
+        if metrics is not None:
+            metrics.close()
         service.lease.release()
     return signals.exit_code(0)
+
+
+def _metrics(cfg: RulesConfig, scheduler: Any) -> Any:
+    """``/metrics`` (job durations, last successes, misses, lease) when ``metrics.port`` is set."""
+    if not cfg.metrics.port:
+        return None
+    from seamline.metrics_http import MetricsServer
+    from seamline.rules.health import RulesHealth
+
+    health = RulesHealth(holder=cfg.lease.holder)
+    health.listen(scheduler)
+    server = MetricsServer(health.families, bind=cfg.metrics.bind, port=cfg.metrics.port)
+    log.info("metrics on http://%s:%d/metrics", cfg.metrics.bind, server.start())
+    return server
 
 
 def _alerts_runtime(cfg: RulesConfig, service: Any) -> Any:

@@ -132,12 +132,19 @@ class EnergyConfig(_Section):
     max_gap_s: float = Field(default=600.0, gt=0, le=86400)
 
 
+class RulesMetricsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics of `rules run`; 0: off
+    bind: str = "127.0.0.1"
+
+
 class RulesConfig(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", frozen=True, env_prefix="SEAMLINE_RULES_",
                                       env_nested_delimiter="__")
 
     master_data: Path
     logging: LoggingConfig = LoggingConfig()
+    metrics: RulesMetricsConfig = Field(default_factory=lambda: RulesMetricsConfig())
     influx: InfluxConfig = InfluxConfig()
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     capacity: CapacityConfig = CapacityConfig()

@@ -13,7 +13,9 @@ import pytest
 from seamline.edge_agent.config import parse_config
 from seamline.edge_agent.runtime import parse_args, read_settings, settings_fd
 
-RUNTIME_MODULES = ("seamline.edge_agent.runtime", "seamline.edge_agent.service", "seamline.edge_agent.sources")
+RUNTIME_MODULES = ("seamline.edge_agent.runtime", "seamline.edge_agent.service", "seamline.edge_agent.sources",
+                   "seamline.edge_agent.health", "seamline.metrics_http", "seamline.logsetup",
+                   "seamline.stop_signal", "seamline.connect_log")
 
 
 def test_settings_survive_the_hand_over_with_the_password(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The edge agent's Prometheus ``/metrics``, standard library only (``http.server``): the gateway's
+"""Prometheus ``/metrics`` of the edge agent and rules, standard library only (``http.server``): the gateway's
 runtime imports neither pydantic nor prometheus-client (edge_agent/README.md, memory budget).
 
 Names follow Prometheus conventions: ``seamline_edge_`` prefix, base units (bytes, seconds),
@@ -79,7 +79,7 @@ class MetricsServer:
         self.collect = collect
         self._server = ThreadingHTTPServer((bind, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="edge-metrics", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
 
     @property
     def port(self) -> int:
