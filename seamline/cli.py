@@ -51,6 +51,7 @@ COMMANDS: dict[str, Command] = {
                              "broker config, ACL and password file from master data and the PKI"),
     "report": Command("seamline.report.cli", "report", "daily HTML report of a factory or the cluster (offline page)"),
     "systemd": Command("seamline.deploy.cli", None, "systemd units, sysusers.d and tmpfiles.d for the services"),
+    "status": Command("seamline.status_cli", None, "a running service's health (its /metrics), for a person"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 

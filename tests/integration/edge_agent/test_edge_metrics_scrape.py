@@ -64,9 +64,17 @@ metrics: {{port: {port}}}
         assert m["seamline_edge_uplink_connected"] == 0.0
         assert m["seamline_edge_spool_bytes"] > 0 and m["seamline_edge_spool_oldest_age_seconds"] >= 0
         assert m["seamline_edge_uplink_acked_total"] == 0.0
+        person = subprocess.run([SEAMLINE, "status", "--config", str(config)], capture_output=True, text=True,
+                                timeout=60)
+        assert person.returncode == 0, person.stderr
+        shown = {line.split()[0]: line.split()[-1] for line in person.stdout.splitlines()[1:]}
+        assert shown["uplink_connected"] == "0" and shown["local_connected"] == "1"
+        assert int(shown["spool_messages"]) >= 2
         mosquitto.stop()
         wait_for(lambda: scrape(port).get("seamline_edge_local_connected") == 0.0, "local broker gone")
     finally:
         proc.send_signal(signal.SIGTERM)
         err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 143, err
+    down = subprocess.run([SEAMLINE, "status", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert down.returncode == 1 and f"127.0.0.1:{port}" in down.stderr and "Traceback" not in down.stderr
