@@ -99,10 +99,19 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from seamline.ingest.quarantine import QuarantineStore
     from seamline.ingest.service import replay_quarantine
+    from seamline.progress import Progress
 
     config = load_config(_config_path(args))
-    replayed, failing = replay_quarantine(config, reason=args.reason)
+    store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
+    try:
+        counts = store.counts()
+    finally:
+        store.close()
+    total = counts.get(args.reason, 0) if args.reason else sum(counts.values())
+    with Progress(total, "quarantine replay", unit="entries") as bar:
+        replayed, failing = replay_quarantine(config, reason=args.reason, progress=bar.update)
     print(f"replayed {replayed}, still failing {failing}")
     return 0
 

@@ -201,11 +201,13 @@ class IngestService:
 
 def replay_quarantine(
     config: IngestConfig, *, reason: str | None, writer: PointWriter | None = None, stop: threading.Event | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     """Re-validate quarantined entries (optionally of one reason) and write what passes now.
 
     Entries that pass are written durably and deleted; the rest stay with their current reason.
-    Returns ``(replayed, still_failing)``. Gap detection is off: replays are out of order by nature.
+    Returns ``(replayed, still_failing)``; ``progress(n)`` hears of each chunk taken up. Gap detection
+    is off: replays are out of order by nature.
     """
     stop = stop or threading.Event()
     intake = Intake.from_config(config, with_gaps=False)
@@ -221,6 +223,8 @@ def replay_quarantine(
             if not items:
                 break
             after = items[-1].id
+            if progress is not None:
+                progress(len(items))  # entries taken up, whatever each one's outcome
             for item in items:
                 if item.truncated:
                     failing += 1

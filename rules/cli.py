@@ -15,6 +15,7 @@ from typing import Any
 
 from seamline.errors import UsageError
 from seamline.logsetup import configure, effective_level
+from seamline.progress import Progress
 from seamline.rules.bookings import BookingsUnavailableError
 from seamline.rules.bootstrap import make_catchup, make_service
 from seamline.rules.config import RulesConfig, load_config
@@ -38,15 +39,6 @@ def _instant(text: str, what: str) -> datetime:
     if t.tzinfo is None:
         raise UsageError(f"{what}: {text!r} has no UTC offset (add +08:00 or Z)")
     return t
-
-
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} windows")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def _reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -170,7 +162,8 @@ def _backfill(args: argparse.Namespace) -> int:
     for size in sizes:
         tasks = range_tasks(service.master, size, start, end)
         sys.stderr.write(f"{size}: {len(tasks)} windows\n")
-        report = service.run_tasks(tasks, size, progress=_progress)
+        with Progress(len(tasks), f"{size} windows", unit="windows") as bar:
+            report = service.run_tasks(tasks, size, progress=lambda done, _total: bar.update(done - bar.done))
         sys.stderr.write(f"{size}: {report.points} points, {report.statements} InfluxQL statements\n")
         if report.fenced:
             print("rules backfill: the lease was lost (another replica took over); stopped", file=sys.stderr)
