@@ -104,6 +104,13 @@ CASES = [
                     "--capacity", "http://127.0.0.1:1/cap"], 1, ("127.0.0.1:1",)),
     Case("match, binary orders file", lambda t: _orders(t, bytes(range(256)) * 4), 2, ("{tmp}/orders.csv",)),
     Case("match, wrong headers", lambda t: _orders(t, b"a,b,c\n1,2,3\n4,5,6\n"), 2, ("{tmp}/orders.csv",)),
+    Case("match --check, capacity file not JSON",
+         lambda t: (t / "cap.json").write_bytes(b"\x00\xff") and ["match", "--check", "--orders",
+                    str(REPO / "matching/samples/orders.csv"), "--capacity", str(t / "cap.json")],
+         2, ("{tmp}/cap.json",)),
+    Case("match --check, an order row with a bad quantity",
+         lambda t: [*_orders(t, b"order_id,buyer,category,sam_min,quantity,due\nA,b,tshirt,5,lots,2030-01-09\n"),
+                    "--check"], 2, ("{tmp}/orders.csv", "quantity")),
     Case("ingest, quarantine.path under a file (a folder that cannot be made)",
          _quarantine_under_a_file, 2,
          ("{tmp}/ingest.yaml", "quarantine.path", "{tmp}/afile is not a folder")),
@@ -177,6 +184,13 @@ def test_bad_input_is_one_line_and_an_exit_code(case: Case, tmp_path: Path) -> N
     for secret in case.never:
         assert secret not in err
     assert err.startswith("seamline "), err  # the command's own message, not a library's
+
+
+def test_match_check_accepts_the_samples() -> None:
+    done = run(["match", "--check", "--orders", str(REPO / "matching/samples/orders.csv"),
+                "--profiles", str(REPO / "matching/samples/profiles.yaml")])
+    assert done.returncode == 0, done.stderr
+    assert "orders valid, 0 problems" in done.stdout
 
 
 def test_debug_shows_the_traceback_of_an_unexpected_failure(tmp_path: Path) -> None:
