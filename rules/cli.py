@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     configure(effective_level(cfg.logging.level, verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0)),
               cfg.logging.format)
+    signals = StopSignals().install()  # before any work: a stop during start-up is graceful too
     if getattr(args, "verbose", 0) < 2:  # a line per job run is debug noise
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     service = make_service(cfg)
@@ -78,9 +80,7 @@ def _run(args: argparse.Namespace) -> int:
              len(service.master.enterprises), shards, cfg.lease.kind, ids)
 
     metrics = _metrics(cfg, scheduler)
-    signals = StopSignals().install()
-    threading.Thread(target=lambda: (signals.event.wait(), scheduler.shutdown(wait=False)),
-                     name="rules-stop", daemon=True).start()
+    threading.Thread(target=_stop_when_signalled, args=(signals, scheduler), name="rules-stop", daemon=True).start()
     if alerts is not None:
         alerts.start()
     try:
@@ -93,6 +93,20 @@ def _run(args: argparse.Namespace) -> int:
             metrics.close()
         service.lease.release()
     return signals.exit_code(0)
+
+
+def _stop_when_signalled(signals: StopSignals, scheduler: Any) -> None:
+    """Shut the scheduler down at the first SIGTERM/SIGINT. A signal during start-up may come before
+    the scheduler runs: retried until it does (or the process ends without starting it)."""
+    from apscheduler.schedulers import SchedulerNotRunningError
+
+    signals.event.wait()
+    while True:
+        try:
+            scheduler.shutdown(wait=False)
+            return
+        except SchedulerNotRunningError:
+            time.sleep(0.1)
 
 
 def _metrics(cfg: RulesConfig, scheduler: Any) -> Any:

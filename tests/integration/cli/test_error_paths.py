@@ -251,3 +251,20 @@ def test_logging_block_json_lines_and_quiet(service: str, tmp_path: Path) -> Non
     assert all(r["level"] in ("warning", "error") for r in records)
     assert all(json.loads(x)["level"] in ("warning", "error") for x in rest.splitlines() if x.strip())
     assert proc.returncode == 143
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+def test_rules_run_stops_with_the_signals_exit_code(signum: int, code: int, tmp_path: Path) -> None:
+    """The shipped sample (InfluxDB not there: the jobs fail and say so, the scheduler keeps going)."""
+    proc = subprocess.Popen([SEAMLINE, "rules", "run", "--config", str(REPO / "rules/rules.sample.yaml")],
+                            stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # logged after the signal handlers are installed
+        seen.append(line)
+        if "rules service" in line:
+            break
+    proc.send_signal(signum)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == code, "".join(seen) + rest
+    assert "Traceback" not in "".join(seen) + rest
