@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from seamline.contracts.kinds import GatewayState
 from seamline.edge_agent.agent import EdgeAgent, Source
@@ -16,7 +17,9 @@ from seamline.edge_agent.local import LocalSubscriber
 from seamline.edge_agent.settings import EdgeSettings, SimulatedClock
 from seamline.edge_agent.spool import SqliteSpool
 from seamline.edge_agent.uplink import Uplink, UplinkSettings
-from seamline.metrics_http import Family, MetricsServer
+
+if TYPE_CHECKING:
+    from seamline.metrics_http import Family, MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,8 @@ def start_metrics(config: EdgeSettings, *, spool: SqliteSpool, local: LocalSubsc
     """``/metrics`` on ``metrics_bind:metrics_port`` when the port is set (stdlib http.server)."""
     if not config.metrics_port:
         return None
-    from seamline.edge_agent.health import EdgeHealth, families
+    from seamline.edge_agent.health import EdgeHealth, families  # http.server only when metrics are on
+    from seamline.metrics_http import MetricsServer
 
     devices = [d.asset for d in config.modbus]
 
