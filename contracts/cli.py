@@ -10,6 +10,7 @@ from seamline.contracts.assets import AssetKind, metric_specs
 from seamline.contracts.docs import render
 from seamline.contracts.examples import examples
 from seamline.contracts.schema import write_file_schemas, write_schemas
+from seamline.errors import UsageError
 
 
 def register(sub: Any) -> None:
@@ -27,6 +28,8 @@ def register(sub: Any) -> None:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    if args.dir.exists() and not args.dir.is_dir():
+        raise UsageError(f"{args.dir.resolve()}: expected a directory for the schemas, found a file")
     for path in [*write_schemas(args.dir), *write_file_schemas(args.dir)]:
         print(path)
     return 0

@@ -6,7 +6,6 @@ runtime stage, which imports no pydantic (:mod:`edge_agent.runtime`)."""
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,15 @@ from seamline.edge_agent.config import ConfigError, EdgeConfig, load_config
 from seamline.edge_agent.modbus.config import ModbusConfigError
 from seamline.edge_agent.settings import EdgeSettings
 from seamline.errors import UsageError
+from seamline.sample_config import add_sample_config
 
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("edge", help="the edge agent that runs on a factory gateway")
     esub = p.add_subparsers(dest="edge_command", metavar="ACTION", required=True)
     c = esub.add_parser("check-config", help="validate an edge config file and print a summary")
-    c.add_argument("file", type=Path, help="YAML config (see edge_agent/edge.sample.yaml)")
+    c.add_argument("file", type=Path, nargs="?", help="YAML config (see `seamline edge sample-config`)")
+    c.add_argument("--config", type=Path, help="the same, as the other services spell it")
     c.set_defaults(handler=_check_config)
     r = esub.add_parser("run", help="run the agent until SIGTERM / Ctrl-C")
     r.add_argument("--config", required=True, type=Path, help="YAML config file")
@@ -31,16 +32,25 @@ def register(sub: Any) -> None:
     ql.add_argument("--config", required=True, type=Path, help="the agent's YAML config (its spool.path)")
     ql.add_argument("--limit", type=int, default=50, help="newest messages to list (default 50)")
     ql.set_defaults(handler=_quarantine_list)
+    add_sample_config(esub, "edge")
 
 
 def _load(path: Path) -> tuple[EdgeConfig, EdgeSettings]:
+    """The validated config and the runtime settings, its referenced files checked; one
+    ``FILE: key: problem`` line per problem (full path), raised as a usage error (exit 2)."""
+    from seamline.edge_agent.config_files import resolve_files
+
+    full = path.resolve()
     try:
         config = load_config(path)
-        return config, config.settings(config_dir=path.resolve().parent)
+        settings, problems = resolve_files(config.settings(config_dir=full.parent), config_dir=full.parent)
     except ConfigError as exc:
-        raise UsageError(f"invalid config\n{exc}") from None
+        problems = exc.problems
     except ModbusConfigError as exc:
-        raise UsageError("invalid config\n" + "\n".join(f"{path.name}: {p}" for p in str(exc).splitlines())) from None
+        problems = str(exc).splitlines()
+    if problems:
+        raise UsageError("\n".join(f"{full}: {p}" for p in problems)) from None
+    return config, settings
 
 
 def summary(config: EdgeConfig, path: Path) -> str:
@@ -63,15 +73,20 @@ def summary(config: EdgeConfig, path: Path) -> str:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    print(summary(_load(args.file)[0], args.file))
+    path: Path | None = args.config or args.file
+    if path is None or (args.config and args.file):
+        raise UsageError("edge check-config: give the config file once: FILE or --config FILE")
+    print(summary(_load(path)[0], path))
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     from seamline.edge_agent.runtime import exec_runtime
+    from seamline.logsetup import effective_level
 
-    _, settings = _load(args.config)
-    exec_runtime(settings, log_level=logging.getLogger().getEffectiveLevel())
+    config, settings = _load(args.config)
+    level = effective_level(config.logging.level, verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0))
+    exec_runtime(settings, log_level=level, log_json=config.logging.format == "json")
 
 
 def _quarantine_list(args: argparse.Namespace) -> int:

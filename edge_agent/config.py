@@ -3,7 +3,8 @@
 Errors name the file, the key path and what was expected, e.g.
 ``edge.yaml: uplink.port: expected an integer 1..65535, got 'abc'``. Secrets (the uplink password)
 are ``SecretStr`` and may come from the environment instead of the file:
-``SEAMLINE_EDGE_UPLINK_PASSWORD`` overrides ``uplink.password``.
+``SEAMLINE_EDGE_UPLINK_PASSWORD`` overrides ``uplink.password``. Every key may be set from the
+environment as ``SEAMLINE_EDGE__SECTION__KEY`` (``SEAMLINE_EDGE__UPLINK__PORT=8883``), over the file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from seamline.configfile import ConfigFileError, read_yaml_mapping
+from seamline.configfile import ConfigFileError, LoggingConfig, load_service_yaml
 from seamline.contracts.topic import TopicError, validate_level
 from seamline.edge_agent import settings as rt
 from seamline.edge_agent.state import Thresholds
@@ -29,7 +30,7 @@ class ConfigError(ValueError):
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
-        super().__init__("\n".join(f"{path.name}: {p}" for p in problems))
+        super().__init__("\n".join(f"{path.resolve()}: {p}" for p in problems))
 
 
 class _Section(BaseModel):
@@ -149,11 +150,18 @@ class SimulatedClockSettings(_Section):
     anchor_unix_s: float = Field(gt=0)
 
 
+class MetricsSection(_Section):
+    port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics; 0: off
+    bind: str = "127.0.0.1"  # a scraper elsewhere: the gateway's LAN address, behind its firewall
+
+
 class EdgeConfig(_Section):
     gateway: GatewaySettings
     local: LocalBrokerSettings = LocalBrokerSettings()
     uplink: UplinkSection
     spool: SpoolSection = SpoolSection()
+    logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsSection = Field(default_factory=lambda: MetricsSection())
     machine_types: dict[str, MachineTypeSettings] = Field(
         default_factory=lambda: {"default": MachineTypeSettings()}
     )
@@ -219,6 +227,7 @@ class EdgeConfig(_Section):
             flush_on_stop=self.flush_on_stop, telemetry_interval_s=self.telemetry_interval_s,
             batch_max_messages=self.batch_max_messages,
             modbus=tuple(load_devices(self.modbus, base_dir=config_dir)) if self.modbus else (),
+            metrics_port=self.metrics.port, metrics_bind=self.metrics.bind,
             simulated_clock=None if clock is None else rt.SimulatedClock(
                 start_ms=clock.start_ms, speed=clock.speed, anchor_unix_s=clock.anchor_unix_s),
         )
@@ -292,7 +301,7 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> EdgeConf
     """Read and validate the YAML file at ``path``. ``env`` defaults to ``os.environ``."""
     path = Path(path)
     try:
-        data = read_yaml_mapping(path, expected="a mapping with gateway and uplink")
+        data = load_service_yaml(path, "edge", expected="a mapping with gateway and uplink", environ=env)
     except ConfigFileError as exc:
         raise ConfigError(path, exc.problems) from None
     return parse_config(data, path=path, env=os.environ if env is None else env)

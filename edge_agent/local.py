@@ -19,6 +19,8 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from seamline.connect_log import ConnectFailureLog
+
 log = logging.getLogger(__name__)
 
 # Un-acked messages we hold in memory. The broker's own in-flight window (max_inflight_messages)
@@ -78,6 +80,9 @@ class LocalSubscriber:
         self._client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+        self.connect_log = ConnectFailureLog(log, f"local broker {host}:{port}", retry_min_s=RECONNECT_MIN_S,
+                                             retry_max_s=RECONNECT_MAX_S)
+        self._client.on_connect_fail = self.connect_log.paho_hook()
 
     @property
     def connected(self) -> bool:
@@ -94,9 +99,10 @@ class LocalSubscriber:
 
     def _on_connect(self, client: mqtt.Client, _ud: Any, flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
-            log.warning("local broker %s:%s refused the connection: %s", self.host, self.port, reason)
+            self.connect_log.failed(f"refused: {reason}")
             return
         self._generation += 1
+        self.connect_log.connected()
         self.stats.connects += 1
         client.subscribe(self.subscription, qos=1)
         log.info(

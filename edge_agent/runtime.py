@@ -17,16 +17,15 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import signal
 import sys
-import threading
 from typing import NoReturn
 
 from seamline.edge_agent.settings import EdgeSettings
+from seamline.logsetup import configure
+from seamline.stop_signal import StopSignals
 
 log = logging.getLogger(__name__)
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # seamline.cli's
 
 
 def peak_rss_kb() -> int:
@@ -59,13 +58,14 @@ def settings_fd(settings: EdgeSettings) -> int:
     return fd
 
 
-def exec_runtime(settings: EdgeSettings, *, log_level: int) -> NoReturn:
+def exec_runtime(settings: EdgeSettings, *, log_level: int, log_json: bool = False) -> NoReturn:
     """Replace this process image with the runtime stage, handing ``settings`` over."""
     fd = settings_fd(settings)
     # -P: the working directory is not put on sys.path (a checkout's seamline/ folder there would
     # shadow the installed package, whose components live in other folders; bench/ runs from one).
     argv = [sys.executable, "-P", "-m", "seamline.edge_agent.runtime", "--settings-fd", str(fd),
-            "--log-level", str(log_level), "--validated-peak-kb", str(peak_rss_kb())]
+            "--log-level", str(log_level), "--log-json", str(int(log_json)),
+            "--validated-peak-kb", str(peak_rss_kb())]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)
@@ -82,7 +82,7 @@ def read_settings(fd: int) -> EdgeSettings:
 def parse_args(argv: list[str]) -> dict[str, int]:
     """``--settings-fd N [--log-level L] [--validated-peak-kb K]``: what :func:`exec_runtime` passes
     (no argparse: ~10 ms of a gateway's start-up for three integers)."""
-    opts = {"--settings-fd": -1, "--log-level": logging.INFO, "--validated-peak-kb": 0}
+    opts = {"--settings-fd": -1, "--log-level": logging.INFO, "--log-json": 0, "--validated-peak-kb": 0}
     if len(argv) % 2 or any(k not in opts for k in argv[::2]):
         raise SystemExit("usage: python -m seamline.edge_agent.runtime --settings-fd N (by `seamline edge run`)")
     try:
@@ -96,18 +96,20 @@ def parse_args(argv: list[str]) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=args["log_level"], format=LOG_FORMAT, stream=sys.stderr)
+    configure(args["log_level"], "json" if args["log_json"] else "text")
+    if args["log_level"] > logging.DEBUG:
+        # pymodbus logs an ERROR per failed request (one a second per offline device); the poller
+        # says it once per device state change, with the cause. -v shows pymodbus again.
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     settings = read_settings(args["settings_fd"])
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    signals = StopSignals().install()
     if args["validated_peak_kb"]:
         log.info("config validated by an image that peaked at %.1f MB RSS; running without pydantic",
                  args["validated_peak_kb"] / 1024)
     from seamline.edge_agent.service import serve  # after the signal handlers: paho, sqlite
 
-    serve(settings, stop)
-    return 0
+    serve(settings, signals.event)
+    return signals.exit_code(0)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from seamline.contracts.kinds import GatewayState
 from seamline.edge_agent.agent import EdgeAgent, Source
@@ -16,6 +17,9 @@ from seamline.edge_agent.local import LocalSubscriber
 from seamline.edge_agent.settings import EdgeSettings, SimulatedClock
 from seamline.edge_agent.spool import SqliteSpool
 from seamline.edge_agent.uplink import Uplink, UplinkSettings
+
+if TYPE_CHECKING:
+    from seamline.metrics_http import Family, MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,32 @@ def build_uplink(config: EdgeSettings, spool: SqliteSpool, agent: EdgeAgent) -> 
     )
 
 
+def start_metrics(config: EdgeSettings, *, spool: SqliteSpool, local: LocalSubscriber, agent: EdgeAgent,
+                  sources: list[Source]) -> MetricsServer | None:
+    """``/metrics`` on ``metrics_bind:metrics_port`` when the port is set (stdlib http.server)."""
+    if not config.metrics_port:
+        return None
+    from seamline.edge_agent.health import EdgeHealth, families  # http.server only when metrics are on
+    from seamline.metrics_http import MetricsServer
+
+    devices = [d.asset for d in config.modbus]
+
+    def collect() -> list[Family]:
+        offline: list[str] = []
+        for src in sources:
+            offline_assets = getattr(src, "offline_assets", None)  # Modbus sources have them
+            if offline_assets is not None:
+                offline += list(offline_assets())
+        uplink = agent.uplink.stats if agent.uplink is not None else None
+        return families(EdgeHealth(now_ms=wall_ms(), spool=spool.stats(), uplink=uplink,
+                                   local_connected=local.connected, counters=agent.counters, devices=devices,
+                                   offline_devices=offline))
+
+    server = MetricsServer(collect, bind=config.metrics_bind, port=config.metrics_port)
+    log.info("metrics on http://%s:%d/metrics", config.metrics_bind, server.start())
+    return server
+
+
 def serve(config: EdgeSettings, stop: threading.Event, *, now_ms: Callable[[], int] | None = None) -> None:
     """Build spool, local subscriber, sources, agent and uplink; run until ``stop`` is set."""
     if now_ms is None:
@@ -77,11 +107,14 @@ def serve(config: EdgeSettings, stop: threading.Event, *, now_ms: Callable[[], i
     agent.uplink = uplink
     uplink.start()
     local.start()
+    metrics = start_metrics(config, spool=spool, local=local, agent=agent, sources=sources)
     log.info("edge agent %s started (boot %s, spool %s, %d sources)", config.gateway.id, agent.boot_id,
              config.spool.path, len(sources))
     try:
         agent.run(stop)
     finally:
+        if metrics is not None:
+            metrics.close()
         local.stop()
         uplink.stop(graceful=True, timeout_s=UPLINK_STOP_TIMEOUT_S)
         spool.close()

@@ -84,6 +84,8 @@ class EdgeSettings:
     batch_max_messages: int
     modbus: tuple[ModbusDevice, ...]  # validated, register maps loaded
     simulated_clock: SimulatedClock | None
+    metrics_port: int = 0  # Prometheus /metrics; 0: off
+    metrics_bind: str = "127.0.0.1"
 
     def machine_type(self, machine_id: str, line: str | None = None) -> Thresholds:
         """The thresholds of ``machine_id`` on ``line`` (the default type for discovered machines).

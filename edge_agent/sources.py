@@ -63,3 +63,7 @@ class ModbusAgentSource:
 
     def offline_devices(self) -> int:
         return len(self._source.stats().offline_devices) if self._source else 0
+
+    def offline_assets(self) -> tuple[str, ...]:
+        """The assets whose polls fail now (for /metrics)."""
+        return self._source.stats().offline_devices if self._source else ()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from seamline.errors import UsageError
 from seamline.ingest.config import load_config
+from seamline.logsetup import configure, effective_level
+from seamline.sample_config import add_sample_config
+from seamline.stop_signal import StopSignals
 
 
 def register(sub: Any) -> None:
@@ -32,6 +33,10 @@ def register(sub: Any) -> None:
     qr.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
     qr.add_argument("--reason", help="only this reason code")
     qr.set_defaults(handler=_replay)
+    cc = isub.add_parser("check-config", help="validate the config and the files it names; print a summary")
+    cc.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
+    cc.set_defaults(handler=_check_config)
+    add_sample_config(isub, "ingest")
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -45,14 +50,24 @@ def _run(args: argparse.Namespace) -> int:
     from seamline.ingest.service import IngestService
 
     config = load_config(_config_path(args))
-    stop = threading.Event()
+    configure(effective_level(config.logging.level, verbose=getattr(args, "verbose", 0),
+                              quiet=getattr(args, "quiet", 0)), config.logging.format)
+    signals = StopSignals().install()
+    return signals.exit_code(IngestService(config).run(signals.event))
 
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return IngestService(config).run(stop)
+def _check_config(args: argparse.Namespace) -> int:
+    """Validate without connecting anywhere (``seamline ingest --config`` starts the service)."""
+    path = _config_path(args)
+    c = load_config(path)
+    tls = "TLS" if c.mqtt.uses_tls else "plain TCP"
+    print(f"{path.resolve()}: OK")
+    print(f"  broker      {c.mqtt.host}:{c.mqtt.port} {tls}, client id {c.mqtt.client_id}, "
+          f"{'shared group ' + c.mqtt.share_group if c.mqtt.shared else 'not shared'}")
+    print(f"  influx      {c.influx.url} database {c.influx.database}")
+    print(f"  quarantine  {c.quarantine.path} (max {c.quarantine.max_rows} rows)")
+    print("  metrics     " + (f"http://{c.metrics.bind}:{c.metrics.port}/metrics" if c.metrics.port else "off"))
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -84,10 +99,19 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from seamline.ingest.quarantine import QuarantineStore
     from seamline.ingest.service import replay_quarantine
+    from seamline.progress import Progress
 
     config = load_config(_config_path(args))
-    replayed, failing = replay_quarantine(config, reason=args.reason)
+    store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
+    try:
+        counts = store.counts()
+    finally:
+        store.close()
+    total = counts.get(args.reason, 0) if args.reason else sum(counts.values())
+    with Progress(total, "quarantine replay", unit="entries") as bar:
+        replayed, failing = replay_quarantine(config, reason=args.reason, progress=bar.update)
     print(f"replayed {replayed}, still failing {failing}")
     return 0
 

@@ -13,7 +13,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
+from seamline.configfile import (
+    ConfigFileError,
+    LoggingConfig,
+    load_service_yaml,
+    readable_file_problem,
+    relative_to,
+    validation_problems,
+    writable_folder_problem,
+)
 from seamline.contracts.topic import validate_level
 from seamline.errors import UsageError
 from seamline.mqtt_identity import MqttIdentity
@@ -110,6 +118,7 @@ class IngestConfig(_Section):
     quarantine: QuarantineConfig = QuarantineConfig()
     gaps: GapsConfig = GapsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
     shutdown_grace_s: float = Field(default=15.0, gt=0, description="SIGTERM: time to flush before giving up")
 
     @property
@@ -124,20 +133,34 @@ class IngestConfig(_Section):
 def load_config(path: Path) -> IngestConfig:
     """Read and validate ``path``; raise :class:`UsageError` naming file, key and expectation."""
     try:
-        raw = read_yaml_mapping(Path(path), empty_ok=True)
+        raw = load_service_yaml(Path(path), "ingest", empty_ok=True)
     except ConfigFileError as exc:
         raise UsageError(str(exc)) from None
     try:
         config = IngestConfig.model_validate(raw)
     except ValidationError as exc:
-        raise UsageError("\n".join(f"{path}: {p}" for p in validation_problems(exc))) from None
-    return _resolve_paths(config, Path(path))
+        raise UsageError("\n".join(f"{Path(path).resolve()}: {p}" for p in validation_problems(exc))) from None
+    config = _resolve_paths(config, Path(path))
+    if problems := file_problems(config):
+        raise UsageError("\n".join(f"{Path(path).resolve()}: {p}" for p in problems))
+    return config
 
 
 def _resolve_paths(config: IngestConfig, path: Path) -> IngestConfig:
-    """A relative quarantine path is relative to the config file, not to the working directory."""
-    qpath = config.quarantine.path
-    if qpath.is_absolute():
-        return config
-    quarantine = config.quarantine.model_copy(update={"path": path.parent / qpath})
-    return config.model_copy(update={"quarantine": quarantine})
+    """Relative file paths (quarantine, TLS material) are relative to the config file, not to the
+    working directory."""
+    base = path.resolve().parent
+    quarantine = config.quarantine.model_copy(update={"path": relative_to(config.quarantine.path, base)})
+    tls = {k: relative_to(v, base) for k in ("tls_ca", "tls_cert", "tls_key") if (v := getattr(config.mqtt, k))}
+    return config.model_copy(update={"quarantine": quarantine, "mqtt": config.mqtt.model_copy(update=tls)})
+
+
+def file_problems(config: IngestConfig) -> list[str]:
+    """One ``key: path: problem; expected ...`` per referenced file the service cannot use."""
+    problems = [writable_folder_problem("quarantine.path", config.quarantine.path, creates_folder=True)]
+    for key, expected in (("tls_ca", "a PEM CA file"), ("tls_cert", "a PEM client certificate"),
+                          ("tls_key", "a PEM client key")):
+        value: Path | None = getattr(config.mqtt, key)
+        if value is not None:
+            problems.append(readable_file_problem(f"mqtt.{key}", value, expected))
+    return [p for p in problems if p is not None]

@@ -44,6 +44,9 @@ class IngestMetrics:
         self.gaps = Counter("seamline_ingest_seq_gaps", "Sequence gaps detected", registry=r)
         self.in_flight = Gauge("seamline_ingest_in_flight", "Messages received, not yet acknowledged", registry=r)
         self.queue_depth = Gauge("seamline_ingest_queue_depth", "Messages waiting for the writer", registry=r)
+        # 1 while the MQTT session is up; read at each scrape (set_function) from the subscriber.
+        self.mqtt_connected = Gauge("seamline_ingest_mqtt_connected", "1 while connected to the MQTT broker",
+                                    registry=r)
         self.batch_latency = Histogram(
             "seamline_ingest_batch_latency_seconds",
             "Time to durably write one batch, retries included (s)",

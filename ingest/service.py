@@ -144,6 +144,7 @@ class IngestService:
         thread = threading.Thread(target=batcher.run, kwargs={"closing": closing, "abort": abort},
                                   name="ingest-writer", daemon=True)
         self._running = _Running(batcher, subscriber, thread, closing, abort)
+        self.metrics.mqtt_connected.set_function(lambda: float(subscriber.connected.is_set()))
         thread.start()
         subscriber.start()
         failed = False
@@ -173,7 +174,11 @@ class IngestService:
         r = self._running
         if r is None or r.closing.is_set():
             return  # not acked: the broker redelivers it to the next session
+        gaps = self.intake.gaps
+        before = gaps.gaps if gaps is not None else 0
         work = self.intake.work_for(topic, payload, mid=mid, qos=qos, generation=generation)
+        if gaps is not None and gaps.gaps > before:  # one network thread calls this: no race
+            self.metrics.gaps.inc(gaps.gaps - before)
         while not r.batcher.submit(work, timeout_s=_SUBMIT_POLL_S):
             if r.closing.is_set():
                 return
@@ -196,11 +201,13 @@ class IngestService:
 
 def replay_quarantine(
     config: IngestConfig, *, reason: str | None, writer: PointWriter | None = None, stop: threading.Event | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     """Re-validate quarantined entries (optionally of one reason) and write what passes now.
 
     Entries that pass are written durably and deleted; the rest stay with their current reason.
-    Returns ``(replayed, still_failing)``. Gap detection is off: replays are out of order by nature.
+    Returns ``(replayed, still_failing)``; ``progress(n)`` hears of each chunk taken up. Gap detection
+    is off: replays are out of order by nature.
     """
     stop = stop or threading.Event()
     intake = Intake.from_config(config, with_gaps=False)
@@ -216,6 +223,8 @@ def replay_quarantine(
             if not items:
                 break
             after = items[-1].id
+            if progress is not None:
+                progress(len(items))  # entries taken up, whatever each one's outcome
             for item in items:
                 if item.truncated:
                     failing += 1

@@ -29,6 +29,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from seamline.connect_log import ConnectFailureLog
 from seamline.contracts.topic import shared, subscription
 from seamline.ingest.config import MqttConfig
 from seamline.ingest.fast_client import BufferedClient
@@ -81,6 +82,9 @@ class MqttSubscriber:
         # disconnect, so workers that lost the same broker do not come back in lockstep.
         self._jitter(client)
         client.on_connect = self._handle_connect
+        self.connect_log = ConnectFailureLog(log, f"MQTT broker {config.host}:{config.port}",
+                                             retry_min_s=config.reconnect_min_s, retry_max_s=config.reconnect_max_s)
+        client.on_connect_fail = self.connect_log.paho_hook()
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
         self._client = client
@@ -145,8 +149,9 @@ class MqttSubscriber:
         self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags, reason: ReasonCode, _props: object
     ) -> None:
         if reason.is_failure:
-            log.error("MQTT connect refused: %s", reason)
+            self.connect_log.failed(f"refused: {reason}")
             return
+        self.connect_log.connected()
         self._generation += 1
         self.connects += 1
         filters = topic_filters(self._config)

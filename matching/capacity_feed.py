@@ -62,6 +62,9 @@ def from_file(path: Path) -> Feed:
         raise CapacityInputError(f"capacity {path}: cannot read: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
         raise CapacityInputError(f"capacity {path}: not valid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CapacityInputError(f"capacity {path}: not UTF-8 text (byte {exc.start}); expected a JSON list of "
+                                 "capacity messages") from exc
 
 
 def from_http(url: str, *, timeout_s: float = 10.0, token: SecretStr | None = None,

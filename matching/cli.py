@@ -68,6 +68,9 @@ def register(sub: Any) -> None:
                    help="write the plan summary (plan id, unmet orders with reasons) as JSON for seamline report")
     p.add_argument("--json", action="store_true", help="print the plan as JSON instead of a table")
     p.add_argument("--strict", action="store_true", help="exit 2 if any order row was rejected")
+    p.add_argument("--check", action="store_true",
+                   help="check the inputs only (orders, profiles, a capacity file): print a summary, exit 2 on any "
+                        "rejected row or capacity message, solve nothing, connect nowhere")
     p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
     p.add_argument("--split-penalty", type=float, default=None, help="std-min per factory an order uses")
     p.add_argument("--today", type=date.fromisoformat, default=None, help="plan date (default: today)")
@@ -93,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     book = load_profiles(args.profiles)
     rows, source = read_rows(args.orders)
     parsed = parse_orders(rows, source=source, today=today, categories=book.categories)
+    if args.check:
+        return _check_inputs(args, parsed.orders, parsed.errors, book)
     identity = identity_from_args(args)
     try:
         feed = _capacity(args, identity)
@@ -192,6 +197,25 @@ def _green_and_grades(args: argparse.Namespace, lines: list[LineCapacity], book:
         else:
             book = with_grades(book, side.messages)
     return lines, book
+
+
+def _check_inputs(args: argparse.Namespace, orders: list[Any], errors: list[Any], book: Any) -> int:
+    """``match --check``: the order book, the profiles and a capacity file, validated; no solve."""
+    for err in errors:
+        print(f"seamline match: {err}", file=sys.stderr)
+    print(f"{Path(args.orders).resolve()}: {len(orders)} orders valid, {len(errors)} problems")
+    print(f"profiles: {args.profiles.resolve() if args.profiles else '(neutral)'}: "
+          f"{len(book.categories) if book.categories is not None else 'any'} categories")
+    rejected = 0
+    if args.capacity and not args.capacity.startswith(("http://", "https://")):
+        feed = plausibility.screen(capacity_feed.from_file(Path(args.capacity)).messages)
+        rejected = len(feed.refused)
+        for msg in feed.refused:
+            print(f"capacity rejected: {msg}", file=sys.stderr)
+        print(f"{Path(args.capacity).resolve()}: {len(feed.accepted)} capacity messages, {rejected} refused")
+    elif args.capacity or args.broker:
+        print("capacity: from the network, not checked here (--check connects nowhere)")
+    return 2 if errors or rejected else 0
 
 
 def _capacity(args: argparse.Namespace, identity: MqttIdentity | None) -> capacity_feed.Feed:

@@ -44,7 +44,10 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".xlsx", ".xlsm"):
         table = read_table(path)  # UTF-8 (BOM or not), GBK/GB18030 or a workbook's first sheet
-        return [(n, {k.strip(): v for k, v in row.items() if k}) for n, row in table.rows], str(path)
+        rows: list[tuple[int, Mapping[str, Any]]] = [(n, {k.strip(): v for k, v in row.items() if k})
+                                                     for n, row in table.rows]
+        _check_header(path, rows)
+        return rows, str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -58,6 +61,18 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
     if not isinstance(data, list):
         raise OrderBookError(f"order book {path}: expected a list of orders (or a mapping with key 'orders')")
     return [(n + 1, row if isinstance(row, dict) else {}) for n, row in enumerate(data)], str(path)
+
+
+def _check_header(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """A table whose header lacks a required column is the wrong file or a renamed header: one
+    error for the file, not one per row and column."""
+    if not rows:
+        return
+    columns = set(rows[0][1])
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise OrderBookError(f"order book {path.resolve()}: header: missing column(s) {', '.join(missing)}; "
+                             f"expected the columns {', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)})")
 
 
 def parse_orders(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 from pathlib import Path
-from typing import Any
+
+from seamline.stop_signal import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +27,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.config}: ok ({len(cfg.channels)} channels, {len(cfg.routes)} routes)")
         return 0
     service = NotifyService(cfg)
-    stopping = threading.Event()
-
-    def stop(signum: int, _frame: Any) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    signals = StopSignals().install()
     service.start()
     try:
-        stopping.wait()
+        signals.event.wait()
     finally:
         log.info("seamline notify stopping; undelivered messages stay in %s", cfg.outbox.path)
         service.stop()
-    return 0
+    return signals.exit_code(0)

@@ -6,14 +6,17 @@ import argparse
 import dataclasses
 import json
 import logging
-import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from seamline.errors import UsageError
+from seamline.logsetup import configure, effective_level
+from seamline.progress import Progress
 from seamline.rules.bookings import BookingsUnavailableError
 from seamline.rules.bootstrap import make_catchup, make_service
 from seamline.rules.config import RulesConfig, load_config
@@ -22,6 +25,8 @@ from seamline.rules.engine import compute_window
 from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
 from seamline.rules.kpi_points import FencingError
 from seamline.rules.mqtt_publisher import PublishError
+from seamline.sample_config import add_sample_config
+from seamline.stop_signal import StopSignals
 from seamline.storage.query_errors import QueryError
 
 log = logging.getLogger(__name__)
@@ -35,15 +40,6 @@ def _instant(text: str, what: str) -> datetime:
     if t.tzinfo is None:
         raise UsageError(f"{what}: {text!r} has no UTC offset (add +08:00 or Z)")
     return t
-
-
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} windows")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def _reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -64,6 +60,9 @@ def _run(args: argparse.Namespace) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     cfg = load_config(args.config)
+    configure(effective_level(cfg.logging.level, verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0)),
+              cfg.logging.format)
+    signals = StopSignals().install()  # before any work: a stop during start-up is graceful too
     if getattr(args, "verbose", 0) < 2:  # a line per job run is debug noise
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     service = make_service(cfg)
@@ -80,19 +79,48 @@ def _run(args: argparse.Namespace) -> int:
     log.info("rules service %s: %d enterprises (%s, lease %s), jobs %s", cfg.lease.holder,
              len(service.master.enterprises), shards, cfg.lease.kind, ids)
 
-    def stop(signum: int, _frame: Any) -> None:
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
+    metrics = _metrics(cfg, scheduler)
+    threading.Thread(target=_stop_when_signalled, args=(signals, scheduler), name="rules-stop", daemon=True).start()
     if alerts is not None:
         alerts.start()
     try:
-        scheduler.start()
+        if not signals.event.is_set():  # a signal before start: the stop thread found nothing to shut down
+            scheduler.start()
     finally:
         if alerts is not None:
             alerts.close()
+        if metrics is not None:
+            metrics.close()
         service.lease.release()
-    return 0
+    return signals.exit_code(0)
+
+
+def _stop_when_signalled(signals: StopSignals, scheduler: Any) -> None:
+    """Shut the scheduler down at the first SIGTERM/SIGINT. A signal during start-up may come before
+    the scheduler runs: retried until it does (or the process ends without starting it)."""
+    from apscheduler.schedulers import SchedulerNotRunningError
+
+    signals.event.wait()
+    while True:
+        try:
+            scheduler.shutdown(wait=False)
+            return
+        except SchedulerNotRunningError:
+            time.sleep(0.1)
+
+
+def _metrics(cfg: RulesConfig, scheduler: Any) -> Any:
+    """``/metrics`` (job durations, last successes, misses, lease) when ``metrics.port`` is set."""
+    if not cfg.metrics.port:
+        return None
+    from seamline.metrics_http import MetricsServer
+    from seamline.rules.health import RulesHealth
+
+    health = RulesHealth(holder=cfg.lease.holder)
+    health.listen(scheduler)
+    server = MetricsServer(health.families, bind=cfg.metrics.bind, port=cfg.metrics.port)
+    log.info("metrics on http://%s:%d/metrics", cfg.metrics.bind, server.start())
+    return server
 
 
 def _alerts_runtime(cfg: RulesConfig, service: Any) -> Any:
@@ -148,7 +176,8 @@ def _backfill(args: argparse.Namespace) -> int:
     for size in sizes:
         tasks = range_tasks(service.master, size, start, end)
         sys.stderr.write(f"{size}: {len(tasks)} windows\n")
-        report = service.run_tasks(tasks, size, progress=_progress)
+        with Progress(len(tasks), f"{size} windows", unit="windows") as bar:
+            report = service.run_tasks(tasks, size, progress=lambda done, _total: bar.update(done - bar.done))
         sys.stderr.write(f"{size}: {report.points} points, {report.statements} InfluxQL statements\n")
         if report.fenced:
             print("rules backfill: the lease was lost (another replica took over); stopped", file=sys.stderr)
@@ -324,3 +353,4 @@ def register(sub: Any) -> None:
     st.add_argument("--config", type=Path, required=True)
     st.add_argument("--json", action="store_true")
     st.set_defaults(handler=_reported(_status))
+    add_sample_config(rs, "rules")

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from seamline.configfile import ConfigFileError, read_yaml_mapping, validation_problems
+from seamline.configfile import ConfigFileError, LoggingConfig, load_service_yaml, validation_problems
 from seamline.mqtt_identity import MqttIdentity
 from seamline.rules.errors import ConfigError as ConfigError
 from seamline.rules.lease import Shard
@@ -132,11 +132,19 @@ class EnergyConfig(_Section):
     max_gap_s: float = Field(default=600.0, gt=0, le=86400)
 
 
+class RulesMetricsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    port: int = Field(default=0, ge=0, le=65535)  # Prometheus /metrics of `rules run`; 0: off
+    bind: str = "127.0.0.1"
+
+
 class RulesConfig(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", frozen=True, env_prefix="SEAMLINE_RULES_",
                                       env_nested_delimiter="__")
 
     master_data: Path
+    logging: LoggingConfig = LoggingConfig()
+    metrics: RulesMetricsConfig = Field(default_factory=lambda: RulesMetricsConfig())
     influx: InfluxConfig = InfluxConfig()
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     capacity: CapacityConfig = CapacityConfig()
@@ -215,7 +223,8 @@ def _resolve(path: Path, base: Path) -> Path:
 
 def load_config(path: Path) -> RulesConfig:
     try:
-        raw = read_yaml_mapping(path, expected="a mapping with at least master_data")
+        raw = load_service_yaml(path, "rules", expected="a mapping with at least master_data",
+                                legacy_prefix="SEAMLINE_RULES_")
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
     return parse_config(raw, source=str(path), base_dir=path.parent)

@@ -5,7 +5,8 @@ subcommand runs is imported: a gateway running ``seamline edge run`` never loads
 or the optimiser. A subcommand whose extra is not installed says which extra to install.
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error (argparse's convention),
-130 interrupted.
+130 interrupted (SIGINT), 143 stopped by SIGTERM (services stop gracefully first). Every failure is
+one line on stderr; ``--debug`` shows the traceback of an unexpected one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,6 +51,7 @@ COMMANDS: dict[str, Command] = {
                              "broker config, ACL and password file from master data and the PKI"),
     "report": Command("seamline.report.cli", "report", "daily HTML report of a factory or the cluster (offline page)"),
     "systemd": Command("seamline.deploy.cli", None, "systemd units, sysusers.d and tmpfiles.d for the services"),
+    "status": Command("seamline.status_cli", None, "a running service's health (its /metrics), for a person"),
     "demo": Command("seamline.demo.cli", "all", "the simulated cluster end to end"),
 }
 
@@ -135,6 +138,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"seamline {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="less log output (-q warnings, -qq errors)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, spec in COMMANDS.items():
         if name != command:
@@ -163,11 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose=args.verbose, quiet=args.quiet)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -175,22 +176,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args))
     except InputError as exc:  # every component's input errors, UsageError among them
-        print(f"seamline {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, exc, 2)
     except UnavailableError as exc:
-        print(f"seamline {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args, exc, 1)
     except ModuleNotFoundError as exc:
         missing = _third_party(exc)
         if missing is None:
-            raise
+            return _unexpected(args, exc)
         print(MissingExtraError(args.command, f"Python module {missing!r}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into `head` and closed early
         return 0
+    except Exception as exc:  # the last line of defence: one line, not a traceback
+        return _unexpected(args, exc)
 
+
+def configure_logging(*, verbose: int, quiet: int) -> None:
+    """INFO by default; each -v one step more (DEBUG), each -q one step less (WARNING, ERROR)."""
+    level = logging.INFO - 10 * min(verbose, 1) + 10 * min(quiet, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:
+    if args.debug:
+        traceback.print_exc()
+    print(f"seamline {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
+    return code
+
+
+def _one_line(text: str) -> str:
+    """A multi-line message (several problems of one file) as one line per problem is kept; blank
+    lines and trailing spaces go."""
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
+
+
+def _unexpected(args: argparse.Namespace, exc: BaseException) -> int:
+    """A failure no component mapped to a typed error: its type and message, exit 1; the traceback
+    only with --debug (a bug report wants it, an operator does not)."""
+    if args.debug:
+        traceback.print_exc()
+        return 1
+    print(f"seamline {args.command}: error: {type(exc).__name__}: {_one_line(str(exc))} "
+          "(run with --debug for the traceback)", file=sys.stderr)
+    return 1
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -4,18 +4,27 @@ parse errors with line and column, a mapping at the top level, and validation er
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 # A config bigger than this is not a hand-written config; refuse it before YAML parses it.
 MAX_CONFIG_BYTES = 1024 * 1024
 # libyaml's loader where PyYAML was built with it (every PyPI wheel is): ~10x faster than the
 # pure-Python one, the same safe constructors and resolvers (a gateway's start-up reads its config).
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LoggingConfig(BaseModel):
+    """``logging:`` of every service's config; ``-v``/``-q`` move the level from here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"  # json: one object per line (ts, level, logger, msg)
 
 
 class ConfigFileError(ValueError):
@@ -50,6 +59,56 @@ def read_yaml_mapping(path: Path, *, expected: str = "a mapping", empty_ok: bool
     return data
 
 
+def env_overrides(service: str, environ: Mapping[str, str], *, legacy_prefix: str | None = None) -> dict[str, Any]:
+    """The keys ``SEAMLINE_<SERVICE>__KEY__SUB=value`` sets, as a nested mapping (keys lower-cased).
+
+    Values stay strings (pydantic converts ``"1883"`` to a port, ``"true"`` to a flag, and a
+    password of digits stays a password); a value starting with ``[`` or ``{`` is read as YAML
+    (a list or a mapping). ``legacy_prefix`` (e.g. ``SEAMLINE_RULES_``) is accepted too, with a
+    lower precedence than the documented double-underscore form. An empty value means null."""
+    prefix = f"SEAMLINE_{service.upper()}__"
+    found: list[tuple[int, list[str], str]] = []
+    for name, value in environ.items():
+        if name.startswith(prefix):
+            found.append((1, name[len(prefix):].lower().split("__"), value))
+        elif legacy_prefix and name.startswith(legacy_prefix) and "__" in name[len(legacy_prefix):]:
+            found.append((0, name[len(legacy_prefix):].lower().split("__"), value))
+    out: dict[str, Any] = {}
+    for _, keys, value in sorted(found, key=lambda f: f[0]):
+        if not all(keys):
+            continue
+        node = out
+        for key in keys[:-1]:
+            child = node.get(key)
+            node = node.setdefault(key, {}) if isinstance(child, dict) or child is None else {}
+        if not value:  # set but empty: the key's default (systemd's Environment=KEY= clears it)
+            node[keys[-1]] = None
+        else:
+            node[keys[-1]] = yaml.load(value, Loader=SafeLoader) if value.lstrip()[:1] in ("[", "{") else value
+    return out
+
+
+def merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on top, mappings merged key by key (``over`` wins)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_service_yaml(path: Path, service: str, *, expected: str = "a mapping", empty_ok: bool = False,
+                      environ: Mapping[str, str] | None = None, legacy_prefix: str | None = None) -> dict[str, Any]:
+    """The one config loader of every service: the YAML mapping of ``path`` with the environment's
+    ``SEAMLINE_<SERVICE>__KEY__SUB`` overrides laid on top (the environment wins, secrets included).
+    Raises :class:`ConfigFileError`."""
+    data = read_yaml_mapping(path, expected=expected, empty_ok=empty_ok)
+    env = os.environ if environ is None else environ
+    return merged(data, env_overrides(service, env, legacy_prefix=legacy_prefix))
+
+
 def key_path(loc: Sequence[int | str]) -> str:
     """pydantic's error location as a key path: ``enterprises[0].sites[1].lines``."""
     out = ""
@@ -61,3 +120,41 @@ def key_path(loc: Sequence[int | str]) -> str:
 def validation_problems(exc: ValidationError) -> list[str]:
     """``key.path: message`` per error, without the input value."""
     return [f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+
+
+def readable_file_problem(key: str, path: Path, expected: str) -> str | None:
+    """``key: PATH problem; expected ...`` when ``path`` cannot be read as an input file, else None."""
+    if not path.exists():
+        why = "does not exist"
+    elif not path.is_file():
+        why = "is not a file"
+    elif not os.access(path, os.R_OK):
+        why = "is not readable by this user"
+    else:
+        return None
+    return f"{key}: {path} {why}; expected {expected}"
+
+
+def writable_folder_problem(key: str, path: Path, *, creates_folder: bool = False) -> str | None:
+    """``key: ...`` when the folder of the file ``path`` cannot hold it, else None. With
+    ``creates_folder`` (the service makes missing folders) the nearest existing ancestor must be a
+    writable folder instead."""
+    folder = path.parent
+    if not folder.is_dir():
+        if not creates_folder:
+            return f"{key}: folder {folder} does not exist; expected an existing folder writable by the service"
+        ancestor = next(p for p in folder.parents if p.exists() or p == p.parent)
+        if not ancestor.is_dir():
+            return f"{key}: {ancestor} is not a folder; expected a path under a writable folder"
+        folder = ancestor
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{key}: folder {folder} is not writable by this user"
+    if path.is_dir():
+        return f"{key}: {path} is a folder; expected a file name"
+    return None
+
+
+def relative_to(path: Path, base: Path) -> Path:
+    """``path`` with ``~`` expanded, made absolute against ``base`` (a config file's folder)."""
+    path = path.expanduser()
+    return path if path.is_absolute() else base / path

@@ -231,7 +231,7 @@ INGEST_SELF = _raw(
     "messages_total", "messages_acked_total", "points_written_total", "batches_total", "write_retries_total",
     "seq_gaps_total", "in_flight", "queue_depth", "batch_latency_seconds_count",
     "batch_latency_seconds_sum", "queue_full_waits", "quarantine_rows", "quarantine_bytes", "mqtt_connects",
-    "stale_acks", "gap_tracked_assets", "write_waited_s",
+    "stale_acks", "gap_tracked_assets", "write_waited_s", "mqtt_connected",
     families=("quarantined_", "quarantine_evicted_", "rejected_retries_", "write_errors_"),
 )
 

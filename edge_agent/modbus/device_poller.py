@@ -106,6 +106,7 @@ class DevicePoller:
                 break
             except Exception as exc:  # any failure of this device is its own; counted and logged
                 self._stats.errors += 1
+                self._last_error = exc
                 log.debug("%s: poll attempt %d failed: %r", self.cfg.asset, attempt, exc)
                 if isinstance(exc, sunspec.SunSpecError):
                     self._blocks, self._plan = None, None  # model chain changed (firmware update?): rediscover
@@ -116,11 +117,15 @@ class DevicePoller:
         if values is None:
             self._failures += 1
             if self._failures == self.cfg.offline_after:
-                log.warning("%s: offline after %d failed polls", self.cfg.asset, self._failures)
+                log.warning("%s: offline after %d failed polls (%s:%s): %s; reconnecting with backoff up to %.0f s",
+                            self.cfg.asset, self._failures, self.cfg.host, self.cfg.port,
+                            _cause(getattr(self, "_last_error", None)), self.cfg.reconnect_max_s)
             self._stats.set_offline(self.cfg.asset, self.offline)
             self._publish(ts_ms, Quality.STALE, {})
             return
         if self._failures:
+            if self._failures >= self.cfg.offline_after:
+                log.warning("%s: online again after %d failed polls", self.cfg.asset, self._failures)
             self._backoff.reset()
             self._next_connect = 0.0
         self._failures = 0
@@ -215,3 +220,11 @@ class DevicePoller:
         message = DataPayload(self.cfg.asset_kind, (sample,))
         self._stats.samples += 1
         self._emit(self.topic, message)
+
+
+def _cause(exc: BaseException | None) -> str:
+    """One line for a poll's failure: pymodbus's own log says it once per poll; this says it once
+    per device state change."""
+    if exc is None:
+        return "no answer"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -30,7 +30,8 @@ def test_nothing_lost_nothing_duplicated(cluster: dict[str, Any]) -> None:
     assert s["lost"] == 0 and s["duplicates"] == 0
     assert s["energy_samples_published"] == sum(v["samples_stored"] for v in s["by_kind"].values()) > 0
     assert all(v["messages"] == 0 and v["dropped"] == 0 for v in s["spools_after_stop"].values())
-    assert all(code == 0 for code in s["exit_codes"].values()), s["exit_codes"]
+    # 143: a service's graceful answer to the demo's SIGTERM (128 + 15); 0: a process that ended on its own
+    assert all(code in (0, 143) for code in s["exit_codes"].values()), s["exit_codes"]
 
 
 def test_every_device_kind_was_polled(cluster: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -157,7 +158,9 @@ def test_silent_device_goes_offline_without_delaying_the_others(park: Park) -> N
         assert len(healthy) >= 2 * len(dead), (asset, len(healthy), len(dead))
 
 
-def test_closed_device_recovers_after_comms_return(park: Park) -> None:
+def test_closed_device_recovers_after_comms_return(park: Park, caplog: pytest.LogCaptureFixture) -> None:
+    """...and the log says so once per state change, with the cause, not once per failed poll."""
+    caplog.set_level(logging.INFO, logger="seamline.edge_agent.modbus")
     park.host.set_comms_fault("bat1", CommsFault.CLOSED)
     sink = RecordingSink()
     src = ModbusSource(devices=park.configs, enterprise="acme", site="keqiao", sink=sink)
@@ -170,6 +173,10 @@ def test_closed_device_recovers_after_comms_return(park: Park) -> None:
         assert src.stats().offline_devices == ()
     finally:
         src.stop()
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("bat1:")]
+    assert len(said) == 2, said
+    assert said[0].startswith("bat1: offline after 2 failed polls (") and "reconnecting with backoff" in said[0]
+    assert said[1].startswith("bat1: online again after ")
 
 
 def test_turbine_energy_counter_rollover_is_unwrapped(park: Park) -> None:

@@ -39,13 +39,13 @@ def test_sample_config_is_valid() -> None:
 def test_port_error_names_file_key_and_expectation() -> None:
     data = sample()
     data["uplink"]["port"] = "abc"
-    assert problems(data) == ["edge.yaml: uplink.port: expected an integer 1..65535, got 'abc'"]
+    assert problems(data) == ["/etc/seamline/edge.yaml: uplink.port: expected an integer 1..65535, got 'abc'"]
 
 
 def test_port_out_of_range() -> None:
     data = sample()
     data["local"]["port"] = 70000
-    assert problems(data) == ["edge.yaml: local.port: expected an integer 1..65535, got 70000"]
+    assert problems(data) == ["/etc/seamline/edge.yaml: local.port: expected an integer 1..65535, got 70000"]
 
 
 def test_every_problem_is_listed() -> None:
@@ -54,26 +54,26 @@ def test_every_problem_is_listed() -> None:
     data["spool"]["max_byte"] = 5
     data["aggregate_period_s"] = "soon"
     assert problems(data) == [
-        "edge.yaml: gateway.id: required key is missing",
-        "edge.yaml: spool.max_byte: unknown key, got 5",
-        "edge.yaml: aggregate_period_s: expected an integer, got 'soon'",
+        "/etc/seamline/edge.yaml: gateway.id: required key is missing",
+        "/etc/seamline/edge.yaml: spool.max_byte: unknown key, got 5",
+        "/etc/seamline/edge.yaml: aggregate_period_s: expected an integer, got 'soon'",
     ]
 
 
 def test_bad_topic_level_and_unknown_machine_type() -> None:
     data = sample()
     data["gateway"]["site"] = "plant/1"
-    assert problems(data) == ["edge.yaml: gateway.site: name 'plant/1' contains '/', got 'plant/1'"]
+    assert problems(data) == ["/etc/seamline/edge.yaml: gateway.site: name 'plant/1' contains '/', got 'plant/1'"]
     data = sample()
     data["machines"][0]["type"] = "chainstitch"
-    assert problems(data) == ["edge.yaml: (top level): machine 'm001' has unknown type 'chainstitch'"]
+    assert problems(data) == ["/etc/seamline/edge.yaml: (top level): machine 'm001' has unknown type 'chainstitch'"]
 
 
 def test_thresholds_must_be_ordered() -> None:
     data = sample()
     data["machine_types"]["overlock"]["running_above_a"] = 5.0
     [msg] = problems(data)
-    assert msg.startswith("edge.yaml: machine_types.overlock: expected off_below_a < running_above_a")
+    assert msg.startswith("/etc/seamline/edge.yaml: machine_types.overlock: expected off_below_a < running_above_a")
 
 
 def test_password_from_environment_is_secret() -> None:

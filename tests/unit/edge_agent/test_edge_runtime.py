@@ -13,7 +13,9 @@ import pytest
 from seamline.edge_agent.config import parse_config
 from seamline.edge_agent.runtime import parse_args, read_settings, settings_fd
 
-RUNTIME_MODULES = ("seamline.edge_agent.runtime", "seamline.edge_agent.service", "seamline.edge_agent.sources")
+RUNTIME_MODULES = ("seamline.edge_agent.runtime", "seamline.edge_agent.service", "seamline.edge_agent.sources",
+                   "seamline.edge_agent.health", "seamline.metrics_http", "seamline.logsetup",
+                   "seamline.stop_signal", "seamline.connect_log")
 
 
 def test_settings_survive_the_hand_over_with_the_password(tmp_path: Path) -> None:
@@ -39,7 +41,7 @@ def test_settings_survive_the_hand_over_with_the_password(tmp_path: Path) -> Non
 
 def test_runtime_arguments() -> None:
     assert parse_args(["--settings-fd", "5", "--validated-peak-kb", "30000"]) == {
-        "settings_fd": 5, "log_level": 20, "validated_peak_kb": 30000}
+        "settings_fd": 5, "log_level": 20, "log_json": 0, "validated_peak_kb": 30000}
     for bad in ([], ["--settings-fd"], ["--settings-fd", "x"], ["--config", "edge.yaml"]):
         with pytest.raises(SystemExit):
             parse_args(bad)

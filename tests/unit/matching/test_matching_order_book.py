@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
+from seamline.matching.errors import OrderBookError
 from seamline.matching.models import UnallocatedReason
 from seamline.matching.order_book import parse_orders, read_rows
 
@@ -61,11 +64,12 @@ def test_bad_rows_named_by_row_and_field_and_good_rows_kept(tmp_path: Path) -> N
     assert "row 3 order 'B': quantity:" in str(book.errors[0])
 
 
-def test_missing_column_is_an_error_on_every_row(tmp_path: Path) -> None:
-    book = parse(tmp_path, "A,b,tshirt,100,2030-01-09\nB,b,tshirt,5,2030-01-09\n",
-                 header="order_id,buyer,category,quantity,due\n")
-    assert book.orders == []
-    assert errors_of(book) == [(2, "A", "sam_min"), (3, "B", "sam_min")]
+def test_missing_column_is_one_error_for_the_file(tmp_path: Path) -> None:
+    """A header without a required column is the wrong file: one error naming the column (issue 14),
+    not one per row."""
+    with pytest.raises(OrderBookError, match=r"header: missing column\(s\) sam_min;"):
+        parse(tmp_path, "A,b,tshirt,100,2030-01-09\nB,b,tshirt,5,2030-01-09\n",
+              header="order_id,buyer,category,quantity,due\n")
 
 
 def test_yaml_and_json_books(tmp_path: Path) -> None:

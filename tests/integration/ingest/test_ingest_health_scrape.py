@@ -1,0 +1,65 @@
+"""``/metrics`` of a running ingest worker while what it needs is away: the broker (connected 0,
+the failure logged with its cause) and InfluxDB (write errors and retries counted while failing);
+sequence gaps counted as they are detected (issue 14)."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from seamline.localstack import MosquittoProcess, free_port
+from tests.support.ingest_harness import (
+    IngestProcess,
+    Publisher,
+    ingest_config,
+    sewing_payload,
+    sewing_topic,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def test_broker_away_then_influx_away(tmp_path: Path, mosquitto: MosquittoProcess, publisher: Publisher) -> None:
+    port, dead_broker = free_port(), free_port()
+    cfg = ingest_config(tmp_path / "away.yaml", mqtt_port=dead_broker, influx_url="http://127.0.0.1:1",
+                        database="seamline", metrics={"port": port, "interval_s": 0.5})
+    proc = IngestProcess(cfg, log_path=tmp_path / "away.log")
+    proc.start()
+    try:
+        wait_until(lambda: "cannot connect to MQTT broker" in proc.log_text(), timeout_s=30, what="failure logged")
+        assert scrape(port)["seamline_ingest_mqtt_connected"] == 0.0
+    finally:
+        assert proc.terminate() == 143
+    # the broker is there, InfluxDB is not: every write fails, and the counters say so while it does
+    cfg = ingest_config(tmp_path / "ingest.yaml", mqtt_port=mosquitto.port, influx_url="http://127.0.0.1:1",
+                        database="seamline", metrics={"port": port, "interval_s": 0.5})
+    proc = IngestProcess(cfg, log_path=tmp_path / "ingest.log")
+    proc.start()
+    try:
+        proc.wait_subscribed()
+        assert scrape(port)["seamline_ingest_mqtt_connected"] == 1.0
+        now_ms = int(time.time() * 1000)
+        publisher.publish_all([(sewing_topic("g1"), sewing_payload(0, now_ms - 3000)),
+                               (sewing_topic("g1"), sewing_payload(4, now_ms - 2000))])  # seq 1..3 missing
+        wait_until(lambda: scrape(port).get("seamline_ingest_seq_gaps_total") == 1.0, timeout_s=20, what="gap")
+        wait_until(lambda: scrape(port).get('seamline_ingest_write_errors_total{class="retryable"}', 0) >= 2
+                   and scrape(port).get("seamline_ingest_write_retries_total", 0) >= 1,
+                   timeout_s=60, what="write errors and retries counted while InfluxDB is away")
+        assert scrape(port)["seamline_ingest_messages_acked_total"] == 0.0  # nothing acked that was not written
+    finally:
+        proc.terminate()
