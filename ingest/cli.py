@@ -32,6 +32,14 @@ def register(sub: Any) -> None:
     qr.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
     qr.add_argument("--reason", help="only this reason code")
     qr.set_defaults(handler=_replay)
+    c = isub.add_parser("confirm", help="confirm stored seq ranges to the gateways, ask them to resend holes, "
+                        "count what they report lost")
+    c.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
+    c.add_argument("--interval", type=float, default=30.0, help="seconds between rounds (default 30)")
+    c.add_argument("--grace", type=float, default=60.0, help="seconds a hole stays open before a resend (default 60)")
+    c.add_argument("--window", type=float, default=86_400.0, help="seconds of device time looked at (default 86400)")
+    c.add_argument("--once", action="store_true", help="one round, print its figures as JSON, exit")
+    c.set_defaults(handler=_confirm)
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -53,6 +61,27 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     return IngestService(config).run(stop)
+
+
+def _confirm(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from seamline.ingest.confirm import Confirmer, ConfirmSettings
+
+    config = load_config(_config_path(args))
+    confirmer = Confirmer(config, ConfirmSettings(interval_s=args.interval, grace_s=args.grace, window_s=args.window))
+    if args.once:
+        confirmer.start()
+        try:
+            print(json.dumps(dataclasses.asdict(confirmer.round())))
+        finally:
+            confirmer.close()
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return confirmer.run(stop)
 
 
 def _list(args: argparse.Namespace) -> int:
