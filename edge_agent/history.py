@@ -137,6 +137,20 @@ def lookup(db: sqlite3.Connection, asset: str, first: int, last: int) -> list[tu
     return [(int(i), str(t), bytes(p), int(pr), (int(a), int(b))) for i, t, p, pr, a, b in rows]
 
 
+def unconfirmed(
+    db: sqlite3.Connection, *, acked_before_ms: int, now_ms: int, limit: int
+) -> list[tuple[str, bytes, int]]:
+    """Kept messages acknowledged before ``acked_before_ms`` that no confirm has covered since:
+    the platform has not stored them (a tail the broker dropped shows no hole to ask for). Returns
+    (topic, payload, priority) and restarts their clock, so each is replayed once per period."""
+    rows = db.execute("SELECT id, topic, payload, priority FROM sent WHERE acked_ms < ? ORDER BY id LIMIT ?",
+                      (acked_before_ms, limit)).fetchall()
+    ids = [int(r[0]) for r in rows]
+    if ids:
+        db.execute(f"UPDATE sent SET acked_ms = ? WHERE id IN ({','.join('?' * len(ids))})", [now_ms, *ids])
+    return [(str(t), bytes(p), int(pr)) for _i, t, p, pr in rows]
+
+
 def pending_ranges(db: sqlite3.Connection, asset: str) -> list[Range]:
     """Seq ranges of ``asset`` still unsent in ``messages`` (they will be delivered anyway)."""
     area, name = asset.split("/", 1)

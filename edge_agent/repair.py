@@ -83,6 +83,7 @@ class RepairCounters:
     confirmed_messages: int = 0
     resends: int = 0
     lost_reported_ranges: int = 0
+    unconfirmed_replayed: int = 0
     malformed: int = 0
 
 
@@ -90,12 +91,15 @@ class Repair:
     """Applies confirm and resend messages to the spool. Called on the uplink's thread."""
 
     def __init__(self, *, spool: SqliteSpool, topics: RepairTopics, gateway_id: str, now_ms: Callable[[], int],
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 wake: Callable[[], None] = lambda: None, replay_after_ms: int = 300_000) -> None:
+        """``replay_after_ms``: a kept message no confirm has covered this long after its PUBACK is
+        published again (the platform cannot ask for a tail it never saw)."""
         self.spool = spool
         self.topics = topics
         self.gateway_id = gateway_id
         self.now_ms = now_ms
         self.wake = wake
+        self.replay_after_ms = replay_after_ms
         self.counters = RepairCounters()
 
     def subscriptions(self) -> tuple[str, ...]:
@@ -111,6 +115,12 @@ class Repair:
         if topic == self.topics.confirm:
             self.counters.confirms += 1
             self.counters.confirmed_messages += self.spool.confirm(assets)
+            replayed = self.spool.replay_unconfirmed(older_than_ms=self.replay_after_ms)
+            if replayed:
+                self.counters.unconfirmed_replayed += replayed
+                log.warning("repair: %d message(s) acknowledged by the broker more than %.0f s ago are not "
+                            "confirmed as stored: published again", replayed, self.replay_after_ms / 1000)
+                self.wake()
         elif topic == self.topics.resend:
             self._resend(str(obj.get("request_id", ""))[:64] or "unknown", assets)
 

@@ -82,7 +82,7 @@ def serve(config: EdgeSettings, stop: threading.Event, *, now_ms: Callable[[], i
     repair = None
     if sp.history_retention_s > 0:
         repair = Repair(spool=spool, topics=RepairTopics.of(enterprise=g.enterprise, site=g.site, gateway_id=g.id),
-                        gateway_id=g.id, now_ms=wall_ms)
+                        gateway_id=g.id, now_ms=wall_ms, replay_after_ms=int(sp.replay_unconfirmed_s * 1000))
     uplink = build_uplink(config, spool, agent, repair)
     if repair is not None:
         repair.wake = uplink.wake

@@ -521,6 +521,32 @@ class SqliteSpool:
             self._hist_bytes -= freed
             return n
 
+    def replay_unconfirmed(self, *, older_than_ms: int, limit: int = 10_000) -> int:
+        """Queue again (as replays) kept messages acknowledged more than ``older_than_ms`` ago that no
+        confirm has covered; each at most once per ``older_than_ms``. Returns how many."""
+        with self._lock:
+            db = self._conn()
+            self._set_sync("NORMAL")
+            now = self._now_ms()
+            try:
+                self._transaction(db, "replay")
+                try:
+                    rows = history.unconfirmed(db, acked_before_ms=now - older_than_ms, now_ms=now, limit=limit)
+                    for topic, payload, priority in rows:
+                        size = message_size_bytes(topic, payload)
+                        db.execute("INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
+                                   "VALUES (?,?,?,0,?,?,1)", (topic, payload, priority, now, size))
+                        self._count += 1
+                        self._bytes += size
+                    self._write_counters(db, put=0, acked=0, dropped={}, extra={history.REPLAYED: len(rows)})
+                    db.execute("COMMIT")
+                except BaseException:
+                    _rollback(db)
+                    raise
+            except sqlite3.Error as exc:
+                raise SpoolError(f"spool {self._path}: replay failed: {exc}") from exc
+            return len(rows)
+
     def resend(self, wanted: Mapping[str, Sequence[Range]]) -> dict[str, list[Range]]:
         """Queue the kept messages overlapping ``wanted`` again (marked as replays, highest priority
         kept); return per asset what neither the history nor the unsent messages hold: lost."""

@@ -203,6 +203,8 @@ class Confirmer:
         m = self._config.mqtt
         self.load_lost()
         connect_and_wait(self._client, m.host, m.port, m, keepalive_s=m.keepalive_s)
+        # connect_and_wait swaps on_connect for the first CONNACK: subscribe here, on_connect does it again after
+        self._client.subscribe(subscription(area=GATEWAY_AREA, kind=MessageKind.LOST), qos=1)
 
     def run(self, stop: threading.Event) -> int:
         self.start()
