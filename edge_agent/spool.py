@@ -267,7 +267,7 @@ class SqliteSpool:
                 self._disk_full = False
                 log.warning("spool %s: disk space is back, storing again (%d messages dropped while full)",
                             self._path, self._disk_full_dropped)
-            self._fold_wal()
+            self._fold_wal(force=self._low_on_disk())
             return ids
 
     def _commit_rows(self, rows: list[tuple[str, bytes, int, int, int]], checkpoint: Mapping[str, bytes],
@@ -308,6 +308,15 @@ class SqliteSpool:
         if free >= self._reserve:
             return self._max_bytes
         return min(self._max_bytes, self._bytes + self._hist_bytes)
+
+    def _low_on_disk(self) -> bool:
+        """Free space under twice the reserve: fold the WAL back after every commit."""
+        if not self._reserve:
+            return False
+        try:
+            return self._free_bytes(self._path.parent) < 2 * self._reserve
+        except OSError:
+            return False
 
     def _commit_disk_full(self, rows: list[tuple[str, bytes, int, int, int]], checkpoint: Mapping[str, bytes],
                           exc: sqlite3.Error) -> list[int]:
