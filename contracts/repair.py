@@ -13,8 +13,8 @@ what it sent (its retained history) until the platform confirms it is stored:
 * ``lost`` (gateway → platform, ``.../_gateway/<gw>/lost``): the ranges of a resend the gateway no
   longer has (dropped by its spool policy, or past its retention): definitively lost, counted.
 
-Only the machines' and energy assets' ``data`` and ``state`` messages take part (the gateway's own
-self-telemetry on area ``_gateway`` does not). Ranges are inclusive ``[first, last]`` of the
+The ``data`` and ``state`` messages of every asset take part, the gateway's own self-telemetry
+included (area ``_gateway``, asset = the gateway id). Ranges are inclusive ``[first, last]`` of the
 asset's ``seq`` (one counter per asset, shared by its data and state messages), ascending and
 disjoint.
 """
@@ -22,6 +22,7 @@ disjoint.
 from __future__ import annotations
 
 import itertools
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -55,7 +56,8 @@ class AssetRanges(BaseModel):
     """Ranges of one asset of the gateway (``area``/``asset`` as in its topics)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    area: Level
+    area: Level | Literal["_gateway"] = Field(description="The asset's area, `_gateway` for the gateway's own "
+                                             "self-telemetry (asset = the gateway id)")
     asset: Level
     ranges: list[SeqRange] = Field(max_length=MAX_RANGES, description="Inclusive, ascending, disjoint")
 

@@ -20,7 +20,6 @@ import orjson
 
 from seamline.contracts import seqranges
 from seamline.contracts.seqranges import Range
-from seamline.contracts.topic import GATEWAY_AREA
 
 HISTORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sent (
@@ -55,10 +54,10 @@ class HistoryStats:
 
 
 def asset_and_seqs(topic: str, payload: bytes) -> tuple[str, int, int] | None:
-    """``('<area>/<asset>', first seq, last seq)`` of a machine/asset data or state message, else None
-    (birth, status, the gateway's self-telemetry, or a payload without seq)."""
+    """``('<area>/<asset>', first seq, last seq)`` of a data or state message (the gateway's own
+    self-telemetry included), else None (birth, status, lost, or a payload without seq)."""
     parts = topic.split("/")
-    if len(parts) != 7 or parts[6] not in _KINDS or parts[4] == GATEWAY_AREA:
+    if len(parts) != 7 or parts[6] not in _KINDS:
         return None
     try:
         obj = orjson.loads(payload)

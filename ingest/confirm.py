@@ -74,6 +74,7 @@ class Confirmer:
         self._db = config.influx.database
         self._tracker = HoleTracker()
         self._lost: dict[AssetKey, list[Range]] = {}
+        self.stored_keys: set[AssetKey] = set()
         self._lock = threading.Lock()
         self._rounds = self._confirms = self._resends = self._open = 0
         m = config.mqtt
@@ -87,7 +88,7 @@ class Confirmer:
 
     def stored(self) -> dict[AssetKey, list[Range]]:
         start_ms = int((time.time() - self._s.window_s) * 1000)
-        measurements = [schema.telemetry(k) for k in AssetKind if k is not AssetKind.GATEWAY] + [schema.MACHINE_STATE]
+        measurements = [schema.telemetry(k) for k in AssetKind] + [schema.MACHINE_STATE]
         group = ", ".join(quote_ident(t) for t in _IDENTITY)
         q = ";".join(f"SELECT {quote_ident(m.field(Field.SEQ))} FROM {quote_ident(self._rp)}.{quote_ident(m.name)} "
                      f"WHERE time >= {start_ms}ms GROUP BY {group}" for m in measurements)
@@ -96,7 +97,9 @@ class Confirmer:
             for series in decode(result):
                 key = _asset(series.tags)
                 rows += [(key, int(r[Field.SEQ])) for r in series.rows if r.get(Field.SEQ) is not None]
-        return ranges_by_asset(rows)
+        found = ranges_by_asset(rows)
+        self.stored_keys = set(found)
+        return found
 
     def gateways(self) -> dict[AssetKey, str]:
         m = schema.ASSET_INFO
@@ -104,7 +107,10 @@ class Confirmer:
         gw = m.field(Field.GATEWAY)
         q = (f"SELECT last({quote_ident(gw)}) AS {quote_ident(gw)} FROM {quote_ident(self._rp)}."
              f"{quote_ident(m.name)} GROUP BY {group}")
-        out: dict[AssetKey, str] = {}
+        out: dict[AssetKey, str] = {}  # the gateways' own self-telemetry: area _gateway, asset = the gateway
+        for e, s, area, asset in self.stored_keys:
+            if area == GATEWAY_AREA:
+                out[(e, s, area, asset)] = asset
         for result in self._influx.query(q, db=self._db):
             for series in decode(result):
                 for r in series.rows:

@@ -72,11 +72,12 @@ def test_acked_messages_are_kept_until_a_confirm_covers_them(spool: SqliteSpool)
     assert spool.stats().history.messages == 5  # type: ignore[union-attr]
 
 
-def test_birth_and_gateway_telemetry_are_not_kept(spool: SqliteSpool) -> None:
+def test_birth_is_not_kept_and_the_gateways_own_telemetry_is(spool: SqliteSpool) -> None:
     spool.commit([OutMessage("seamline/v1/f001/s1/_gateway/gw01/birth", b"{}", Priority.STATE),
                   OutMessage("seamline/v1/f001/s1/_gateway/gw01/data", b'{"samples":[{"seq":1}]}', Priority.TELEMETRY)])
     send_all(spool)
-    assert spool.stats().history.messages == 0  # type: ignore[union-attr]
+    assert spool.stats().history.messages == 1  # type: ignore[union-attr]
+    assert spool.resend({"_gateway/gw01": [(1, 1)]}) == {}
 
 
 def test_resend_replays_what_is_kept_and_reports_the_rest_lost(spool: SqliteSpool) -> None:
