@@ -109,6 +109,7 @@ def modbus_mix(n: int) -> dict[str, int]:
 
 
 def agent_config(tmp: Path, gw: str, local: int, central: int, modbus: list[dict[str, object]]) -> Path:
+    (tmp / gw).mkdir(parents=True, exist_ok=True)  # the spool's folder exists before the agent starts
     cfg = {
         "gateway": {"id": gw, "enterprise": ENT, "site": SITE},
         "local": {"host": "127.0.0.1", "port": local, "client_id": f"edge-{gw}"},

@@ -50,12 +50,26 @@ and command names are dotted lower-case codes (`[a-z0-9_.-]`, no trailing newlin
 | `bookings` | `seamline match --publish`; read by the rules capacity feed | yes | `BookingsMessage` |
 | `grade` | `seamline grade`, per enterprise (topic below) | yes | `GradeMessage` |
 | `carbon` | rules carbon feed (`seamline rules carbon`), per line | yes | `CarbonMessage` |
+| `confirm` | `seamline ingest confirm`, per gateway: seq ranges stored in InfluxDB | yes | `ConfirmMessage` |
+| `resend` | `seamline ingest confirm`, per gateway: holes open past the grace period | no | `ResendMessage` |
+| `lost` | edge agent: what a resend asked and it no longer has | no | `LostMessage` |
 
 Identity (enterprise, site, area, asset) of device and gateway messages is taken from the topic,
 never from the payload.
 Times are UTC epoch milliseconds. `seq` rises by one per sample or state event of an asset (one
 counter per asset) so consumers can see gaps. A missing metric means *no value*, never zero.
 NaN and infinity are rejected. A message is at most 256 KiB and 1 000 samples.
+
+### End-to-end confirmation: confirm, resend, lost
+
+On the gateway's own topics (`seamline/v1/<enterprise>/<site>/_gateway/<gateway>/<kind>`). A PUBACK
+only says the broker has a message; the gateway keeps what it sent (its retained history, bounded in
+time and bytes inside its spool) until a `confirm` covers it. The platform reads back the `seq`
+values stored per asset, publishes the stored ranges retained, and asks with `resend` for holes
+open longer than its grace period. The gateway republishes them from its history unchanged (an MQTT
+5 user property `seamline-replay` marks them), so they collapse onto the same points in InfluxDB;
+what it no longer has it reports in `lost`, which the platform stores and counts as definitively
+lost. Ranges are inclusive `[first, last]`, ascending and disjoint.
 
 ### Platform messages: capacity, allocation, bookings
 

@@ -29,6 +29,7 @@ from seamline.contracts.messages import (
     SewingMachineData,
     StateChangeMessage,
 )
+from seamline.contracts.repair import AssetRanges, ConfirmMessage, LostMessage, ResendMessage, SeqRange
 from seamline.contracts.topic import MessageKind, Topic
 
 TS = 1_764_291_600_000  # 2025-11-28T01:00:00Z = 09:00 Asia/Shanghai
@@ -114,6 +115,24 @@ def examples() -> list[tuple[Topic, BaseModel]]:
                                 co2e_kg_per_piece=0.1175, green_share=0.42)],
             ),
         ),
+        *_repair(),
+    ]
+
+
+def _repair() -> list[tuple[Topic, BaseModel]]:
+    gateway = {"enterprise": "f001", "site": "s1", "gateway_id": "gw01"}
+    stored = [SeqRange(first=4000, last=4699), SeqRange(first=4705, last=4712)]
+    hole = [SeqRange(first=4700, last=4704)]
+    return [
+        (Topic.gateway(**gateway, kind=MessageKind.CONFIRM),
+         ConfirmMessage(gateway_id="gw01", generated_ts_ms=TS, window_start_ms=TS - 86_400_000,
+                        assets=[AssetRanges(area="line01", asset="m001", ranges=stored)])),
+        (Topic.gateway(**gateway, kind=MessageKind.RESEND),
+         ResendMessage(gateway_id="gw01", request_id="r-1764291600000-1", generated_ts_ms=TS,
+                       assets=[AssetRanges(area="line01", asset="m001", ranges=hole)])),
+        (Topic.gateway(**gateway, kind=MessageKind.LOST),
+         LostMessage(gateway_id="gw01", request_id="r-1764291600000-1", ts_ms=TS + 120,
+                     assets=[AssetRanges(area="line01", asset="m001", ranges=[SeqRange(first=4700, last=4701)])])),
     ]
 
 

@@ -21,6 +21,7 @@ from seamline.contracts.messages import (
     StateChangeMessage,
 )
 from seamline.contracts.plan_summary import PlanSummary
+from seamline.contracts.repair import ConfirmMessage, LostMessage, ResendMessage
 from seamline.contracts.topic import MessageKind
 
 SCHEMAS: dict[MessageKind, Any] = {
@@ -33,6 +34,9 @@ SCHEMAS: dict[MessageKind, Any] = {
     MessageKind.BOOKINGS: BookingsMessage,
     MessageKind.GRADE: GradeMessage,
     MessageKind.CARBON: CarbonMessage,
+    MessageKind.CONFIRM: ConfirmMessage,
+    MessageKind.RESEND: ResendMessage,
+    MessageKind.LOST: LostMessage,
 }
 
 

@@ -82,6 +82,9 @@ class MessageKind(enum.StrEnum):
     BOOKINGS = "bookings"  # standard minutes the latest plan books per line and day, retained (matching)
     GRADE = "grade"  # the per-mu grade of an enterprise for a period, retained (seamline grade)
     CARBON = "carbon"  # green share and kg CO2e per piece of a line over recent days, retained (rules)
+    CONFIRM = "confirm"  # seq ranges stored in the database, per asset of a gateway, retained (platform)
+    RESEND = "resend"  # seq ranges the platform asks a gateway to republish (platform)
+    LOST = "lost"  # seq ranges a gateway no longer has for a resend: definitively lost (gateway)
 
 
 def validate_level(value: str, *, what: str = "level", allow_reserved: bool = False) -> str:

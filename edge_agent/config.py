@@ -95,6 +95,14 @@ class SpoolSection(_Section):
     path: Path = Path("/var/lib/seamline-edge/spool.sqlite")
     # 256 MiB: about a week of aggregates for 200 machines, small next to a gateway's SD card.
     max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
+    # What the broker acknowledged is kept (inside max_bytes, forgotten first when room is needed)
+    # until the platform confirms it stored it, at most this long; 0 turns the history off.
+    history_retention_s: float = Field(default=86_400.0, ge=0)
+    # Free space left on the spool's filesystem: below it the spool stops growing (drop policy).
+    reserve_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    # A sent message no confirm covered this long after its PUBACK is published again (a tail the
+    # broker dropped leaves no hole the platform could ask for). Above the confirmer's interval.
+    replay_unconfirmed_s: float = Field(default=300.0, gt=0)
 
 
 class MachineTypeSettings(_Section):
@@ -220,7 +228,8 @@ class EdgeConfig(_Section):
                 tls_ca=u.tls_ca, tls_cert=u.tls_cert, tls_key=u.tls_key, keepalive_s=u.keepalive_s,
                 max_inflight=u.max_inflight, backoff_initial_s=u.backoff_initial_s, backoff_max_s=u.backoff_max_s,
             ),
-            spool=rt.Spool(path=sp.path, max_bytes=sp.max_bytes),
+            spool=rt.Spool(path=sp.path, max_bytes=sp.max_bytes, history_retention_s=sp.history_retention_s,
+                           reserve_bytes=sp.reserve_bytes, replay_unconfirmed_s=sp.replay_unconfirmed_s),
             machine_types={name: t.thresholds() for name, t in self.machine_types.items()},
             machines=tuple(rt.Machine(id=m.id, line=m.line, type=m.type) for m in self.machines),
             auto_discover=self.auto_discover, aggregate_period_s=self.aggregate_period_s,

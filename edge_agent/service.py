@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from seamline.contracts.kinds import GatewayState
 from seamline.edge_agent.agent import EdgeAgent, Source
 from seamline.edge_agent.local import LocalSubscriber
+from seamline.edge_agent.repair import Repair, RepairTopics
 from seamline.edge_agent.settings import EdgeSettings, SimulatedClock
 from seamline.edge_agent.spool import SqliteSpool
 from seamline.edge_agent.uplink import Uplink, UplinkSettings
@@ -42,7 +43,7 @@ def simulated_ms(sim: SimulatedClock) -> Callable[[], int]:
     return now
 
 
-def build_uplink(config: EdgeSettings, spool: SqliteSpool, agent: EdgeAgent) -> Uplink:
+def build_uplink(config: EdgeSettings, spool: SqliteSpool, agent: EdgeAgent, repair: Repair | None = None) -> Uplink:
     u = config.uplink
     return Uplink(
         settings=UplinkSettings(
@@ -54,6 +55,8 @@ def build_uplink(config: EdgeSettings, spool: SqliteSpool, agent: EdgeAgent) -> 
         spool=spool,
         will=agent.status_message(GatewayState.OFFLINE, ts=False),
         on_connect_messages=agent.birth_messages,
+        subscriptions=repair.subscriptions() if repair is not None else (),
+        on_message=repair.handle if repair is not None else None,
     )
 
 
@@ -88,7 +91,9 @@ def serve(config: EdgeSettings, stop: threading.Event, *, now_ms: Callable[[], i
     if now_ms is None:
         now_ms = simulated_ms(config.simulated_clock) if config.simulated_clock else wall_ms
     config.spool.path.parent.mkdir(parents=True, exist_ok=True)
-    spool = SqliteSpool(config.spool.path, max_bytes=config.spool.max_bytes)
+    sp = config.spool
+    spool = SqliteSpool(sp.path, max_bytes=sp.max_bytes, history_retention_ms=int(sp.history_retention_s * 1000),
+                        reserve_bytes=sp.reserve_bytes)
     local = LocalSubscriber(
         host=config.local.host, port=config.local.port, client_id=config.local.client_id,
         subscription=config.local.subscription, keepalive_s=config.local.keepalive_s,
@@ -103,7 +108,14 @@ def serve(config: EdgeSettings, stop: threading.Event, *, now_ms: Callable[[], i
                                          site=config.gateway.site, now_ms=now_ms))
     agent = EdgeAgent(config=config, spool=spool, inbound=local, now_ms=now_ms, boot_id=uuid.uuid4().hex[:16],
                       sources=sources)
-    uplink = build_uplink(config, spool, agent)
+    g = config.gateway
+    repair = None
+    if sp.history_retention_s > 0:
+        repair = Repair(spool=spool, topics=RepairTopics.of(enterprise=g.enterprise, site=g.site, gateway_id=g.id),
+                        gateway_id=g.id, now_ms=wall_ms, replay_after_ms=int(sp.replay_unconfirmed_s * 1000))
+    uplink = build_uplink(config, spool, agent, repair)
+    if repair is not None:
+        repair.wake = uplink.wake
     agent.uplink = uplink
     uplink.start()
     local.start()

@@ -51,6 +51,9 @@ class UplinkBroker:
 class Spool:
     path: Path
     max_bytes: int
+    history_retention_s: float = 86_400.0  # keep what was sent until confirmed, at most this long (0: off)
+    reserve_bytes: int = 8 * 1024 * 1024  # free space left on the filesystem
+    replay_unconfirmed_s: float = 300.0  # republish what no confirm covered this long after its PUBACK
 
 
 @dataclass(frozen=True, slots=True)

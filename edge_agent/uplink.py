@@ -36,6 +36,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from seamline.backoff import Backoff
@@ -131,11 +132,18 @@ class Uplink:
     def __init__(
         self, *, settings: UplinkSettings, spool: SqliteSpool, will: OutMessage,
         on_connect_messages: Callable[[], Sequence[OutMessage]], random: Callable[[], float] | None = None,
+        subscriptions: Sequence[str] = (), on_message: Callable[[str, bytes], None] | None = None,
     ) -> None:
+        """``subscriptions`` (QoS 1, on every connect) deliver to ``on_message`` on the publisher
+        thread: the platform's confirm and resend messages for this gateway."""
         self._s = settings
         self._spool = spool
         self._will = will
         self._on_connect_messages = on_connect_messages
+        self._subscriptions = tuple(subscriptions)
+        self._on_message_cb = on_message
+        self._replay_props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        self._replay_props.UserProperty = ("seamline-replay", "1")
         self._ssl = (
             client_ssl_context(ca_file=settings.tls_ca, cert_file=settings.tls_cert, key_file=settings.tls_key,
                                insecure_hostname=settings.tls_insecure_hostname)
@@ -251,6 +259,7 @@ class Uplink:
         client.on_connect = self._on_connect
         client.on_publish = self._on_publish
         client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
         try:
             client.connect(s.host, s.port, keepalive=s.keepalive_s, clean_start=True)
         except (OSError, ValueError) as exc:  # ssl errors are OSError, CertificateError ValueError
@@ -312,7 +321,8 @@ class Uplink:
                     self._reject(conn, m.id, "oversized", f"{len(m.payload)} bytes > {MAX_PAYLOAD_BYTES}")
                     continue
                 try:
-                    info = conn.client.publish(m.topic, m.payload, qos=1, retain=m.retain)
+                    info = conn.client.publish(m.topic, m.payload, qos=1, retain=m.retain,
+                                               properties=self._replay_props if m.replay else None)
                 except ValueError as exc:  # invalid topic: permanent
                     self._reject(conn, m.id, "invalid_topic", str(exc))
                     continue
@@ -391,6 +401,8 @@ class Uplink:
             conn.window = min(conn.window, receive_max)
         self._connects += 1
         self._backoff.reset()
+        if self._subscriptions:
+            client.subscribe([(t, 1) for t in self._subscriptions])
         log.info("uplink %s: connected to %s:%s", self._s.client_id, self._s.host, self._s.port)
 
     def _on_publish(self, client: mqtt.Client, conn: _Connection, mid: int, reason: ReasonCode,
@@ -406,6 +418,14 @@ class Uplink:
             self._reject(conn, spool_id, broker_reason(reason.value), f"broker PUBACK {reason} (0x{reason.value:02x})")
             return
         conn.acked.append(spool_id)
+
+    def _on_message(self, client: mqtt.Client, conn: _Connection, message: mqtt.MQTTMessage) -> None:
+        if self._on_message_cb is None:
+            return
+        try:
+            self._on_message_cb(message.topic, bytes(message.payload))
+        except Exception:  # a bad request must not take the publisher down
+            log.exception("uplink %s: handling a message on %s failed", self._s.client_id, message.topic)
 
     def _on_disconnect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: ReasonCode,
                        properties: Any) -> None:

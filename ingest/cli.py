@@ -37,6 +37,14 @@ def register(sub: Any) -> None:
     cc.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
     cc.set_defaults(handler=_check_config)
     add_sample_config(isub, "ingest")
+    c = isub.add_parser("confirm", help="confirm stored seq ranges to the gateways, ask them to resend holes, "
+                        "count what they report lost")
+    c.add_argument("--config", dest="sub_config", type=Path, help="ingest YAML")
+    c.add_argument("--interval", type=float, default=30.0, help="seconds between rounds (default 30)")
+    c.add_argument("--grace", type=float, default=60.0, help="seconds a hole stays open before a resend (default 60)")
+    c.add_argument("--window", type=float, default=86_400.0, help="seconds of device time looked at (default 86400)")
+    c.add_argument("--once", action="store_true", help="one round, print its figures as JSON, exit")
+    c.set_defaults(handler=_confirm)
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -68,6 +76,25 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"  quarantine  {c.quarantine.path} (max {c.quarantine.max_rows} rows)")
     print("  metrics     " + (f"http://{c.metrics.bind}:{c.metrics.port}/metrics" if c.metrics.port else "off"))
     return 0
+
+
+def _confirm(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from seamline.ingest.confirm import Confirmer, ConfirmSettings
+
+    config = load_config(_config_path(args))
+    confirmer = Confirmer(config, ConfirmSettings(interval_s=args.interval, grace_s=args.grace, window_s=args.window))
+    if args.once:
+        confirmer.start()
+        try:
+            print(json.dumps(dataclasses.asdict(confirmer.round())))
+        finally:
+            confirmer.close()
+        return 0
+    signals = StopSignals().install()
+    return signals.exit_code(confirmer.run(signals.event))
 
 
 def _list(args: argparse.Namespace) -> int:

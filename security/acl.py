@@ -14,7 +14,8 @@ Semantics (Mosquitto 2.0 ``acl_file``, checked against 2.0.11 in the integration
   question that matters is whether an identity may *receive* a message on a topic.
 
 Topic layout (contracts/topic.py): ``seamline/v1/<enterprise>/<site>/<area>/<asset>/<kind>``.
-Gateways write four kinds only (data, state, birth, status); every line-level topic
+Gateways write five kinds only (data, state, birth, status, lost) and read their own confirm and
+resend topics; every line-level topic
 (asset ``_line``: capacity, allocation, bookings) and every command is written by the platform.
 Because the kind is the last level, an allow-list per kind forbids the platform kinds without any
 change to the topic contract, and a kind added later is forbidden to gateways until granted.
@@ -142,17 +143,23 @@ def gateway_grant(g: GatewayIdentity) -> Grant:
              "this gateway's birth certificate (its assets), on every connect"),
         Rule(Access.WRITE, site_topic(e, s, GATEWAY_AREA, me, MessageKind.STATUS),
              "this gateway's online/offline status, retained, and its Last Will"),
+        Rule(Access.READ, site_topic(e, s, GATEWAY_AREA, me, MessageKind.CONFIRM),
+             "what the platform has stored of this gateway's messages, retained: the history it may forget"),
+        Rule(Access.READ, site_topic(e, s, GATEWAY_AREA, me, MessageKind.RESEND),
+             "the platform's requests to republish holes from this gateway's history"),
+        Rule(Access.WRITE, site_topic(e, s, GATEWAY_AREA, me, MessageKind.LOST),
+             "what a resend asked and this gateway no longer has: definitively lost"),
     )
     return Grant(g.username, f"gateway {me} of enterprise {e}, site {s}", rules)
 
 
 def _service_rules(role: Role, ingest_kinds: Sequence[MessageKind]) -> tuple[Rule, ...]:
     if role is Role.INGEST:
-        return tuple(
+        return (*(
             Rule(Access.READ, site_topic("+", "+", "+", "+", k), f"gateway {k.value} messages of every site, "
                  "shared subscription $share/<group>/... included (checked on the message topic)")
             for k in ingest_kinds
-        )
+        ), *_confirmer_rules())
     if role is Role.RULES:
         return (
             Rule(Access.WRITE, line_topic(MessageKind.CAPACITY), "the capacity feed, retained, per line"),
@@ -179,6 +186,16 @@ def _service_rules(role: Role, ingest_kinds: Sequence[MessageKind]) -> tuple[Rul
                  "per-mu grades, for the grade preference on ties"),
         )
     return ()  # notify talks to people (e-mail, chat), not to the broker
+
+
+def _confirmer_rules() -> tuple[Rule, ...]:
+    """``seamline ingest confirm`` runs with ingest's identity (same config, same database)."""
+    gw = site_topic("+", "+", GATEWAY_AREA, "+", "{}")
+    return (
+        Rule(Access.WRITE, gw.format(MessageKind.CONFIRM), "the confirmer: stored seq ranges per gateway, retained"),
+        Rule(Access.WRITE, gw.format(MessageKind.RESEND), "the confirmer: resend requests for holes past the grace"),
+        Rule(Access.READ, gw.format(MessageKind.LOST), "the confirmer: gateways' definitively-lost reports, stored"),
+    )
 
 
 def service_grant(s: ServiceIdentity, *, ingest_kinds: Sequence[MessageKind] = GATEWAY_KINDS) -> Grant:

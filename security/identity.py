@@ -37,7 +37,7 @@ class IdentityError(ValueError):
 class Role(enum.StrEnum):
     """What a platform service does on the broker; the ACL grants per role."""
 
-    INGEST = "ingest"  # reads gateway telemetry, writes nothing
+    INGEST = "ingest"  # reads gateway telemetry and lost reports; writes confirm and resend (the confirmer)
     RULES = "rules"  # writes capacity, reads bookings
     MATCHING = "matching"  # reads capacity, writes allocation and bookings
     NOTIFY = "notify"  # talks to people, not to the broker: no topic at all

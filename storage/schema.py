@@ -64,6 +64,7 @@ __all__ = [
     "MACHINE_STATE",
     "PLAN_ORDERS",
     "SEQ_GAP",
+    "SEQ_LOST",
     "TAGS",
     "TIME",
     "Field",
@@ -225,6 +226,9 @@ ASSET_INFO = _raw("asset_info", (*ASSET_IDENTITY, Tag.ASSET_KIND), Field.GATEWAY
                   Field.FIRMWARE_VERSION)
 # Stamped at the sample after the gap; ``missing`` = to_seq - from_seq - 1.
 SEQ_GAP = _raw("seq_gap", ASSET_IDENTITY, Field.FROM_SEQ, Field.TO_SEQ, Field.MISSING)
+# A range a gateway reported definitively lost (contract kind ``lost``), stamped when the confirmer
+# first stored it; ``missing`` = to_seq - from_seq + 1. ``seamline ingest confirm`` counts them.
+SEQ_LOST = _raw("seq_lost", (*ASSET_IDENTITY, Tag.GATEWAY), Field.FROM_SEQ, Field.TO_SEQ, Field.MISSING)
 # Counter totals since the worker started (floats), ``quarantined_<reason>`` per quarantine reason.
 INGEST_SELF = _raw(
     "seamline_ingest", (Tag.WORKER,),
@@ -309,8 +313,8 @@ GRADE = Measurement("grade", Retention.KPI, (Tag.ENTERPRISE, Tag.PERIOD, Tag.MET
     Field.GRADE, Field.SCORE, Field.RANK, Field.ESTIMATED, "ranked", "grade_index", "variant", "energy_kwh",
     "energy_tce", "energy_days", "period_days", "advice")), ("value_", "score_", "adjust_"))
 
-_NAMED = (MACHINE_STATE, GATEWAY_STATUS, GATEWAY_BIRTH, ASSET_INFO, SEQ_GAP, INGEST_SELF, KPI_MACHINE, KPI_DOWNTIME,
-          KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY, KPI_GREEN_ENERGY,
+_NAMED = (MACHINE_STATE, GATEWAY_STATUS, GATEWAY_BIRTH, ASSET_INFO, SEQ_GAP, SEQ_LOST, INGEST_SELF, KPI_MACHINE,
+          KPI_DOWNTIME, KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY, KPI_GREEN_ENERGY,
           KPI_LINE_CARBON, GRADE, CAPACITY, PLAN_ORDERS, ALERT_STATE)
 ALL_MEASUREMENTS: Mapping[str, Measurement] = {
     m.name: m for m in (*(telemetry(k) for k in AssetKind), *_NAMED)

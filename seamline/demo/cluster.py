@@ -81,6 +81,7 @@ class DemoRun:
     timings_s: dict[str, float] = field(default_factory=dict)
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     metrics_urls: dict[str, str] = field(default_factory=dict)  # ingest worker -> its /metrics
+    broker_restarts: int = 0  # central broker restarts injected (DemoOptions.broker_restart)
 
     def quarantined(self) -> dict[str, int]:
         total: dict[str, int] = {}
@@ -106,7 +107,7 @@ def services(opts: DemoOptions) -> dict[str, str] | None:
     if not opts.secure:
         return None
     ingest = {f"ingest-{w}": "ingest" for w in range(1, opts.ingest_workers + 1)}
-    return {**ingest, OBSERVER: "ingest", "rules": "rules", "matching": "matching"}
+    return {**ingest, OBSERVER: "ingest", "confirm": "ingest", "rules": "rules", "matching": "matching"}
 
 
 def _spawn_ingest(run: DemoRun, workdir: Path) -> None:
@@ -232,16 +233,30 @@ def simulate(run: DemoRun) -> None:
     publisher = RoutingPublisher({ent: run.stack.local[ent].port for ent in opts.enterprises}, record=opts.record,
                                  outage=outage, now_ms=clock.now_ms)
     rogue = threading.Thread(target=_rogue, args=(run,), daemon=True)
+    restart = threading.Thread(target=_restart_broker, args=(run, clock), daemon=True)
     t0 = time.monotonic()
     rogue.start()
+    if opts.broker_restart:
+        restart.start()
     try:
         run.floor = run_floor(spec, publisher=publisher, clock=clock, prepared=run.prepared)
     finally:
         publisher.close()
         rogue.join(timeout=60)
+        if restart.is_alive() or opts.broker_restart:
+            restart.join(timeout=60)
         run.node_messages = publisher.sent
         run.outage_samples = publisher.outage_samples
     run.timings_s["simulate"] = time.monotonic() - t0
+
+
+def _restart_broker(run: DemoRun, clock: SimClock) -> None:
+    """A third into the replay: the central broker stops and starts again (sessions persisted;
+    Mosquitto 2.0.11 does not restore the ingest workers' ``$share`` subscriptions)."""
+    clock.sleep_until(run.start_ms + (run.end_ms - run.start_ms) // 3)
+    log.warning("demo: restarting the central broker")
+    run.stack.central.restart()
+    run.broker_restarts += 1
 
 
 def _rogue(run: DemoRun) -> None:

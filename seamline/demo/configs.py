@@ -28,6 +28,10 @@ def write_yaml(path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
+# Wall seconds after its PUBACK a gateway republishes what no confirm covered (the demo's repair).
+REPLAY_UNCONFIRMED_S = 4.0
+
+
 def ingest_config(*, workdir: Path, worker: int, broker_port: int, influx_url: str,
                   mqtt_identity: dict[str, Any] | None = None, influx_user: dict[str, Any] | None = None,
                   metrics_port: int = 0) -> dict[str, Any]:
@@ -58,7 +62,8 @@ def edge_config(
                   "subscription": f"seamline/v1/{enterprise}/+/+/+/+"},
         "uplink": {"host": "127.0.0.1", "port": central_port, "backoff_initial_s": 0.2, "backoff_max_s": 5.0,
                    **(uplink_tls or {})},
-        "spool": {"path": str(workdir / f"spool-{gateway}.sqlite"), "max_bytes": 64 * 1024 * 1024},
+        "spool": {"path": str(workdir / f"spool-{gateway}.sqlite"), "max_bytes": 64 * 1024 * 1024,
+                  "replay_unconfirmed_s": REPLAY_UNCONFIRMED_S},
         "machine_types": {"default": {"idle_current_a": 0.45, "run_current_a": 3.2}},
         "auto_discover": True,
         "aggregate_period_s": 60,

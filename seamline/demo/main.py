@@ -32,10 +32,22 @@ def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
         say(f"replaying {hours:.1f} h of {opts.factories * opts.lines * opts.machines} machines at {opts.speed:g}x "
             f"(~{hours * 3600 / opts.speed:.0f} s)")
         cluster.simulate(run)
+        repaired = None
+        if opts.broker_restart:
+            from seamline.demo import repair
+
+            say(f"central broker restarted {run.broker_restarts}x mid-stream; repairing with seamline ingest confirm")
+            repaired = repair.repair(run)
+            say(f"repair: {repaired['missing_before']} seq missing before, {repaired['repaired']} repaired, "
+                f"{repaired['definitively_lost']} definitively lost")
         say("stopping edge agents gracefully and letting ingest drain")
         cluster.drain(run)
         say("counting what reached InfluxDB")
         out = summary.build(run)
+        if repaired is not None:
+            out["repair"] = repaired
+            out["repaired"] = repaired["repaired"]
+            out["definitively_lost"] = repaired["definitively_lost"]
         assert run.floor is not None
         month = datetime.fromtimestamp(run.start_ms / 1000, TZ).strftime("%Y-%m")
         doc = master.master_data(run.floor, run.plant, opts.enterprises, month)

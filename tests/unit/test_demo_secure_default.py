@@ -21,9 +21,15 @@ def test_secured_by_default_insecure_on_request() -> None:
     assert options_from(_args("--quick", "--insecure")).secure is False
 
 
+def test_broker_restart_is_an_option() -> None:
+    assert options_from(_args("--quick")).broker_restart is False
+    assert options_from(_args("--quick", "--broker-restart")).broker_restart is True
+
+
 def test_one_identity_per_process() -> None:
     got = services(DemoOptions.quick(ingest_workers=3))
     assert got is not None
-    assert [n for n, role in got.items() if role == "ingest"] == ["ingest-1", "ingest-2", "ingest-3", "demo-observer"]
+    assert [n for n, role in got.items() if role == "ingest"] == ["ingest-1", "ingest-2", "ingest-3", "demo-observer",
+                                                                  "confirm"]
     assert got["rules"] == "rules" and got["matching"] == "matching"
     assert services(DemoOptions.quick(secure=False)) is None

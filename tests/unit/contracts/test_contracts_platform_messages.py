@@ -47,10 +47,11 @@ def test_every_message_kind_has_a_schema() -> None:
     assert set(SCHEMAS) == set(MessageKind)
 
 
-def test_write_schemas_writes_all_nine(tmp_path: Any) -> None:
+def test_write_schemas_writes_all_twelve(tmp_path: Any) -> None:
     names = sorted(p.name for p in write_schemas(tmp_path))
     assert names == sorted(f"{k}.schema.json" for k in ("data", "state", "birth", "status", "capacity",
-                                                           "allocation", "bookings", "grade", "carbon"))
+                                                           "allocation", "bookings", "grade", "carbon",
+                                                           "confirm", "resend", "lost"))
     bookings_schema = json.loads((tmp_path / "bookings.schema.json").read_text())
     assert bookings_schema["$id"].endswith("/v1/bookings.json") and "plan_id" in bookings_schema["required"]
 

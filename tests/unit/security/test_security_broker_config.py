@@ -153,9 +153,11 @@ def test_emqx_rules(store: PkiStore, tmp_path: Path) -> None:
     assert a[0].startswith("{deny,")  # first match wins: the carve-out precedes the allows
     assert a[1] == ('{allow, {username, "gw/f001/s1/gw01"}, publish, ["seamline/v1/f001/s1/+/+/data", '
                     '"seamline/v1/f001/s1/+/+/state", "seamline/v1/f001/s1/_gateway/gw01/birth", '
-                    '"seamline/v1/f001/s1/_gateway/gw01/status"]}.')
-    ingest = next(line for line in code if '"svc/ingest"' in line)
-    assert '"$share/+/seamline/v1/+/+/+/+/data"' in ingest and ", subscribe, " in ingest
+                    '"seamline/v1/f001/s1/_gateway/gw01/status", "seamline/v1/f001/s1/_gateway/gw01/lost"]}.')
+    assert any(line.startswith('{allow, {username, "gw/f001/s1/gw01"}, subscribe, ')
+               and '"seamline/v1/f001/s1/_gateway/gw01/confirm"' in line for line in a)
+    ingest = next(line for line in code if '"svc/ingest"' in line and ", subscribe, " in line)
+    assert '"$share/+/seamline/v1/+/+/+/+/data"' in ingest
     assert not any('"svc/notify"' in line for line in code)
     assert "peer_cert_as_username = cn" in files["emqx-authz.md"]
     assert Access.DENY.value in rules
