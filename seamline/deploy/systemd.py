@@ -22,17 +22,21 @@ class ServiceSpec:
     name: str  # seamline-<name>.service, /etc/seamline/<name>.yaml, /var/lib/seamline-<name>
     description: str
     run: tuple[str, ...]  # arguments after the executable; {config} is the config file
-    check: tuple[str, ...] | None  # a config check run before start (ExecStartPre), or None
+    # A config check run before start (ExecStartPre), or None. None for every service: the service
+    # validates its config itself and exits 2, which RestartPreventExitStatus keeps from restarting,
+    # while a failing ExecStartPre counts as a failure that Restart=on-failure would retry.
+    check: tuple[str, ...] | None
     after: tuple[str, ...] = ("network-online.target",)
     # Why each service gets the time it gets to stop: it drains before it exits.
     stop_timeout_s: int = 30
     memory_max: str = "1G"
+    config_name: str | None = None  # <config_name>.yaml when it shares another service's config
 
 
 SERVICES: dict[str, ServiceSpec] = {
     "edge": ServiceSpec(
         name="edge", description="seamline edge agent (machine state, aggregates, spool, uplink)",
-        run=("edge", "run", "--config", "{config}"), check=("edge", "check-config", "{config}"),
+        run=("edge", "run", "--config", "{config}"), check=None,
         # the gateway's local Mosquitto, where the nodes publish
         after=("network-online.target", "mosquitto.service"),
         # measured peak ~47 MB with 200 machines and 10 Modbus devices; the rest is replay headroom
@@ -44,7 +48,13 @@ SERVICES: dict[str, ServiceSpec] = {
         stop_timeout_s=60),
     "rules": ServiceSpec(
         name="rules", description="seamline rules (KPIs with coverage, capacity feed, lease)",
-        run=("rules", "run", "--config", "{config}"), check=None, stop_timeout_s=60, memory_max="2G"),
+        run=("rules", "run", "--config", "{config}"), check=None,
+        stop_timeout_s=60, memory_max="2G"),
+    # one per platform: confirms stored seq ranges to the gateways and asks for holes (ingest's config)
+    "confirm": ServiceSpec(
+        name="confirm", description="seamline ingest confirm (end-to-end confirmation and repair requests)",
+        run=("ingest", "confirm", "--config", "{config}"), check=None,
+        config_name="ingest"),
 }
 
 
@@ -59,7 +69,7 @@ class Install:
 
 
 def _unit(spec: ServiceSpec, inst: Install) -> str:
-    config = inst.config_dir / f"{spec.name}.yaml"
+    config = inst.config_dir / f"{spec.config_name or spec.name}.yaml"
     state = f"seamline-{spec.name}"
 
     def cmd(args: tuple[str, ...]) -> str:

@@ -30,6 +30,8 @@ def test_every_service_gets_a_unit_and_the_user_files() -> None:
 def test_paths_follow_the_install() -> None:
     keys = _keys(render(INST)["seamline-ingest.service"])
     assert keys["ExecStart"] == ["/srv/venvs/sl/bin/seamline ingest --config /srv/conf/ingest.yaml"]
+    confirm = _keys(render(INST)["seamline-confirm.service"])
+    assert confirm["ExecStart"] == ["/srv/venvs/sl/bin/seamline ingest confirm --config /srv/conf/ingest.yaml"]
     assert keys["EnvironmentFile"] == ["-/srv/conf/ingest.env"]
     assert keys["User"] == ["telemetry"] and keys["StateDirectory"] == ["seamline-ingest"]
     assert not any("/opt/" in line for text in render(INST).values() for line in text.splitlines())
@@ -43,9 +45,10 @@ def test_a_configuration_error_is_not_restarted_and_sigterm_is_success() -> None
         assert keys["SuccessExitStatus"] == ["143"], name
 
 
-def test_the_edge_checks_its_config_before_it_starts() -> None:
+def test_config_errors_are_left_to_the_service_itself() -> None:
+    """No ExecStartPre check: its failure would be restarted; the service's own exit 2 is not."""
     keys = _keys(render(INST, ("edge",))["seamline-edge.service"])
-    assert keys["ExecStartPre"] == ["/srv/venvs/sl/bin/seamline edge check-config /srv/conf/edge.yaml"]
+    assert "ExecStartPre" not in keys
     assert "mosquitto.service" in keys["After"][0]
     assert sorted(render(INST, ("edge",))) == ["seamline-edge.service", "sysusers.d/seamline.conf",
                                                 "tmpfiles.d/seamline.conf"]
