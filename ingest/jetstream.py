@@ -167,6 +167,7 @@ class JetStreamSource:
                         await self._ensure_stream(js)
                     sub = await js.pull_subscribe(c.subject, durable=c.durable, stream=c.stream,
                                                   config=consumer_config(c))
+                    log.info("JetStream: subscribed to %s as durable %s", c.stream, c.durable)
                 msgs = await sub.fetch(c.fetch_batch, timeout=1.0)
             except NatsTimeout:
                 continue
