@@ -48,7 +48,9 @@ class NatsNode(ServerProcess):
             "max_payload: 1MB",
             f"jetstream {{ store_dir: {store}, max_memory_store: 64MB, max_file_store: 2GB }}",
             f"cluster {{ name: {CLUSTER_NAME}, listen: 127.0.0.1:{self.cluster_port}, routes: [{routes}] }}",
-            f"mqtt {{ listen: 127.0.0.1:{self.mqtt_port} }}",
+            # The MQTT layer's own streams (sessions, retained, QoS 1 in flight) replicated on every node:
+            # otherwise a session stream may live on one node only and its loss stalls every CONNECT.
+            f"mqtt {{ listen: 127.0.0.1:{self.mqtt_port}, stream_replicas: 3 }}",
         ]) + "\n"
 
     def argv(self) -> list[str]:
