@@ -109,3 +109,22 @@ def stream_messages(servers: Sequence[str], stream: str = "SEAMLINE") -> int:
             await nc.close()
 
     return asyncio.run(ask())
+
+
+def consumer_state(servers: Sequence[str], stream: str = "SEAMLINE", durable: str = "ingest") -> str:
+    """The stream's message count and the consumer's delivery state, for a failure message."""
+
+    async def ask() -> str:
+        nc = await nats.connect(list(servers))
+        try:
+            js = nc.jetstream()
+            si = await js.stream_info(stream)
+            ci = await js.consumer_info(stream, durable)
+            return (f"stream {si.state.messages} msgs (last seq {si.state.last_seq}), consumer delivered "
+                    f"{ci.delivered.stream_seq if ci.delivered else '?'}, ack floor "
+                    f"{ci.ack_floor.stream_seq if ci.ack_floor else '?'}, pending {ci.num_pending}, "
+                    f"ack pending {ci.num_ack_pending}, redelivered {ci.num_redelivered}")
+        finally:
+            await nc.close()
+
+    return asyncio.run(ask())

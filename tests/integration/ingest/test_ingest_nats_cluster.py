@@ -15,7 +15,15 @@ import pytest
 from seamline.localstack import InfluxdProcess
 from seamline.localstack.nats import NatsCluster
 from tests.support.ingest_harness import IngestProcess, count_points, create_raw_rp, ingest_config, wait_until
-from tests.support.nats_chaos import MEASUREMENT, DeliveryClock, Gateway, make_gateways, percentile, stream_messages
+from tests.support.nats_chaos import (
+    MEASUREMENT,
+    DeliveryClock,
+    Gateway,
+    consumer_state,
+    make_gateways,
+    percentile,
+    stream_messages,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -74,8 +82,12 @@ def run(tmp_path: Path, cluster: NatsCluster, influxd: InfluxdProcess, db: str, 
     try:
         expected = stream(gws, clock, chaos_at=chaos_at, chaos=chaos)
         wait_until(lambda: all(g.spool.stats().messages == 0 for g in gws), timeout_s=90, what="spools drained")
-        wait_until(lambda: count_points(influxd.url, db, MEASUREMENT) >= expected, timeout_s=120,
-                   what=f"{expected} points")
+        try:
+            wait_until(lambda: count_points(influxd.url, db, MEASUREMENT) >= expected, timeout_s=120,
+                       what=f"{expected} points")
+        except TimeoutError as exc:
+            stored = count_points(influxd.url, db, MEASUREMENT)
+            raise AssertionError(f"{exc}: stored {stored}; {consumer_state(cluster.servers)}") from None
         time.sleep(1.0)
     finally:
         clock.stop()
