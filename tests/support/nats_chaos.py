@@ -128,3 +128,40 @@ def consumer_state(servers: Sequence[str], stream: str = "SEAMLINE", durable: st
             await nc.close()
 
     return asyncio.run(ask())
+
+
+def stream_keys(servers: Sequence[str], stream: str = "SEAMLINE") -> set[tuple[str, int]]:
+    """The distinct (subject, seq) pairs the stream captured, read with a throw-away consumer."""
+    import orjson
+    from nats.errors import TimeoutError as NatsTimeout
+
+    async def read() -> set[tuple[str, int]]:
+        nc = await nats.connect(list(servers))
+        keys: set[tuple[str, int]] = set()
+        try:
+            js = nc.jetstream()
+            total = int((await js.stream_info(stream)).state.messages)
+            sub = await js.pull_subscribe("seamline.v1.>", stream=stream)
+            seen = 0
+            while seen < total:
+                try:
+                    msgs = await sub.fetch(500, timeout=2.0)
+                except NatsTimeout:
+                    break
+                for m in msgs:
+                    seen += 1
+                    for sample in orjson.loads(m.data).get("samples", []):
+                        keys.add((m.subject, int(sample["seq"])))
+                    await m.ack()
+        finally:
+            await nc.close()
+        return keys
+
+    deadline = time.monotonic() + 60
+    while True:  # the JetStream API can time out for a while after a node was lost
+        try:
+            return asyncio.run(read())
+        except (NatsTimeout, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
