@@ -61,7 +61,8 @@ def summary(config: EdgeConfig, path: Path) -> str:
         f"{path}: OK",
         f"  gateway        {g.id} ({g.enterprise}/{g.site})",
         f"  local broker   {config.local.host}:{config.local.port} subscribe {config.local.subscription}",
-        f"  uplink         {u.host}:{u.port} {tls}, user {u.username or '-'}, "
+        f"  uplink         {', '.join(f'{h}:{p}' for h, p in u.addresses)} MQTT {u.protocol} {tls}, "
+        f"user {u.username or '-'}, "
         f"password {'set' if u.password else 'not set'}",
         f"  spool          {config.spool.path} (max {config.spool.max_bytes} bytes)",
         f"  machine types  {', '.join(sorted(config.machine_types))}",

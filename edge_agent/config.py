@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -66,9 +66,26 @@ class LocalBrokerSettings(_Section):
     keepalive_s: int = Field(default=30, ge=5, le=3600)
 
 
+def parse_address(text: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for an IPv6 literal) as ``(host, port)``; ValueError otherwise."""
+    host, sep, port = str(text).strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or any(c.isspace() for c in host) or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port with a port 1..65535, got {text!r}")
+    return host, int(port)
+
+
 class UplinkSection(_Section):
-    host: str
+    # One central broker (host, port), or a failover list (brokers) of a broker cluster's nodes.
+    host: str | None = None
     port: int = Field(default=8883, ge=1, le=65535)
+    # Tried in order; after a failed or lost connection the next one, round the list, with the
+    # uplink's backoff between attempts. host/port or brokers, not both.
+    brokers: tuple[str, ...] = Field(default=(), max_length=32)
+    # MQTT 5 (PUBACK reason codes: refused publishes are quarantined), or 3.1.1 for brokers whose
+    # MQTT listener has no 5 (NATS): a refusal then shows as a dropped connection, not a reason code.
+    protocol: Literal["5", "3.1.1"] = "5"
     client_id: str | None = Field(default=None, max_length=64, description="Defaults to edge-<gateway id>")
     username: str | None = None
     password: SecretStr | None = None
@@ -82,8 +99,27 @@ class UplinkSection(_Section):
     backoff_initial_s: float = Field(default=1.0, gt=0, le=3600)
     backoff_max_s: float = Field(default=120.0, gt=0, le=86400)
 
+    @field_validator("brokers")
+    @classmethod
+    def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for text in v:
+            parse_address(text)
+        if len(set(v)) != len(v):
+            raise ValueError("a broker address is listed twice")
+        return v
+
+    @property
+    def addresses(self) -> tuple[tuple[str, int], ...]:
+        """Where to connect, in order of preference."""
+        if self.brokers:
+            return tuple(parse_address(b) for b in self.brokers)
+        assert self.host is not None  # checked by _tls_pair
+        return ((self.host, self.port),)
+
     @model_validator(mode="after")
     def _tls_pair(self) -> Self:
+        if (self.host is None) == (not self.brokers):
+            raise ValueError("give uplink.host (and port) or uplink.brokers: [host:port, ...], one of the two")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key must be given together")
         if self.backoff_max_s < self.backoff_initial_s:
@@ -223,7 +259,8 @@ class EdgeConfig(_Section):
             local=rt.LocalBroker(host=lo.host, port=lo.port, client_id=lo.client_id, subscription=lo.subscription,
                                  keepalive_s=lo.keepalive_s),
             uplink=rt.UplinkBroker(
-                host=u.host, port=u.port, client_id=u.client_id, username=u.username,
+                host=u.addresses[0][0], port=u.addresses[0][1], brokers=u.addresses, protocol=u.protocol,
+                client_id=u.client_id, username=u.username,
                 password=u.password.get_secret_value() if u.password else None,
                 tls_ca=u.tls_ca, tls_cert=u.tls_cert, tls_key=u.tls_key, keepalive_s=u.keepalive_s,
                 max_inflight=u.max_inflight, backoff_initial_s=u.backoff_initial_s, backoff_max_s=u.backoff_max_s,

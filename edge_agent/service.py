@@ -47,8 +47,8 @@ def build_uplink(config: EdgeSettings, spool: SqliteSpool, agent: EdgeAgent, rep
     u = config.uplink
     return Uplink(
         settings=UplinkSettings(
-            host=u.host, port=u.port, client_id=config.uplink_client_id, username=u.username,
-            password=u.password,
+            host=u.host, port=u.port, brokers=u.brokers, protocol=u.protocol, client_id=config.uplink_client_id,
+            username=u.username, password=u.password,
             tls_ca=u.tls_ca, tls_cert=u.tls_cert, tls_key=u.tls_key, keepalive_s=u.keepalive_s,
             max_inflight=u.max_inflight, backoff_initial_s=u.backoff_initial_s, backoff_max_s=u.backoff_max_s,
         ),

@@ -33,8 +33,10 @@ class LocalBroker:
 
 @dataclass(frozen=True, slots=True)
 class UplinkBroker:
-    host: str
+    host: str  # the first of ``brokers``
     port: int
+    brokers: tuple[tuple[str, int], ...]  # (host, port) in order of preference, at least one
+    protocol: str  # "5" or "3.1.1"
     client_id: str | None
     username: str | None
     password: str | None = field(repr=False)

@@ -17,6 +17,12 @@ the spool is the only source of truth. On every (re)connect, the birth and onlin
 messages from ``on_connect_messages()`` are published first, *directly* (not spooled: they are
 regenerated on every connect, and stale copies queued offline would only be noise), then the
 spool replays from its oldest un-acked id. Duplicates after a reconnect are possible, losses not.
+
+A broker cluster: ``brokers`` lists its nodes; after a failed or lost connection the next node is
+tried (round the list), with the same backoff between attempts. ``protocol="3.1.1"`` for brokers
+whose MQTT listener has no version 5 (NATS): the broker cannot refuse a single publish then (it
+drops the connection), and the crash path closes the socket without DISCONNECT so the broker
+still sends the Will.
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
 class UplinkSettings:
     host: str
     port: int
+    brokers: tuple[tuple[str, int], ...] = ()  # failover list (host, port); empty: host, port alone
+    protocol: str = "5"  # MQTT "5" or "3.1.1"
     client_id: str
     username: str | None = None
     password: str | None = field(default=None, repr=False)  # never in logs or reprs
@@ -79,8 +87,13 @@ class UplinkSettings:
     def __post_init__(self) -> None:
         if not self.host:
             raise ValueError("uplink host is empty")
-        if not 0 < self.port < 65536:
-            raise ValueError(f"uplink port {self.port} is not in 1..65535")
+        for host, port in self.addresses:
+            if not host:
+                raise ValueError("uplink host is empty")
+            if not 0 < port < 65536:
+                raise ValueError(f"uplink port {port} is not in 1..65535")
+        if self.protocol not in ("5", "3.1.1"):
+            raise ValueError(f"uplink protocol {self.protocol!r} is not '5' or '3.1.1'")
         if not 0 < self.max_inflight <= 65535:
             raise ValueError(f"max_inflight {self.max_inflight} is not in 1..65535 (MQTT packet ids)")
         if self.keepalive_s <= 0 or self.connect_timeout_s <= 0:
@@ -90,6 +103,15 @@ class UplinkSettings:
                              f"{self.backoff_max_s}")
         if self.password is not None and self.username is None:
             raise ValueError("uplink password given without a username")
+
+    @property
+    def addresses(self) -> tuple[tuple[str, int], ...]:
+        """The brokers to try, in order of preference."""
+        return self.brokers or ((self.host, self.port),)
+
+    @property
+    def v5(self) -> bool:
+        return self.protocol == "5"
 
     @property
     def use_tls(self) -> bool:
@@ -162,6 +184,7 @@ class Uplink:
         self._rejected_by_reason: dict[str, int] = {}
         self._connects = self._connect_failures = 0
         self._last_error: str | None = None
+        self._address = 0  # index into settings.addresses of the broker tried now
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -231,7 +254,7 @@ class Uplink:
                     self._conn = conn
                     self._serve(conn)
                     if not conn.ever_connected and self._connect_failures == failures and self._stop_mode is None:
-                        self._fail(f"{self._s.host}:{self._s.port} closed the connection before CONNACK "
+                        self._fail(f"{self._where} closed the connection before CONNACK "
                                    f"(TLS client certificate refused?)", connect_failure=True)
             except Exception as exc:  # never let the thread die silently: count, log, retry
                 log.exception("uplink %s: unexpected error", self._s.client_id)
@@ -239,13 +262,19 @@ class Uplink:
             finally:
                 if conn is not None:
                     self._close(conn)
+            self._address = (self._address + 1) % len(self._s.addresses)  # failed or lost: the next node
             if self._stop_mode is None:
                 self._sleep(self._backoff.next_delay_s())
 
     def _open(self) -> _Connection | None:
         s = self._s
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
-                             protocol=MQTTProtocolVersion.MQTTv5)
+        host, port = s.addresses[self._address]
+        if s.v5:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
+                                 protocol=MQTTProtocolVersion.MQTTv5)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
+                                 protocol=MQTTProtocolVersion.MQTTv311, clean_session=True)
         conn = _Connection(client, s.max_inflight)
         client.user_data_set(conn)
         client.max_inflight_messages_set(s.max_inflight)
@@ -261,9 +290,12 @@ class Uplink:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         try:
-            client.connect(s.host, s.port, keepalive=s.keepalive_s, clean_start=True)
+            if s.v5:
+                client.connect(host, port, keepalive=s.keepalive_s, clean_start=True)
+            else:
+                client.connect(host, port, keepalive=s.keepalive_s)
         except (OSError, ValueError) as exc:  # ssl errors are OSError, CertificateError ValueError
-            self._fail(f"connect to {s.host}:{s.port} failed: {exc}", connect_failure=True)
+            self._fail(f"connect to {host}:{port} failed: {exc}", connect_failure=True)
             return None
         return conn
 
@@ -282,7 +314,7 @@ class Uplink:
                 if self._stop_mode is None or self._draining():
                     self._pump(conn)
             elif time.monotonic() - conn.started > self._s.connect_timeout_s:
-                self._fail(f"no CONNACK from {self._s.host}:{self._s.port} within {self._s.connect_timeout_s} s",
+                self._fail(f"no CONNACK from {self._where} within {self._s.connect_timeout_s} s",
                            connect_failure=True)
                 return
             pending = sock.pending() if hasattr(sock, "pending") else 0  # decrypted TLS bytes
@@ -358,6 +390,9 @@ class Uplink:
             return True
         overdue = time.monotonic() >= self._deadline
         if self._stop_mode == "will" or (overdue and not conn.offline_acked):
+            if not self._s.v5:  # 3.1.1 has no "disconnect with Will": a DISCONNECT would discard it
+                conn.broken = True
+                return True
             client.disconnect(reasoncode=ReasonCode(PacketTypes.DISCONNECT, identifier=DISCONNECT_WITH_WILL))
             return True
         if conn.offline_mid is None:
@@ -391,7 +426,7 @@ class Uplink:
     def _on_connect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: ReasonCode,
                     properties: Any) -> None:
         if reason.is_failure:
-            self._fail(f"broker {self._s.host}:{self._s.port} refused the connection: {reason}", connect_failure=True)
+            self._fail(f"broker {self._where} refused the connection: {reason}", connect_failure=True)
             conn.broken = True
             return
         conn.connected = conn.ever_connected = True
@@ -403,7 +438,7 @@ class Uplink:
         self._backoff.reset()
         if self._subscriptions:
             client.subscribe([(t, 1) for t in self._subscriptions])
-        log.info("uplink %s: connected to %s:%s", self._s.client_id, self._s.host, self._s.port)
+        log.info("uplink %s: connected to %s (MQTT %s)", self._s.client_id, self._where, self._s.protocol)
 
     def _on_publish(self, client: mqtt.Client, conn: _Connection, mid: int, reason: ReasonCode,
                     properties: Any) -> None:
@@ -430,10 +465,15 @@ class Uplink:
     def _on_disconnect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: ReasonCode,
                        properties: Any) -> None:
         if conn.connected and self._stop_mode is None:
-            self._fail(f"connection to {self._s.host}:{self._s.port} lost: {reason}")
+            self._fail(f"connection to {self._where} lost: {reason}")
         conn.connected = False
 
     # -- small pieces ----------------------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        host, port = self._s.addresses[self._address]
+        return f"{host}:{port}"
 
     def _reject(self, conn: _Connection, spool_id: int, reason: str, why: str) -> None:
         self._rejected += 1

@@ -68,6 +68,29 @@ class MqttConfig(MqttIdentity):
         return self
 
 
+class JetStreamConfig(_Section):
+    """The clustered-broker source (NATS JetStream): gateways publish MQTT 3.1.1 to any node, a
+    replicated stream captures ``seamline.v1.>``, workers fetch from one durable pull consumer
+    (they compete for messages) and ack each message only after its points are durably written."""
+
+    # Every node of the cluster: the client fails over between them.
+    servers: tuple[str, ...] = Field(default=("nats://127.0.0.1:4222",), min_length=1)
+    stream: str = Field(default="SEAMLINE", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    subject: str = Field(default="seamline.v1.>", min_length=1, description="what the stream captures")
+    # Created at start-up if missing (file storage, this many replicas); create it before the
+    # gateways publish, or what they send before is not captured.
+    create_stream: bool = True
+    replicas: int = Field(default=3, ge=1, le=5)
+    max_age_s: float = Field(default=7 * 86400.0, gt=0, description="stream retention (s)")
+    durable: str = Field(default="ingest", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # Un-acked messages the consumer hands out (to all workers together), like receive_maximum.
+    max_ack_pending: int = Field(default=2000, ge=1)
+    # Un-acked for this long: redelivered (to any worker). Longer than a slow durable write.
+    ack_wait_s: float = Field(default=60.0, gt=0)
+    fetch_batch: int = Field(default=250, ge=1, le=10_000)
+    reconnect_wait_s: float = Field(default=0.5, gt=0, le=60)
+
+
 class BatchConfig(_Section):
     # InfluxDB's documented sweet spot is 5 000-10 000 lines per request.
     max_lines: int = Field(default=5000, ge=1, le=100_000)
@@ -111,7 +134,11 @@ class MetricsConfig(_Section):
 
 
 class IngestConfig(_Section):
+    # Where messages come from: the MQTT broker (a shared persistent subscription) or a NATS
+    # JetStream stream (a durable pull consumer; see README "A clustered broker").
+    source: Literal["mqtt", "jetstream"] = "mqtt"
     mqtt: MqttConfig = MqttConfig()
+    jetstream: JetStreamConfig = JetStreamConfig()
     influx: InfluxConfig = InfluxConfig()
     batch: BatchConfig = BatchConfig()
     validation: ValidationConfig = ValidationConfig()
@@ -127,7 +154,8 @@ class IngestConfig(_Section):
 
     @property
     def batch_max_messages(self) -> int:
-        return self.batch.max_messages or max(1, self.mqtt.receive_maximum // 2)
+        window = self.jetstream.max_ack_pending if self.source == "jetstream" else self.mqtt.receive_maximum
+        return self.batch.max_messages or max(1, window // 2)
 
 
 def load_config(path: Path) -> IngestConfig:

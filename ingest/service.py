@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from seamline.ingest.batcher import Batcher, BatchLimits, Work
+from seamline.ingest.batcher import AckRef, Batcher, BatchLimits, Work
 from seamline.ingest.config import IngestConfig
 from seamline.ingest.gaps import GapTracker
 from seamline.ingest.metrics import IngestMetrics
@@ -92,10 +93,30 @@ class Intake:
                     received_s=time.monotonic())
 
 
+class Source(Protocol):
+    """Where messages come from: :class:`MqttSubscriber` or ``jetstream.JetStreamSource``."""
+
+    connects: int
+    stale_acks: int
+    connected: threading.Event  # set while connected to the broker or the NATS cluster
+
+    def start(self) -> None: ...
+    def ack_batch(self, acks: Sequence[AckRef]) -> None: ...
+    def stop(self) -> None: ...
+
+
+def make_source(config: IngestConfig, on_message: Callable[[str, bytes, int, int, int], None]) -> Source:
+    if config.source == "jetstream":
+        from seamline.ingest.jetstream import JetStreamSource  # nats-py only where it is used
+
+        return JetStreamSource(config.jetstream, on_message, name=f"seamline-ingest-{config.worker}")
+    return MqttSubscriber(config.mqtt, on_message)
+
+
 @dataclass(slots=True)
 class _Running:
     batcher: Batcher
-    subscriber: MqttSubscriber
+    subscriber: Source
     thread: threading.Thread
     closing: threading.Event
     abort: threading.Event
@@ -130,7 +151,7 @@ class IngestService:
     def _serve(self, stop: threading.Event, writer: PointWriter, store: QuarantineStore) -> int:
         c = self.config
         closing, abort = threading.Event(), threading.Event()
-        subscriber = MqttSubscriber(c.mqtt, self._on_message)
+        subscriber = make_source(c, self._on_message)
         limits = BatchLimits(max_lines=c.batch.max_lines, max_messages=c.batch_max_messages,
                              max_delay_s=c.batch.max_delay_s, queue_max_messages=c.batch.queue_max_messages)
         q = c.quarantine
@@ -183,7 +204,7 @@ class IngestService:
             if r.closing.is_set():
                 return
 
-    def _submit_self_metrics(self, batcher: Batcher, subscriber: MqttSubscriber, store: QuarantineStore) -> None:
+    def _submit_self_metrics(self, batcher: Batcher, subscriber: Source, store: QuarantineStore) -> None:
         self.metrics.sync_write_policy(self._policy.counters)
         gaps = self.intake.gaps
         extra = {

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Set up everything seamline needs on a Debian/Ubuntu machine, as root (or with sudo available):
-# Debian packages (Mosquitto, InfluxDB 1.x, Prometheus Alertmanager with amtool, SQLite, PostgreSQL 15
+# Debian packages (Mosquitto, NATS server (the clustered-broker tests), InfluxDB 1.x, Prometheus Alertmanager with amtool, SQLite, PostgreSQL 15
 # binaries for the rules' HA tests, iproute2 + nftables for their network namespaces, Python venv, Chromium and
 # Noto CJK fonts for the report's browser test) and the project's virtualenv.
 # Idempotent: a second run only checks. Used by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients influxdb influxdb-client prometheus-alertmanager sqlite3 postgresql-15 iproute2 nftables
+APT_PACKAGES=(mosquitto nats-server mosquitto-clients influxdb influxdb-client prometheus-alertmanager sqlite3 postgresql-15 iproute2 nftables
   python3 python3-venv python3-dev gcc openssl curl
   chromium fonts-noto-cjk)  # the report's browser test: Debian's Chromium, CJK glyphs for the Chinese pages
 

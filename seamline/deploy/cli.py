@@ -12,7 +12,8 @@ from seamline.errors import UsageError
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("systemd", help="systemd units, sysusers.d and tmpfiles.d for edge, ingest, rules and the confirmer")
+    p = sub.add_parser("systemd",
+                       help="systemd units, sysusers.d and tmpfiles.d for edge, ingest, rules and the confirmer")
     p.add_argument("--out", type=Path, required=True, help="directory to write into (created if missing)")
     p.add_argument("--services", default=",".join(SERVICES),
                    help=f"comma-separated subset of {', '.join(SERVICES)} (default: all; a gateway wants edge)")
