@@ -46,7 +46,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -292,6 +292,21 @@ class SqliteSpool:
             self._dropped[p] += n
         return ids
 
+    @contextlib.contextmanager
+    def _write(self, db: sqlite3.Connection, name: str) -> Iterator[None]:
+        """One write transaction: committed when the block ends, rolled back if it raises; an
+        SQLite error becomes a :class:`SpoolError` naming ``name``."""
+        try:
+            self._transaction(db, name)
+            try:
+                yield
+                db.execute("COMMIT")
+            except BaseException:
+                _rollback(db)
+                raise
+        except sqlite3.Error as exc:
+            raise SpoolError(f"spool {self._path}: {name} failed: {exc}") from exc
+
     def _transaction(self, db: sqlite3.Connection, name: str) -> None:
         if self._fault is not None:
             self._fault(name)
@@ -473,17 +488,9 @@ class SqliteSpool:
         with self._lock:
             db = self._conn()
             self._set_sync("NORMAL")
-            try:
-                self._transaction(db, "ack")
-                try:
-                    n, freed, kept, expired = self._ack_rows(db, wanted)
-                    self._write_counters(db, put=0, acked=n, dropped={}, extra={history.EXPIRED: expired[0]})
-                    db.execute("COMMIT")
-                except BaseException:
-                    _rollback(db)
-                    raise
-            except sqlite3.Error as exc:
-                raise SpoolError(f"spool {self._path}: ack failed: {exc}") from exc
+            with self._write(db, "ack"):
+                n, freed, kept, expired = self._ack_rows(db, wanted)
+                self._write_counters(db, put=0, acked=n, dropped={}, extra={history.EXPIRED: expired[0]})
             self._count -= n
             self._bytes -= freed
             self._hist_count += kept[0] - expired[0]
@@ -515,17 +522,9 @@ class SqliteSpool:
         with self._lock:
             db = self._conn()
             self._set_sync("NORMAL")
-            try:
-                self._transaction(db, "confirm")
-                try:
-                    n, freed = history.confirm(db, stored)
-                    self._write_counters(db, put=0, acked=0, dropped={}, extra={history.CONFIRMED: n})
-                    db.execute("COMMIT")
-                except BaseException:
-                    _rollback(db)
-                    raise
-            except sqlite3.Error as exc:
-                raise SpoolError(f"spool {self._path}: confirm failed: {exc}") from exc
+            with self._write(db, "confirm"):
+                n, freed = history.confirm(db, stored)
+                self._write_counters(db, put=0, acked=0, dropped={}, extra={history.CONFIRMED: n})
             self._hist_count -= n
             self._hist_bytes -= freed
             return n
@@ -537,23 +536,15 @@ class SqliteSpool:
             db = self._conn()
             self._set_sync("NORMAL")
             now = self._now_ms()
-            try:
-                self._transaction(db, "replay")
-                try:
-                    rows = history.unconfirmed(db, acked_before_ms=now - older_than_ms, now_ms=now, limit=limit)
-                    for topic, payload, priority in rows:
-                        size = message_size_bytes(topic, payload)
-                        db.execute("INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
-                                   "VALUES (?,?,?,0,?,?,1)", (topic, payload, priority, now, size))
-                        self._count += 1
-                        self._bytes += size
-                    self._write_counters(db, put=0, acked=0, dropped={}, extra={history.REPLAYED: len(rows)})
-                    db.execute("COMMIT")
-                except BaseException:
-                    _rollback(db)
-                    raise
-            except sqlite3.Error as exc:
-                raise SpoolError(f"spool {self._path}: replay failed: {exc}") from exc
+            with self._write(db, "replay"):
+                rows = history.unconfirmed(db, acked_before_ms=now - older_than_ms, now_ms=now, limit=limit)
+                for topic, payload, priority in rows:
+                    size = message_size_bytes(topic, payload)
+                    db.execute("INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
+                               "VALUES (?,?,?,0,?,?,1)", (topic, payload, priority, now, size))
+                    self._count += 1
+                    self._bytes += size
+                self._write_counters(db, put=0, acked=0, dropped={}, extra={history.REPLAYED: len(rows)})
             return len(rows)
 
     def resend(self, wanted: Mapping[str, Sequence[Range]]) -> dict[str, list[Range]]:
@@ -565,31 +556,23 @@ class SqliteSpool:
         with self._lock:
             db = self._conn()
             self._set_sync("NORMAL")
-            try:
-                self._transaction(db, "resend")
-                try:
-                    queued = 0
-                    for asset, ranges in wanted.items():
-                        have: list[Range] = history.pending_ranges(db, asset)
-                        for first, last in seqranges.merge(ranges):
-                            for _id, topic, payload, priority, rng in history.lookup(db, asset, first, last):
-                                db.execute(
-                                    "INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
-                                    "VALUES (?,?,?,0,?,?,1)",
-                                    (topic, payload, priority, self._now_ms(), message_size_bytes(topic, payload)))
-                                queued += 1
-                                have.append(rng)
-                        missing = seqranges.subtract(ranges, have)
-                        if missing:
-                            lost[asset] = missing
-                    # replays are copies: their kept originals stay until a confirm covers them
-                    self._write_counters(db, put=0, acked=0, dropped={}, extra={history.REPLAYED: queued})
-                    db.execute("COMMIT")
-                except BaseException:
-                    _rollback(db)
-                    raise
-            except sqlite3.Error as exc:
-                raise SpoolError(f"spool {self._path}: resend failed: {exc}") from exc
+            with self._write(db, "resend"):
+                queued = 0
+                for asset, ranges in wanted.items():
+                    have: list[Range] = history.pending_ranges(db, asset)
+                    for first, last in seqranges.merge(ranges):
+                        for _id, topic, payload, priority, rng in history.lookup(db, asset, first, last):
+                            db.execute(
+                                "INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
+                                "VALUES (?,?,?,0,?,?,1)",
+                                (topic, payload, priority, self._now_ms(), message_size_bytes(topic, payload)))
+                            queued += 1
+                            have.append(rng)
+                    missing = seqranges.subtract(ranges, have)
+                    if missing:
+                        lost[asset] = missing
+                # replays are copies: their kept originals stay until a confirm covers them
+                self._write_counters(db, put=0, acked=0, dropped={}, extra={history.REPLAYED: queued})
             self._count, self._bytes = (int(v) for v in db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM messages").fetchone())
             return lost
@@ -603,18 +586,10 @@ class SqliteSpool:
         with self._lock:
             db = self._conn()
             self._set_sync("NORMAL")  # like acks: a lost move means one more refused publish
-            try:
-                self._transaction(db, "quarantine")
-                try:
-                    moved, freed, _evicted = quarantine_table.move(
-                        db, rejections, now_ms=self._now_ms(),
-                        max_bytes=quarantine_table.quarantine_bound(self._max_bytes))
-                    db.execute("COMMIT")
-                except BaseException:
-                    _rollback(db)
-                    raise
-            except sqlite3.Error as exc:
-                raise SpoolError(f"spool {self._path}: quarantine failed: {exc}") from exc
+            with self._write(db, "quarantine"):
+                moved, freed, _evicted = quarantine_table.move(
+                    db, rejections, now_ms=self._now_ms(),
+                    max_bytes=quarantine_table.quarantine_bound(self._max_bytes))
             self._count -= moved
             self._bytes -= freed
             return moved
