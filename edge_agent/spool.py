@@ -536,15 +536,18 @@ class SqliteSpool:
             db = self._conn()
             self._set_sync("NORMAL")
             now = self._now_ms()
+            added = 0
             with self._write(db, "replay"):
                 rows = history.unconfirmed(db, acked_before_ms=now - older_than_ms, now_ms=now, limit=limit)
                 for topic, payload, priority in rows:
                     size = message_size_bytes(topic, payload)
                     db.execute("INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
                                "VALUES (?,?,?,0,?,?,1)", (topic, payload, priority, now, size))
-                    self._count += 1
-                    self._bytes += size
+                    added += size
                 self._write_counters(db, put=0, acked=0, dropped={}, extra={history.REPLAYED: len(rows)})
+            # counted once committed: a rolled-back replay leaves the in-memory totals as they were
+            self._count += len(rows)
+            self._bytes += added
             return len(rows)
 
     def resend(self, wanted: Mapping[str, Sequence[Range]]) -> dict[str, list[Range]]:
