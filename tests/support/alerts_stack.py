@@ -119,10 +119,13 @@ def replica(tmp_path: Path, name: str, influx: Influx, alerts: Path) -> RulesRep
     return RulesReplica(name, tmp_path / "replicas", cfg)
 
 
-def wait_for(pred: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+def wait_for(pred: Callable[[], bool], what: str, timeout_s: float = 60.0,
+             detail: Callable[[], str] = lambda: "") -> None:
+    """Poll ``pred``; on timeout fail with ``detail()`` (e.g. the services' logs) in the message."""
     deadline = time.monotonic() + timeout_s
     while not pred():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{detail()}")
         time.sleep(0.1)
 
 

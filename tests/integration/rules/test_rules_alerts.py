@@ -84,7 +84,8 @@ def test_two_replicas_one_notification(tmp_path: Path, stack: Stack, influx: Inf
     try:
         wait_for(lambda: stack.alertnames("firing") == ["machine_down"], "the notification")
         # both replicas are running with their alert job (only the lease holder evaluates)
-        wait_for(lambda: all("'alerts'" in r.log() for r in replicas), "both replicas' alert jobs")
+        wait_for(lambda: all("'alerts'" in r.log() for r in replicas), "both replicas' alert jobs",
+                 detail=lambda: "\n".join(f"--- {r.name} (alive {r.alive}):\n{r.log()[-3000:]}" for r in replicas))
         influx.machine("m002", "running", now())
         wait_for(lambda: stack.alertnames("resolved") == ["machine_down"], "the resolve")
     finally:
