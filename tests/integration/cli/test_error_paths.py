@@ -39,6 +39,7 @@ class Case:
     code: int
     says: tuple[str, ...]  # each must be in stderr ("{tmp}" is the temp dir's full path)
     never: tuple[str, ...] = ()  # secret values that must not be shown
+    one_line: bool = False  # the whole of stderr is one line
 
 
 def _schema_onto_file(tmp: Path) -> list[str]:
@@ -124,6 +125,16 @@ CASES = [
          ("{tmp}/rules.yaml", "foo")),
     Case("rules check-config, master data missing", lambda t: _rules(t, "master_data: m.yaml\n"), 2,
          ("{tmp}/m.yaml",)),
+    Case("rules check-config, MQTT CA relative to the config file is missing",
+         lambda t: _rules(t, f"master_data: {REPO}/rules/master_data.sample.yaml\nmqtt: {{tls_ca: ca.pem}}\n"), 2,
+         ("{tmp}/rules.yaml: mqtt.tls_ca: {tmp}/ca.pem does not exist; expected a PEM CA file",), one_line=True),
+    Case("rules run, capacity endpoint CA missing (checked before start)",
+         lambda t: ["rules", "run", "--config", _rules(t, f"master_data: {REPO}/rules/master_data.sample.yaml\n"
+                                                          "capacity: {http_tls_ca: /nonexistent/ca.pem}\n")[-1]], 2,
+         ("{tmp}/rules.yaml: capacity.http_tls_ca: /nonexistent/ca.pem does not exist",), one_line=True),
+    Case("rules check-config, unknown key in a config named relative to the working directory",
+         lambda t: [*_rules(t, "master_data: m.yaml\nfoo: 1\n")[:-1], os.path.relpath(t / "rules.yaml", "/")], 2,
+         ("{tmp}/rules.yaml: foo",), one_line=True),
 ]
 
 
@@ -184,6 +195,8 @@ def test_bad_input_is_one_line_and_an_exit_code(case: Case, tmp_path: Path) -> N
     for secret in case.never:
         assert secret not in err
     assert err.startswith("seamline "), err  # the command's own message, not a library's
+    if case.one_line:
+        assert len(err.splitlines()) == 1, err
 
 
 def test_match_check_accepts_the_samples() -> None:
