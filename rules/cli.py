@@ -19,7 +19,7 @@ from seamline.logsetup import configure, effective_level
 from seamline.progress import Progress
 from seamline.rules.bookings import BookingsUnavailableError
 from seamline.rules.bootstrap import make_catchup, make_service
-from seamline.rules.config import RulesConfig, load_config
+from seamline.rules.config import RulesConfig, load_config, load_service_config
 from seamline.rules.coordination.database import CoordinationUnavailable
 from seamline.rules.engine import compute_window
 from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
@@ -59,7 +59,7 @@ def _reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argpars
 def _run(args: argparse.Namespace) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    cfg = load_config(args.config)
+    cfg = load_service_config(args.config)
     configure(effective_level(cfg.logging.level, verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0)),
               cfg.logging.format)
     signals = StopSignals().install()  # before any work: a stop during start-up is graceful too
@@ -146,7 +146,7 @@ def _check_config(args: argparse.Namespace) -> int:
     from seamline.rules.alerts.config import load_alerts_config, resolve_rules
     from seamline.rules.master_data import load_master_data
 
-    cfg = load_config(args.config)
+    cfg = load_service_config(args.config)
     master = load_master_data(cfg.master_data)
     print(f"{args.config}: ok; master data {cfg.master_data}: {len(master.enterprises)} enterprises")
     if cfg.alerts is None:

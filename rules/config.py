@@ -218,10 +218,21 @@ def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = No
 
 
 def file_problems(cfg: RulesConfig) -> list[str]:
-    """``key: path problem; expected ...`` per TLS file the service could not read (paths resolved)."""
+    """``key: path problem; expected ...`` per TLS file the service could not read (paths resolved).
+    Checked whenever the config loads (``db init`` with the rules config too)."""
     wanted = [(f"mqtt.{k}", getattr(cfg.mqtt, k), what) for k, what in (
         ("tls_ca", "a PEM CA file"), ("tls_cert", "a PEM client certificate"), ("tls_key", "a PEM client key"))]
     wanted.append(("capacity.http_tls_ca", cfg.capacity.http_tls_ca, "a PEM CA file"))
+
+    found = (readable_file_problem(key, path, what) for key, path, what in wanted if path is not None)
+    return [p for p in found if p is not None]
+
+
+def input_problems(cfg: RulesConfig) -> list[str]:
+    """The master data and alert rules files ``rules run`` and ``check-config`` read (``db init`` and
+    other users of the ``influx:`` block do not need them)."""
+    wanted = [("master_data", cfg.master_data, "the master data YAML (rules/master_data.sample.yaml)"),
+              ("alerts", cfg.alerts, "the alert rules YAML (rules/alerts/alerts.sample.yaml)")]
     found = (readable_file_problem(key, path, what) for key, path, what in wanted if path is not None)
     return [p for p in found if p is not None]
 
@@ -250,3 +261,11 @@ def load_config(path: Path) -> RulesConfig:
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
     return parse_config(raw, source=str(path.resolve()), base_dir=path.resolve().parent)
+
+
+def load_service_config(path: Path) -> RulesConfig:
+    """:func:`load_config` plus the files the service itself reads (master data, alert rules)."""
+    cfg = load_config(path)
+    if problems := input_problems(cfg):
+        raise ConfigError("\n".join(f"{path.resolve()}: {p}" for p in problems))
+    return cfg

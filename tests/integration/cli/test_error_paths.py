@@ -132,6 +132,10 @@ CASES = [
          lambda t: ["rules", "run", "--config", _rules(t, f"master_data: {REPO}/rules/master_data.sample.yaml\n"
                                                           "capacity: {http_tls_ca: /nonexistent/ca.pem}\n")[-1]], 2,
          ("{tmp}/rules.yaml: capacity.http_tls_ca: /nonexistent/ca.pem does not exist",), one_line=True),
+    Case("rules check-config, the sample copied alone (its master data and alert rules are not there)",
+         lambda t: _rules(t, (REPO / "rules/rules.sample.yaml").read_text(encoding="utf-8")), 2,
+         ("{tmp}/rules.yaml: master_data: {tmp}/master_data.sample.yaml does not exist",
+          "{tmp}/rules.yaml: alerts: {tmp}/alerts/alerts.sample.yaml does not exist")),
     Case("rules check-config, unknown key in a config named relative to the working directory",
          lambda t: [*_rules(t, "master_data: m.yaml\nfoo: 1\n")[:-1], os.path.relpath(t / "rules.yaml", "/")], 2,
          ("{tmp}/rules.yaml: foo",), one_line=True),
