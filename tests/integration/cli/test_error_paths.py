@@ -142,6 +142,44 @@ CASES = [
 ]
 
 
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the working directory the cases run in (/): the message must still
+    name the full path."""
+    return os.path.relpath(path, "/")
+
+
+def _write(tmp: Path, name: str, data: bytes) -> Path:
+    (tmp / name).write_bytes(data)
+    return tmp / name
+
+
+CASES += [
+    Case("db init, config file missing (named relative)", lambda t: ["db", "init", "--config", _rel(t / "nope.yaml")],
+         2, ("{tmp}/nope.yaml: cannot read",), one_line=True),
+    Case("notify, config not YAML (named relative)",
+         lambda t: ["notify", "--config", _rel(_write(t, "n.yaml", b"a: [b\n"))], 2,
+         ("{tmp}/n.yaml", "not valid YAML"), one_line=True),
+    Case("match, a CSV saved as .xlsx (named relative)",
+         lambda t: ["match", "--orders", _rel(_write(t, "orders.xlsx", b"order_id,buyer\nA,b\n")),
+                    "--capacity", str(REPO / "matching/samples/capacity.json")], 2,
+         ("{tmp}/orders.xlsx", "not a readable .xlsx workbook"), one_line=True),
+    Case("match, empty orders file", lambda t: _orders(t, b""), 2, ("{tmp}/orders.csv", "empty file"), one_line=True),
+    Case("match, capacity file missing (named relative)",
+         lambda t: ["match", "--orders", str(REPO / "matching/samples/orders.csv"), "--capacity",
+                    _rel(t / "cap.json")], 2, ("{tmp}/cap.json",)),
+    Case("systemd, --out under a file",
+         lambda t: ["systemd", "--out", _rel(_write(t, "afile", b"") / "units"), "--services", "edge"], 2,
+         ("{tmp}/afile/units/", "cannot write"), one_line=True),
+    Case("status, the config serves no /metrics",
+         lambda t: ["status", "--config", str(REPO / "ingest/ingest.sample.yaml")], 2,
+         ("ingest.sample.yaml: metrics.port: not set",), one_line=True),
+    Case("rules backfill, --from not a time",
+         lambda t: ["rules", "backfill", "--config", str(REPO / "rules/rules.sample.yaml"), "--from", "yesterday",
+                    "--to", "2026-01-01T00:00Z"], 2, ("--from", "ISO 8601"), one_line=True),
+]
+
+
 ENV_CASES = [
     ("environment override of a port", ["ingest", "check-config"], {"SEAMLINE_INGEST__MQTT__PORT": "abc"},
      ("{tmp}/ingest.yaml", "mqtt.port"), ()),
