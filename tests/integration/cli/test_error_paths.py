@@ -323,3 +323,13 @@ def test_rules_run_stops_with_the_signals_exit_code(signum: int, code: int, tmp_
     rest = proc.communicate(timeout=60)[1]
     assert proc.returncode == code, "".join(seen) + rest
     assert "Traceback" not in "".join(seen) + rest
+
+
+@pytest.mark.parametrize("action", ["list", "replay"])
+def test_reading_a_quarantine_never_written_creates_nothing(action: str, tmp_path: Path) -> None:
+    tmp = tmp_path.resolve()
+    argv = _ingest(tmp, "quarantine: {path: state/q.sqlite}\n", "quarantine", action)
+    done = run(argv)
+    assert done.returncode == 0, done.stderr
+    assert f"no quarantine at {tmp}/state/q.sqlite" in done.stderr
+    assert not (tmp / "state").exists()
