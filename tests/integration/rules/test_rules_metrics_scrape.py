@@ -87,6 +87,10 @@ def test_rules_run_metrics_while_influxdb_is_there_then_stopped(tmp_path: Path) 
         assert 'seamline_rules_job_last_success_timestamp_seconds{job="lease"}' in up
         for job in ("1h@Asia/Shanghai", "1d@Asia/Shanghai"):  # the sample master data's windows
             assert up[f'seamline_rules_windows_late{{job="{job}"}}'] == 0.0  # nothing due since start
+        person = subprocess.run([SEAMLINE, "status", "--config", str(config)], capture_output=True, text=True,
+                                timeout=60)
+        assert person.returncode == 0, person.stderr
+        assert "windows_late" in person.stdout and "alert_evaluation_failures_total" in person.stdout
         influx.stop()
         wait_for(lambda: scrape(port).get(ALERT_FAILURES, 0) >= 2, "failed evaluations counted")
         down = scrape(port)
