@@ -92,3 +92,26 @@ def test_consumer_lag_is_now_minus_the_newest_written_device_time(
         assert m["seamline_ingest_write_errors_total{class=\"retryable\"}"] == 0.0
     finally:
         assert proc.terminate() == 143
+
+
+def test_database_missing_counts_permanent_errors_while_it_lasts(
+    tmp_path: Path, mosquitto: MosquittoProcess, publisher: Publisher, influxd: InfluxdProcess,
+) -> None:
+    """InfluxDB answers but the database is not there (404): nothing is acked, and the scrape says
+    why while it lasts — permanent write errors and retries counted, not only once it is fixed."""
+    port = free_port()
+    cfg = ingest_config(tmp_path / "ingest.yaml", mqtt_port=mosquitto.port, influx_url=influxd.url,
+                        database="t_never_created", metrics={"port": port, "interval_s": 0.5})
+    proc = IngestProcess(cfg, log_path=tmp_path / "ingest.log")
+    proc.start()
+    try:
+        proc.wait_subscribed()
+        publisher.publish_all([(sewing_topic("g1"), sewing_payload(0, int(time.time() * 1000) - 1000))])
+        wait_until(lambda: scrape(port).get('seamline_ingest_write_errors_total{class="permanent"}', 0) >= 2
+                   and scrape(port).get("seamline_ingest_write_retries_total", 0) >= 1,
+                   timeout_s=60, what="permanent write errors and retries counted while the database is missing")
+        m = scrape(port)
+        assert m["seamline_ingest_messages_acked_total"] == 0.0
+        assert m['seamline_ingest_write_errors_total{class="retryable"}'] == 0.0  # the class says what to fix
+    finally:
+        proc.terminate()
