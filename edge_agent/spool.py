@@ -531,9 +531,13 @@ class SqliteSpool:
 
     def replay_unconfirmed(self, *, older_than_ms: int, limit: int = 10_000) -> int:
         """Queue again (as replays) kept messages acknowledged more than ``older_than_ms`` ago that no
-        confirm has covered; each at most once per ``older_than_ms``. Returns how many."""
+        confirm has covered; each at most once per ``older_than_ms``, and none while earlier replays
+        are still queued (an uplink slower than the period would otherwise queue copies of copies).
+        Returns how many."""
         with self._lock:
             db = self._conn()
+            if history.replays_queued(db):
+                return 0
             self._set_sync("NORMAL")
             now = self._now_ms()
             added = 0
@@ -562,9 +566,13 @@ class SqliteSpool:
             with self._write(db, "resend"):
                 queued = 0
                 for asset, ranges in wanted.items():
-                    have: list[Range] = history.pending_ranges(db, asset)
+                    unsent = history.pending(db, asset)  # delivered anyway: not queued twice
+                    have: list[Range] = list(unsent)
                     for first, last in seqranges.merge(ranges):
                         for _id, topic, payload, priority, rng in history.lookup(db, asset, first, last):
+                            if rng in unsent:
+                                continue
+                            unsent.add(rng)
                             db.execute(
                                 "INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
                                 "VALUES (?,?,?,0,?,?,1)",

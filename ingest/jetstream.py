@@ -96,6 +96,11 @@ class JetStreamSource:
     def ack(self, mid: int, qos: int, generation: int) -> None:
         self.ack_batch([(mid, qos, generation)])
 
+    def leave(self, timeout_s: float) -> bool:
+        """Nothing to leave: workers pull from one durable consumer, a stopped one holds no share
+        (what it fetched and did not ack is redelivered to any worker after ``ack_wait_s``)."""
+        return False
+
     def stop(self) -> None:
         """Send the acks handed over so far, close the connection (the consumer stays)."""
         loop, stopping = self._loop, self._stopping
