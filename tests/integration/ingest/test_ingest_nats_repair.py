@@ -89,7 +89,7 @@ def missing(url: str, db: str, gws: list[Gateway]) -> int:
 
 def deaf_gateways_only(gws: list[Gateway], url: str, db: str, after: int) -> None:
     """nats-server 2.9.10: an MQTT QoS 1 subscription whose JetStream consumer lived on the killed
-    node may deliver nothing more while its connection stays up (seen in 1 of 3 runs): that
+    node may deliver nothing more while its connection stays up (2 of 3 runs): that
     gateway hears no confirm or resend and cannot repair. If what is still missing is all such a
     gateway's, xfail with the count; anything else missing fails the test."""
     if not after:
