@@ -62,6 +62,9 @@ DISCONNECT_WITH_WILL = 0x04
 # DISCONNECT after the spool has been drained as far as time allows.
 STOP_RESERVE_S = 2.0
 _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
+# A refused subscription (confirm/resend topics) is tried again after 1 s, doubling up to 30 s.
+SUBSCRIBE_RETRY_S = 1.0
+SUBSCRIBE_RETRY_MAX_S = 30.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,6 +151,8 @@ class _Connection:
         self.rejected: list[Rejection] = []  # refused by the broker: moved to the quarantine
         self.offline_mid: int | None = None
         self.offline_acked = False
+        self.subscribe_at: float | None = None  # monotonic time to subscribe again after a refusal
+        self.subscribe_delay_s = 0.0
 
 
 class Uplink:
@@ -289,6 +294,7 @@ class Uplink:
         client.on_publish = self._on_publish
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         try:
             if s.v5:
                 client.connect(host, port, keepalive=s.keepalive_s, clean_start=True)
@@ -311,6 +317,9 @@ class Uplink:
             if conn.connected:
                 if conn.birth_pending:
                     self._publish_birth(conn)
+                if conn.subscribe_at is not None and time.monotonic() >= conn.subscribe_at:
+                    conn.subscribe_at = None
+                    client.subscribe([(t, 1) for t in self._subscriptions])
                 if self._stop_mode is None or self._draining():
                     self._pump(conn)
             elif time.monotonic() - conn.started > self._s.connect_timeout_s:
@@ -461,6 +470,21 @@ class Uplink:
             self._on_message_cb(message.topic, bytes(message.payload))
         except Exception:  # a bad request must not take the publisher down
             log.exception("uplink %s: handling a message on %s failed", self._s.client_id, message.topic)
+
+    def _on_subscribe(self, client: mqtt.Client, conn: _Connection, mid: int, reasons: list[ReasonCode],
+                      properties: Any) -> None:
+        """A subscription the broker refused (SUBACK 0x80: nats-server 2.9.10 while its cluster
+        recovers from a lost node) would leave the gateway deaf to confirms and resends: subscribe
+        again on this connection after a doubling delay (a reconnect would not be needed, and an ACL
+        that refuses for good then costs one SUBSCRIBE per ``SUBSCRIBE_RETRY_MAX_S``)."""
+        refused = [r for r in reasons if r.is_failure]
+        if not refused:
+            conn.subscribe_delay_s = 0.0
+            return
+        conn.subscribe_delay_s = min(SUBSCRIBE_RETRY_MAX_S, max(SUBSCRIBE_RETRY_S, 2 * conn.subscribe_delay_s))
+        conn.subscribe_at = time.monotonic() + conn.subscribe_delay_s
+        self._fail(f"{self._where} refused the subscription to confirms and resends ({refused[0]}); "
+                   f"subscribing again in {conn.subscribe_delay_s:.0f} s")
 
     def _on_disconnect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: ReasonCode,
                        properties: Any) -> None:

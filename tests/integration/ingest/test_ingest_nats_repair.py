@@ -88,10 +88,10 @@ def missing(url: str, db: str, gws: list[Gateway]) -> int:
 
 
 def deaf_gateways_only(gws: list[Gateway], url: str, db: str, after: int) -> None:
-    """nats-server 2.9.10: an MQTT QoS 1 subscription whose JetStream consumer lived on the killed
-    node may deliver nothing more while its connection stays up (2 of 3 runs): that
-    gateway hears no confirm or resend and cannot repair. If what is still missing is all such a
-    gateway's, xfail with the count; anything else missing fails the test."""
+    """nats-server 2.9.10 refuses MQTT subscriptions (SUBACK 0x80) while its cluster recovers from
+    the lost node (2 of 3 runs); before the uplink subscribed again after a refusal, that gateway
+    heard no confirm or resend and could not repair (47 and 150 seq left). If what is still missing
+    is all a gateway's that heard no confirm, xfail with the count; anything else fails the test."""
     if not after:
         return
     deaf = [g for g in gws if g.repair is not None and g.repair.counters.confirms == 0]
