@@ -13,7 +13,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
-from seamline.edge_agent.uplink import SUBSCRIBE_RETRY_MAX_S, SUBSCRIBE_RETRY_S, Uplink, UplinkSettings, _Connection
+from seamline.edge_agent.uplink import Uplink, UplinkSettings
+from seamline.edge_agent.uplink_settings import SUBSCRIBE_RETRY_MAX_S, SUBSCRIBE_RETRY_S, _Connection
 
 
 def _code(value: int) -> ReasonCode:
