@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from seamline.errors import UsageError
+from seamline.errors import InputError, UsageError
 from seamline.ingest.config import load_config
 from seamline.logsetup import configure, effective_level
 from seamline.sample_config import add_sample_config
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return int(args.handler(args))
-    except UsageError as exc:
+    except InputError as exc:  # UsageError among them; a TLS or credentials file the config names
         print(f"seamline ingest: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

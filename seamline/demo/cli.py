@@ -25,8 +25,9 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--faults", choices=("none", "light", "heavy"), help="sensor-node faults")
     p.add_argument("--no-energy", action="store_true", help="leave out the Modbus energy equipment")
-    p.add_argument("--broker-restart", action="store_true",
-                   help="restart the central broker mid-replay, then repair with seamline ingest confirm")
+    p.add_argument("--broker-restart", action=argparse.BooleanOptionalAction, default=None,
+                   help="restart the central broker mid-replay, then repair with seamline ingest confirm "
+                        "(default: on; --no-broker-restart leaves it out)")
     p.add_argument("--insecure", action="store_true",
                    help="no TLS, certificates, ACL or InfluxDB auth (the demo is secured by default)")
     p.add_argument("--workdir", type=Path, help="where servers keep data and logs (default var/demo)")
@@ -44,8 +45,8 @@ def options_from(args: argparse.Namespace) -> DemoOptions:
         changes["energy"] = False
     if args.insecure:
         changes["secure"] = False
-    if args.broker_restart:
-        changes["broker_restart"] = True
+    if args.broker_restart is not None:
+        changes["broker_restart"] = args.broker_restart
     for k in ("factories", "lines", "machines"):
         if k in changes and not 1 <= changes[k] <= 999:
             raise UsageError(f"--{k} must be 1..999, got {changes[k]}")

@@ -57,8 +57,8 @@ def run_demo(opts: DemoOptions, *, progress: TextIO | None = None,
         out = summary.build(run)
         if repaired is not None:
             out["repair"] = repaired
-            out["repaired"] = repaired["repaired"]
-            out["definitively_lost"] = repaired["definitively_lost"]
+            for k in ("repaired", "repaired_ranges", "definitively_lost", "definitively_lost_ranges"):
+                out[k] = repaired[k]
         assert run.floor is not None
         month = datetime.fromtimestamp(run.start_ms / 1000, TZ).strftime("%Y-%m")
         doc = master.master_data(run.floor, run.plant, opts.enterprises, month)
