@@ -24,44 +24,70 @@ not on whole periods, or no state event known for part of the window. Seconds in
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-from seamline.rules.kpi.sewing import MachineTotals
+from seamline.rules.kpi.sewing import MachineTotals, machine_time_kpi
+from seamline.rules.machine_kpi import MachineWindow
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
 
 Range = tuple[int, int]  # [start, end) UTC ms
 
 
+class Part(enum.Flag):
+    """The ranges of a plan a sum is read for (see :meth:`SumPlan.needs`)."""
+
+    WINDOW = enum.auto()  # the window, validated in full
+    SPAN = enum.auto()  # a planned span
+    BEFORE = enum.auto()  # the period before a span
+    HEAD = enum.auto()  # the threshold after a span's start (clipped to it)
+    END = enum.auto()  # the span's last period
+    TAIL = enum.auto()  # the threshold after a span's end
+
+
+def _sum(parts: Part, default: float = 0.0) -> Any:
+    return field(default=default, metadata={"parts": parts})
+
+
+_W, _S, _B, _H, _E, _T = Part.WINDOW, Part.SPAN, Part.BEFORE, Part.HEAD, Part.END, Part.TAIL
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpanSums:
-    """Sums over one machine's aggregates whose period starts in one range (``period_s > 0``)."""
+    """Sums over one machine's aggregates whose period starts in one range (``period_s > 0``);
+    each is read only for the parts of a plan its metadata names (absent: 0)."""
 
-    count: int = 0
-    split_count: int = 0  # of them with the event split (``stop_threshold_s`` present)
-    not_good: int = 0  # stale or historical
-    period_s: float = 0.0
-    period_min_s: float = 0.0
-    period_max_s: float = 0.0
-    run_s: float = 0.0
-    idle_s: float = 0.0
-    off_s: float = 0.0
-    down_s: float = 0.0
-    pieces: int = 0
-    rejects: int = 0
-    pieces_unobserved: int = 0
-    unobserved_s: float = 0.0
-    state_known_s: float = 0.0
-    event_down_s: float = 0.0
-    event_off_s: float = 0.0
-    stop_s: float = 0.0
-    stop_late_s: float = 0.0
-    idle_open_s: float = 0.0
-    idle_reason_s: float = 0.0
-    breakdowns: int = 0
-    threshold_min_s: float = 0.0
-    threshold_max_s: float = 0.0
+    count: int = _sum(_W | _B | _T, 0)
+    split_count: int = _sum(_W | _B | _T, 0)  # of them with the event split (``stop_threshold_s`` present)
+    not_good: int = 0  # stale or historical, from a period before the window to the threshold after it
+    period_min_s: float = _sum(_W)
+    period_max_s: float = _sum(_W | _B)
+    run_s: float = _sum(_W | _S)
+    idle_s: float = _sum(_W)
+    off_s: float = _sum(_W)
+    down_s: float = _sum(_W)
+    pieces: int = _sum(_W, 0)
+    rejects: int = _sum(_W, 0)
+    pieces_unobserved: int = _sum(_W, 0)
+    unobserved_s: float = _sum(_W)
+    state_known_s: float = _sum(_W)
+    event_down_s: float = _sum(_W | _S)
+    event_off_s: float = _sum(_W | _S)
+    stop_s: float = _sum(_W | _S)
+    stop_late_s: float = _sum(_W | _S | _H | _T)
+    idle_open_s: float = _sum(_B | _E)
+    idle_reason_s: float = _sum(_W)
+    breakdowns: int = _sum(_W, 0)
+    threshold_min_s: float = _sum(_W)
+    threshold_max_s: float = _sum(_W)
+
+
+def sums_for(parts: Part) -> frozenset[str]:
+    """Names of the :class:`SpanSums` read for a range playing ``parts``."""
+    return frozenset(f.name for f in fields(SpanSums) if f.metadata.get("parts", Part(0)) & parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +113,26 @@ class SumPlan:
         edges = [*self.window, *(t for r in self.planned for t in r)]
         return p > 0 and self.threshold_ms % p == 0 and all(t % p == 0 for t in edges)
 
-    def ranges(self) -> list[Range]:
-        """Every range to sum: the window, each planned span, the period before each span end,
-        and the threshold's worth of periods after each (clipped to the span at its start)."""
-        out = [self.window, *self.planned]
+    def needs(self) -> dict[Range, frozenset[str]]:
+        """Every range to sum and the :class:`SpanSums` it needs (the fewer, the less InfluxDB
+        works: its cost goes by series × aggregate): the window in full, each planned span's
+        times, the period before each span (whole, its open idle) and the threshold's worth of
+        periods after its start and after its end (their late stops)."""
+        out: dict[Range, Part] = {self.window: Part.WINDOW}
+        p, thr = self.period_ms, self.threshold_ms
         for a, b in self.planned:
-            out += [(a - self.period_ms, a), (a, min(b, a + self.threshold_ms)),
-                    (b - self.period_ms, b), (b, b + self.threshold_ms)]
-        return list(dict.fromkeys(out))
+            for rng, part in (((a, b), _S), ((a - p, a), _B), ((a, min(b, a + thr)), _H), ((b - p, b), _E),
+                              ((b, b + thr), _T)):
+                out[rng] = out.get(rng, Part(0)) | part
+        return {rng: sums_for(parts) for rng, parts in out.items()}
+
+    def ranges(self) -> list[Range]:
+        return list(self.needs())
 
 
 def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float) -> str | None:
-    """Why ``s`` does not stand for every period of ``rng`` with the split, else ``None``."""
-    length_s = (rng[1] - rng[0]) / 1000
-    if s.count * period_ms != rng[1] - rng[0] or abs(s.period_s - length_s) > 1e-6:
+    """Why the window's sums ``s`` do not stand for every period of it with the split."""
+    if s.count * period_ms != rng[1] - rng[0]:
         return "not every period observed"
     if s.period_min_s != s.period_max_s or round(s.period_max_s * 1000) != period_ms:
         return "periods of another length"
@@ -108,7 +140,7 @@ def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float) -> str |
         return "aggregates without the split at this threshold"
     if s.not_good:
         return "stale or replayed aggregates"
-    if abs(s.state_known_s - length_s) > 1e-6:
+    if abs(s.state_known_s - (rng[1] - rng[0]) / 1000) > 1e-6:
         return "no state event known for part of it"
     return None
 
@@ -127,10 +159,9 @@ def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float) 
     if w.pieces_unobserved or w.unobserved_s > 0:
         return "pieces counted across a data gap"
     for a, _ in plan.planned:
-        before = (a - plan.period_ms, a)
-        why = _whole(sums.get(before, SpanSums()), before, plan.period_ms, threshold_s)
-        if why:
-            return f"the period before a planned span: {why}"
+        before = sums.get((a - plan.period_ms, a), SpanSums())
+        if (before.count, before.split_count, round(before.period_max_s * 1000)) != (1, 1, plan.period_ms):
+            return "the period before a planned span missing or without the split"
     for _, b in plan.planned:
         after = sums.get((b, b + plan.threshold_ms), SpanSums())
         if after.split_count != after.count or after.not_good:
@@ -174,3 +205,10 @@ def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Wind
         planned_observed_s=planned_s, run_s=w.run_s, idle_s=w.idle_s, off_s=w.off_s, down_s=w.down_s,
         run_planned_s=run_planned, operating_s=operating, stop_s=stop, breakdowns=0, good_pieces=w.pieces,
         rejects=w.rejects, unobserved_pieces=0, downtime_s=(("stop", stop),) if stop > 0 else ())
+
+
+def machine_window(totals: MachineTotals, window: Window, *, coverage_threshold: float) -> MachineWindow:
+    """What :func:`rules.machine_kpi.machine_kpi` returns, for totals from sums (fully observed:
+    the observed time is the window, no gap bridged)."""
+    return MachineWindow(machine_time_kpi(totals, window, coverage_threshold=coverage_threshold), totals,
+                         SpanSet((window.span,)))

@@ -13,14 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from seamline.storage.influxql import quote_ident, quote_string
 from seamline.storage.query_client import QueryClient
 from seamline.storage.query_errors import QueryError, QueryRefusedError
 from seamline.storage.schema import Measurement, Tag, TagName
 
-__all__ = ["CountingClient", "FieldEquals", "Row", "Select", "Series", "TagIn", "decode", "enterprise_condition"]
+__all__ = ["AggregateFn", "CountingClient", "FieldEquals", "Row", "Select", "Series", "TagIn", "decode",
+           "enterprise_condition"]
 
 Row = Mapping[str, Any]
 
@@ -34,6 +35,21 @@ class FieldEquals:
 
     def render(self) -> str:
         return f"{quote_ident(self.field)} = {quote_string(self.value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateFn:
+    """``fn("field") AS "fn_field"``: one InfluxQL aggregate over the rows a Select keeps."""
+
+    fn: Literal["sum", "count", "min", "max"]
+    field: str
+
+    @property
+    def alias(self) -> str:
+        return f"{self.fn}_{self.field}"
+
+    def render(self) -> str:
+        return f"{self.fn}({quote_ident(self.field)}) AS {quote_ident(self.alias)}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,7 +76,8 @@ class Select:
     ``kpi_rp``). ``positive`` keeps rows whose numeric field is > 0 (e.g. aggregates:
     ``period_s``); ``any_of`` keeps rows matching one of the string conditions; ``latest``
     returns only the newest row per series (``ORDER BY time DESC LIMIT 1``); ``tags_in`` keeps
-    rows whose tags take one of the given values. Times in UTC ms."""
+    rows whose tags take one of the given values; ``aggregates`` replace ``fields`` by one row per
+    series of aggregates over them (columns named ``fn_field``). Times in UTC ms."""
 
     measurement: Measurement
     fields: tuple[str, ...]
@@ -73,17 +90,21 @@ class Select:
     any_of: tuple[FieldEquals, ...] = ()
     latest: bool = False
     tags_in: tuple[TagIn, ...] = ()
+    aggregates: tuple[AggregateFn, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.enterprises:
             raise ValueError("a Select needs at least one enterprise")
         if self.start_ms is not None and self.start_ms >= self.end_ms:
             raise ValueError(f"empty time range [{self.start_ms}, {self.end_ms}) ms")
-        named = [*self.fields, *((self.positive,) if self.positive else ()), *(c.field for c in self.any_of)]
+        named = [*self.fields, *((self.positive,) if self.positive else ()), *(c.field for c in self.any_of),
+                 *(a.field for a in self.aggregates)]
         self.measurement.check(tags=(Tag.ENTERPRISE, *self.group_by, *(t.tag for t in self.tags_in)), fields=named)
 
     def render(self) -> str:
         cols = ", ".join(quote_ident(f) for f in self.fields) if self.fields else "*"
+        if self.aggregates:
+            cols = ", ".join(a.render() for a in self.aggregates)
         where = [enterprise_condition(self.enterprises)]
         if self.start_ms is not None:
             where.append(f"time >= {self.start_ms}ms")
