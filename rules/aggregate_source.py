@@ -140,7 +140,7 @@ def read_batch(source: InfluxSource, master: MasterData, group: Sequence[Enterpr
     out.refused["no aggregates"] += sum(1 for k in set(rest) if k not in sums)
     if rest:
         events = source.fetch(sorted({k.enterprise for k in rest}), window, energy_kinds=(),
-                              sewing_assets={k.asset for k in rest})
+                              sewing_assets=set(rest))
         machines = {k: v for k, v in events.machines.items() if k not in out.totals}
         out.data = replace(out.data, machines=machines)
     return out

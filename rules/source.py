@@ -28,7 +28,7 @@ from seamline.rules.kpi.sewing import Aggregate
 from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
-from seamline.storage.query import CountingClient, Select, Series, TagIn
+from seamline.storage.query import CountingClient, Select, Series, SeriesIs
 from seamline.storage.query_client import QueryClient
 from seamline.storage.schema import (
     ASSET_IDENTITY,
@@ -246,7 +246,7 @@ class InfluxSource:
         return self._client
 
     def selects(self, enterprises: Sequence[str], window: Window, energy_kinds: Iterable[str],
-                sewing_assets: Collection[str] | None = None) -> list[Select]:
+                sewing_assets: Collection[AssetKey] | None = None) -> list[Select]:
         """The statements for one window (public so tests can read exactly what is asked).
         ``sewing_assets``: read only these machines' aggregates and events (an empty collection:
         none of the three sewing statements); ``None``: all."""
@@ -259,13 +259,14 @@ class InfluxSource:
         def sel(measurement: Measurement, **kw: Any) -> Select:
             return Select(measurement=measurement, rp=s.rp, enterprises=ents, **kw)
 
-        only = (TagIn(tag=Tag.ASSET, values=tuple(sorted(sewing_assets))),) if sewing_assets else ()
+        only = tuple(SeriesIs(((Tag.ENTERPRISE, k.enterprise), (Tag.SITE, k.site), (Tag.AREA, k.area),
+                               (Tag.ASSET, k.asset))) for k in sorted(sewing_assets or ()))
         sewing = [
-            sel(SEWING, fields=AGGREGATE_FIELDS, group_by=ASSET_IDENTITY, positive=PERIOD_S, tags_in=only,
+            sel(SEWING, fields=AGGREGATE_FIELDS, group_by=ASSET_IDENTITY, positive=PERIOD_S, series=only,
                 start_ms=start_ms - int(s.aggregate_period_s * 1000), end_ms=ahead_ms),
             sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY, start_ms=start_ms, end_ms=ahead_ms,
-                tags_in=only),
-            sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY, tags_in=only,
+                series=only),
+            sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY, series=only,
                 start_ms=start_ms - int(s.state_lookback_s * 1000), end_ms=start_ms, latest=True),
         ] if sewing_assets is None or sewing_assets else []
         out = [*sewing,
@@ -281,7 +282,7 @@ class InfluxSource:
         return out
 
     def fetch(self, enterprises: Sequence[str], window: Window, *, energy_kinds: Iterable[str],
-              sewing_assets: Collection[str] | None = None) -> WindowData:
+              sewing_assets: Collection[AssetKey] | None = None) -> WindowData:
         kinds = _kinds(energy_kinds)
         results = self._client.run(self.selects(enterprises, window, kinds, sewing_assets))
         if sewing_assets is not None and not sewing_assets:

@@ -20,8 +20,8 @@ from seamline.storage.query_client import QueryClient
 from seamline.storage.query_errors import QueryError, QueryRefusedError
 from seamline.storage.schema import Measurement, Tag, TagName
 
-__all__ = ["AggregateFn", "CountingClient", "FieldEquals", "Row", "Select", "Series", "TagIn", "decode",
-           "enterprise_condition"]
+__all__ = ["AggregateFn", "CountingClient", "FieldEquals", "Row", "Select", "Series", "SeriesIs", "TagIn",
+           "decode", "enterprise_condition"]
 
 Row = Mapping[str, Any]
 
@@ -50,6 +50,22 @@ class AggregateFn:
 
     def render(self) -> str:
         return f"{self.fn}({quote_ident(self.field)}) AS {quote_ident(self.alias)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesIs:
+    """``tag = 'value' AND ...``: one series (or a few) by its tags; several in one Select are
+    OR-ed, e.g. the machines the aggregate path leaves to their events (ids repeat across
+    enterprises, so ``asset`` alone would read every enterprise's machine of that name)."""
+
+    tags: tuple[tuple[TagName, str], ...]
+
+    def __post_init__(self) -> None:
+        if not self.tags:
+            raise ValueError("SeriesIs needs at least one tag")
+
+    def render(self) -> str:
+        return "(" + " AND ".join(f"{quote_ident(t)} = {quote_string(v)}" for t, v in self.tags) + ")"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +107,7 @@ class Select:
     latest: bool = False
     tags_in: tuple[TagIn, ...] = ()
     aggregates: tuple[AggregateFn, ...] = ()
+    series: tuple[SeriesIs, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.enterprises:
@@ -99,7 +116,9 @@ class Select:
             raise ValueError(f"empty time range [{self.start_ms}, {self.end_ms}) ms")
         named = [*self.fields, *((self.positive,) if self.positive else ()), *(c.field for c in self.any_of),
                  *(a.field for a in self.aggregates)]
-        self.measurement.check(tags=(Tag.ENTERPRISE, *self.group_by, *(t.tag for t in self.tags_in)), fields=named)
+        tags = (Tag.ENTERPRISE, *self.group_by, *(t.tag for t in self.tags_in),
+                *(t for s in self.series for t, _ in s.tags))
+        self.measurement.check(tags=tags, fields=named)
 
     def render(self) -> str:
         cols = ", ".join(quote_ident(f) for f in self.fields) if self.fields else "*"
@@ -114,6 +133,8 @@ class Select:
         if self.any_of:
             where.append("(" + " OR ".join(c.render() for c in self.any_of) + ")")
         where += [t.render() for t in self.tags_in]
+        if self.series:
+            where.append("(" + " OR ".join(c.render() for c in self.series) + ")")
         source = f"{quote_ident(self.rp)}.{quote_ident(self.measurement.name)}"
         q = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
         q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)
