@@ -92,7 +92,8 @@ class SewingMachineMetrics(Metrics):
         "s", "Seconds before this period of an idle period that reached stop_threshold_s in it", ge=0)
     idle_open_s: float | None = _m(
         "s", "Length so far of the idle period open at the period's end, when shorter than stop_threshold_s", ge=0)
-    idle_reason_s: float | None = _m("s", "Idle seconds (state events) in idle periods with a known reason", ge=0)
+    idle_reason_s: float | None = _m(
+        "s", "Idle seconds (state events) in idle periods with a known reason, stops or open at the period's end", ge=0)
     breakdowns: Count | None = _n("count", "Changes into down (state events) in the period")
     stop_threshold_s: float | None = _m("s", "Idle periods at least this long are stops (the split above)", ge=0)
 

@@ -14,8 +14,9 @@ of reading every event, each period's aggregate also carries, for that timeline:
   shorter than the threshold (its seconds are undecided; 0 otherwise);
 * ``stop_late_s``: when an idle period reaches the threshold in this period, its seconds *before*
   the period, which earlier periods left undecided (0 when it was decided before the period);
-* ``idle_reason_s``: idle seconds in idle periods with a known reason (after a repair: the rules
-  file such stops under ``stop.<reason>``, so they read the events there);
+* ``idle_reason_s``: idle seconds in idle periods with a known reason (after a repair) that are
+  stops or still open at the period's end (the rules file such stops under ``stop.<reason>``, so
+  they read the events there; a short idle after a repair does not matter);
 * ``stop_threshold_s`` the split was made at.
 
 Every stop second of a span of whole periods is then ``Σ stop_s + Σ stop_late_s`` corrected at the
@@ -102,7 +103,8 @@ def split_period(changes: list[Change], start_ms: int, end_ms: int, threshold_ms
             i0, j, still_open = _idle_run(changes, k, n)
             s_ms, e_ms = changes[i0].ts_ms, end_ms if still_open else changes[j].ts_ms
             in_p = min(e_ms, end_ms) - max(s_ms, start_ms)
-            if any(changes[i].reason not in _UNKNOWN_REASONS for i in range(i0, j)):
+            stop_or_open = e_ms - s_ms >= threshold_ms or still_open
+            if stop_or_open and any(changes[i].reason not in _UNKNOWN_REASONS for i in range(i0, j)):
                 reasoned += in_p
             if e_ms - s_ms >= threshold_ms:  # a stop (as known at end_ms)
                 stop += in_p

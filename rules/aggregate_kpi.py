@@ -25,11 +25,12 @@ not on whole periods, or no state event known for part of the window. Seconds in
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from seamline.rules.kpi.sewing import MachineTotals, machine_time_kpi
+from seamline.rules.kpi.state_time import StateEvent, down_by_reason_s
 from seamline.rules.machine_kpi import MachineWindow
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
@@ -145,15 +146,18 @@ def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float) -> str |
     return None
 
 
-def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float) -> str | None:
+BREAKDOWN = "a breakdown (its reasons are in the events)"
+
+
+def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, *, reasons: bool) -> str | None:
     if not plan.aligned:
         return "boundaries not on whole periods"
     w = sums.get(plan.window, SpanSums())
     why = _whole(w, plan.window, plan.period_ms, threshold_s)
     if why:
         return why
-    if w.event_down_s > 0 or w.breakdowns:
-        return "a breakdown (reasons are in the events)"
+    if (w.event_down_s > 0 or w.breakdowns) and not reasons:
+        return BREAKDOWN
     if w.idle_reason_s > 0:
         return "an idle period with a reason"
     if w.pieces_unobserved or w.unobserved_s > 0:
@@ -183,11 +187,13 @@ def span_stop_s(plan: SumPlan, sums: Mapping[Range, SpanSums], span: Range) -> f
     return max(0.0, stop)
 
 
-def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Window, *,
-                     stop_threshold_s: float) -> MachineTotals | str:
+def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Window, *, stop_threshold_s: float,
+                     down_reasons: Mapping[str, float] | None = None) -> MachineTotals | str:
     """One machine's totals of ``window`` from the sums of ``plan.ranges()``, or why the sums do
-    not stand for its events (then compute it from the events)."""
-    why = _refusal(plan, sums, stop_threshold_s)
+    not stand for its events (then compute it from the events). A machine down in the window
+    needs ``down_reasons`` (:func:`window_down_reasons`), else it is refused with
+    :data:`BREAKDOWN`."""
+    why = _refusal(plan, sums, stop_threshold_s, reasons=down_reasons is not None)
     if why:
         return why
     w = sums[plan.window]
@@ -203,8 +209,18 @@ def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Wind
     return MachineTotals(
         window_s=window.duration_s, observed_s=window.duration_s, planned_s=planned_s,
         planned_observed_s=planned_s, run_s=w.run_s, idle_s=w.idle_s, off_s=w.off_s, down_s=w.down_s,
-        run_planned_s=run_planned, operating_s=operating, stop_s=stop, breakdowns=0, good_pieces=w.pieces,
-        rejects=w.rejects, unobserved_pieces=0, downtime_s=(("stop", stop),) if stop > 0 else ())
+        run_planned_s=run_planned, operating_s=operating, stop_s=stop, breakdowns=w.breakdowns, good_pieces=w.pieces,
+        rejects=w.rejects, unobserved_pieces=0,
+        downtime_s=(*sorted((down_reasons or {}).items()), *((("stop", stop),) if stop > 0 else ())))
+
+
+def window_down_reasons(events: Sequence[StateEvent], window: Window) -> dict[str, float]:
+    """Down seconds per reason in ``window`` (fully observed) from the last state event before it
+    and the window's events into and out of ``down``: the edge never repeats a state, so the event
+    after a ``down`` is the one that ends it (its ``previous`` is ``down``); the same figure
+    :func:`rules.kpi.state_time.down_by_reason_s` gives from every event."""
+    win = SpanSet((window.span,))
+    return down_by_reason_s(events, win, win)
 
 
 def machine_window(totals: MachineTotals, window: Window, *, coverage_threshold: float) -> MachineWindow:

@@ -12,21 +12,31 @@ instead of every aggregate and ~350 state events per machine-hour. Names from
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from seamline.contracts.assets import AssetKind
-from seamline.contracts.messages import Quality
-from seamline.rules.aggregate_kpi import Range, SpanSums, SumPlan, aggregate_totals
+from seamline.contracts.messages import MachineState, Quality
+from seamline.rules.aggregate_kpi import BREAKDOWN, Range, SpanSums, SumPlan, aggregate_totals, window_down_reasons
 from seamline.rules.kpi.sewing import MachineTotals
+from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.master_data import Enterprise, MasterData
 from seamline.rules.shift_calendar import ShiftCalendar, planned_spans
-from seamline.rules.source import AssetKey, InfluxSource, WindowData, asset_key, offline_for
+from seamline.rules.source import (
+    STATE_FIELDS,
+    AssetKey,
+    InfluxSource,
+    WindowData,
+    asset_key,
+    offline_for,
+    series_of,
+    state_events_from,
+)
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
 from seamline.storage.query import AggregateFn, CountingClient, FieldEquals, Select, Series
-from seamline.storage.schema import ASSET_IDENTITY, Field, telemetry
+from seamline.storage.schema import ASSET_IDENTITY, MACHINE_STATE, Field, telemetry
 
 SEWING = telemetry(AssetKind.SEWING_MACHINE)
 PERIOD_S, THRESHOLD_S = SEWING.fields_of("period_s", "stop_threshold_s")
@@ -88,6 +98,30 @@ def decode_sums(plan: SumPlan, results: Sequence[Sequence[Series]]) -> dict[Asse
     return out
 
 
+def down_selects(keys: Collection[AssetKey], window: Window, *, rp: str, lookback_s: float) -> list[Select]:
+    """For machines down in ``window``: its events into and out of ``down`` (few), and the last
+    event before it (the state at its start)."""
+    start_ms, end_ms = round(window.start_s * 1000), round(window.end_s * 1000)
+    ents = tuple(sorted({k.enterprise for k in keys}))
+    only = series_of(keys)
+    into_or_out = (FieldEquals(field=Field.STATE, value=MachineState.DOWN.value),
+                   FieldEquals(field=Field.PREVIOUS, value=MachineState.DOWN.value))
+    return [Select(measurement=MACHINE_STATE, fields=STATE_FIELDS, rp=rp, enterprises=ents, group_by=ASSET_IDENTITY,
+                   start_ms=start_ms, end_ms=end_ms, any_of=into_or_out, series=only),
+            Select(measurement=MACHINE_STATE, fields=STATE_FIELDS, rp=rp, enterprises=ents, group_by=ASSET_IDENTITY,
+                   start_ms=start_ms - round(lookback_s * 1000), end_ms=start_ms, latest=True, series=only)]
+
+
+def fetch_down_reasons(client: CountingClient, keys: Collection[AssetKey], window: Window, *, rp: str,
+                       lookback_s: float) -> dict[AssetKey, dict[str, float]]:
+    """Down seconds per reason in ``window`` of each of ``keys`` (one request)."""
+    inside, before = client.run(down_selects(keys, window, rp=rp, lookback_s=lookback_s))
+    events: dict[AssetKey, list[StateEvent]] = {k: [] for k in keys}
+    for s in (*before, *inside):
+        events.setdefault(asset_key(s.tags), []).extend(state_events_from(s))
+    return {k: window_down_reasons(sorted(v, key=lambda e: e.ts_s), window) for k, v in events.items()}
+
+
 def fetch_sums(client: CountingClient, enterprises: Sequence[str], plan: SumPlan, *,
                rp: str) -> dict[AssetKey, dict[Range, SpanSums]]:
     """Run :func:`sum_selects` in one request and decode them."""
@@ -125,15 +159,29 @@ def read_batch(source: InfluxSource, master: MasterData, group: Sequence[Enterpr
         sums.update({k: (plan, v) for k, v in fetch_sums(source.client, ents, plan, rp=source.settings.rp).items()})
     out = BatchRead(source.fetch(ids, window, energy_kinds=energy_kinds, sewing_assets=()))
     win = SpanSet((window.span,))
+    thr = master.kpi.stop_threshold_s
+    down: list[AssetKey] = []
     for key, (plan, by_range) in sums.items():
         if offline_for(out.data, key, until_s=window.end_s).intersect(win):
             out.refused["gateway offline"] += 1
             continue
-        totals = aggregate_totals(plan, by_range, window, stop_threshold_s=master.kpi.stop_threshold_s)
-        if isinstance(totals, str):
+        totals = aggregate_totals(plan, by_range, window, stop_threshold_s=thr)
+        if totals == BREAKDOWN:
+            down.append(key)
+        elif isinstance(totals, str):
             out.refused[totals] += 1
         else:
             out.totals[key] = totals
+    if down:  # their breakdown reasons from a few events, the rest from the sums
+        reasons = fetch_down_reasons(source.client, down, window, rp=source.settings.rp,
+                                     lookback_s=source.settings.state_lookback_s)
+        for key in down:
+            plan, by_range = sums[key]
+            totals = aggregate_totals(plan, by_range, window, stop_threshold_s=thr, down_reasons=reasons[key])
+            if isinstance(totals, str):
+                out.refused[totals] += 1
+            else:
+                out.totals[key] = totals
     rest = [AssetKey(e.id, s.id, line.id, m) for e in group for s in e.sites for line in s.lines
             for m in line.machines]
     rest = [k for k in rest if k not in out.totals] + [k for k in sums if k not in out.totals]

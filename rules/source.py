@@ -70,7 +70,7 @@ ENERGY_FIELDS: Mapping[AssetKind, tuple[str, ...]] = {
     AssetKind.MET_STATION: (MET_POA_W_M2, *_POLLED),
     AssetKind.WIND_TURBINE: (WIND_ENERGY_WH, WIND_STATUS, WIND_SPEED_M_S, *_POLLED),
 }
-_STATE_FIELDS = MACHINE_STATE.fields_of(Field.STATE, Field.REASON)
+STATE_FIELDS = _STATE_FIELDS = MACHINE_STATE.fields_of(Field.STATE, Field.REASON)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -259,8 +259,7 @@ class InfluxSource:
         def sel(measurement: Measurement, **kw: Any) -> Select:
             return Select(measurement=measurement, rp=s.rp, enterprises=ents, **kw)
 
-        only = tuple(SeriesIs(((Tag.ENTERPRISE, k.enterprise), (Tag.SITE, k.site), (Tag.AREA, k.area),
-                               (Tag.ASSET, k.asset))) for k in sorted(sewing_assets or ()))
+        only = series_of(sewing_assets or ())
         sewing = [
             sel(SEWING, fields=AGGREGATE_FIELDS, group_by=ASSET_IDENTITY, positive=PERIOD_S, series=only,
                 start_ms=start_ms - int(s.aggregate_period_s * 1000), end_ms=ahead_ms),
@@ -308,6 +307,12 @@ class InfluxSource:
                          if s.rows and s.rows[0].get(Field.GATEWAY)}
         return WindowData(window=window, machines=machines, energy=energy,
                           gateway_events={k: tuple(sorted(v)) for k, v in gw.items()}, asset_gateway=asset_gateway)
+
+
+def series_of(keys: Iterable[AssetKey]) -> tuple[SeriesIs, ...]:
+    """Conditions selecting exactly these assets' series (ids repeat across enterprises)."""
+    return tuple(SeriesIs(((Tag.ENTERPRISE, k.enterprise), (Tag.SITE, k.site), (Tag.AREA, k.area),
+                           (Tag.ASSET, k.asset))) for k in sorted(keys))
 
 
 def _kinds(energy_kinds: Iterable[str]) -> list[AssetKind]:
