@@ -72,15 +72,17 @@ def sum_selects(enterprises: Sequence[str], plan: SumPlan, *, rp: str) -> list[S
     return out
 
 
+_WHOLE = _INTS | {"count", "split_count"}
+_ALIASES = {fn.alias: name for name, fn in FUNCTIONS.items()}
+
+
 def span_sums(row: Mapping[str, Any], *, not_good: int = 0) -> SpanSums:
     """One answer row (aliases ``fn_field``) as :class:`SpanSums`; absent sums are 0."""
-
-    def num(alias: str) -> float:
-        v = row.get(alias)
-        return float(v) if v is not None else 0.0
-
-    values: dict[str, Any] = {name: num(fn.alias) for name, fn in FUNCTIONS.items()}
-    values.update({k: int(v) for k, v in values.items() if k in _INTS or k in ("count", "split_count")})
+    values: dict[str, Any] = {}
+    for alias, v in row.items():
+        name = _ALIASES.get(alias)
+        if name is not None and v is not None:
+            values[name] = int(v) if name in _WHOLE else float(v)
     return SpanSums(not_good=not_good, **values)
 
 
