@@ -187,7 +187,8 @@ def read_batch(source: InfluxSource, master: MasterData, group: Sequence[Enterpr
     rest = [AssetKey(e.id, s.id, line.id, m) for e in group for s in e.sites for line in s.lines
             for m in line.machines]
     rest = [k for k in rest if k not in out.totals] + [k for k in sums if k not in out.totals]
-    out.refused["no aggregates"] += sum(1 for k in set(rest) if k not in sums)
+    if missing := sum(1 for k in set(rest) if k not in sums):
+        out.refused["no aggregates"] += missing
     if rest:
         events = source.fetch(sorted({k.enterprise for k in rest}), window, energy_kinds=(),
                               sewing_assets=set(rest))
