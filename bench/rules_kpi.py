@@ -172,6 +172,28 @@ def _close(x: object, y: object, tol: float) -> bool:
     return x == y
 
 
+def compare(url: str, n: int, *, repeat: int, procs: int) -> float:
+    """Print both paths' rows for ``n`` machines (and the sharded one); the aggregate path's best
+    wall seconds."""
+    master = fleet(n)
+    ref = min((run_once(url, master, fast=False) for _ in range(repeat)), key=lambda r: r.wall_s)
+    agg = min((run_once(url, master, fast=True) for _ in range(repeat)), key=lambda r: r.wall_s)
+    diff = differences(ref.report, agg.report)
+    for name, r in (("events", ref), ("aggregate", agg)):
+        m = r.report.machines
+        print(f"{m:>8} {name:>10} {r.statements:>5} {r.report.from_sums:>5} {len(r.report.points):>6} "
+              f"{r.wall_s:>7.2f} {r.wall_s / m * 1000:>6.2f} {ref.wall_s / r.wall_s:>5.1f}x "
+              f"{diff if name == 'aggregate' else '':>4}")
+    if agg.report.from_events:
+        print(f"{'':>8} computed from events: {dict(agg.report.from_events)}")
+    if procs < 2:
+        return agg.wall_s
+    wall = sharded(url, n, procs, repeat)
+    print(f"{n:>8} {f'agg x{procs}':>10} {'':>5} {'':>5} {'':>6} {wall:>7.2f} "
+          f"{wall / n * 1000:>6.2f} {ref.wall_s / wall:>5.1f}x   (running replicas, shard i/n)")
+    return min(agg.wall_s, wall)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--machines", default="1000,4000")
@@ -195,27 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             print(f"{'machines':>8} {'path':>10} {'stmts':>5} {'sums':>5} {'points':>6} {'wall_s':>7} "
                   f"{'ms/mh':>6} {'ratio':>6} {'diff':>4}  (best of {args.repeat})")
-            best: dict[int, float] = {}
-            for n in sizes:
-                master = fleet(n)
-                ref = min((run_once(server.url, master, fast=False) for _ in range(args.repeat)),
-                          key=lambda r: r.wall_s)
-                agg = min((run_once(server.url, master, fast=True) for _ in range(args.repeat)),
-                          key=lambda r: r.wall_s)
-                diff = differences(ref.report, agg.report)
-                for name, r in (("events", ref), ("aggregate", agg)):
-                    m = r.report.machines
-                    print(f"{m:>8} {name:>10} {r.statements:>5} {r.report.from_sums:>5} {len(r.report.points):>6} "
-                          f"{r.wall_s:>7.2f} {r.wall_s / m * 1000:>6.2f} {ref.wall_s / r.wall_s:>5.1f}x "
-                          f"{diff if name == 'aggregate' else '':>4}")
-                if agg.report.from_events:
-                    print(f"{'':>8} computed from events: {dict(agg.report.from_events)}")
-                best[n] = agg.wall_s
-                if args.procs > 1:
-                    wall = sharded(server.url, n, args.procs, args.repeat)
-                    best[n] = min(best[n], wall)
-                    print(f"{n:>8} {f'agg x{args.procs}':>10} {'':>5} {'':>5} {'':>6} {wall:>7.2f} "
-                          f"{wall / n * 1000:>6.2f} {ref.wall_s / wall:>5.1f}x   (running replicas, shard i/n)")
+            best = {n: compare(server.url, n, repeat=args.repeat, procs=args.procs) for n in sizes}
             largest = sizes[-1]
             per_mh_ms = best[largest] / largest * 1000
             print(f"cluster: {CLUSTER_MACHINES} machine-hours x {per_mh_ms:.3f} ms (best at {largest} machines) = "
