@@ -28,7 +28,7 @@ from seamline.matching.solver import SolveOptions, solve
 # phase A, machine shared): 6 orders 159 steps +1.83 M std-min; 9: 71 steps +1.51 M; 12: 79
 # steps +1.71 M; 15: 33 steps +1.17 M; 20: 38 steps +1.33 M; 30: 24 steps +1.20 M. Small
 # neighbourhoods are solved in ~0.05 s and the search gets round the short orders more often.
-DEFAULT_MAX_ORDERS = 6
+DEFAULT_MAX_ORDERS = 9
 # After a pass over the short orders without gain the neighbourhoods double, up to this many
 # orders: seed 11, 2 000 orders, from a converged 6-order search: 12 orders +0.13 M std-min in
 # 4 CPU s, then 24 orders +0.18 M in 4 s (sub-MILPs of 24 orders still close in ~0.4 s).
@@ -39,8 +39,21 @@ SUB_MIP_GAP = 1e-4
 # HiGHS (wall) seconds per neighbourhood at most: sub-MILPs close in 0.05-0.25 s of CPU; the cap
 # is generous because a machine shared with other jobs stretches wall time several-fold.
 DEFAULT_STEP_S = 2.0
+# Factories per released order in a sub-MILP when the search may use every eligible line (see
+# ``_Candidates``).
+DEFAULT_FACTORIES_PER_ORDER = 5
 # Accepted moves between recomputations of the booked minutes from scratch.
 RESYNC_EVERY = 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchOptions:
+    """``max_orders``: orders released per neighbourhood at first; ``factories_per_order``: per
+    released order, the factories its sub-MILP may use, chosen afresh among *every* eligible one
+    (0: only the lines of the network searched, i.e. the pruned candidates at cluster size)."""
+
+    max_orders: int = DEFAULT_MAX_ORDERS
+    factories_per_order: int = DEFAULT_FACTORIES_PER_ORDER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +139,8 @@ def improve(
     step_s: float = DEFAULT_STEP_S,
     seed: int = 0,
     clock: Callable[[], float] = time.monotonic,
+    wide: Network | None = None,
+    factories_per_order: int = DEFAULT_FACTORIES_PER_ORDER,
 ) -> Search:
     """Improve ``bookings`` (whole pieces, indices of ``net``) of ``orders`` until ``deadline_s``
     (``clock()`` seconds). Bookings of other orders are kept and their minutes stay taken."""
@@ -135,6 +150,8 @@ def improve(
     by_order = _Index.of(net.arc_order, n_o)
     by_line = _Index.of(net.arc_line, net.cap.shape[0])
     order_lines = {int(i): net.arc_line[by_order.arcs(np.array([i]))] for i in orders}
+    cand = _Candidates(net, by_order, 0) if wide is None else _Candidates(
+        wide, _Index.of(wide.arc_order, n_o), factories_per_order)
     state = _State.of(net, bookings)
     steps = improved = 0
     gained = 0.0
@@ -162,7 +179,7 @@ def improve(
             break
         steps += 1
         old = float(state.got[released].sum())
-        better = _resolve(net, state, released, by_order.arcs(released), budget, old, clock)
+        better = _resolve(cand, state, released, budget, old, clock)
         if better is not None:
             state.replace(released, better)
             improved += 1
@@ -177,17 +194,55 @@ def _std(bookings: Sequence[Booking]) -> float:
     return float(sum(b.std_min for b in bookings))
 
 
-def _resolve(net: Network, state: _State, released: IntArray, arcs: IntArray, budget_s: float, old: float,
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """Where released orders may go: every arc of ``net`` (``per_order`` 0), or per order the
+    ``per_order`` factories with the most free minutes before its due day that can still take its
+    minimum, plus the factories it uses now (chosen afresh for every neighbourhood)."""
+
+    net: Network
+    by_order: _Index
+    per_order: int
+
+    def arcs(self, released: IntArray, cum: FloatArray, state: _State) -> IntArray:
+        net = self.net
+        arcs = self.by_order.arcs(released)
+        avail = cum[net.arc_line[arcs], net.due_k[net.arc_order[arcs]]]
+        arcs, avail = arcs[avail > 0], avail[avail > 0]
+        if self.per_order <= 0 or arcs.size == 0:
+            return arcs
+        n_f = len(net.factories)
+        key = net.arc_order[arcs] * n_f + net.line_factory[net.arc_line[arcs]]
+        groups, inv = np.unique(key, return_inverse=True)
+        g_avail = np.bincount(inv, weights=avail, minlength=groups.size)
+        g_min = np.zeros(groups.size)
+        np.maximum.at(g_min, inv, net.arc_min_std_min[arcs])
+        used = np.array([b.order * n_f + int(net.line_factory[b.line])
+                         for i in released.tolist() for b in state.by_order.get(i, [])], dtype=np.int64)
+        in_use = np.isin(groups, used)
+        # groups in use rank last so that they do not take the places of the roomiest others
+        score = np.where(in_use, -2.0, np.where(g_avail >= g_min - PIECE_TOLERANCE, g_avail, -1.0))
+        g_order = groups // n_f
+        srt = np.lexsort((-score, g_order))
+        first = np.searchsorted(g_order[srt], g_order[srt], side="left")
+        rank = np.empty(groups.size, dtype=np.int64)
+        rank[srt] = np.arange(groups.size) - first
+        keep = in_use | ((score >= 0) & (rank < self.per_order))
+        return arcs[keep[inv]]
+
+
+def _resolve(cand: _Candidates, state: _State, released: IntArray, budget_s: float, old: float,
              clock: Callable[[], float]) -> list[Booking] | None:
-    """The ``released`` orders (their ``arcs``, booking ``old`` std-min now) re-planned exactly on
-    the capacity every other booking leaves, or None if not better."""
+    """The ``released`` orders (booking ``old`` std-min now) re-planned exactly on the capacity
+    every other booking leaves, on their candidate arcs, or None if not better."""
+    net = cand.net
     mine = np.zeros(net.cap.shape)
     for i in released.tolist():
         for b in state.by_order.get(i, []):
             mine[b.line, b.day] += b.std_min
     free = np.maximum(net.cap - (state.booked - mine), 0.0)
     cum = np.cumsum(free, axis=1)
-    arcs = arcs[cum[net.arc_line[arcs], net.due_k[net.arc_order[arcs]]] > 0]
+    arcs = cand.arcs(released, cum, state)
     keep = np.zeros(net.n_arcs, dtype=np.bool_)
     keep[arcs] = True
     sub = select_arcs(replace(net, cap=free, cum=cum, arc_pref=np.zeros(net.n_arcs)), keep)

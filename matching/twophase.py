@@ -32,7 +32,7 @@ import numpy as np
 from seamline.matching.contention import contention_rank
 from seamline.matching.flow import FlowResult, solve_flow
 from seamline.matching.greedy import greedy_fill
-from seamline.matching.neighbourhood import Search, improve
+from seamline.matching.neighbourhood import Search, SearchOptions, improve
 from seamline.matching.network import BoolArray, FloatArray, Network, select_arcs
 from seamline.matching.repair import group_minimum_std_min, violating_groups
 from seamline.matching.schedule import Booking, booked_per_line_day, edd_minutes, to_bookings
@@ -88,12 +88,15 @@ def two_phase(
     deadline_s: float | None = None,
     search_until_s: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    search_net: Network | None = None,
+    search: SearchOptions | None = None,
 ) -> TwoPhase:
     """Plan ``net`` in two phases; ``guide`` is an unconstrained flow of ``net`` whose shares rank
     phase A's lines (None: :func:`constrained_guide`). Phase A's placements are then improved by
     the neighbourhood search until ``clock()`` passes ``search_until_s`` (None: no search).
     Phase B stops after ``max_rounds`` flows, or earlier once ``clock()`` has passed
-    ``deadline_s`` (a round always completes; at least one runs)."""
+    ``deadline_s`` (a round always completes; at least one runs). ``search_net``: the network
+    whose arcs the search may use (the full one when ``net`` is pruned; None: ``net``'s)."""
     if max_rounds < 1:
         raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
     whole = constrained_orders(net)
@@ -103,8 +106,7 @@ def two_phase(
                                arc_rank=flow_guided_rank(net, guide_x))
     searched = None
     if search_until_s is not None and whole.any():
-        searched = improve(select_arcs(net, whole[net.arc_order]), placed, np.flatnonzero(whole),
-                           deadline_s=search_until_s, clock=clock)
+        searched = _search(net, search_net or net, placed, whole, search or SearchOptions(), search_until_s, clock)
         placed = searched.bookings
         free = np.maximum(net.cap - booked_per_line_day(placed, net.cap.shape), 0.0)
     sub = select_arcs(replace(net, cap=free, cum=np.cumsum(free, axis=1)), ~whole[net.arc_order])
@@ -128,6 +130,17 @@ def two_phase(
         flow=flow,
         search=searched,
     )
+
+
+def _search(net: Network, wide: Network, placed: list[Booking], whole: BoolArray, opts: SearchOptions,
+            until_s: float, clock: Callable[[], float]) -> Search:
+    """Phase A's neighbourhood search; its sub-MILPs pick each released order's lines among every
+    arc of ``wide`` (``opts.factories_per_order`` > 0) or among ``net``'s arcs."""
+    in_wide = constrained_orders(wide)[wide.arc_order]
+    return improve(select_arcs(net, whole[net.arc_order]), placed, np.flatnonzero(whole), deadline_s=until_s,
+                   clock=clock, max_orders=opts.max_orders,
+                   wide=select_arcs(wide, in_wide) if opts.factories_per_order > 0 else None,
+                   factories_per_order=opts.factories_per_order)
 
 
 def _keep_groups(net: Network, active: BoolArray) -> BoolArray:
