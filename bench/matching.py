@@ -1,6 +1,7 @@
 """Matching benchmark: optimiser vs greedy earliest-due-date baseline on generated clusters.
 
-    .venv/bin/python -m bench.matching [--sizes small,medium,large] [--seed 7] [--time-limit 20] [--clock cpu|wall]
+    .venv/bin/python -m bench.matching [--sizes small,medium,large] [--seeds 7,11] [--time-limit 20] [--clock cpu|wall]
+        [--search-deadline 23]
 
 Instances are seeded and realistic: product categories with their SAM ranges (5-60 std-min),
 orders of 500-20 000 pieces due 2-14 days ahead, lines of 10-200 operators × 480 min ×
@@ -30,7 +31,7 @@ from seamline.matching.greedy import greedy_fill
 from seamline.matching.models import FactoryProfile, Order, ProfileBook
 from seamline.matching.network import build_network
 from seamline.matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN, PreferenceWeights
-from seamline.matching.planner import MatchOptions, plan_orders
+from seamline.matching.planner import DEFAULT_SEARCH_DEADLINE_S, MatchOptions, plan_orders
 from seamline.matching.solver import SolveOptions
 
 # category -> (SAM low, SAM high) in std-min; DOMAIN.md: T-shirt 5-10, shirt ~20-25, jackets far more
@@ -138,6 +139,7 @@ class Row:
     """One size measured: greedy and the optimiser side by side against the same bound."""
 
     name: str
+    seed: int
     factories: int
     lines: int
     orders: int
@@ -160,7 +162,7 @@ def _gap(value: float, bound: float) -> float:
 
 
 def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, cpu_clock: bool,
-            bound_time_s: float = 0.0) -> Row:
+            bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S) -> Row:
     """Greedy EDD alone, then the planner, on the same instance; wall and CPU seconds of each.
     ``cpu_clock``: the planner's deadlines count this process's CPU seconds (``time.process_time``)
     instead of wall seconds, so a machine shared with other jobs does not shorten its search."""
@@ -169,7 +171,8 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
     t0, c0 = time.perf_counter(), time.process_time()
     greedy, _ = greedy_fill(net, residual=net.cap, remaining_pieces={i: o.quantity for i, o in enumerate(net.orders)})
     g_wall, g_cpu = time.perf_counter() - t0, time.process_time() - c0
-    options = MatchOptions(solve=SolveOptions(time_limit_s=time_limit_s, split_penalty_std_min=split_penalty))
+    options = MatchOptions(solve=SolveOptions(time_limit_s=time_limit_s, split_penalty_std_min=split_penalty),
+                           search_deadline_s=search_deadline_s)
     clock = time.process_time if cpu_clock else time.monotonic
     t1, c1 = time.perf_counter(), time.process_time()
     result = plan_orders(inst.orders, inst.lines, inst.book, options=options, clock=clock)
@@ -178,7 +181,7 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
     with_bound = bound_time_s > 0 and net.n_arcs <= MILP_BOUND_MAX_ARCS
     tight = milp_bound(net, time_limit_s=bound_time_s) if with_bound else None
     return Row(
-        name=name, factories=len({ln.key.enterprise for ln in inst.lines}), lines=len(inst.lines),
+        name=name, seed=seed, factories=len({ln.key.enterprise for ln in inst.lines}), lines=len(inst.lines),
         orders=len(inst.orders), demand=sum(o.std_min for o in inst.orders), bound=st.bound_std_min or 0.0,
         greedy=sum(b.std_min for b in greedy), greedy_wall_s=g_wall, greedy_cpu_s=g_cpu,
         plan=result.plan.on_time_std_min(), plan_wall_s=p_wall, plan_cpu_s=p_cpu, method=st.method,
@@ -187,41 +190,50 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
     )
 
 
-def run(sizes: list[str], *, seed: int, time_limit_s: float, split_penalty: float, cpu_clock: bool,
-        bound_time_s: float = 0.0) -> int:
+def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalty: float, cpu_clock: bool,
+        bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"seed {seed}, {os.cpu_count()} CPUs, load average {load:.2f} at start; planner deadlines in "
-          f"{'CPU' if cpu_clock else 'wall'} seconds")
+    print(f"seeds {seeds}, {os.cpu_count()} CPUs, load average {load:.2f} at start; planner deadlines in "
+          f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s")
     print(
-        f"{'size':<7}{'factories':>10}{'lines':>7}{'orders':>7}{'demand':>14}{'bound':>14}"
+        f"{'size':<7}{'seed':>5}{'factories':>10}{'lines':>7}{'orders':>7}{'demand':>14}{'bound':>14}"
         f"{'greedy':>14}{'gap %':>7}{'wall s':>7}{'cpu s':>7}"
         f"{'optimised':>14}{'gap %':>7}{'wall s':>7}{'cpu s':>7}{'gain %':>7}  method / status"
     )
     worse = 0
     for name in sizes:
-        r = measure(name, seed=seed, time_limit_s=time_limit_s, split_penalty=split_penalty, cpu_clock=cpu_clock,
-                    bound_time_s=bound_time_s)
-        worse += r.plan + 1e-6 < r.greedy
-        print(
-            f"{r.name:<7}{r.factories:>10}{r.lines:>7}{r.orders:>7}{r.demand:>14,.0f}{r.bound:>14,.0f}"
-            f"{r.greedy:>14,.0f}{_gap(r.greedy, r.bound):>7.2f}{r.greedy_wall_s:>7.1f}{r.greedy_cpu_s:>7.1f}"
-            f"{r.plan:>14,.0f}{_gap(r.plan, r.bound):>7.2f}{r.plan_wall_s:>7.1f}{r.plan_cpu_s:>7.1f}"
-            f"{100 * (r.plan - r.greedy) / max(r.greedy, 1):>7.2f}  {r.method} / {r.status}",
-            flush=True,
-        )
-        if r.milp_bound is not None:
-            print(f"{'':<7}bound with the minimums kept (MILP dual bound, {r.milp_bound_s:.1f} s): "
-                  f"{r.milp_bound:,.0f}; gap to it: greedy {_gap(r.greedy, r.milp_bound):.2f} %, "
-                  f"optimised {_gap(r.plan, r.milp_bound):.2f} %", flush=True)
+        for seed in seeds:
+            r = measure(name, seed=seed, time_limit_s=time_limit_s, split_penalty=split_penalty,
+                        cpu_clock=cpu_clock, bound_time_s=bound_time_s, search_deadline_s=search_deadline_s)
+            worse += r.plan + 1e-6 < r.greedy
+            _print_row(r)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average {load_end:.2f} at the end (std-min: on-time standard minutes; gap: below the bound)")
     return 1 if worse else 0
 
 
+def _print_row(r: Row) -> None:
+    print(
+        f"{r.name:<7}{r.seed:>5}{r.factories:>10}{r.lines:>7}{r.orders:>7}{r.demand:>14,.0f}{r.bound:>14,.0f}"
+        f"{r.greedy:>14,.0f}{_gap(r.greedy, r.bound):>7.2f}{r.greedy_wall_s:>7.1f}{r.greedy_cpu_s:>7.1f}"
+        f"{r.plan:>14,.0f}{_gap(r.plan, r.bound):>7.2f}{r.plan_wall_s:>7.1f}{r.plan_cpu_s:>7.1f}"
+        f"{100 * (r.plan - r.greedy) / max(r.greedy, 1):>7.2f}  {r.method} / {r.status}",
+        flush=True,
+    )
+    if r.milp_bound is not None:
+        print(f"{'':<12}bound with the minimums kept (MILP dual bound, {r.milp_bound_s:.1f} s): "
+              f"{r.milp_bound:,.0f}; gap to it: greedy {_gap(r.greedy, r.milp_bound):.2f} %, "
+              f"optimised {_gap(r.plan, r.milp_bound):.2f} %", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="small,medium,large", help="comma list of: " + ",".join(SIZES))
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seeds", default="7", help="comma list of instance seeds (default 7)")
+    p.add_argument("--seed", type=int, default=None, help="one seed (same as --seeds N)")
+    p.add_argument("--search-deadline", type=float, default=DEFAULT_SEARCH_DEADLINE_S,
+                   help="seconds after the plan started until which the neighbourhood search may run "
+                        f"(default {DEFAULT_SEARCH_DEADLINE_S}; 0: no search)")
     p.add_argument("--time-limit", type=float, default=20.0, help="HiGHS seconds per instance (default 20)")
     p.add_argument(
         "--split-penalty", type=float, default=DEFAULT_SPLIT_PENALTY_STD_MIN, help="std-min per factory used"
@@ -236,8 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
         p.error(f"unknown sizes {unknown}; choose from {list(SIZES)}")
-    return run(sizes, seed=args.seed, time_limit_s=args.time_limit, split_penalty=args.split_penalty,
-               cpu_clock=args.clock == "cpu", bound_time_s=args.bound_time)
+    try:
+        seeds = [args.seed] if args.seed is not None else [int(x) for x in args.seeds.split(",") if x]
+    except ValueError:
+        p.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
+    return run(sizes, seeds=seeds, time_limit_s=args.time_limit, split_penalty=args.split_penalty,
+               cpu_clock=args.clock == "cpu", bound_time_s=args.bound_time,
+               search_deadline_s=args.search_deadline if args.search_deadline > 0 else None)
 
 
 if __name__ == "__main__":
