@@ -10,6 +10,18 @@ factories, at most ``max_orders`` of them (doubled after a pass without gain), a
 re-planned by the exact MILP of ``matching.solver`` (whole pieces) on the capacity every other
 booking leaves. The result is accepted only if it books more standard minutes than what was
 released, so the search never makes the plan worse; the released orders' bookings are a feasible point of the sub-MILP.
+
+**Where a released order may go** (issue 15, second round): at cluster size the network searched
+is the pruned one (~19 lines per constrained order, chosen once from the *total* free minutes),
+while the capacity that matters is what the other bookings leave *now*. With ``wide`` (the full
+network) each sub-MILP offers every released order the factories it uses plus the
+``factories_per_order`` factories with the most free minutes before its due day that can still
+take its minimum (``_Candidates``), chosen afresh per neighbourhood. Measured (seed 11, 2 000
+orders, the same phase A, 14 CPU s of search, machine at load 7-10): pruned lines 30.92 M std-min
+of the constrained orders (max flow 33.60 M); every line, 12 factories 31.56 M (158 steps), 6:
+31.71 M, 5 with 9 orders per neighbourhood 31.9-32.1 M (~340 steps), 3: 31.35 M; 60 CPU s 32.20 M.
+Tried and dropped: releasing the orders booked at the seed's roomiest factories (all of them,
+or every other step one factory's: slower sub-MILPs, no gain), seeds drawn by their shortfall.
 """
 
 from __future__ import annotations
@@ -24,10 +36,11 @@ from seamline.matching.network import FloatArray, IntArray, Network, select_arcs
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
 from seamline.matching.solver import SolveOptions, solve
 
-# Orders released per neighbourhood. Measured at 2 000 orders (seed 7, 8 CPU s from the same
-# phase A, machine shared): 6 orders 159 steps +1.83 M std-min; 9: 71 steps +1.51 M; 12: 79
-# steps +1.71 M; 15: 33 steps +1.17 M; 20: 38 steps +1.33 M; 30: 24 steps +1.20 M. Small
-# neighbourhoods are solved in ~0.05 s and the search gets round the short orders more often.
+# Orders released per neighbourhood. Measured at 2 000 orders on the pruned lines (seed 7, 8 CPU s
+# from the same phase A, machine shared): 6 orders 159 steps +1.83 M std-min; 9: 71 steps +1.51 M;
+# 12: 79 steps +1.71 M; 15: 33 steps +1.17 M; 20: 38 steps +1.33 M; 30: 24 steps +1.20 M. With
+# 5 factories per order among every line (seed 11, 14 CPU s): 4 orders 31.55 M, 8: 31.71 M,
+# 9: 31.90-32.08 M, 12: 31.66 M (repeats of one setting vary by ~0.2 M on the shared machine).
 DEFAULT_MAX_ORDERS = 9
 # After a pass over the short orders without gain the neighbourhoods double, up to this many
 # orders: seed 11, 2 000 orders, from a converged 6-order search: 12 orders +0.13 M std-min in
@@ -39,8 +52,8 @@ SUB_MIP_GAP = 1e-4
 # HiGHS (wall) seconds per neighbourhood at most: sub-MILPs close in 0.05-0.25 s of CPU; the cap
 # is generous because a machine shared with other jobs stretches wall time several-fold.
 DEFAULT_STEP_S = 2.0
-# Factories per released order in a sub-MILP when the search may use every eligible line (see
-# ``_Candidates``).
+# Factories per released order in a sub-MILP besides those it uses, when the search may use every
+# eligible line (``_Candidates``; measured in the module docstring: 3 too few, 12 too slow).
 DEFAULT_FACTORIES_PER_ORDER = 5
 # Accepted moves between recomputations of the booked minutes from scratch.
 RESYNC_EVERY = 20
