@@ -140,7 +140,7 @@ def _search(net: Network, wide: Network, placed: list[Booking], whole: BoolArray
     return improve(select_arcs(net, whole[net.arc_order]), placed, np.flatnonzero(whole), deadline_s=until_s,
                    clock=clock, max_orders=opts.max_orders,
                    wide=select_arcs(wide, in_wide) if opts.factories_per_order > 0 else None,
-                   factories_per_order=opts.factories_per_order)
+                   factories_per_order=opts.factories_per_order, cluster_s=opts.cluster_s)
 
 
 def _keep_groups(net: Network, active: BoolArray) -> BoolArray:

@@ -1,18 +1,25 @@
 """``matching.neighbourhood``: sub-MILPs that choose each released order's factories afresh among
-every eligible one (the cluster-size search used only the pruned network's lines before)."""
+every eligible one (the cluster-size search used only the pruned network's lines before), and the
+cluster step for orders with big minimums and few factories, solved by CP-SAT from the current
+bookings (``matching.cpsat``, checked against the exhaustive oracle)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import numpy as np
+import pytest
 
 from seamline.matching.capacity import LineCapacity, LineKey
+from seamline.matching.cpsat import solve_hinted
+from seamline.matching.formulation import build
 from seamline.matching.models import Order, ProfileBook
-from seamline.matching.neighbourhood import _Candidates, _Index, _State, improve
+from seamline.matching.neighbourhood import _Candidates, _cluster, _Index, _State, improve
 from seamline.matching.network import build_network, select_arcs
 from seamline.matching.objective import PreferenceWeights
-from seamline.matching.schedule import Booking, booked_per_line_day
+from seamline.matching.schedule import Booking, booked_per_line_day, edd_minutes, to_bookings
+from tests.support.matching_oracle import optimum_std_min
+from tests.unit.matching.test_matching_oracle import SEEDS, tiny
 
 D0 = date(2030, 1, 7)
 
@@ -65,3 +72,42 @@ def test_candidates_keep_factories_in_use_and_the_roomiest_that_take_the_minimum
     assert sorted(net.arc_line[arcs].tolist()) == [0, 2, 3]
     every = _Candidates(net, _Index.of(net.arc_order, 2), 0).arcs(np.array([0]), np.cumsum(free, axis=1), state)
     assert sorted(net.arc_line[every].tolist()) == [0, 1, 2, 3]
+
+
+def test_cluster_step_clears_a_factory_for_an_order_with_a_big_minimum() -> None:
+    # three factories of 100; A, B, C (60 each, one factory only) sit one per factory, so S (100
+    # pieces, at least 100 per factory) fits nowhere: 180 booked. Released together, CP-SAT
+    # (started from those bookings) gives S a factory of its own and keeps two of A, B, C: 220.
+    orders = [_order("S", 100, minimum=100)] + [_order(k, 60, splittable=False) for k in "ABC"]
+    net = build_network(orders, [_line(f"f{k}", 100.0) for k in range(3)], ProfileBook(), PreferenceWeights())
+    state = _State.of(net, [Booking(order=i, line=i - 1, day=0, pieces=60, std_min=60.0) for i in (1, 2, 3)])
+    released, better = _cluster(net, state, np.arange(4), 10.0)
+    assert released.tolist() == [0, 1, 2, 3]
+    assert better is not None and sum(b.std_min for b in better) == 220.0
+    per_line: dict[int, set[int]] = {}
+    for b in better:
+        per_line.setdefault(b.line, set()).add(b.order)
+    assert {0} in per_line.values()  # S alone on one factory
+    assert (booked_per_line_day(better, net.cap.shape) <= net.cap + 1e-9).all()
+
+
+def test_cpsat_equals_the_exhaustive_optimum_on_the_oracle_instances() -> None:
+    for seed in SEEDS:
+        orders, lines, book = tiny(seed)
+        net = build_network(orders, lines, book, PreferenceWeights())
+        best = optimum_std_min(orders, lines, book)
+        if net.n_arcs == 0:
+            assert best == 0.0
+            continue
+        model = build(net, np.arange(net.n_arcs), split_penalty_std_min=0.0, whole_pieces=True)
+        values = solve_hinted(model, np.zeros(model.n_x + model.n_y), 10.0)
+        assert values is not None
+        booked = sum(b.std_min for b in to_bookings(net, edd_minutes(net, model.x_std_min(values))))
+        assert booked == pytest.approx(best, abs=1e-6), seed
+
+
+def test_cpsat_needs_whole_pieces() -> None:
+    net = build_network([_order("A", 5)], [_line("f0", 10.0)], ProfileBook(), PreferenceWeights())
+    model = build(net, np.arange(net.n_arcs), split_penalty_std_min=0.0, whole_pieces=False)
+    with pytest.raises(ValueError, match="all-integer"):
+        solve_hinted(model, np.zeros(model.n_x + model.n_y), 1.0)
