@@ -48,7 +48,7 @@ def test_wide_search_reaches_a_factory_the_pruned_lines_miss() -> None:
     orders = np.array([0, 1])
     narrow = improve(pruned, placed, orders, deadline_s=1.0, clock=_clock, max_orders=2)
     wide = improve(pruned, placed, orders, deadline_s=1.0, clock=_clock, max_orders=2, wide=net,
-                   factories_per_order=1)
+                   factories_per_order=2)
     assert sum(b.pieces for b in narrow.bookings) == 80
     got: dict[int, set[int]] = {}
     for b in wide.bookings:
@@ -60,16 +60,18 @@ def test_wide_search_reaches_a_factory_the_pruned_lines_miss() -> None:
 
 def test_candidates_keep_factories_in_use_and_the_roomiest_that_take_the_minimum() -> None:
     # A (100 pieces, at least 50 per factory) is booked at f3; C holds 120 of f1's 150, so f1 has
-    # 30 left, below A's minimum; with 2 factories per order A may use f3 (in use), f0 and f2
+    # 30 left, below A's minimum; with 3 factories per order A may use f3 (in use first), then the
+    # roomiest that take its minimum, f0 and f2; with 2, f3 and f0
     frees = [200.0, 150.0, 120.0, 100.0]
     net = build_network([_order("A", 100, minimum=50), _order("C", 120)],
                         [_line(f"f{k}", free) for k, free in enumerate(frees)], ProfileBook(), PreferenceWeights())
     state = _State.of(net, [Booking(order=0, line=3, day=0, pieces=60, std_min=60.0),
                             Booking(order=1, line=1, day=0, pieces=120, std_min=120.0)])
-    cand = _Candidates(net, _Index.of(net.arc_order, 2), 2)
     free = net.cap - state.booked + booked_per_line_day(state.by_order[0], net.cap.shape)
-    arcs = cand.arcs(np.array([0]), np.cumsum(free, axis=1), state)
-    assert sorted(net.arc_line[arcs].tolist()) == [0, 2, 3]
+    for per_order, want in ((3, [0, 2, 3]), (2, [0, 3])):
+        cand = _Candidates(net, _Index.of(net.arc_order, 2), per_order)
+        arcs = cand.arcs(np.array([0]), np.cumsum(free, axis=1), state)
+        assert sorted(net.arc_line[arcs].tolist()) == want
     every = _Candidates(net, _Index.of(net.arc_order, 2), 0).arcs(np.array([0]), np.cumsum(free, axis=1), state)
     assert sorted(net.arc_line[every].tolist()) == [0, 1, 2, 3]
 
