@@ -84,6 +84,7 @@ class Uplink:
         self._deadline = 0.0
         self._conn: _Connection | None = None
         self._published = self._acked = self._rejected = 0
+        self._last_acked_ms: int | None = None
         self._rejected_by_reason: dict[str, int] = {}
         self._connects = self._connect_failures = 0
         self._last_error: str | None = None
@@ -139,6 +140,7 @@ class Uplink:
             reconnects=max(0, self._connects - 1), connect_failures=self._connect_failures,
             connected=bool(conn and conn.connected), inflight=len(conn.inflight) if conn else 0,
             last_error=self._last_error, rejected_by_reason=dict(self._rejected_by_reason),
+            last_acked_ms=self._last_acked_ms,
         )
 
     # -- the publisher thread --------------------------------------------------------------------
@@ -389,6 +391,7 @@ class Uplink:
         if conn.acked:
             self._spool.ack(conn.acked)
             self._acked += len(conn.acked)
+            self._last_acked_ms = time.time_ns() // 1_000_000
             conn.acked = []
         if conn.rejected:
             self._spool.quarantine(conn.rejected)

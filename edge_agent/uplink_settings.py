@@ -97,6 +97,7 @@ class UplinkStats:
     inflight: int
     last_error: str | None
     rejected_by_reason: dict[str, int] = field(default_factory=dict)  # broker_0x87, oversized, ...
+    last_acked_ms: int | None = None  # wall clock (UTC ms) of the broker's last PUBACK of a spool message
 
 
 class _Connection:

@@ -97,10 +97,21 @@ def _confirm(args: argparse.Namespace) -> int:
     return signals.exit_code(confirmer.run(signals.event))
 
 
+def _no_quarantine(path: Path) -> bool:
+    """Reading a quarantine that was never written creates nothing (no file, no folder): one line."""
+    if path.exists():
+        return False
+    print(f"# no quarantine at {path}: nothing quarantined yet (or quarantine.path points elsewhere)",
+          file=sys.stderr)
+    return True
+
+
 def _list(args: argparse.Namespace) -> int:
     from seamline.ingest.quarantine import QuarantineStore
 
     config = load_config(_config_path(args))
+    if _no_quarantine(config.quarantine.path):
+        return 0
     store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
     try:
         items = store.list(reason=args.reason, limit=args.limit)
@@ -131,6 +142,9 @@ def _replay(args: argparse.Namespace) -> int:
     from seamline.progress import Progress
 
     config = load_config(_config_path(args))
+    if _no_quarantine(config.quarantine.path):
+        print("replayed 0, still failing 0")
+        return 0
     store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
     try:
         counts = store.counts()

@@ -20,7 +20,7 @@ from seamline.ingest.batcher import AckRef, Batcher, BatchLimits, Work
 from seamline.ingest.config import IngestConfig
 from seamline.ingest.gaps import GapTracker
 from seamline.ingest.metrics import IngestMetrics
-from seamline.ingest.points import message_lines
+from seamline.ingest.points import message_lines, newest_ts_ms
 from seamline.ingest.quarantine import SOURCE_MQTT, QuarantineEntry, QuarantineStore
 from seamline.ingest.rejected_retry import RejectedRetrier, RetrySettings
 from seamline.ingest.subscriber import MqttSubscriber
@@ -88,7 +88,7 @@ class Intake:
                 reason, detail = Reason.INVALID_PAYLOAD, f"cannot encode as line protocol: {exc}"
             else:
                 return Work(lines=lines, topic=topic, mid=mid, qos=qos, generation=generation,
-                            received_s=time.monotonic())
+                            received_s=time.monotonic(), newest_ts_ms=newest_ts_ms(result.message))
         else:
             reason, detail = result.reason, result.detail
         entry = QuarantineEntry(

@@ -16,7 +16,7 @@ from seamline.errors import UsageError
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "demo", help="run a simulated cluster end to end and print what was produced, stored, lost")
-    p.add_argument("--quick", action="store_true", help="a ~40 s run: 2 small factories, one morning")
+    p.add_argument("--quick", action="store_true", help="a short run: 2 small factories, one morning replayed in ~16 s")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.add_argument("--factories", type=int, help="factories (each with its own gateway)")
     p.add_argument("--lines", type=int, help="sewing lines per factory")
