@@ -100,7 +100,10 @@ def confirm(db: sqlite3.Connection, stored: Mapping[str, Sequence[Range]]) -> tu
     n = total = 0
     for asset, ranges in stored.items():
         for first, last in seqranges.merge(ranges):
-            k, b = _delete(db, "asset = ? AND seq_first >= ? AND seq_last <= ?", (asset, first, last))
+            # seq_first <= last bounds the index range scan (seq_first <= seq_last <= last): without
+            # it every range scanned the asset's index to its end, quadratic in a fragmented confirm
+            k, b = _delete(db, "asset = ? AND seq_first >= ? AND seq_first <= ? AND seq_last <= ?",
+                           (asset, first, last, last))
             n += k
             total += b
     return n, total
@@ -130,10 +133,30 @@ def evict_oldest(db: sqlite3.Connection, need_bytes: int) -> tuple[int, int]:
 
 def lookup(db: sqlite3.Connection, asset: str, first: int, last: int) -> list[tuple[int, str, bytes, int, Range]]:
     """Kept messages of ``asset`` overlapping ``[first, last]``: (id, topic, payload, priority, range)."""
+    return lookup_many(db, asset, [(first, last)])
+
+
+def lookup_many(db: sqlite3.Connection, asset: str,
+                wanted: Sequence[Range]) -> list[tuple[int, str, bytes, int, Range]]:
+    """Kept messages of ``asset`` overlapping any of ``wanted``, in seq order: one index range scan
+    and a sweep (a resend of a fragmented stream asks for thousands of ranges at once; one query
+    each scanned the asset's index from its start every time)."""
+    ranges = seqranges.merge(wanted)
+    if not ranges:
+        return []
     rows = db.execute(
         "SELECT id, topic, payload, priority, seq_first, seq_last FROM sent WHERE asset = ? AND seq_first <= ? "
-        "AND seq_last >= ? ORDER BY seq_first", (asset, last, first)).fetchall()
-    return [(int(i), str(t), bytes(p), int(pr), (int(a), int(b))) for i, t, p, pr, a, b in rows]
+        "AND seq_last >= ? ORDER BY seq_first", (asset, ranges[-1][1], ranges[0][0])).fetchall()
+    out: list[tuple[int, str, bytes, int, Range]] = []
+    i = 0
+    for row_id, topic, payload, priority, first, last in rows:
+        while i < len(ranges) and ranges[i][1] < first:  # rows come by seq_first: i only moves on
+            i += 1
+        if i == len(ranges):
+            break
+        if ranges[i][0] <= last:  # the first wanted range not wholly before this message overlaps it
+            out.append((int(row_id), str(topic), bytes(payload), int(priority), (int(first), int(last))))
+    return out
 
 
 def unconfirmed(

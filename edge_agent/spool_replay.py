@@ -64,17 +64,16 @@ class ReplayOps(SpoolBase):
                 for asset, ranges in wanted.items():
                     unsent = history.pending(db, asset)  # delivered anyway: not queued twice
                     have: list[Range] = list(unsent)
-                    for first, last in seqranges.merge(ranges):
-                        for _id, topic, payload, priority, rng in history.lookup(db, asset, first, last):
-                            if rng in unsent:
-                                continue
-                            unsent.add(rng)
-                            db.execute(
-                                "INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
-                                "VALUES (?,?,?,0,?,?,1)",
-                                (topic, payload, priority, self._now_ms(), message_size_bytes(topic, payload)))
-                            queued += 1
-                            have.append(rng)
+                    for _id, topic, payload, priority, rng in history.lookup_many(db, asset, ranges):
+                        have.append(rng)
+                        if rng in unsent:
+                            continue
+                        unsent.add(rng)
+                        db.execute(
+                            "INSERT INTO messages (topic, payload, priority, retain, created_ms, size, replay) "
+                            "VALUES (?,?,?,0,?,?,1)",
+                            (topic, payload, priority, self._now_ms(), message_size_bytes(topic, payload)))
+                        queued += 1
                     missing = seqranges.subtract(ranges, have)
                     if missing:
                         lost[asset] = missing

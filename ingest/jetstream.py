@@ -32,6 +32,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from seamline.contracts.topic import MessageKind
 from seamline.errors import InputError
 from seamline.ingest.config import JetStreamConfig
 
@@ -42,6 +43,11 @@ AckRef = tuple[int, int, int]  # mid, qos, generation of one received message
 
 _STOP_TIMEOUT_S = 5.0
 
+
+# Message kinds of the end-to-end repair (confirm, resend: platform -> gateway; lost: gateway ->
+# confirmer over MQTT). A stream capturing seamline.v1.> holds them too; ingest skips them (acked,
+# counted) as its MQTT source never subscribes to them, rather than quarantining every confirm.
+PLATFORM_KINDS = frozenset(k.value for k in (MessageKind.CONFIRM, MessageKind.RESEND, MessageKind.LOST))
 
 def subject_topic(subject: str) -> str:
     """The MQTT topic a NATS subject came from: NATS maps ``/`` to ``.`` and an MQTT ``.`` to
@@ -76,6 +82,7 @@ class JetStreamSource:
         self.connects = 0
         self.stale_acks = 0  # acks of messages no longer pending (redelivered meanwhile): none expected
         self.received = 0
+        self.skipped = 0  # confirm/resend/lost messages acked without being handed over
         self._pending: dict[int, Any] = {}  # mid -> nats Msg, loop thread only
         self._next_mid = 0
         self._acking: set[asyncio.Future[None]] = set()
@@ -202,6 +209,14 @@ class JetStreamSource:
     async def _deliver(self, msgs: list[Any]) -> None:
         batch = []
         for msg in msgs:
+            if msg.subject.rsplit(".", 1)[-1] in PLATFORM_KINDS:
+                # the repair's own traffic, captured by the stream with the gateways' (seamline.v1.>):
+                # not ingest's to store, nor to quarantine; acked so it is not redelivered
+                self.skipped += 1
+                task = asyncio.ensure_future(msg.ack())
+                self._acking.add(task)
+                task.add_done_callback(self._acking.discard)
+                continue
             self._next_mid += 1
             self._pending[self._next_mid] = msg
             batch.append((subject_topic(msg.subject), bytes(msg.data), self._next_mid))

@@ -19,6 +19,7 @@ import pytest
 from seamline.contracts import seqranges
 from seamline.ingest.config import load_config
 from seamline.ingest.confirm import Confirmer, ConfirmSettings
+from seamline.ingest.quarantine import QuarantineStore
 from seamline.localstack import InfluxdProcess
 from seamline.localstack.nats import NatsCluster
 from tests.support.ingest_harness import (
@@ -153,6 +154,12 @@ def test_node_killed_for_good_holes_are_resent_and_nothing_is_lost(
         deaf_gateways_only(gws, influxd.url, db, after)
         assert after == 0 and stats.lost_seqs == 0
         assert points == committed  # replays collapsed: one point per asset and seq, no MQTT 5 marker needed
+        # the stream captured the confirms and resends too (seamline.v1.>): skipped, not quarantined
+        store = QuarantineStore(tmp_path / "w0-quarantine.sqlite", max_rows=1000)
+        try:
+            assert store.counts().get("unsupported_kind", 0) == 0, store.counts()
+        finally:
+            store.close()
     finally:
         if confirmer is not None:
             confirmer.close()

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seamline.contracts import seqranges
 from seamline.contracts.examples import examples
 from seamline.contracts.repair import ConfirmMessage, LostMessage
 from seamline.contracts.topic import MessageKind
+from seamline.edge_agent import history
 from seamline.edge_agent.repair import Repair, RepairTopics, decode_assets, encode_lost
 from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
 
@@ -215,3 +218,21 @@ def test_below_the_reserve_the_spool_stops_growing(tmp_path: Path) -> None:
         s.commit([data(i) for i in range(6, 9)])
         st = s.stats()
         assert st.messages == 5 and st.dropped_total == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(spans=st.lists(st.integers(1, 3), min_size=1, max_size=40),
+       wanted=st.lists(st.tuples(st.integers(0, 90), st.integers(0, 6)), max_size=12))
+def test_lookup_many_finds_exactly_the_overlapping_kept_messages(spans: list[int],
+                                                                 wanted: list[tuple[int, int]]) -> None:
+    """One scan and a sweep against the brute-force overlap, messages of 1-3 seq each."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(history.HISTORY_SCHEMA)
+    kept, seq = [], 0
+    for i, n in enumerate(spans):
+        kept.append((seq, seq + n - 1))
+        db.execute("INSERT INTO sent VALUES (?,?,?,?,?,?,?,?,?)", (i + 1, "t", b"", 1, "a/m", seq, seq + n - 1, 0, 1))
+        seq += n
+    ranges = [(a, a + d) for a, d in wanted]
+    got = [rng for *_, rng in history.lookup_many(db, "a/m", ranges)]
+    assert got == [k for k in kept if any(f <= k[1] and k[0] <= t for f, t in ranges)]
