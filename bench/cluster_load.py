@@ -17,6 +17,7 @@ import argparse
 import json
 import random
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -183,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ticks": gen.ticks, "late_ticks": gen.late_ticks, "max_lag_s": gen.max_lag_s,
         "births": sum(g.births for g in plan.gateways), "assets": assets,
     }))
+    if acked < sent:
+        print(f"cluster_load {args.shard}: broker acked {acked} of {sent} publishes within 120 s", file=sys.stderr)
     return 0 if acked >= sent else 1
 
 

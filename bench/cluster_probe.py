@@ -115,11 +115,12 @@ class ProcSampler:
                 except (OSError, KeyError):
                     continue  # exited (the generator at its end): keep its last figures
 
-    def stop(self) -> dict[str, tuple[float, float, float]]:
+    def stop(self) -> dict[str, tuple[float, float, float, float]]:
+        """name -> (CPU s, mean RSS MB, peak RSS MB, first RSS MB)."""
         self._stop.set()
         self._thread.join()
         return {n: (self._cpu1[n] - self._cpu0[n], sum(r) / len(r) / 1024 if (r := self._rss[n]) else 0.0,
-                    max(r, default=0) / 1024) for n in self._pids}
+                    max(r, default=0) / 1024, r[0] / 1024 if r else 0.0) for n in self._pids}
 
 
 def count_only_subscriber(port: int, out: Path) -> subprocess.Popen[bytes]:

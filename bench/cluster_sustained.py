@@ -1,7 +1,7 @@
 """Sustained run of a fraction of the cluster: Mosquitto, 1 and 2 ingest workers, InfluxDB 1.x.
 
-    .venv/bin/python -m bench.cluster_sustained --fraction 0.02 --duration 1800     # 30 min per phase
-    .venv/bin/python -m bench.cluster_sustained --fraction 0.02 --duration 120      # a short check
+    .venv/bin/python -m bench.cluster_sustained --fraction 0.05 --duration 1800     # 30 min per phase
+    .venv/bin/python -m bench.cluster_sustained --fraction 0.05 --duration 300      # a short check
 
 Phases, each on a fresh broker (and database): ``baseline`` — the same traffic into a count-only
 paho subscriber on the shared subscription (the floor a subscriber costs, measured in this run);
@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.cluster_probe import LatencyProbe, ProcSampler, count_only_subscriber, stored_seq_counts
+from bench.cluster_sizing import Measured, Target, size
+from bench.load_model import ClusterAssumptions, cluster_load, draw_factories, measure_machine_rates
 from tests.support.ingest_harness import REPO, IngestProcess, influx_query, ingest_config
 
 DB = "bench"
@@ -43,7 +45,7 @@ class PhaseResult:
     sent: int
     stored_points: int
     latency_s: list[float]
-    procs: dict[str, tuple[float, float, float]]  # name -> (CPU s, mean RSS MB, peak RSS MB)
+    procs: dict[str, tuple[float, float, float, float]]  # name -> (CPU s, RSS MB mean, peak, first sample)
     cardinality: tuple[int, int]
     lost: int
     holes: int
@@ -112,8 +114,8 @@ def run_phase(name: str, workers: int, args: argparse.Namespace, work: Path) -> 
         watched.update({f"generator-{k + 1}": gen.pid for k, gen in enumerate(gens)})
         probe = LatencyProbe(broker.port, influx.url if influx else None, DB)
         sampler = ProcSampler({k: v for k, v in watched.items() if v is not None})
-        if any(gen.wait() != 0 for gen in gens):
-            raise RuntimeError("a load generator failed (a PUBACK missing at its end)")
+        for gen in gens:
+            gen.wait()
         probe.stop_publishing()
         g = _merged_summary(d, len(gens))
         wall = float(g["wall_s"])  # from the generator's first message to its last tick
@@ -182,29 +184,53 @@ def report(results: Sequence[PhaseResult], args: argparse.Namespace) -> None:
           f"{g['energy_assets']} energy assets over {g['clients']} connections; load average "
           f"{os.getloadavg()[0]:.1f} / {os.getloadavg()[2]:.1f} (1 / 15 min) at the end, {os.cpu_count()} cores")
     print(f"{'phase':<11} {'s':>5} {'msg/s':>7} {'points/s':>8} {'p50 s':>6} {'p90 s':>6} {'p99 s':>6} {'max s':>6} "
-          f"{'lost':>5} {'holes':>5} {'series':>8} {'late ticks':>10}")
+          f"{'lost':>5} {'holes':>5} {'series':>8} {'late ticks':>10} {'unacked':>7}")
     for r in results:
         rate, pts = r.sent / r.wall_s, r.stored_points / r.wall_s
         lat = [f"{_pct(r.latency_s, q):>6.2f}" for q in (0.5, 0.9, 0.99)] + [f"{max(r.latency_s, default=0):>6.2f}"]
         lost, holes = ("-", "-") if r.name == "baseline" else (str(r.lost), str(r.holes))
         print(f"{r.name:<11} {r.wall_s:>5.0f} {rate:>7,.0f} {pts:>8,.0f} {' '.join(lat)} {lost:>5} {holes:>5} "
-              f"{r.cardinality[0]:>8,} {r.gen['late_ticks']:>10}")
+              f"{r.cardinality[0]:>8,} {r.gen['late_ticks']:>10} {r.gen['sent_total'] - r.gen['acked']:>7}")
     base_sub = _us_per_msg(base, "count-only sub")
     base_broker = _us_per_msg(base, "broker")
     print(f"{'phase':<11} {'component':<15} {'CPU %':>6} {'µs/msg':>7} {'x base':>7} {'RSS MB':>7} {'peak':>6}")
     for r in results:
-        for name, (cpu_s, rss, peak) in r.procs.items():
+        for name, (cpu_s, rss, peak, _first) in r.procs.items():
             cpu, us = 100 * cpu_s / r.wall_s, _us_per_msg(r, name)
             ref = base_broker if name == "broker" else base_sub if name.startswith(("ingest", "count")) else 0
             ratio = f"{us / ref:>7.2f}" if ref else f"{'':>7}"
             print(f"{r.name:<11} {name:<15} {cpu:>6.1f} {us:>7.1f} {ratio} {rss:>7.0f} {peak:>6.0f}")
     print("x base: CPU per message against the baseline's count-only subscriber (ingest) or broker (broker), "
           "same traffic, same run")
+    print_sizing(results[-1])
+
+
+def print_sizing(r: PhaseResult) -> None:
+    """The whole cluster sized from phase ``r``'s CPU per message and influxd's memory per series."""
+    a = ClusterAssumptions()
+    whole = cluster_load(a, draw_factories(a), measure_machine_rates(seeds=2))
+    run_assets = r.gen["machines"] + r.gen["energy_assets"]
+    all_assets = whole.machines + whole.energy_assets
+    # raw series scale with the assets; the rollups add one series per asset per rollup RP (2 by default)
+    series = round(r.cardinality[0] * all_assets / run_assets) + 2 * all_assets
+    influx_cpu, _mean, influx_peak, influx_first = r.procs["influxd"]
+    m = Measured(
+        broker_us_per_msg=_us_per_msg(r, "broker"),
+        ingest_us_per_msg=sum(v[0] for k, v in r.procs.items() if k.startswith("ingest")) / r.sent * 1e6,
+        influxd_us_per_point=influx_cpu / max(1, r.stored_points) * 1e6,
+        influxd_mb_per_series=max(0.0, influx_peak - influx_first) / max(1, r.cardinality[0]),
+    )
+    t = Target(msgs_per_s=whole.msgs_per_s, points_per_s=whole.points_per_s, series=series,
+               connections=whole.gateways)
+    print(f"sizing the whole cluster ({whole.factories:,} factories, {whole.machines:,} machines, "
+          f"{whole.energy_assets:,} energy assets; ~{series:,} series with the rollups) from '{r.name}':")
+    for row in size(m, t):
+        print(f"  {row.component:<34} {row.count:>4}   {row.arithmetic}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--fraction", type=float, default=0.02, help="share of the 7 600 factories (default 0.02)")
+    p.add_argument("--fraction", type=float, default=0.05, help="share of the 7 600 factories (default 0.05)")
     p.add_argument("--duration", type=float, default=1800.0, help="seconds per ingest phase (default 1800)")
     p.add_argument("--baseline-s", type=float, default=120.0,
                    help="seconds of the count-only baseline (whole minutes: each has one aggregate burst)")
@@ -212,16 +238,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=16, help="MQTT connections of the generators (together)")
     p.add_argument("--generators", type=int, default=2, help="load processes (one Python process tops out near "
                                                               "6 000 msg/s on this machine)")
+    p.add_argument("--workdir", type=Path, help="keep configs, logs and data here (default: a temporary folder)")
     p.add_argument("--drain-timeout-s", type=float, default=120.0,
                    help="give up when nothing new is stored for this long (s)")
     args = p.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="seamline-sustained-") as tmp:
-        results.append(run_phase("baseline", 0, args, Path(tmp)))
+        work = args.workdir or Path(tmp)
+        results.append(run_phase("baseline", 0, args, work))
         for w in (int(x) for x in args.workers.split(",")):
-            results.append(run_phase(f"ingest x{w}", w, args, Path(tmp)))
+            results.append(run_phase(f"ingest x{w}", w, args, work))
     report(results, args)
-    return 0 if all(r.lost == 0 for r in results) else 1
+    return 0 if all(r.lost == 0 and r.gen["acked"] == r.gen["sent_total"] for r in results) else 1
 
 
 if __name__ == "__main__":

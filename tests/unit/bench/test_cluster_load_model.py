@@ -107,3 +107,18 @@ def test_the_schedule_sends_each_asset_at_its_period() -> None:
         assert len(slots) <= 1 and all(i < 20 for i in slots)
     with pytest.raises(ValueError):
         ct.plan_traffic(ClusterAssumptions(modbus_poll_s=7.0), fs, park(a, 0.001), rates())
+
+
+def test_sizing_divides_the_load_by_what_one_process_takes_at_the_target_utilization() -> None:
+    from bench.cluster_sizing import Measured, Target, size
+
+    m = Measured(broker_us_per_msg=20.0, ingest_us_per_msg=100.0, influxd_us_per_point=40.0,
+                 influxd_mb_per_series=0.01)
+    rows = size(m, Target(msgs_per_s=80_000, points_per_s=80_000, series=2_000_000, connections=7_601))
+    counts = {r.component.split(" (")[0]: r.count for r in rows}
+    # broker: 0.5 × 10⁶ / 20 = 25 000 msg/s each; ingest: 5 000 each; influx: 80 000 × 40 µs / 0.5 = 6.4
+    # cores, 2 000 000 × 0.01 MB = 19.5 GB > half of 32 GB -> 2 nodes
+    assert counts == {"MQTT brokers": 4, "ingest workers": 16, "InfluxDB nodes": 2}
+    assert "25,000 msg/s per broker" in rows[0].arithmetic and "6.4 cores" in rows[2].arithmetic
+    with pytest.raises(ValueError):
+        size(m, Target(msgs_per_s=1, points_per_s=1, series=1, connections=1), utilization=0)
