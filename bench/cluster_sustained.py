@@ -82,6 +82,26 @@ def _db_init(url: str, raw_duration: str) -> None:
     subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), check=True, capture_output=True)
 
 
+def _start_ingest(d: Path, workers: int, mqtt_port: int, influx_url: str) -> list[IngestProcess]:
+    """``workers`` ingest processes on one ``$share`` group (per-worker gap detection only alone)."""
+    procs = []
+    for k in range(workers):
+        cfg = ingest_config(d / f"ingest-{k + 1}.yaml", mqtt_port=mqtt_port, influx_url=influx_url, database=DB,
+                            client_id=f"ingest-{k + 1}", mqtt={"share_group": "ingest"},
+                            gaps={"enabled": workers == 1}, metrics={"interval_s": 5.0})
+        proc = IngestProcess(cfg, log_path=d / f"ingest-{k + 1}.log")
+        proc.start()
+        procs.append(proc)
+    try:
+        for proc in procs:
+            proc.wait_subscribed()
+    except (RuntimeError, TimeoutError):
+        for proc in procs:
+            proc.kill()
+        raise
+    return procs
+
+
 def run_phase(name: str, workers: int, args: argparse.Namespace, work: Path) -> PhaseResult:
     from seamline.localstack import InfluxdProcess, MosquittoProcess
 
@@ -97,16 +117,8 @@ def run_phase(name: str, workers: int, args: argparse.Namespace, work: Path) -> 
             influx.start()
             _db_init(influx.url, "7d")
             watched["influxd"] = influx.pid
-            for k in range(workers):
-                cfg = ingest_config(d / f"ingest-{k + 1}.yaml", mqtt_port=broker.port, influx_url=influx.url,
-                                    database=DB, client_id=f"ingest-{k + 1}", mqtt={"share_group": "ingest"},
-                                    gaps={"enabled": workers == 1}, metrics={"interval_s": 5.0})
-                proc = IngestProcess(cfg, log_path=d / f"ingest-{k + 1}.log")
-                proc.start()
-                procs.append(proc)
-            for k, proc in enumerate(procs):
-                proc.wait_subscribed()
-                watched[f"ingest-{k + 1}"] = proc.pid
+            procs += _start_ingest(d, workers, broker.port, influx.url)
+            watched.update({f"ingest-{k + 1}": proc.pid for k, proc in enumerate(procs)})
         else:
             counter = count_only_subscriber(broker.port, d / "count.txt")
             watched["count-only sub"] = counter.pid
