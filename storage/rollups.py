@@ -5,8 +5,10 @@ telemetry measurement under its own name and fields (so a dashboard reads ``roll
 way it reads ``raw.meter``), computed by one InfluxDB 1.x continuous query per measurement:
 
 * sewing machines: amounts of the period (``run_s`` .. ``down_s``, ``period_s``, ``stitches``,
-  ``pieces``, ``rejects``, ``samples``, the ``*_unobserved`` figures) are **summed**, ``current_max_a``
-  is the **max**, counters since boot (``*_total``) the **last**, the rest (current, speed) the **mean**;
+  ``pieces``, ``rejects``, ``samples``, the ``*_unobserved`` figures, any other seconds or counts)
+  are **summed**, ``current_max_a`` is the **max**, counters since boot (``*_total``) and what
+  describes the period's end (``idle_open_s``, ``stop_threshold_s``) the **last**, the rest
+  (current, speed) the **mean**;
 * energy assets: energy counters (unit Wh) and enumerations (status codes) the **last** value,
   the rest (power, voltage, irradiance, SoC, ...) the **mean**;
 * ``seq`` holds the **number of raw samples** rolled up (``count(seq)``): with the polling interval
@@ -33,10 +35,22 @@ from seamline.contracts.assets import AssetKind, metric_specs
 from seamline.storage.influxql import duration_s, quote_ident
 from seamline.storage.schema import Field, Measurement, telemetry
 
-__all__ = ["CQ_PREFIX", "RollupSpec", "aggregations", "backfill_statement", "continuous_queries", "rolled_up_kinds"]
+__all__ = [
+    "CQ_PREFIX",
+    "RollupSpec",
+    "aggregate_for",
+    "aggregations",
+    "backfill_statement",
+    "continuous_queries",
+    "rolled_up_kinds",
+]
 
 CQ_PREFIX = "rollup_"
-_SUMMED_UNITS = frozenset({"s", "stitches", "pieces", "samples"})
+# Amounts of an aggregation period add up over an interval ...
+_SUMMED_UNITS = frozenset({"s", "stitches", "pieces", "samples", "count"})
+# ... except these seconds, which describe the period's end or a setting, not time spent in it
+# (the stop split's open idle period and threshold, edge aggregate split 1).
+_SEWING_STATES = frozenset({"idle_open_s", "stop_threshold_s"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,20 +85,20 @@ def rolled_up_kinds() -> tuple[AssetKind, ...]:
     return tuple(k for k in AssetKind if k is not AssetKind.GATEWAY)
 
 
+def aggregate_for(kind: AssetKind, name: str, unit: str) -> str:
+    """The InfluxQL aggregate that rolls ``kind``'s metric ``name`` (in ``unit``) up over an interval."""
+    if kind is not AssetKind.SEWING_MACHINE:
+        return "last" if unit in ("Wh", "enum") else "mean"
+    if name.endswith("_total") or name in _SEWING_STATES:
+        return "last"
+    if name.endswith("_max_a"):
+        return "max"
+    return "sum" if unit in _SUMMED_UNITS else "mean"
+
+
 def aggregations(kind: AssetKind) -> dict[str, str]:
     """Field → InfluxQL aggregate for ``kind``'s rollup (``seq`` → ``count``)."""
-    out: dict[str, str] = {}
-    for name, spec in sorted(metric_specs(kind).items()):
-        if kind is AssetKind.SEWING_MACHINE:
-            if name.endswith("_total"):
-                fn = "last"
-            elif name.endswith("_max_a"):
-                fn = "max"
-            else:
-                fn = "sum" if spec.unit in _SUMMED_UNITS else "mean"
-        else:
-            fn = "last" if spec.unit in ("Wh", "enum") else "mean"
-        out[name] = fn
+    out = {name: aggregate_for(kind, name, spec.unit) for name, spec in sorted(metric_specs(kind).items())}
     out[Field.SEQ] = "count"
     return out
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from seamline.contracts.assets import AssetKind, metric_specs
 from seamline.storage.config import InfluxConfig, RollupConfig
 from seamline.storage.db_init import DbLayout
-from seamline.storage.rollups import RollupSpec, aggregations, backfill_statement, continuous_queries
+from seamline.storage.rollups import RollupSpec, aggregate_for, aggregations, backfill_statement, continuous_queries
 
 
 def test_sewing_amounts_are_summed_counters_last_peaks_max() -> None:
@@ -19,6 +19,14 @@ def test_sewing_amounts_are_summed_counters_last_peaks_max() -> None:
     assert agg["stitches_total"] == "last" and agg["current_max_a"] == "max" and agg["current_a"] == "mean"
     assert agg["seq"] == "count"
     assert set(agg) == {*metric_specs(AssetKind.SEWING_MACHINE), "seq"}
+
+
+def test_stop_split_fields_sum_their_seconds_and_counts_but_not_their_end_state() -> None:
+    sewing = AssetKind.SEWING_MACHINE
+    assert aggregate_for(sewing, "stop_s", "s") == "sum" and aggregate_for(sewing, "breakdowns", "count") == "sum"
+    assert aggregate_for(sewing, "idle_open_s", "s") == "last"
+    assert aggregate_for(sewing, "stop_threshold_s", "s") == "last"
+    assert aggregate_for(AssetKind.PV_INVERTER, "operating_state", "enum") == "last"
 
 
 def test_energy_counters_and_codes_are_last_gauges_mean() -> None:
