@@ -1,21 +1,29 @@
-"""Benchmark: the rules engine's KPI job for one hour of data in a real InfluxDB 1.x.
+"""Benchmark: the rules engine's KPI job for one hour of data in a real InfluxDB 1.x, on the
+reference path (every state event read) and the aggregate path (InfluxQL sums of the edge
+aggregates' split, rules.aggregate_kpi), side by side on the same data in the same run.
 
-Writes one simulated working hour (60 s edge aggregates and every state change, from
-``firmware_stubs`` truth timelines) for up to 1 000 sewing machines in enterprises of 50, plus
-50 energy assets (PV, meter, battery) polled every 30 s, into a private ``influxd``; then times
-``compute_window`` + writing the KPI points for the hour, for growing subsets of the fleet.
+Writes one simulated working hour (60 s edge aggregates with the edge's stop split, and every
+state change, from ``firmware_stubs`` truth timelines) for up to N sewing machines in enterprises
+of 50, plus energy assets (PV, meter, battery) polled every 30 s, into a private ``influxd``; then
+times ``compute_window`` + writing the KPI points for the hour, for each fleet size and path,
+checks that both paths give the same KPI points, and extrapolates to the whole cluster.
 
-    .venv/bin/python -m bench.rules_kpi [--machines 250,500,1000] [--repeat 2]
+    .venv/bin/python -m bench.rules_kpi [--machines 1000,4000] [--repeat 2] [--procs 2]
 
-Prints a table: machines, energy assets, InfluxQL statements, HTTP requests, KPI points, rows
-read, wall seconds (best of ``--repeat``). Target: one window for all assets under 10 s.
+Prints a table: machines, path, InfluxQL statements, machines from sums, KPI points, wall seconds
+(best of ``--repeat``), ms per machine-hour, ratio to the reference of the same size; then the
+aggregate path split over ``--procs`` processes (enterprises sharded as ``shard: i/n``), and the
+cluster extrapolation with its arithmetic.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.localstack import InfluxdProcess
-from seamline.rules.engine import compute_window
-from seamline.rules.kpi_points import KpiPointWriter
+from seamline.rules.engine import WindowReport, compute_window
+from seamline.rules.kpi_points import KpiPoint, KpiPointWriter
 from seamline.rules.master_data import MasterData, parse_master_data
 from seamline.rules.source import InfluxSource, SourceSettings
 from seamline.rules.windows import Window
@@ -44,6 +52,8 @@ from tests.support.synthetic import (
 TZ = ZoneInfo("Asia/Shanghai")
 HOUR = Window(datetime(2026, 5, 6, 9, tzinfo=TZ), datetime(2026, 5, 6, 10, tzinfo=TZ))
 PER_ENTERPRISE = 50  # machines: 2 lines of 25
+STOP_S = 300.0  # master data kpi.stop_threshold_s (default) = the edge's split
+CLUSTER_MACHINES = 380_000  # 7 600 factories x ~50 machines (README, "load model")
 DB = "seamline"
 
 
@@ -65,7 +75,7 @@ def fleet(machines: int) -> MasterData:
                               "styles": [{"id": "shirt", "category": "shirt", "sam_min": 12}]})
 
 
-def load(url: str, master: MasterData) -> int:
+def load(url: str, master: MasterData, *, idle_reasons: bool) -> int:
     start, end = int(HOUR.start_s * 1000) - 600_000, int(HOUR.end_s * 1000) + 600_000
     writer = InfluxV1Writer(url=url, database=DB, retention_policy="raw", gzip=True)
     buf: list[str] = []
@@ -76,7 +86,8 @@ def load(url: str, master: MasterData) -> int:
             for m in line.machines:
                 truth = simulate_truth(m, start, end, seed=e_i, shift=ShiftPattern())
                 tags = machine_tags(ent.id, site.id, line.id, m)
-                buf += aggregate_lines(truth, tags, start, end) + state_lines(truth, tags)
+                buf += aggregate_lines(truth, tags, start, end, stop_split_s=STOP_S, idle_reasons=idle_reasons)
+                buf += state_lines(truth, tags, idle_reasons=idle_reasons)
         for a in site.energy_assets:
             tags = {"enterprise": ent.id, "site": site.id, "area": a.area, "asset": a.id}
             if a.kind == "pv_inverter":
@@ -94,19 +105,103 @@ def load(url: str, master: MasterData) -> int:
     return total + len(buf)
 
 
-def run_once(url: str, master: MasterData) -> tuple[float, Any, int]:
-    source = InfluxSource(InfluxQLClient(url=url, timeout_s=120), SourceSettings(database=DB))
+@dataclass(frozen=True, slots=True)
+class Run:
+    wall_s: float
+    report: WindowReport
+    statements: int
+
+
+def run_once(url: str, master: MasterData, *, fast: bool) -> Run:
+    settings = SourceSettings(database=DB, aggregate_path=fast)
+    source = InfluxSource(InfluxQLClient(url=url, timeout_s=600), settings)
     kpi = KpiPointWriter(InfluxV1Writer(url=url, database=DB, retention_policy="kpi"))
     t0 = time.perf_counter()
     report = compute_window(source, master, HOUR, label="1h")
     kpi.write(report.points)
-    return time.perf_counter() - t0, report, source.statements
+    return Run(time.perf_counter() - t0, report, source.statements)
+
+
+_PARTS: dict[tuple[int, int, int], MasterData] = {}
+
+
+def _shard_worker(args: tuple[str, int, int, int]) -> float:
+    """One replica's share (enterprises ``k % n == i``, as ``shard: i/n``): its wall seconds."""
+    url, machines, i, n = args
+    part = _PARTS.get((machines, i, n))
+    if part is None:
+        full = fleet(machines)
+        part = _PARTS[(machines, i, n)] = full.model_copy(
+            update={"enterprises": [e for k, e in enumerate(full.enterprises) if k % n == i]})
+    return run_once(url, part, fast=True).wall_s
+
+
+def sharded(url: str, machines: int, procs: int, repeat: int) -> float:
+    """Wall seconds of the aggregate path with the enterprises split over ``procs`` running
+    processes (replicas are long-lived: the pool is started and each worker's first window,
+    imports and master data included, is left out of the timing), best of ``repeat``."""
+    with multiprocessing.get_context("spawn").Pool(procs) as pool:
+        jobs = [(url, machines, i, procs) for i in range(procs)]
+        pool.map(_shard_worker, jobs, chunksize=1)  # warm-up
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            pool.map(_shard_worker, jobs, chunksize=1)
+            best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def differences(a: WindowReport, b: WindowReport, *, tol: float = 1e-6) -> int:
+    """KPI points of ``a`` and ``b`` that differ (identity, or a field by more than ``tol`` in its
+    unit: the reference's epoch-second floats carry ~1e-7 s of rounding, the sums are of ms)."""
+    def key(p: KpiPoint) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return p.measurement, tuple(sorted(p.tags))
+
+    pa, pb = {key(p): dict(p.fields) for p in a.points}, {key(p): dict(p.fields) for p in b.points}
+    bad = len(set(pa) ^ set(pb))
+    for k in set(pa) & set(pb):
+        fa, fb = pa[k], pb[k]
+        if set(fa) != set(fb) or any(not _close(fa[f], fb[f], tol) for f in fa):
+            bad += 1
+    return bad
+
+
+def _close(x: object, y: object, tol: float) -> bool:
+    if isinstance(x, float) and isinstance(y, float):
+        return abs(x - y) <= tol
+    return x == y
+
+
+def compare(url: str, n: int, *, repeat: int, procs: int) -> float:
+    """Print both paths' rows for ``n`` machines (and the sharded one); the aggregate path's best
+    wall seconds."""
+    master = fleet(n)
+    ref = min((run_once(url, master, fast=False) for _ in range(repeat)), key=lambda r: r.wall_s)
+    agg = min((run_once(url, master, fast=True) for _ in range(repeat)), key=lambda r: r.wall_s)
+    diff = differences(ref.report, agg.report)
+    for name, r in (("events", ref), ("aggregate", agg)):
+        m = r.report.machines
+        print(f"{m:>8} {name:>10} {r.statements:>5} {r.report.from_sums:>5} {len(r.report.points):>6} "
+              f"{r.wall_s:>7.2f} {r.wall_s / m * 1000:>6.2f} {ref.wall_s / r.wall_s:>5.1f}x "
+              f"{diff if name == 'aggregate' else '':>4}")
+    if agg.report.from_events:
+        print(f"{'':>8} computed from events: {dict(agg.report.from_events)}")
+    if procs < 2:
+        return agg.wall_s
+    wall = sharded(url, n, procs, repeat)
+    print(f"{n:>8} {f'agg x{procs}':>10} {'':>5} {'':>5} {'':>6} {wall:>7.2f} "
+          f"{wall / n * 1000:>6.2f} {ref.wall_s / wall:>5.1f}x   (running replicas, shard i/n)")
+    return min(agg.wall_s, wall)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--machines", default="250,500,1000")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--machines", default="1000,4000")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--procs", type=int, default=2, help="processes for the sharded aggregate path (0: skip)")
+    ap.add_argument("--idle-reasons", action="store_true",
+                    help="idle events carry the simulator's reasons (no_work, changeover), which the edge "
+                         "agent's debounced idle never has: those machines take the events path")
     args = ap.parse_args(argv)
     sizes = sorted(int(x) for x in args.machines.split(","))
     with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
@@ -117,14 +212,17 @@ def main(argv: list[str] | None = None) -> int:
                         RetentionSpec(name="kpi", duration="INF"))
             init_v1(InfluxQLClient(url=server.url), DbLayout(database=DB, policies=policies))
             t0 = time.perf_counter()
-            lines = load(server.url, fleet(sizes[-1]))
-            print(f"loaded {lines} lines for {sizes[-1]} machines in {time.perf_counter() - t0:.1f} s")
-            print(f"{'machines':>8} {'energy':>6} {'stmts':>5} {'points':>6} {'wall_s':>7}  (best of {args.repeat})")
-            for n in sizes:
-                master = fleet(n)
-                runs = [run_once(server.url, master) for _ in range(max(1, args.repeat))]
-                wall, report, stmts = min(runs, key=lambda r: r[0])
-                print(f"{report.machines:>8} {report.energy_assets:>6} {stmts:>5} {len(report.points):>6} {wall:>7.2f}")
+            lines = load(server.url, fleet(sizes[-1]), idle_reasons=args.idle_reasons)
+            print(f"loaded {lines} lines for {sizes[-1]} machines in {time.perf_counter() - t0:.1f} s; "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            print(f"{'machines':>8} {'path':>10} {'stmts':>5} {'sums':>5} {'points':>6} {'wall_s':>7} "
+                  f"{'ms/mh':>6} {'ratio':>6} {'diff':>4}  (best of {args.repeat})")
+            best = {n: compare(server.url, n, repeat=args.repeat, procs=args.procs) for n in sizes}
+            largest = sizes[-1]
+            per_mh_ms = best[largest] / largest * 1000
+            print(f"cluster: {CLUSTER_MACHINES} machine-hours x {per_mh_ms:.3f} ms (best at {largest} machines) = "
+                  f"{CLUSTER_MACHINES * per_mh_ms / 1000:.0f} s = {CLUSTER_MACHINES * per_mh_ms / 60_000:.1f} min "
+                  f"per hour of the cluster (target 5 min)")
         finally:
             server.stop()
     return 0
@@ -132,4 +230,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

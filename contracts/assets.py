@@ -80,6 +80,22 @@ class SewingMachineMetrics(Metrics):
     down_s: float | None = _m("s", "Seconds in state down (breakdown) during the period", ge=0)
     period_s: float | None = _m("s", "Length of the aggregation period the sample covers", ge=0)
     samples: Count | None = _n("samples", "Raw node samples aggregated into this sample")
+    # Since edge aggregate split 1: the state-change events' timeline per period, so the rules
+    # sum aggregates instead of reading every event (edge_agent/stop_split.py). Absent from older
+    # edges; the rules read the events for periods without them.
+    state_known_s: float | None = _m("s", "Seconds of the period after the machine's first state event", ge=0)
+    event_down_s: float | None = _m("s", "Seconds down by the state events (debounced timeline)", ge=0)
+    event_off_s: float | None = _m("s", "Seconds off by the state events (debounced timeline)", ge=0)
+    stop_s: float | None = _m(
+        "s", "Idle seconds (state events) in idle periods known at the period's end to last >= stop_threshold_s", ge=0)
+    stop_late_s: float | None = _m(
+        "s", "Seconds before this period of an idle period that reached stop_threshold_s in it", ge=0)
+    idle_open_s: float | None = _m(
+        "s", "Length so far of the idle period open at the period's end, when shorter than stop_threshold_s", ge=0)
+    idle_reason_s: float | None = _m(
+        "s", "Idle seconds (state events) in idle periods with a known reason, stops or open at the period's end", ge=0)
+    breakdowns: Count | None = _n("count", "Changes into down (state events) in the period")
+    stop_threshold_s: float | None = _m("s", "Idle periods at least this long are stops (the split above)", ge=0)
 
 
 class PvInverterMetrics(Metrics):

@@ -19,6 +19,7 @@ import orjson
 
 from seamline.contracts.kinds import AssetKind, MachineState
 from seamline.edge_agent.state import Slice, StateChange, StateTracker, Thresholds
+from seamline.edge_agent.stop_split import EventTimeline
 from seamline.edge_agent.wire import DataPayload, DataSample, StatePayload
 
 # Open periods per machine; more than this means device time jumped around, and the oldest is
@@ -242,6 +243,7 @@ class MachineDerivation:
         self.last_change_ts_ms: int | None = None  # of the last state change emitted
         self.skipped = 0
         self.totals = Totals()  # not checkpointed: an in-process diagnostic
+        self.timeline = EventTimeline(thresholds.stop_threshold_s)  # the published changes, for the split
 
     def process(self, items: Iterable[RawSample | Andon]) -> list[Output]:
         """Process ``items`` in device-time order (sorted here; andon before a sample at the same ms)."""
@@ -276,8 +278,19 @@ class MachineDerivation:
             ends.append(self.last_sample_ts_ms + 1000)
         if ends:
             for start_ms, metrics in self.aggregator.close_all(until_ms=max(ends)):
-                out.append(_aggregate(start_ms, self._next_seq(), metrics))
+                out.append(_aggregate(start_ms, self._next_seq(), self._split(start_ms, metrics, None)))
         return out
+
+    def _split(self, start_ms: int, metrics: dict[str, int | float], decided_ms: int | None) -> dict[str, int | float]:
+        """The period's metrics plus its event-timeline split (:mod:`edge_agent.stop_split`) when
+        every event before its end is known (``decided_ms`` ``None``: all are, e.g. at a flush).
+        A period emitted earlier (device time jumped past ``MAX_OPEN_PERIODS``) goes without it,
+        and the rules read its events instead."""
+        end_ms = start_ms + round(float(metrics.get("period_s", 0)) * 1000)
+        if decided_ms is not None and decided_ms < end_ms:
+            return metrics
+        split = self.timeline.split(start_ms, end_ms)
+        return {**metrics, **split.metrics(self.thresholds.stop_threshold_s)}
 
     def _emit(self, slices: tuple[Slice, ...], changes: tuple[StateChange, ...]) -> list[Output]:
         out: list[Output] = []
@@ -297,12 +310,17 @@ class MachineDerivation:
                     reason=c.reason,
                 )
             )
+            self.timeline.add(ts_ms, c.state, c.reason)
         for s in slices:
             self.aggregator.add_slice(s)
             self.totals.add(s)
         if slices:
-            for start_ms, metrics in self.aggregator.close_until(slices[-1].end_ms):
-                out.append(_aggregate(start_ms, self._next_seq(), metrics))
+            # A period waits until its events are final too (an idle candidate is stamped back to
+            # where it began, up to idle_after_s earlier): its split needs every event before its end.
+            pending = self.tracker.events_pending_since_ms()
+            decided = slices[-1].end_ms if pending is None else min(slices[-1].end_ms, pending)
+            for start_ms, metrics in self.aggregator.close_until(decided):
+                out.append(_aggregate(start_ms, self._next_seq(), self._split(start_ms, metrics, decided)))
         return out
 
     def _next_seq(self) -> int:
@@ -319,6 +337,7 @@ class MachineDerivation:
                 "last_change_ts_ms": self.last_change_ts_ms,
                 "tracker": self.tracker.to_dict(),
                 "aggregator": self.aggregator.to_dict(),
+                "timeline": self.timeline.to_dict(),
             }
         )
         # orjson's bytes keep its whole ~16 KB write buffer however short the JSON (~300 B here):
@@ -339,4 +358,7 @@ class MachineDerivation:
         m.last_change_ts_ms = d.get("last_change_ts_ms")
         m.tracker = StateTracker.from_dict(thresholds, d["tracker"])
         m.aggregator = PeriodAggregator.from_dict(period_s, d["aggregator"], outage_gap_s=thresholds.outage_gap_s)
+        # checkpoints from before the split have no timeline: the first periods after the restart
+        # then know less (state_known_s) and the rules read their events
+        m.timeline = EventTimeline.from_dict(thresholds.stop_threshold_s, d.get("timeline") or {})
         return m

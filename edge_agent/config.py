@@ -160,6 +160,9 @@ class MachineTypeSettings(_Section):
     # A lost "repaired" andon press must not keep a machine down all day: this much sewing during
     # a breakdown ends it (a mechanic's test stitches stay well below a minute).
     repair_inferred_after_s: float = Field(default=60.0, gt=0, le=3600, description="Sewing that ends a breakdown (s)")
+    # The rules' kpi.stop_threshold_s: aggregates split idle time there so the rules can sum them
+    # instead of reading every state event (they read the events when the two differ).
+    stop_threshold_s: float = Field(default=300.0, gt=0, le=1800, description="Idle periods >= this are stops (s)")
 
     def thresholds(self) -> Thresholds:
         """These settings as the state tracker's thresholds."""

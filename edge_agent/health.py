@@ -16,6 +16,7 @@ from seamline.metrics_http import Family, family
 @dataclass(frozen=True, slots=True)
 class EdgeHealth:
     now_ms: int  # wall clock, UTC ms
+    started_ms: int  # when the agent started (wall clock, UTC ms): the publish age before the first PUBACK
     spool: SpoolStats
     uplink: UplinkStats | None
     local_connected: bool
@@ -42,6 +43,9 @@ def families(h: EdgeHealth) -> list[Family]:
                float(bool(u and u.connected))),
         family("seamline_edge_uplink_acked_total", "counter", "Spool messages acknowledged by the central broker",
                u.acked_total if u else 0),
+        family("seamline_edge_uplink_last_publish_age_seconds", "gauge",
+               "Seconds since the central broker last acknowledged a spooled message (since start if never)",
+               max(0.0, (h.now_ms - (u.last_acked_ms if u and u.last_acked_ms is not None else h.started_ms)) / 1000)),
         family("seamline_edge_uplink_connect_failures_total", "counter", "Failed connection attempts upstream",
                u.connect_failures if u else 0),
         family("seamline_edge_uplink_rejected_total", "counter", "Messages the central broker refused, by reason",

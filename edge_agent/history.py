@@ -150,16 +150,27 @@ def unconfirmed(
     return [(str(t), bytes(p), int(pr)) for _i, t, p, pr in rows]
 
 
-def pending_ranges(db: sqlite3.Connection, asset: str) -> list[Range]:
-    """Seq ranges of ``asset`` still unsent in ``messages`` (they will be delivered anyway)."""
+def pending(db: sqlite3.Connection, asset: str) -> set[Range]:
+    """The seq range of each message of ``asset`` still unsent in ``messages`` (originals and
+    replays alike: they will be delivered anyway)."""
     area, name = asset.split("/", 1)
-    found: list[Range] = []
+    found: set[Range] = set()
     for topic, payload in db.execute("SELECT topic, payload FROM messages WHERE topic LIKE ?",
                                      (f"%/{area}/{name}/%",)):
         hit = asset_and_seqs(str(topic), bytes(payload))
         if hit is not None and hit[0] == asset:
-            found.append((hit[1], hit[2]))
-    return seqranges.merge(found)
+            found.add((hit[1], hit[2]))
+    return found
+
+
+def pending_ranges(db: sqlite3.Connection, asset: str) -> list[Range]:
+    """Seq ranges of ``asset`` still unsent in ``messages``, merged."""
+    return seqranges.merge(pending(db, asset))
+
+
+def replays_queued(db: sqlite3.Connection) -> bool:
+    """Whether replays queued earlier are still unsent."""
+    return db.execute("SELECT 1 FROM messages WHERE replay = 1 LIMIT 1").fetchone() is not None
 
 
 def totals(db: sqlite3.Connection) -> tuple[int, int]:

@@ -69,6 +69,7 @@ def start_metrics(config: EdgeSettings, *, spool: SqliteSpool, local: LocalSubsc
     from seamline.metrics_http import MetricsServer
 
     devices = [d.asset for d in config.modbus]
+    started_ms = wall_ms()
 
     def collect() -> list[Family]:
         offline: list[str] = []
@@ -77,7 +78,7 @@ def start_metrics(config: EdgeSettings, *, spool: SqliteSpool, local: LocalSubsc
             if offline_assets is not None:
                 offline += list(offline_assets())
         uplink = agent.uplink.stats if agent.uplink is not None else None
-        return families(EdgeHealth(now_ms=wall_ms(), spool=spool.stats(), uplink=uplink,
+        return families(EdgeHealth(now_ms=wall_ms(), started_ms=started_ms, spool=spool.stats(), uplink=uplink,
                                    local_connected=local.connected, counters=agent.counters, devices=devices,
                                    offline_devices=offline))
 

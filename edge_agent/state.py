@@ -53,6 +53,7 @@ class Thresholds:
     outage_gap_s: float = 300.0
     repair_inferred_after_s: float = 60.0
     sample_period_s: float = 1.0
+    stop_threshold_s: float = 300.0  # the aggregates' idle split (edge_agent.stop_split)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,12 @@ class StateTracker:
     @property
     def state(self) -> MachineState | None:
         return self._state
+
+    def events_pending_since_ms(self) -> int | None:
+        """Device time from which a state change may still be stamped (an idle/off candidate
+        waiting for ``idle_after_s``/``off_after_s``), ``None`` when events are final up to the
+        decided slices."""
+        return self._candidate_since_ms if self._candidate is not None else None
 
     # -- inputs -------------------------------------------------------------------------------
 

@@ -5,42 +5,28 @@ One background thread owns the paho client and drives it with paho's external-lo
 reads, publishes and spool acks all happen on that thread and need no locks of their own.
 ``wake()`` pokes a socketpair that the ``select`` also watches.
 
-MQTT 5, not 3.1.1: a PUBACK carries a reason code, so a publish the broker refuses (ACL
-"not authorized", bad topic) is seen, counted by reason, logged and kept in the spool's local
-quarantine (``seamline edge quarantine list``) instead of silently vanishing; the
-broker's Receive Maximum is honoured; and a crash path can DISCONNECT with reason 0x04 so the
-broker still sends the Will. paho's v5 path costs more CPU per packet; ``bench/edge_publish.py``
-measures it.
-
 Each connection gets a fresh paho client (clean start): paho's own resend queue stays empty and
 the spool is the only source of truth. On every (re)connect, the birth and online-status
 messages from ``on_connect_messages()`` are published first, *directly* (not spooled: they are
 regenerated on every connect, and stale copies queued offline would only be noise), then the
 spool replays from its oldest un-acked id. Duplicates after a reconnect are possible, losses not.
 
-A broker cluster: ``brokers`` lists its nodes; after a failed or lost connection the next node is
-tried (round the list), with the same backoff between attempts. ``protocol="3.1.1"`` for brokers
-whose MQTT listener has no version 5 (NATS): the broker cannot refuse a single publish then (it
-drops the connection), and the crash path closes the socket without DISCONNECT so the broker
-still sends the Will.
+Protocol (MQTT 5 by default, 3.1.1 for NATS) and a broker cluster's failover list:
+:mod:`seamline.edge_agent.uplink_settings`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random as random_module
 import select
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -50,6 +36,10 @@ from seamline.contracts.kinds import MAX_PAYLOAD_BYTES
 from seamline.edge_agent.quarantine import Rejection, broker_reason
 from seamline.edge_agent.spool import OutMessage, SqliteSpool
 from seamline.edge_agent.tls import client_ssl_context
+from seamline.edge_agent.uplink_settings import UplinkSettings, UplinkStats, _Connection, new_client
+from seamline.edge_agent.waker import Waker
+
+__all__ = ["Uplink", "UplinkSettings", "UplinkStats"]
 
 log = logging.getLogger(__name__)
 
@@ -62,92 +52,6 @@ DISCONNECT_WITH_WILL = 0x04
 # DISCONNECT after the spool has been drained as far as time allows.
 STOP_RESERVE_S = 2.0
 _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UplinkSettings:
-    host: str
-    port: int
-    brokers: tuple[tuple[str, int], ...] = ()  # failover list (host, port); empty: host, port alone
-    protocol: str = "5"  # MQTT "5" or "3.1.1"
-    client_id: str
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)  # never in logs or reprs
-    tls: bool = False  # TLS with the system trust store; implied by tls_ca / tls_cert
-    tls_ca: Path | None = None
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    tls_insecure_hostname: bool = False  # skip the hostname check only; chain still verified
-    keepalive_s: int = 30
-    max_inflight: int = 100  # QoS 1 publishes awaiting PUBACK (also capped by broker's Receive Maximum)
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 30.0
-    connect_timeout_s: float = 10.0  # TCP + TLS handshake, and again for the CONNACK
-
-    def __post_init__(self) -> None:
-        if not self.host:
-            raise ValueError("uplink host is empty")
-        for host, port in self.addresses:
-            if not host:
-                raise ValueError("uplink host is empty")
-            if not 0 < port < 65536:
-                raise ValueError(f"uplink port {port} is not in 1..65535")
-        if self.protocol not in ("5", "3.1.1"):
-            raise ValueError(f"uplink protocol {self.protocol!r} is not '5' or '3.1.1'")
-        if not 0 < self.max_inflight <= 65535:
-            raise ValueError(f"max_inflight {self.max_inflight} is not in 1..65535 (MQTT packet ids)")
-        if self.keepalive_s <= 0 or self.connect_timeout_s <= 0:
-            raise ValueError("keepalive_s and connect_timeout_s must be > 0")
-        if not 0 < self.backoff_initial_s <= self.backoff_max_s:
-            raise ValueError(f"need 0 < backoff_initial_s <= backoff_max_s, got {self.backoff_initial_s}, "
-                             f"{self.backoff_max_s}")
-        if self.password is not None and self.username is None:
-            raise ValueError("uplink password given without a username")
-
-    @property
-    def addresses(self) -> tuple[tuple[str, int], ...]:
-        """The brokers to try, in order of preference."""
-        return self.brokers or ((self.host, self.port),)
-
-    @property
-    def v5(self) -> bool:
-        return self.protocol == "5"
-
-    @property
-    def use_tls(self) -> bool:
-        return self.tls or self.tls_ca is not None or self.tls_cert is not None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UplinkStats:
-    published_total: int  # spool messages written to the connection (replays count again)
-    acked_total: int  # spool messages acknowledged by the broker and deleted
-    rejected_total: int  # refused by the broker (PUBACK reason >= 0x80) or too large; quarantined
-    reconnects: int  # successful connections after the first
-    connect_failures: int
-    connected: bool
-    inflight: int
-    last_error: str | None
-    rejected_by_reason: dict[str, int] = field(default_factory=dict)  # broker_0x87, oversized, ...
-
-
-class _Connection:
-    """State of one broker connection (one paho client)."""
-
-    def __init__(self, client: mqtt.Client, window: int) -> None:
-        self.client = client
-        self.started = time.monotonic()
-        self.connected = False
-        self.ever_connected = False
-        self.broken = False
-        self.birth_pending = False
-        self.window = window
-        self.cursor = 0  # highest spool id written on this connection
-        self.inflight: dict[int, int | None] = {}  # mid -> spool id (None: birth/status)
-        self.acked: list[int] = []  # spool ids to delete, flushed in one transaction
-        self.rejected: list[Rejection] = []  # refused by the broker: moved to the quarantine
-        self.offline_mid: int | None = None
-        self.offline_acked = False
 
 
 class Uplink:
@@ -174,13 +78,13 @@ class Uplink:
         self._backoff = Backoff(initial_s=settings.backoff_initial_s, max_s=settings.backoff_max_s,
                                 random=random or random_module.Random().random)
         self._thread: threading.Thread | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
+        self._waker: Waker | None = None
         self._stop_mode: str | None = None  # None, "graceful" or "will"
         self._drain_until = 0.0
         self._deadline = 0.0
         self._conn: _Connection | None = None
         self._published = self._acked = self._rejected = 0
+        self._last_acked_ms: int | None = None
         self._rejected_by_reason: dict[str, int] = {}
         self._connects = self._connect_failures = 0
         self._last_error: str | None = None
@@ -192,17 +96,14 @@ class Uplink:
         """Connect in a background thread; reconnect for ever with jittered, capped backoff."""
         if self._thread is not None:
             raise RuntimeError("uplink already started")
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._waker = Waker()
         self._thread = threading.Thread(target=self._run, name=f"uplink-{self._s.client_id}", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
         """New messages were committed to the spool: publish them now. Any thread."""
-        if self._wake_w is not None:
-            with contextlib.suppress(BlockingIOError, OSError):  # full = a wake-up is pending
-                self._wake_w.send(b"\0")
+        if self._waker is not None:
+            self._waker.wake()
 
     def stop(self, *, graceful: bool = True, timeout_s: float = 10.0) -> None:
         """graceful: keep publishing the spool (up to ``timeout_s`` less a reserve for the rest of the
@@ -223,10 +124,9 @@ class Uplink:
             log.error("uplink %s: publisher thread did not stop within %.1f s", self._s.client_id, timeout_s)
             return
         self._thread = None
-        for s in (self._wake_r, self._wake_w):
-            if s is not None:
-                s.close()
-        self._wake_r = self._wake_w = None
+        if self._waker is not None:
+            self._waker.close()
+        self._waker = None
 
     def crash_disconnect(self) -> None:
         """For crash paths: DISCONNECT with reason 0x04 (the broker publishes the Will) and stop."""
@@ -240,6 +140,7 @@ class Uplink:
             reconnects=max(0, self._connects - 1), connect_failures=self._connect_failures,
             connected=bool(conn and conn.connected), inflight=len(conn.inflight) if conn else 0,
             last_error=self._last_error, rejected_by_reason=dict(self._rejected_by_reason),
+            last_acked_ms=self._last_acked_ms,
         )
 
     # -- the publisher thread --------------------------------------------------------------------
@@ -269,26 +170,13 @@ class Uplink:
     def _open(self) -> _Connection | None:
         s = self._s
         host, port = s.addresses[self._address]
-        if s.v5:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
-                                 protocol=MQTTProtocolVersion.MQTTv5)
-        else:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
-                                 protocol=MQTTProtocolVersion.MQTTv311, clean_session=True)
-        conn = _Connection(client, s.max_inflight)
-        client.user_data_set(conn)
-        client.max_inflight_messages_set(s.max_inflight)
-        client.connect_timeout = s.connect_timeout_s
-        if s.username is not None:
-            client.username_pw_set(s.username, s.password)
-        if self._ssl is not None:
-            client.tls_set_context(self._ssl)
-        w = self._will
-        client.will_set(w.topic, w.payload, qos=1, retain=w.retain)
+        conn = new_client(s, ssl_context=self._ssl, will=self._will)
+        client = conn.client
         client.on_connect = self._on_connect
         client.on_publish = self._on_publish
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         try:
             if s.v5:
                 client.connect(host, port, keepalive=s.keepalive_s, clean_start=True)
@@ -301,7 +189,8 @@ class Uplink:
 
     def _serve(self, conn: _Connection) -> None:
         client = conn.client
-        assert self._wake_r is not None
+        assert self._waker is not None
+        waker = self._waker
         while not conn.broken:
             sock = client.socket()
             if sock is None:
@@ -311,6 +200,9 @@ class Uplink:
             if conn.connected:
                 if conn.birth_pending:
                     self._publish_birth(conn)
+                if conn.subscribe_at is not None and time.monotonic() >= conn.subscribe_at:
+                    conn.subscribe_at = None
+                    client.subscribe([(t, 1) for t in self._subscriptions])
                 if self._stop_mode is None or self._draining():
                     self._pump(conn)
             elif time.monotonic() - conn.started > self._s.connect_timeout_s:
@@ -321,12 +213,12 @@ class Uplink:
             timeout = 0.0 if pending else self._select_timeout()
             try:
                 readable, writable, _ = select.select(
-                    [sock, self._wake_r], [sock] if client.want_write() else [], [], timeout
+                    [sock, waker.socket], [sock] if client.want_write() else [], [], timeout
                 )
             except (OSError, ValueError):
                 return
-            if self._wake_r in readable:
-                self._drain_wake()
+            if waker.socket in readable:
+                waker.drain()
             if (sock in readable or pending) and client.loop_read() != _OK:
                 return
             self._flush_acks(conn)
@@ -462,6 +354,19 @@ class Uplink:
         except Exception:  # a bad request must not take the publisher down
             log.exception("uplink %s: handling a message on %s failed", self._s.client_id, message.topic)
 
+    def _on_subscribe(self, client: mqtt.Client, conn: _Connection, mid: int, reasons: list[ReasonCode],
+                      properties: Any) -> None:
+        """A subscription the broker refused (SUBACK 0x80: nats-server 2.9.10 while its cluster
+        recovers from a lost node) would leave the gateway deaf to confirms and resends: subscribe
+        again on this connection after a doubling delay (a reconnect would not be needed, and an ACL
+        that refuses for good then costs one SUBSCRIBE per ``SUBSCRIBE_RETRY_MAX_S``)."""
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            self._fail(f"{self._where} refused the subscription to confirms and resends ({refused[0]}); "
+                       f"subscribing again in {conn.retry_subscribe():.0f} s")
+        else:
+            conn.subscribe_delay_s = 0.0
+
     def _on_disconnect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: ReasonCode,
                        properties: Any) -> None:
         if conn.connected and self._stop_mode is None:
@@ -486,6 +391,7 @@ class Uplink:
         if conn.acked:
             self._spool.ack(conn.acked)
             self._acked += len(conn.acked)
+            self._last_acked_ms = time.time_ns() // 1_000_000
             conn.acked = []
         if conn.rejected:
             self._spool.quarantine(conn.rejected)
@@ -499,16 +405,5 @@ class Uplink:
 
     def _sleep(self, delay_s: float) -> None:
         """Backoff wait that only a stop request cuts short (wake() does not)."""
-        deadline = time.monotonic() + delay_s
-        while self._stop_mode is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self._wake_r is None:
-                return
-            select.select([self._wake_r], [], [], remaining)
-            self._drain_wake()
-
-    def _drain_wake(self) -> None:
-        if self._wake_r is not None:
-            with contextlib.suppress(BlockingIOError, OSError):
-                while self._wake_r.recv(4096):
-                    pass
+        if self._waker is not None:
+            self._waker.sleep(delay_s, until=lambda: self._stop_mode is not None)

@@ -72,6 +72,7 @@ class Work:
     generation: int = 0  # connection the message came on; acks go only to that connection
     quarantine: QuarantineEntry | None = None
     received_s: float = 0.0  # monotonic clock, for in-pipeline latency
+    newest_ts_ms: int | None = None  # newest device timestamp of its lines (UTC ms), for the consumer lag
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,6 +220,7 @@ class Batcher:
             outcome = self._policy.write_durably(self._writer, lines, stop=abort)
             rejected = list(outcome.rejected)
             self._metrics.points_written.inc(outcome.written)
+            self._metrics.written(max((w.newest_ts_ms for w in batch if w.newest_ts_ms is not None), default=None))
         entries = [w.quarantine for w in batch if w.quarantine is not None]
         entries += _db_rejections(batch, rejected)
         self._store_quarantine(entries, abort)

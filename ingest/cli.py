@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from seamline.errors import UsageError
+from seamline.errors import InputError, UsageError
 from seamline.ingest.config import load_config
 from seamline.logsetup import configure, effective_level
 from seamline.sample_config import add_sample_config
@@ -97,10 +97,21 @@ def _confirm(args: argparse.Namespace) -> int:
     return signals.exit_code(confirmer.run(signals.event))
 
 
+def _no_quarantine(path: Path) -> bool:
+    """Reading a quarantine that was never written creates nothing (no file, no folder): one line."""
+    if path.exists():
+        return False
+    print(f"# no quarantine at {path}: nothing quarantined yet (or quarantine.path points elsewhere)",
+          file=sys.stderr)
+    return True
+
+
 def _list(args: argparse.Namespace) -> int:
     from seamline.ingest.quarantine import QuarantineStore
 
     config = load_config(_config_path(args))
+    if _no_quarantine(config.quarantine.path):
+        return 0
     store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
     try:
         items = store.list(reason=args.reason, limit=args.limit)
@@ -131,6 +142,9 @@ def _replay(args: argparse.Namespace) -> int:
     from seamline.progress import Progress
 
     config = load_config(_config_path(args))
+    if _no_quarantine(config.quarantine.path):
+        print("replayed 0, still failing 0")
+        return 0
     store = QuarantineStore(config.quarantine.path, max_rows=config.quarantine.max_rows)
     try:
         counts = store.counts()
@@ -156,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return int(args.handler(args))
-    except UsageError as exc:
+    except InputError as exc:  # UsageError among them; a TLS or credentials file the config names
         print(f"seamline ingest: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -46,6 +46,12 @@ class MqttConfig(MqttIdentity):
     # single worker, shared: false (a plain persistent subscription) is lossless across restarts.
     shared: bool = True
     share_group: str = "ingest"
+    # Shared only: on a graceful stop (SIGTERM) leave the share group first, so the broker sends new
+    # messages to the other workers instead of queueing this worker's share for its offline session
+    # (Mosquitto 2.0.11 does, until the worker returns). With a single worker what is published
+    # while it is away then reaches nobody (the confirmer gets it back from the gateways); a single
+    # worker is better off with shared: false.
+    leave_share_on_stop: bool = True
     # 3.1.1 measured ~2x cheaper per message in paho than 5 (see README); both do $share on Mosquitto 2.
     protocol: Literal["3.1.1", "5"] = "3.1.1"
     keepalive_s: int = Field(default=30, ge=5, le=3600)
@@ -68,7 +74,7 @@ class MqttConfig(MqttIdentity):
         return self
 
 
-class JetStreamConfig(_Section):
+class JetStreamConfig(MqttIdentity):
     """The clustered-broker source (NATS JetStream): gateways publish MQTT 3.1.1 to any node, a
     replicated stream captures ``seamline.v1.>``, workers fetch from one durable pull consumer
     (they compete for messages) and ack each message only after its points are durably written."""
@@ -89,6 +95,33 @@ class JetStreamConfig(_Section):
     ack_wait_s: float = Field(default=60.0, gt=0)
     fetch_batch: int = Field(default=250, ge=1, le=10_000)
     reconnect_wait_s: float = Field(default=0.5, gt=0, le=60)
+    # Who this worker is to a secured cluster (the MqttIdentity keys): TLS with tls_ca (tls_cert and
+    # tls_key when the servers verify clients), username with password_file / password_env, or a
+    # NATS credentials file (user JWT + NKey seed, decentralised auth). Secrets are never logged.
+    creds_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_login(self) -> JetStreamConfig:
+        if self.creds_file is not None and self.username is not None:
+            raise ValueError("creds_file and username are two ways to log in: give one")
+        return self
+
+    def connect_options(self) -> dict[str, object]:
+        """nats-py's ``connect`` keywords for this identity (TLS context, user and password, credentials
+        file); ValueError names a TLS file that is missing or unusable, never its content."""
+        from seamline.mqtt_identity import ssl_context
+
+        opts: dict[str, object] = {}
+        if (ctx := ssl_context(self)) is not None:
+            opts["tls"] = ctx
+        if self.username is not None:
+            opts["user"] = self.username
+            opts["password"] = self.password.get_secret_value() if self.password else ""
+        if self.creds_file is not None:
+            if not self.creds_file.is_file():
+                raise ValueError(f"NATS credentials file {self.creds_file} does not exist or is not a file")
+            opts["user_credentials"] = str(self.creds_file)
+        return opts
 
 
 class BatchConfig(_Section):

@@ -162,6 +162,11 @@ class Confirmer:
                 repaired_ranges=len(self._tracker.repaired_ranges), lost_seqs=sum(seqranges.count(r) for r in lost),
                 lost_ranges=sum(len(r) for r in lost))
 
+    def lost_ranges(self) -> dict[AssetKey, list[Range]]:
+        """Per asset, the seq ranges its gateway reported definitively lost (stored as ``seq_lost``)."""
+        with self._lock:
+            return {k: list(v) for k, v in self._lost.items() if v}
+
     def _publish(self, gw: GatewayKey, kind: MessageKind, payload: bytes, *, retain: bool) -> None:
         topic = Topic.gateway(enterprise=gw[0], site=gw[1], gateway_id=gw[2], kind=kind)
         self._client.publish(str(topic), payload, qos=1, retain=retain)

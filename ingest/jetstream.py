@@ -32,6 +32,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from seamline.errors import InputError
 from seamline.ingest.config import JetStreamConfig
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ class JetStreamSource:
 
     def __init__(self, config: JetStreamConfig, on_message: OnMessage, *, name: str = "seamline-ingest") -> None:
         self._config = config
+        try:  # TLS, user/password or credentials: never logged
+            self._identity = config.connect_options()
+        except ValueError as exc:  # a TLS or credentials file missing or unusable: the config's to fix
+            raise InputError(f"jetstream: {exc}") from None
         self._on_message = on_message
         self._name = name
         self.connected = threading.Event()
@@ -95,6 +100,11 @@ class JetStreamSource:
 
     def ack(self, mid: int, qos: int, generation: int) -> None:
         self.ack_batch([(mid, qos, generation)])
+
+    def leave(self, timeout_s: float) -> bool:
+        """Nothing to leave: workers pull from one durable consumer, a stopped one holds no share
+        (what it fetched and did not ack is redelivered to any worker after ``ack_wait_s``)."""
+        return False
 
     def stop(self) -> None:
         """Send the acks handed over so far, close the connection (the consumer stays)."""
@@ -143,6 +153,7 @@ class JetStreamSource:
                     servers=list(c.servers), name=self._name, allow_reconnect=True, max_reconnect_attempts=-1,
                     reconnect_time_wait=c.reconnect_wait_s, connect_timeout=2,
                     disconnected_cb=self._disconnected, reconnected_cb=self._reconnected, error_cb=self._error,
+                    **self._identity,
                 )
             except (TimeoutError, NoServersError, OSError, NatsTimeout) as exc:
                 log.warning("JetStream: no server of %s reachable (%s); retrying", ", ".join(c.servers), exc)

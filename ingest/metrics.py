@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -20,7 +22,9 @@ _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 1
 class IngestMetrics:
     """All counters of one ingest worker. Thread-safe (prometheus-client's metrics are)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock  # wall clock, unix seconds (consumer lag)
+        self.newest_written_ms: int | None = None  # newest device timestamp durably written (UTC ms)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.messages_in = Counter("seamline_ingest_messages", "MQTT messages received", registry=r)
@@ -47,6 +51,14 @@ class IngestMetrics:
         # 1 while the MQTT session is up; read at each scrape (set_function) from the subscriber.
         self.mqtt_connected = Gauge("seamline_ingest_mqtt_connected", "1 while connected to the MQTT broker",
                                     registry=r)
+        # How far behind the data this worker is: now minus the newest device time it has written.
+        # It grows while InfluxDB or the broker is away (and with a slow device clock); NaN before any write.
+        self.newest_written = Gauge("seamline_ingest_newest_written_timestamp_seconds",
+                                    "Device time of the newest sample durably written (unix s)", registry=r)
+        self.consumer_lag = Gauge("seamline_ingest_consumer_lag_seconds",
+                                  "Now minus the newest written sample's device time (s); NaN before the first",
+                                  registry=r)
+        self.consumer_lag.set_function(self._lag_s)
         self.batch_latency = Histogram(
             "seamline_ingest_batch_latency_seconds",
             "Time to durably write one batch, retries included (s)",
@@ -57,6 +69,17 @@ class IngestMetrics:
         self._sync_lock = threading.Lock()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    def written(self, newest_ts_ms: int | None) -> None:
+        """A batch was durably written; ``newest_ts_ms`` (UTC ms) is its newest device timestamp."""
+        if newest_ts_ms is None or (self.newest_written_ms is not None and newest_ts_ms <= self.newest_written_ms):
+            return
+        self.newest_written_ms = newest_ts_ms
+        self.newest_written.set(newest_ts_ms / 1000)
+
+    def _lag_s(self) -> float:
+        newest = self.newest_written_ms
+        return math.nan if newest is None else self._clock() - newest / 1000
 
     def serve(self, *, port: int, bind: str = "127.0.0.1") -> int:
         """Start ``/metrics`` on ``bind:port`` (0 is not allowed here: the caller skips it); return the port."""
@@ -94,8 +117,8 @@ class IngestMetrics:
         out: dict[str, float] = {}
         for family in self.registry.collect():
             for s in family.samples:
-                if s.name.endswith(("_created", "_bucket")):
-                    continue
+                if s.name.endswith(("_created", "_bucket")) or not math.isfinite(s.value):
+                    continue  # NaN (no lag yet) has no line-protocol form
                 name = s.name.removeprefix("seamline_ingest_")
                 for label in ("reason", "result", "class"):
                     if label in s.labels:

@@ -69,6 +69,13 @@ def message_lines(topic: Topic, message: Message, *, received_ms: int, gaps: Gap
     return lines
 
 
+def newest_ts_ms(message: Message) -> int | None:
+    """The newest device timestamp (UTC ms) a message carries; None for a Last Will (no time of its own)."""
+    if isinstance(message, (StateChangeMessage, GatewayStatusMessage, BirthMessage)):
+        return message.ts_ms
+    return max((s.ts_ms for s in message.samples), default=None)
+
+
 def data_lines(topic: Topic, kind: AssetKind, samples: Sequence[Sample[Any]]) -> list[str]:
     """One point per sample: measurement = asset kind, fields = metrics + seq + quality.
 

@@ -20,7 +20,7 @@ from seamline.ingest.batcher import AckRef, Batcher, BatchLimits, Work
 from seamline.ingest.config import IngestConfig
 from seamline.ingest.gaps import GapTracker
 from seamline.ingest.metrics import IngestMetrics
-from seamline.ingest.points import message_lines
+from seamline.ingest.points import message_lines, newest_ts_ms
 from seamline.ingest.quarantine import SOURCE_MQTT, QuarantineEntry, QuarantineStore
 from seamline.ingest.rejected_retry import RejectedRetrier, RetrySettings
 from seamline.ingest.subscriber import MqttSubscriber
@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 # How often a blocked submit re-checks for shutdown (s).
 _SUBMIT_POLL_S = 0.5
+# Leaving the share group on a graceful stop: the UNSUBACK comes in a round trip (s), and what the
+# broker had queued for this session keeps arriving while acks free its in-flight window; a pause
+# this long with nothing new means the queue is empty (a batch is written well within it).
+_LEAVE_UNSUBACK_S = 3.0
+_LEAVE_QUIET_S = 0.5
 # Self-metrics fields besides the Prometheus counters.
 (_QUEUE_FULL_WAITS, _QUARANTINE_ROWS, _QUARANTINE_BYTES, _MQTT_CONNECTS, _STALE_ACKS, _GAP_TRACKED_ASSETS,
  _WRITE_WAITED_S) = INGEST_SELF.fields_of("queue_full_waits", "quarantine_rows", "quarantine_bytes", "mqtt_connects",
@@ -83,7 +88,7 @@ class Intake:
                 reason, detail = Reason.INVALID_PAYLOAD, f"cannot encode as line protocol: {exc}"
             else:
                 return Work(lines=lines, topic=topic, mid=mid, qos=qos, generation=generation,
-                            received_s=time.monotonic())
+                            received_s=time.monotonic(), newest_ts_ms=newest_ts_ms(result.message))
         else:
             reason, detail = result.reason, result.detail
         entry = QuarantineEntry(
@@ -102,6 +107,7 @@ class Source(Protocol):
 
     def start(self) -> None: ...
     def ack_batch(self, acks: Sequence[AckRef]) -> None: ...
+    def leave(self, timeout_s: float) -> bool: ...
     def stop(self) -> None: ...
 
 
@@ -182,6 +188,7 @@ class IngestService:
         r = self._running
         if r is None:
             return
+        self._leave(r)
         r.closing.set()
         r.thread.join(self.config.shutdown_grace_s)
         if r.thread.is_alive():
@@ -190,6 +197,31 @@ class IngestService:
         r.subscriber.stop()
         log.info("ingest stopped: %d messages acked, %d left for redelivery",
                  r.batcher.acked, r.batcher.unacked_on_abort)
+
+    def _leave(self, r: _Running) -> None:
+        """Leave the share group (``mqtt.leave_share_on_stop``), then keep taking in what the broker
+        had already queued for this session until none came for ``_LEAVE_QUIET_S``: written and
+        acked now rather than stranded in the session until this worker returns. Bounded by half of
+        ``shutdown_grace_s``; the other half is for the flush."""
+        c = self.config
+        if c.source != "mqtt" or not c.mqtt.leave_share_on_stop:
+            return
+        deadline = time.monotonic() + c.shutdown_grace_s / 2
+        if not r.subscriber.leave(timeout_s=min(_LEAVE_UNSUBACK_S, c.shutdown_grace_s / 4)):
+            return
+        seen = self._received(r)
+        while time.monotonic() < deadline:
+            time.sleep(_LEAVE_QUIET_S)
+            now = self._received(r)
+            if now == seen:
+                return
+            seen = now
+        log.warning("messages still arriving %.1f s after leaving the share group; stopping anyway",
+                    c.shutdown_grace_s / 2)
+
+    @staticmethod
+    def _received(r: _Running) -> int:
+        return int(getattr(r.subscriber, "received", 0))
 
     def _on_message(self, topic: str, payload: bytes, mid: int, qos: int, generation: int) -> None:
         r = self._running

@@ -12,6 +12,10 @@
 * A batch's acks are handed to paho's network thread in one go (:meth:`ack_batch`: one wake-up per
   batch instead of one per message); the generation check runs there, in the thread that also
   reconnects and counts generations, so no reconnect can slip between the check and the PUBACK.
+* A graceful stop first leaves the share group (:meth:`leave`: UNSUBSCRIBE, wait for UNSUBACK):
+  Mosquitto 2.0.11 keeps routing a ``$share`` group's messages to a member whose persistent session
+  is offline, so a stopped worker would otherwise strand its share until it returns. It
+  subscribes again on its next connect.
 * The client is :class:`ingest.fast_client.BufferedClient` (buffered reads, several packets per
   wake-up); paho's own reconnect loop, keepalive and packet handling are unchanged.
 """
@@ -59,6 +63,8 @@ class MqttSubscriber:
         self.connected = threading.Event()
         self.stale_acks = 0
         self.connects = 0
+        self.received = 0  # messages handed to on_message (the network thread writes it)
+        self._unsubscribed = threading.Event()
         v5 = config.protocol == "5"
         if v5:
             client = BufferedClient(
@@ -87,6 +93,7 @@ class MqttSubscriber:
         client.on_connect_fail = self.connect_log.paho_hook()
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
+        client.on_unsubscribe = self._handle_unsubscribe
         self._client = client
         self._v5 = v5
 
@@ -135,6 +142,24 @@ class MqttSubscriber:
                 client.ack(mid, qos)
         self.stale_acks += stale  # written by the network thread only
 
+    def leave(self, timeout_s: float) -> bool:
+        """Unsubscribe the shared filters so the broker routes new messages to the other workers, and
+        wait up to ``timeout_s`` for the UNSUBACK. What the broker already queued for this session
+        keeps arriving and is written and acked as usual. False if not shared, not connected or no
+        UNSUBACK came in time."""
+        if not self._config.shared or not self.connected.is_set():
+            return False
+        self._unsubscribed.clear()
+        rc, _mid = self._client.unsubscribe(topic_filters(self._config))
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            log.warning("MQTT: could not leave the share group before stopping: %s", mqtt.error_string(rc))
+            return False
+        if not self._unsubscribed.wait(timeout_s):
+            log.warning("MQTT: no UNSUBACK within %.1f s; stopping without leaving the share group", timeout_s)
+            return False
+        log.info("MQTT: left share group %s; new messages go to the other workers", self._config.share_group)
+        return True
+
     def stop(self) -> None:
         """Send the acks posted so far, disconnect cleanly (the session stays on the broker) and
         stop the network thread."""
@@ -173,7 +198,12 @@ class MqttSubscriber:
             log.warning("MQTT connection to %s:%d lost (%s); reconnecting within %.0f s, then re-subscribing first",
                         self._config.host, self._config.port, reason, self._config.reconnect_max_s)
 
+    def _handle_unsubscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, _reasons: object,
+                            _props: object) -> None:
+        self._unsubscribed.set()
+
     def _handle_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self.received += 1
         try:
             topic = msg.topic
         except UnicodeDecodeError:  # brokers should refuse these; validation quarantines it

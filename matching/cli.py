@@ -53,7 +53,7 @@ from seamline.mqtt_identity_cli import add_identity_options, http_auth, identity
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("match", help="allocate buyers' orders to measured capacity")
-    p.add_argument("--orders", type=Path, required=True, help="order book: .csv, .json or .yaml")
+    p.add_argument("--orders", type=_full_path, required=True, help="order book: .csv, .json or .yaml")
     p.add_argument("--capacity", help="capacity: JSON file or http(s) URL (default: retained MQTT)")
     p.add_argument("--broker", help="mqtt://host:port or mqtts://host:port (TLS) for capacity (without --capacity) "
                                     "and --publish")
@@ -61,10 +61,10 @@ def register(sub: Any) -> None:
     p.add_argument("--capacity-token-file", metavar="FILE", help="bearer token for an http(s) --capacity URL")
     p.add_argument("--capacity-token-env", metavar="VAR", help="environment variable holding that token")
     p.add_argument("--capacity-ca", metavar="FILE", help="CA of an https --capacity endpoint's certificate")
-    p.add_argument("--profiles", type=Path, help="factory profiles .yaml/.json (default: neutral)")
+    p.add_argument("--profiles", type=_full_path, help="factory profiles .yaml/.json (default: neutral)")
     p.add_argument("--publish", action="store_true",
                    help="publish the plan retained on the allocation and bookings topics of every line")
-    p.add_argument("--summary-out", type=Path, default=None,
+    p.add_argument("--summary-out", type=_full_path, default=None,
                    help="write the plan summary (plan id, unmet orders with reasons) as JSON for seamline report")
     p.add_argument("--json", action="store_true", help="print the plan as JSON instead of a table")
     p.add_argument("--strict", action="store_true", help="exit 2 if any order row was rejected")
@@ -74,17 +74,22 @@ def register(sub: Any) -> None:
     p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
     p.add_argument("--split-penalty", type=float, default=None, help="std-min per factory an order uses")
     p.add_argument("--today", type=date.fromisoformat, default=None, help="plan date (default: today)")
-    p.add_argument("--carbon", type=Path, default=None,
+    p.add_argument("--carbon", type=_full_path, default=None,
                    help="JSON list of CarbonMessage (green share, kg CO2e per piece per line) for orders' green "
                         "requirements (default with --broker: the rules carbon feed's retained messages)")
-    p.add_argument("--grades", type=Path, default=None,
+    p.add_argument("--grades", type=_full_path, default=None,
                    help="JSON list of GradeMessage (default with --broker and --prefer-grades: retained grades)")
     p.add_argument("--prefer-grades", default=None, metavar="GRADE_INDEX", type=int,
                    help="prefer factories graded at this grade index or better on ties (1: A and B)")
-    p.add_argument("--influx-config", type=Path, default=None,
+    p.add_argument("--influx-config", type=_full_path, default=None,
                    help="YAML with an `influx:` block (the rules or ingest config): record the plan's allocated "
                         "and unmet orders in RP kpi (plan_orders) for dashboards")
     p.set_defaults(handler=run)
+
+
+def _full_path(text: str) -> Path:
+    """A file argument made absolute: every message about it names the full path."""
+    return Path(text).resolve()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -208,7 +213,7 @@ def _check_inputs(args: argparse.Namespace, orders: list[Any], errors: list[Any]
           f"{len(book.categories) if book.categories is not None else 'any'} categories")
     rejected = 0
     if args.capacity and not args.capacity.startswith(("http://", "https://")):
-        feed = plausibility.screen(capacity_feed.from_file(Path(args.capacity)).messages)
+        feed = plausibility.screen(capacity_feed.from_file(Path(args.capacity).resolve()).messages)
         rejected = len(feed.refused)
         for msg in feed.refused:
             print(f"capacity rejected: {msg}", file=sys.stderr)
@@ -222,7 +227,7 @@ def _capacity(args: argparse.Namespace, identity: MqttIdentity | None) -> capaci
     if args.capacity:
         if args.capacity.startswith(("http://", "https://")):
             return capacity_feed.from_http(args.capacity, **http_auth(args))
-        return capacity_feed.from_file(Path(args.capacity))
+        return capacity_feed.from_file(Path(args.capacity).resolve())
     if args.broker:
         return capacity_feed.from_mqtt(args.broker, identity=identity)
     raise UsageError("give --capacity FILE|URL or --broker mqtt://host:port")

@@ -268,4 +268,4 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> NotifyCo
         raw = read_yaml_mapping(path, expected="a mapping with channels and routes")
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
-    return parse_config(raw, source=str(path), env=os.environ if env is None else env, base_dir=path.parent)
+    return parse_config(raw, source=str(path.resolve()), env=os.environ if env is None else env, base_dir=path.parent)

@@ -133,7 +133,8 @@ def make_service(cfg: RulesConfig, *, master: MasterData | None = None, lease: L
     lease = coord.lease
     i = cfg.influx
     source = InfluxSource(query_client(i), SourceSettings(database=i.database, rp=i.raw_rp,
-                                                           margin_s=cfg.energy.max_hold_s))
+                                                           margin_s=cfg.energy.max_hold_s,
+                                                           aggregate_path=cfg.aggregate_path))
     writer = point_writer(i, Retention.KPI)
     energy = EnergySettings(max_hold_s=cfg.energy.max_hold_s, max_gap_s=cfg.energy.max_gap_s,
                             coverage_threshold=master.kpi.coverage_threshold)

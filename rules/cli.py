@@ -19,7 +19,7 @@ from seamline.logsetup import configure, effective_level
 from seamline.progress import Progress
 from seamline.rules.bookings import BookingsUnavailableError
 from seamline.rules.bootstrap import make_catchup, make_service
-from seamline.rules.config import RulesConfig, load_config
+from seamline.rules.config import RulesConfig, load_config, load_service_config
 from seamline.rules.coordination.database import CoordinationUnavailable
 from seamline.rules.engine import compute_window
 from seamline.rules.jobs import SIZES, range_tasks, recent_tasks, schedule
@@ -59,7 +59,7 @@ def _reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argpars
 def _run(args: argparse.Namespace) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    cfg = load_config(args.config)
+    cfg = load_service_config(args.config)
     configure(effective_level(cfg.logging.level, verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0)),
               cfg.logging.format)
     signals = StopSignals().install()  # before any work: a stop during start-up is graceful too
@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     log.info("rules service %s: %d enterprises (%s, lease %s), jobs %s", cfg.lease.holder,
              len(service.master.enterprises), shards, cfg.lease.kind, ids)
 
-    metrics = _metrics(cfg, scheduler)
+    metrics = _metrics(cfg, scheduler, ids, alerts)
     threading.Thread(target=_stop_when_signalled, args=(signals, scheduler), name="rules-stop", daemon=True).start()
     if alerts is not None:
         alerts.start()
@@ -109,14 +109,17 @@ def _stop_when_signalled(signals: StopSignals, scheduler: Any) -> None:
             time.sleep(0.1)
 
 
-def _metrics(cfg: RulesConfig, scheduler: Any) -> Any:
-    """``/metrics`` (job durations, last successes, misses, lease) when ``metrics.port`` is set."""
+def _metrics(cfg: RulesConfig, scheduler: Any, job_ids: list[str], alerts: Any) -> Any:
+    """``/metrics`` (job durations, last successes, misses, windows late, alert failures, lease) when
+    ``metrics.port`` is set."""
     if not cfg.metrics.port:
         return None
     from seamline.metrics_http import MetricsServer
-    from seamline.rules.health import RulesHealth
+    from seamline.rules.health import LateWindows, RulesHealth, window_jobs
 
-    health = RulesHealth(holder=cfg.lease.holder)
+    health = RulesHealth(holder=cfg.lease.holder, windows=window_jobs(job_ids),
+                         late=LateWindows(delay_s=cfg.jobs.delay_s, grace_s=cfg.jobs.misfire_grace_s),
+                         alert_failures=(lambda: alerts.failures) if alerts is not None else None)
     health.listen(scheduler)
     server = MetricsServer(health.families, bind=cfg.metrics.bind, port=cfg.metrics.port)
     log.info("metrics on http://%s:%d/metrics", cfg.metrics.bind, server.start())
@@ -143,7 +146,7 @@ def _check_config(args: argparse.Namespace) -> int:
     from seamline.rules.alerts.config import load_alerts_config, resolve_rules
     from seamline.rules.master_data import load_master_data
 
-    cfg = load_config(args.config)
+    cfg = load_service_config(args.config)
     master = load_master_data(cfg.master_data)
     print(f"{args.config}: ok; master data {cfg.master_data}: {len(master.enterprises)} enterprises")
     if cfg.alerts is None:

@@ -19,7 +19,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from seamline.configfile import ConfigFileError, LoggingConfig, load_service_yaml, validation_problems
+from seamline.configfile import (
+    ConfigFileError,
+    LoggingConfig,
+    load_service_yaml,
+    readable_file_problem,
+    validation_problems,
+)
 from seamline.mqtt_identity import MqttIdentity
 from seamline.rules.errors import ConfigError as ConfigError
 from seamline.rules.lease import Shard
@@ -159,6 +165,10 @@ class RulesConfig(BaseSettings):
     shards: Literal["static", "dynamic"] = "static"
     shard_count: int = Field(default=64, ge=1, le=4096)
     batch_machines: int = Field(default=150, ge=1, le=100_000)  # ~1.4 MB of rows per machine-day
+    # Sewing KPIs from InfluxQL sums of the edge aggregates where they carry the events' split
+    # (edge_agent/stop_split.py); every other machine from its state events, as before. Off: always
+    # from the events (the reference path; same KPIs, ~5 ms per machine-hour).
+    aggregate_path: bool = True
 
     @field_validator("shard")
     @classmethod
@@ -186,8 +196,7 @@ def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = No
     try:
         cfg = RulesConfig(**raw)
     except ValidationError as exc:
-        lines = [f"{source}: {p}" for p in validation_problems(exc)]
-        raise ConfigError("invalid rules config:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError("\n".join(f"{source}: {p}" for p in validation_problems(exc))) from None
     if base_dir is None:
         return cfg
     updates: dict[str, Any] = {"master_data": _resolve(cfg.master_data, base_dir)}
@@ -196,12 +205,40 @@ def parse_config(raw: dict[str, Any], *, source: str, base_dir: Path | None = No
     lease_paths = {k: _resolve(v, base_dir) for k in ("path", "dsn_file") if (v := getattr(cfg.lease, k)) is not None}
     if lease_paths:
         updates["lease"] = cfg.lease.model_copy(update=lease_paths)
+    tls = {k: _resolve(v, base_dir) for k in ("tls_ca", "tls_cert", "tls_key") if (v := getattr(cfg.mqtt, k))}
+    updates["mqtt"] = cfg.mqtt.model_copy(update=tls)
+    if cfg.capacity.http_tls_ca is not None:
+        updates["capacity"] = cfg.capacity.model_copy(
+            update={"http_tls_ca": _resolve(cfg.capacity.http_tls_ca, base_dir)})
     if cfg.lease.kind == "file" and cfg.lease.path is None:
         raise ConfigError(f"{source}: lease.path: required when lease.kind is 'file'")
     if cfg.lease.kind == "postgres" and cfg.lease.dsn is None and cfg.lease.dsn_file is None:
         raise ConfigError(f"{source}: lease.dsn: required when lease.kind is 'postgres' (or lease.dsn_file, "
                           "or SEAMLINE_RULES_LEASE__DSN)")
-    return cfg.model_copy(update=updates)
+    cfg = cfg.model_copy(update=updates)
+    if problems := file_problems(cfg):
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
+    return cfg
+
+
+def file_problems(cfg: RulesConfig) -> list[str]:
+    """``key: path problem; expected ...`` per TLS file the service could not read (paths resolved).
+    Checked whenever the config loads (``db init`` with the rules config too)."""
+    wanted = [(f"mqtt.{k}", getattr(cfg.mqtt, k), what) for k, what in (
+        ("tls_ca", "a PEM CA file"), ("tls_cert", "a PEM client certificate"), ("tls_key", "a PEM client key"))]
+    wanted.append(("capacity.http_tls_ca", cfg.capacity.http_tls_ca, "a PEM CA file"))
+
+    found = (readable_file_problem(key, path, what) for key, path, what in wanted if path is not None)
+    return [p for p in found if p is not None]
+
+
+def input_problems(cfg: RulesConfig) -> list[str]:
+    """The master data and alert rules files ``rules run`` and ``check-config`` read (``db init`` and
+    other users of the ``influx:`` block do not need them)."""
+    wanted = [("master_data", cfg.master_data, "the master data YAML (rules/master_data.sample.yaml)"),
+              ("alerts", cfg.alerts, "the alert rules YAML (rules/alerts/alerts.sample.yaml)")]
+    found = (readable_file_problem(key, path, what) for key, path, what in wanted if path is not None)
+    return [p for p in found if p is not None]
 
 
 def lease_dsn(cfg: RulesConfig) -> SecretStr:
@@ -227,4 +264,12 @@ def load_config(path: Path) -> RulesConfig:
                                 legacy_prefix="SEAMLINE_RULES_")
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
-    return parse_config(raw, source=str(path), base_dir=path.parent)
+    return parse_config(raw, source=str(path.resolve()), base_dir=path.resolve().parent)
+
+
+def load_service_config(path: Path) -> RulesConfig:
+    """:func:`load_config` plus the files the service itself reads (master data, alert rules)."""
+    cfg = load_config(path)
+    if problems := input_problems(cfg):
+        raise ConfigError("\n".join(f"{path.resolve()}: {p}" for p in problems))
+    return cfg

@@ -8,9 +8,12 @@ returns the KPI points to write (see :mod:`rules.kpi_points`) plus counts.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from seamline.rules.aggregate_kpi import machine_window
+from seamline.rules.aggregate_source import read_batch
 from seamline.rules.coverage import Coverage
 from seamline.rules.energy_kpi import (
     EnergySettings,
@@ -29,6 +32,7 @@ from seamline.rules.energy_kpi import (
 from seamline.rules.green_kpi import CertificateLedger, GreenCollector
 from seamline.rules.kpi.factory_energy import SiteEnergy, factory_energy_kpi
 from seamline.rules.kpi.result import KpiResult
+from seamline.rules.kpi.sewing import MachineTotals
 from seamline.rules.kpi_points import KpiPoint, make_point
 from seamline.rules.machine_kpi import LineInputs, MachineWindow, line_kpis, machine_kpi
 from seamline.rules.master_data import EnergyAsset, Enterprise, Line, MasterData, Site
@@ -38,6 +42,7 @@ from seamline.rules.source import (
     METER_IMPORT_WH,
     AssetKey,
     EnergySeries,
+    InfluxSource,
     WindowData,
     WindowSource,
     offline_for,
@@ -74,6 +79,8 @@ class WindowReport:
     energy_assets: int
     low_coverage: int = 0
     warnings: tuple[str, ...] = field(default=())
+    from_sums: int = 0  # machines computed from sums of their aggregates (rules.aggregate_kpi)
+    from_events: tuple[tuple[str, int], ...] = ()  # why the others were computed from their events
 
     def find(self, measurement: Measurement | str, **tags: str) -> list[KpiPoint]:
         """Points of ``measurement`` whose tags include ``tags``."""
@@ -99,6 +106,7 @@ class _Ctx:
     points: list[KpiPoint] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seen: set[AssetKey] = field(default_factory=set)
+    totals: dict[AssetKey, MachineTotals] = field(default_factory=dict)  # machines from sums
 
     def add(self, measurement: Measurement, tags: dict[str, str], results: Sequence[KpiResult]) -> None:
         self.points.append(make_point(measurement, {**self.base_tags, **tags}, self.window, results))
@@ -120,7 +128,8 @@ def batches(master: MasterData, limit: int) -> Iterator[list[Enterprise]]:
 
 
 def _line_machines(ctx: _Ctx, ent: Enterprise, site: Site, line: Line) -> list[AssetKey]:
-    found = {k for k in ctx.data.machines if (k.enterprise, k.site, k.area) == (ent.id, site.id, line.id)}
+    where = (ent.id, site.id, line.id)
+    found = {k for k in (*ctx.data.machines, *ctx.totals) if (k.enterprise, k.site, k.area) == where}
     found |= {AssetKey(ent.id, site.id, line.id, m) for m in line.machines}
     ctx.seen |= found
     return sorted(found)
@@ -132,10 +141,14 @@ def _line(ctx: _Ctx, ent: Enterprise, site: Site, line: Line, planned: SpanSet) 
     per: dict[str, MachineWindow] = {}
     for key in _line_machines(ctx, ent, site, line):
         series = ctx.data.machines.get(key)
-        offline = offline_for(ctx.data, key, until_s=ctx.window.end_s)
-        mw = machine_kpi(series.aggregates if series else (), series.state_events if series else (), ctx.window,
-                         planned=planned, offline=offline, coverage_threshold=thr,
-                         stop_threshold_s=ctx.master.kpi.stop_threshold_s)
+        totals = ctx.totals.get(key)
+        if totals is not None:
+            mw = machine_window(totals, ctx.window, coverage_threshold=thr)
+        else:  # the reference path: from the machine's events
+            offline = offline_for(ctx.data, key, until_s=ctx.window.end_s)
+            mw = machine_kpi(series.aggregates if series else (), series.state_events if series else (), ctx.window,
+                             planned=planned, offline=offline, coverage_threshold=thr,
+                             stop_threshold_s=ctx.master.kpi.stop_threshold_s)
         per[key.asset] = mw
         tags: dict[str, str] = {Tag.ENTERPRISE: ent.id, Tag.SITE: site.id, Tag.LINE: line.id, Tag.ASSET: key.asset}
         ctx.add(KPI_MACHINE, tags, [mw.result])
@@ -288,13 +301,20 @@ def compute_window(
     warnings: list[str] = []
     machines = assets = 0
     green = _green(master, window, es, green_ledger)
+    from_sums, refused = 0, Counter[str]()
     for group in batches(master, batch_machines):
         kinds = {a.kind for e in group for s in e.sites for a in s.energy_assets}
-        data = source.fetch([e.id for e in group], window, energy_kinds=kinds)
-        ctx = _Ctx(master, window, data, base, es, green)
+        if isinstance(source, InfluxSource) and source.settings.aggregate_path:
+            read = read_batch(source, master, group, window, energy_kinds=kinds)
+            data, totals = read.data, read.totals
+            refused.update(read.refused)
+        else:
+            data, totals = source.fetch([e.id for e in group], window, energy_kinds=kinds), {}
+        ctx = _Ctx(master, window, data, base, es, green, totals=totals)
         for ent in group:
             _enterprise(ctx, ent)
-        unknown = sorted(set(data.machines) - ctx.seen)
+        from_sums += len(totals)
+        unknown = sorted((set(data.machines) | set(totals)) - ctx.seen)
         if unknown:  # telemetry from machines on no line of the master data: counted, not guessed
             ctx.warnings.append(f"{len(unknown)} machines send data but are on no line, e.g. {unknown[0]}")
         points += ctx.points
@@ -307,5 +327,5 @@ def compute_window(
         warnings += notes
     low = sum(1 for p in points if p.get(Field.LOW_COVERAGE) is True)
     return WindowReport(window, label, tuple(points), source.statements - before, machines, assets, low,
-                        tuple(warnings))
+                        tuple(warnings), from_sums, tuple(sorted(refused.items())))
 

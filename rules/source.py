@@ -15,7 +15,7 @@ in it (``fields_of``), so a name the contract does not define fails at import.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,7 +28,7 @@ from seamline.rules.kpi.sewing import Aggregate
 from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
-from seamline.storage.query import CountingClient, Select, Series
+from seamline.storage.query import CountingClient, Select, Series, SeriesIs
 from seamline.storage.query_client import QueryClient
 from seamline.storage.schema import (
     ASSET_IDENTITY,
@@ -70,7 +70,7 @@ ENERGY_FIELDS: Mapping[AssetKind, tuple[str, ...]] = {
     AssetKind.MET_STATION: (MET_POA_W_M2, *_POLLED),
     AssetKind.WIND_TURBINE: (WIND_ENERGY_WH, WIND_STATUS, WIND_SPEED_M_S, *_POLLED),
 }
-_STATE_FIELDS = MACHINE_STATE.fields_of(Field.STATE, Field.REASON)
+STATE_FIELDS = _STATE_FIELDS = MACHINE_STATE.fields_of(Field.STATE, Field.REASON)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -155,6 +155,10 @@ class SourceSettings:
     # classified by its real length: keep >= kpi.stop_threshold_s (which is at most 1 800 s).
     state_lookahead_s: float = 1_800.0
     aggregate_period_s: float = 60.0
+    # Sewing machines from sums of their aggregates where those carry the events' split
+    # (rules.aggregate_kpi), from their events elsewhere. Off here (tests of the event reads);
+    # on in the service (rules config ``aggregate_path``).
+    aggregate_path: bool = False
 
 
 def _ts_s(row: Mapping[str, Any]) -> float:
@@ -168,7 +172,8 @@ def _quality(value: object) -> Quality:
         return Quality.GOOD
 
 
-def _key(tags: Mapping[str, str]) -> AssetKey:
+def asset_key(tags: Mapping[str, str]) -> AssetKey:
+    """The asset identity of a series' tags."""
     return AssetKey(tags.get(Tag.ENTERPRISE, ""), tags.get(Tag.SITE, ""), tags.get(Tag.AREA, ""),
                     tags.get(Tag.ASSET, ""))
 
@@ -235,8 +240,16 @@ class InfluxSource:
     def statements(self) -> int:
         return self._client.statements
 
-    def selects(self, enterprises: Sequence[str], window: Window, energy_kinds: Iterable[str]) -> list[Select]:
-        """The statements for one window (public so tests can read exactly what is asked)."""
+    @property
+    def client(self) -> CountingClient:
+        """The counting client (the aggregate path's sums go through it too)."""
+        return self._client
+
+    def selects(self, enterprises: Sequence[str], window: Window, energy_kinds: Iterable[str],
+                sewing_assets: Collection[AssetKey] | None = None) -> list[Select]:
+        """The statements for one window (public so tests can read exactly what is asked).
+        ``sewing_assets``: read only these machines' aggregates and events (an empty collection:
+        none of the three sewing statements); ``None``: all."""
         s = self.settings
         ents = tuple(sorted(set(enterprises)))
         start_ms, end_ms = int(window.start_s * 1000), int(window.end_s * 1000)
@@ -246,12 +259,16 @@ class InfluxSource:
         def sel(measurement: Measurement, **kw: Any) -> Select:
             return Select(measurement=measurement, rp=s.rp, enterprises=ents, **kw)
 
-        out = [
-            sel(SEWING, fields=AGGREGATE_FIELDS, group_by=ASSET_IDENTITY, positive=PERIOD_S,
+        only = series_of(sewing_assets or ())
+        sewing = [
+            sel(SEWING, fields=AGGREGATE_FIELDS, group_by=ASSET_IDENTITY, positive=PERIOD_S, series=only,
                 start_ms=start_ms - int(s.aggregate_period_s * 1000), end_ms=ahead_ms),
-            sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY, start_ms=start_ms, end_ms=ahead_ms),
-            sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY,
+            sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY, start_ms=start_ms, end_ms=ahead_ms,
+                series=only),
+            sel(MACHINE_STATE, fields=_STATE_FIELDS, group_by=ASSET_IDENTITY, series=only,
                 start_ms=start_ms - int(s.state_lookback_s * 1000), end_ms=start_ms, latest=True),
+        ] if sewing_assets is None or sewing_assets else []
+        out = [*sewing,
             sel(GATEWAY_STATUS, fields=(Field.STATE,), group_by=GATEWAY_IDENTITY, start_ms=None, end_ms=start_ms,
                 latest=True),
             sel(GATEWAY_STATUS, fields=(Field.STATE,), group_by=GATEWAY_IDENTITY, start_ms=start_ms, end_ms=end_ms),
@@ -263,30 +280,39 @@ class InfluxSource:
                            start_ms=start_ms - margin_ms, end_ms=end_ms + margin_ms))
         return out
 
-    def fetch(self, enterprises: Sequence[str], window: Window, *, energy_kinds: Iterable[str]) -> WindowData:
+    def fetch(self, enterprises: Sequence[str], window: Window, *, energy_kinds: Iterable[str],
+              sewing_assets: Collection[AssetKey] | None = None) -> WindowData:
         kinds = _kinds(energy_kinds)
-        results = self._client.run(self.selects(enterprises, window, kinds))
+        results = self._client.run(self.selects(enterprises, window, kinds, sewing_assets))
+        if sewing_assets is not None and not sewing_assets:
+            results = [[], [], [], *results]
         aggs, states, state_before, gw_before, gw_inside, info = results[:FIXED_STATEMENTS]
         machines: dict[AssetKey, MachineSeries] = {}
         found: dict[AssetKey, list[StateEvent]] = {}
         for s in (*state_before, *states):
-            found.setdefault(_key(s.tags), []).extend(state_events_from(s))
+            found.setdefault(asset_key(s.tags), []).extend(state_events_from(s))
         events_by_key = {k: tuple(sorted(v, key=lambda e: e.ts_s)) for k, v in found.items()}
         for s in aggs:
-            key = _key(s.tags)
+            key = asset_key(s.tags)
             machines[key] = MachineSeries(key, tuple(aggregates_from(s)), events_by_key.pop(key, ()))
         for key, events in events_by_key.items():  # events but no aggregates: nothing observed
             machines[key] = MachineSeries(key, (), events)
         energy: dict[AssetKey, EnergySeries] = {}
         for kind, series in zip(kinds, results[FIXED_STATEMENTS:], strict=True):
             for s in series:
-                key = _key(s.tags)
+                key = asset_key(s.tags)
                 energy[key] = EnergySeries(key, kind, tuple(polled_from(s, ENERGY_FIELDS[kind])))
         gw = gateway_events_from([*gw_before, *gw_inside])
-        asset_gateway = {_key(s.tags): str(s.rows[0][Field.GATEWAY]) for s in info
+        asset_gateway = {asset_key(s.tags): str(s.rows[0][Field.GATEWAY]) for s in info
                          if s.rows and s.rows[0].get(Field.GATEWAY)}
         return WindowData(window=window, machines=machines, energy=energy,
                           gateway_events={k: tuple(sorted(v)) for k, v in gw.items()}, asset_gateway=asset_gateway)
+
+
+def series_of(keys: Iterable[AssetKey]) -> tuple[SeriesIs, ...]:
+    """Conditions selecting exactly these assets' series (ids repeat across enterprises)."""
+    return tuple(SeriesIs(((Tag.ENTERPRISE, k.enterprise), (Tag.SITE, k.site), (Tag.AREA, k.area),
+                           (Tag.ASSET, k.asset))) for k in sorted(keys))
 
 
 def _kinds(energy_kinds: Iterable[str]) -> list[AssetKind]:

@@ -154,3 +154,18 @@ def merge(windows: Iterable[Window]) -> list[Window]:
         else:
             out.append(w)
     return out
+
+
+def windows_ending_in(after: datetime, until: datetime, size: WindowSize, tz: ZoneInfo, *,
+                      cap: int = MAX_RECENT_WINDOWS) -> int:
+    """How many aligned windows of ``size`` end in ``(after, until]``, at most ``cap``: the windows a
+    scheduler that last covered ``after`` owes by ``until`` (windows late, when ``until`` is now less
+    the time a tick may take)."""
+    if not until > after:
+        return 0
+    current = window_containing(after, size, tz)
+    n = 0
+    while current.end <= until and n < cap:
+        n += 1
+        current = Window(current.end, _next_start(current.end, size, tz))
+    return n

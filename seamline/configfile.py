@@ -33,7 +33,7 @@ class ConfigFileError(ValueError):
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
-        super().__init__("\n".join(f"{path}: {p}" for p in problems))
+        super().__init__("\n".join(f"{Path(path).resolve()}: {p}" for p in problems))  # the full path
 
 
 def read_yaml_mapping(path: Path, *, expected: str = "a mapping", empty_ok: bool = False) -> dict[str, Any]:

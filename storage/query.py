@@ -13,14 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from seamline.storage.influxql import quote_ident, quote_string
 from seamline.storage.query_client import QueryClient
 from seamline.storage.query_errors import QueryError, QueryRefusedError
 from seamline.storage.schema import Measurement, Tag, TagName
 
-__all__ = ["CountingClient", "FieldEquals", "Row", "Select", "Series", "TagIn", "decode", "enterprise_condition"]
+__all__ = ["AggregateFn", "CountingClient", "FieldEquals", "Row", "Select", "Series", "SeriesIs", "TagIn",
+           "decode", "enterprise_condition"]
 
 Row = Mapping[str, Any]
 
@@ -34,6 +35,37 @@ class FieldEquals:
 
     def render(self) -> str:
         return f"{quote_ident(self.field)} = {quote_string(self.value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateFn:
+    """``fn("field") AS "fn_field"``: one InfluxQL aggregate over the rows a Select keeps."""
+
+    fn: Literal["sum", "count", "min", "max"]
+    field: str
+
+    @property
+    def alias(self) -> str:
+        return f"{self.fn}_{self.field}"
+
+    def render(self) -> str:
+        return f"{self.fn}({quote_ident(self.field)}) AS {quote_ident(self.alias)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesIs:
+    """``tag = 'value' AND ...``: one series (or a few) by its tags; several in one Select are
+    OR-ed, e.g. the machines the aggregate path leaves to their events (ids repeat across
+    enterprises, so ``asset`` alone would read every enterprise's machine of that name)."""
+
+    tags: tuple[tuple[TagName, str], ...]
+
+    def __post_init__(self) -> None:
+        if not self.tags:
+            raise ValueError("SeriesIs needs at least one tag")
+
+    def render(self) -> str:
+        return "(" + " AND ".join(f"{quote_ident(t)} = {quote_string(v)}" for t, v in self.tags) + ")"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,7 +92,8 @@ class Select:
     ``kpi_rp``). ``positive`` keeps rows whose numeric field is > 0 (e.g. aggregates:
     ``period_s``); ``any_of`` keeps rows matching one of the string conditions; ``latest``
     returns only the newest row per series (``ORDER BY time DESC LIMIT 1``); ``tags_in`` keeps
-    rows whose tags take one of the given values. Times in UTC ms."""
+    rows whose tags take one of the given values; ``aggregates`` replace ``fields`` by one row per
+    series of aggregates over them (columns named ``fn_field``). Times in UTC ms."""
 
     measurement: Measurement
     fields: tuple[str, ...]
@@ -73,17 +106,24 @@ class Select:
     any_of: tuple[FieldEquals, ...] = ()
     latest: bool = False
     tags_in: tuple[TagIn, ...] = ()
+    aggregates: tuple[AggregateFn, ...] = ()
+    series: tuple[SeriesIs, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.enterprises:
             raise ValueError("a Select needs at least one enterprise")
         if self.start_ms is not None and self.start_ms >= self.end_ms:
             raise ValueError(f"empty time range [{self.start_ms}, {self.end_ms}) ms")
-        named = [*self.fields, *((self.positive,) if self.positive else ()), *(c.field for c in self.any_of)]
-        self.measurement.check(tags=(Tag.ENTERPRISE, *self.group_by, *(t.tag for t in self.tags_in)), fields=named)
+        named = [*self.fields, *((self.positive,) if self.positive else ()), *(c.field for c in self.any_of),
+                 *(a.field for a in self.aggregates)]
+        tags = (Tag.ENTERPRISE, *self.group_by, *(t.tag for t in self.tags_in),
+                *(t for s in self.series for t, _ in s.tags))
+        self.measurement.check(tags=tags, fields=named)
 
     def render(self) -> str:
         cols = ", ".join(quote_ident(f) for f in self.fields) if self.fields else "*"
+        if self.aggregates:
+            cols = ", ".join(a.render() for a in self.aggregates)
         where = [enterprise_condition(self.enterprises)]
         if self.start_ms is not None:
             where.append(f"time >= {self.start_ms}ms")
@@ -93,6 +133,8 @@ class Select:
         if self.any_of:
             where.append("(" + " OR ".join(c.render() for c in self.any_of) + ")")
         where += [t.render() for t in self.tags_in]
+        if self.series:
+            where.append("(" + " OR ".join(c.render() for c in self.series) + ")")
         source = f"{quote_ident(self.rp)}.{quote_ident(self.measurement.name)}"
         q = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
         q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)

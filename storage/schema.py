@@ -236,6 +236,7 @@ INGEST_SELF = _raw(
     "seq_gaps_total", "in_flight", "queue_depth", "batch_latency_seconds_count",
     "batch_latency_seconds_sum", "queue_full_waits", "quarantine_rows", "quarantine_bytes", "mqtt_connects",
     "stale_acks", "gap_tracked_assets", "write_waited_s", "mqtt_connected",
+    "newest_written_timestamp_seconds", "consumer_lag_seconds",
     families=("quarantined_", "quarantine_evicted_", "rejected_retries_", "write_errors_"),
 )
 

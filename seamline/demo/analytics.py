@@ -52,7 +52,8 @@ def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], Windo
     client = run.stack.influxql()
     hold_s = poll_hold_s(run.options.speed, run.options.energy_poll_s)
     energy = EnergySettings(max_hold_s=hold_s, max_gap_s=2 * hold_s, coverage_threshold=master.kpi.coverage_threshold)
-    report = compute_window(InfluxSource(client, SourceSettings(database=DATABASE, margin_s=energy.max_gap_s)),
+    source = InfluxSource(client, SourceSettings(database=DATABASE, margin_s=energy.max_gap_s, aggregate_path=True))
+    report = compute_window(source,
                             master, window, label="shift", shift="day", energy=energy)
     sec = run.stack.security  # the KPIs are written as the rules service would: its InfluxDB user
     influx = InfluxConfig.model_validate({"url": run.stack.influx.url, "database": DATABASE,
@@ -71,5 +72,8 @@ def compute_kpis(run: DemoRun, master_path: Path) -> tuple[dict[str, Any], Windo
                                 "oee": round(t.oee, 4)}})
     return {"window": {"start_ms": start, "end_ms": end}, "points_written": written,
             "influx_queries": report.statements, "lines": lines,
+            # sewing machines computed from sums of their aggregates' stop split, and why the others
+            # were computed from their events (rules/README.md, "Two paths")
+            "sewing_from_sums": report.from_sums, "sewing_from_events": dict(report.from_events),
             "energy": energy_rows(run.energy_truth, report, truths, start, end, green=master.green, tz=TZ),
             "warnings": list(report.warnings)}, report

@@ -16,7 +16,7 @@ from seamline.errors import UsageError
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "demo", help="run a simulated cluster end to end and print what was produced, stored, lost")
-    p.add_argument("--quick", action="store_true", help="a ~40 s run: 2 small factories, one morning")
+    p.add_argument("--quick", action="store_true", help="a short run: 2 small factories, one morning replayed in ~16 s")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.add_argument("--factories", type=int, help="factories (each with its own gateway)")
     p.add_argument("--lines", type=int, help="sewing lines per factory")
@@ -25,8 +25,9 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--faults", choices=("none", "light", "heavy"), help="sensor-node faults")
     p.add_argument("--no-energy", action="store_true", help="leave out the Modbus energy equipment")
-    p.add_argument("--broker-restart", action="store_true",
-                   help="restart the central broker mid-replay, then repair with seamline ingest confirm")
+    p.add_argument("--broker-restart", action=argparse.BooleanOptionalAction, default=None,
+                   help="restart the central broker mid-replay, then repair with seamline ingest confirm "
+                        "(default: on; --no-broker-restart leaves it out)")
     p.add_argument("--insecure", action="store_true",
                    help="no TLS, certificates, ACL or InfluxDB auth (the demo is secured by default)")
     p.add_argument("--workdir", type=Path, help="where servers keep data and logs (default var/demo)")
@@ -44,8 +45,8 @@ def options_from(args: argparse.Namespace) -> DemoOptions:
         changes["energy"] = False
     if args.insecure:
         changes["secure"] = False
-    if args.broker_restart:
-        changes["broker_restart"] = True
+    if args.broker_restart is not None:
+        changes["broker_restart"] = args.broker_restart
     for k in ("factories", "lines", "machines"):
         if k in changes and not 1 <= changes[k] <= 999:
             raise UsageError(f"--{k} must be 1..999, got {changes[k]}")

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -224,8 +224,9 @@ def _online(run: DemoRun) -> set[str]:
     return {g for g, s in statuses.items() if s == "online"}
 
 
-def simulate(run: DemoRun) -> None:
-    """Replay the window: nodes publish to their gateways while a rogue client sends garbage."""
+def simulate(run: DemoRun, *, progress: TextIO | None = None) -> None:
+    """Replay the window: nodes publish to their gateways while a rogue client sends garbage; with
+    ``progress``, the simulated minutes replayed are shown there (a bar on a terminal)."""
     opts, spec = run.options, run.spec
     assert spec is not None, "start() first"
     clock = SimClock(run.start_ms, opts.speed, monotonic=time.time, anchor_s=run.anchor_unix_s)
@@ -239,7 +240,13 @@ def simulate(run: DemoRun) -> None:
     if opts.broker_restart:
         restart.start()
     try:
-        run.floor = run_floor(spec, publisher=publisher, clock=clock, prepared=run.prepared)
+        if progress is None:
+            run.floor = run_floor(spec, publisher=publisher, clock=clock, prepared=run.prepared)
+        else:
+            from seamline.demo.replay_progress import ReplayProgress
+
+            with ReplayProgress(now_ms=clock.now_ms, start_ms=run.start_ms, end_ms=run.end_ms, stream=progress):
+                run.floor = run_floor(spec, publisher=publisher, clock=clock, prepared=run.prepared)
     finally:
         publisher.close()
         rogue.join(timeout=60)

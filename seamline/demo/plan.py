@@ -54,7 +54,8 @@ class DemoOptions:
     record: bool = False  # keep every node message in memory (end-to-end tests on small runs)
     gateway_outage: GatewayOutage | None = None
     # restart the central broker a third into the replay, then repair with `seamline ingest confirm`
-    broker_restart: bool = False
+    # (the summary's `repaired` and `definitively_lost`); False: `seamline demo --no-broker-restart`
+    broker_restart: bool = True
     # f004 is f003's twin with line01 idle 09:00-11:00 (left out when the cluster has no f004)
     idle_twin: IdleTwin | None = IdleTwin("f004", "f003", "line01", time(9, 0), 120.0)
     energy_config: Path | None = None  # energy simulation config; default the packaged one

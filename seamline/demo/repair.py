@@ -1,8 +1,9 @@
 """The demo's end-to-end repair: after the replay (the central broker restarted mid-stream with
-``DemoOptions.broker_restart``), ``seamline ingest confirm``'s confirmer runs against the live
-cluster until no hole is left in the stored per-asset seq values, while the edge agents still run
-and answer its resend requests. Reports what was missing before, what came back (``repaired``) and
-what the gateways reported as definitively lost."""
+``DemoOptions.broker_restart``, on by default), ``seamline ingest confirm``'s confirmer runs against
+the live cluster until no hole is left in the stored per-asset seq values, while the edge agents
+still run and answer its resend requests (or republish what no confirm covered). Reports what was
+missing before, what came back (``repaired``, with its ranges per asset) and what the gateways
+reported as definitively lost (``definitively_lost``, with its ranges)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import logging
 import time
 from typing import Any
 
+from seamline.contracts import seqranges
+from seamline.contracts.assets import AssetKind
+from seamline.contracts.seqranges import Range
 from seamline.demo import accounting, configs
 from seamline.demo.cluster import DemoRun
 from seamline.demo.stack import DATABASE
@@ -27,15 +31,18 @@ MIN_RUN_S = 3 * configs.REPLAY_UNCONFIRMED_S
 TIMEOUT_S = 60.0
 
 
-def _holes(run: DemoRun) -> int:
+def stored_ranges(run: DemoRun) -> dict[str, list[Range]]:
+    """Per asset key (enterprise/site/area/asset): the seq ranges stored in InfluxDB, every
+    telemetry measurement and machine_state merged (data and state share an asset's counter)."""
     client = run.stack.influxql()
-    merged: dict[str, list[int]] = {}
-    from seamline.contracts.assets import AssetKind
+    measurements = (*(telemetry(k).name for k in AssetKind), MACHINE_STATE.name)
+    merged = accounting.merged_asset_seqs(client, DATABASE, measurements)
+    return {key: seqranges.from_values(seqs) for key, seqs in merged.items()}
 
-    for m in (*(telemetry(k).name for k in AssetKind), MACHINE_STATE.name):
-        for key, seqs in accounting.seq_values(client, DATABASE, m).items():
-            merged.setdefault(key, []).extend(seqs)
-    return accounting.audit(merged).missing
+
+def holes(stored: dict[str, list[Range]]) -> dict[str, list[Range]]:
+    """Per asset, the holes between its stored seq ranges (assets without one left out)."""
+    return {key: gaps for key, ranges in stored.items() if (gaps := seqranges.gaps(ranges))}
 
 
 def confirmer_config(run: DemoRun) -> IngestConfig:
@@ -47,9 +54,15 @@ def confirmer_config(run: DemoRun) -> IngestConfig:
     return IngestConfig.model_validate(doc)
 
 
+def _as_lists(ranges: dict[str, list[Range]]) -> dict[str, list[list[int]]]:
+    return {key: [[a, b] for a, b in v] for key, v in sorted(ranges.items()) if v}
+
+
 def repair(run: DemoRun) -> dict[str, Any]:
+    """Run the confirmer until no hole is left (at least ``MIN_RUN_S``, at most ``TIMEOUT_S``);
+    return the figures and ranges, counted in InfluxDB before and after."""
     t0 = time.monotonic()
-    before = _holes(run)
+    before = holes(stored_ranges(run))
     window_s = time.time() - run.start_ms / 1000 + 3600
     confirmer = Confirmer(confirmer_config(run), ConfirmSettings(interval_s=INTERVAL_S, grace_s=GRACE_S,
                                                                  window_s=window_s),
@@ -62,10 +75,20 @@ def repair(run: DemoRun) -> dict[str, Any]:
             if (elapsed >= MIN_RUN_S and stats.open_hole_seqs == 0) or elapsed >= TIMEOUT_S:
                 break
             time.sleep(INTERVAL_S)
+        lost = {"/".join(k): v for k, v in confirmer.lost_ranges().items()}
     finally:
         confirmer.close()
-    after = _holes(run)
+    after = holes(stored_ranges(run))
+    repaired = {key: seqranges.subtract(v, after.get(key, [])) for key, v in before.items()}
     run.timings_s["repair"] = time.monotonic() - t0
-    return {"missing_before": before, "repaired": max(0, before - after), "missing_after": after,
-            "repaired_by_resend": stats.repaired_seqs, "resends": stats.resends_published,
-            "definitively_lost": stats.lost_seqs, "definitively_lost_ranges": stats.lost_ranges}
+    return {
+        "broker_restarts": run.broker_restarts,
+        "missing_before": sum(seqranges.count(v) for v in before.values()),
+        "missing_after": sum(seqranges.count(v) for v in after.values()),
+        "repaired": sum(seqranges.count(v) for v in repaired.values()),
+        "repaired_ranges": _as_lists(repaired),
+        "resends": stats.resends_published,
+        "repaired_by_resend": stats.repaired_seqs,
+        "definitively_lost": sum(seqranges.count(v) for v in lost.values()),
+        "definitively_lost_ranges": _as_lists(lost),
+    }

@@ -31,7 +31,21 @@ def _data_path(s: dict[str, Any]) -> list[str]:
     ]
     for kind, v in s["by_kind"].items():
         rows.append((f"  {kind}: devices polled / samples stored", f'{v["devices"]} / {v["samples_stored"]}'))
-    return _rows(rows)
+    if (r := s.get("repair")) is not None:
+        rows += [
+            ("central broker restarts; seq missing then", f'{r["broker_restarts"]}; {r["missing_before"]}'),
+            ("  repaired (re-sent and stored) / ranges",
+             f'{r["repaired"]} / {sum(len(v) for v in r["repaired_ranges"].values())}'),
+            ("  definitively lost (gateways) / ranges",
+             f'{r["definitively_lost"]} / {sum(len(v) for v in r["definitively_lost_ranges"].values())}'),
+        ]
+    return _rows(rows) + _lost_ranges(s)
+
+
+def _lost_ranges(s: dict[str, Any]) -> list[str]:
+    """The ranges gateways reported definitively lost, one line per asset (none after a full repair)."""
+    lost = s.get("definitively_lost_ranges") or {}
+    return [f"  lost {key}: " + ", ".join(f"{a}-{b}" for a, b in v) for key, v in lost.items()]
 
 
 def _lines(kpis: dict[str, Any]) -> list[str]:

@@ -40,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--executable: expected an absolute path, got {exe}")
     files = render(Install(executable=exe, config_dir=args.config_dir, user=args.user), services)
     for name, text in files.items():
-        path = args.out / name
+        path = args.out.resolve() / name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)

@@ -12,13 +12,16 @@ from typing import Any
 import pytest
 
 from seamline.alertmanager.client import AlertmanagerClient
+from seamline.contracts import seqranges
 from seamline.contracts.alerts import AlertAnnotations, AlertLabels, PostableAlert, Severity
+from seamline.demo import repair
 from seamline.demo.cluster import DemoRun
 from seamline.demo.daily_pages import write_pages
 from seamline.demo.main import run_demo
 from seamline.demo.plan import DemoOptions
 from seamline.demo.stack import DATABASE
 from seamline.localstack import AlertmanagerProcess
+from seamline.storage.query_client import InfluxQLClient
 
 NO_RECEIVER = "route:\n  receiver: none\nreceivers:\n  - name: none\n"
 
@@ -47,6 +50,17 @@ def _pages_with_alerts(run: DemoRun, workdir: Path) -> dict[str, Any]:
         am.stop()
 
 
+def _seq_lost(client: InfluxQLClient) -> dict[str, list[tuple[int, int]]]:
+    """Per asset key: the ranges the confirmer stored as definitively lost (``seq_lost``)."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    res = client.query('SELECT "from_seq", "to_seq" FROM "raw"."seq_lost" GROUP BY "enterprise","site","area","asset"',
+                       db=DATABASE)
+    for s in res[0].get("series", []):
+        key = "/".join(s["tags"][t] for t in ("enterprise", "site", "area", "asset"))
+        out[key] = seqranges.merge((int(v[1]), int(v[2])) for v in s["values"])
+    return out
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Runs the cluster once; returns the summary plus what the checks need from the live stack."""
@@ -62,6 +76,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         seen["pages_with_alerts"] = _pages_with_alerts(run, workdir)
         # as the demo ran it (a later test serves the same data directory again with its own config)
         seen["influxdb_conf"] = (workdir / "influxdb" / "influxdb.conf").read_text()
+        seen["stored_seq_ranges"] = repair.stored_ranges(run)  # after the broker restart's repair and the drain
+        seen["seq_lost"] = _seq_lost(client)
 
     # two lines per factory: machine ids repeat across lines (m001 on each), as in real factories
     # energy polled every 50 simulated s (0.05 s of wall time at 1 000x)

@@ -114,6 +114,9 @@ def test_line_kpis_match_the_simulator_truth(cluster: dict[str, Any]) -> None:
         for kpi in ("utilization", "line_efficiency", "oee"):
             assert ln[kpi] == pytest.approx(ln["truth"][kpi], abs=0.01), (ln["enterprise"], kpi)
         assert ln["coverage"] >= 0.95  # the node Wi-Fi drop-outs are missing data, not downtime
+    kpis = cluster["summary"]["kpis"]  # every machine on one of the two paths, each counted
+    print("sewing machines from sums:", kpis["sewing_from_sums"], "from events:", kpis["sewing_from_events"])
+    assert kpis["sewing_from_sums"] + sum(kpis["sewing_from_events"].values()) == 12
 
 
 def test_energy_kpis_match_the_stubs_truth(cluster: dict[str, Any]) -> None:

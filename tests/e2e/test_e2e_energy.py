@@ -95,7 +95,7 @@ def energy_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     # default is the cluster module's, and test_e2e_secrets checks it)
     opts = DemoOptions.quick(workdir=tmp_path_factory.mktemp("energy"), lines=2, machines=3, energy_poll_s=0.05,
                              upstream_garbage=0, idle_twin=IdleTwin("f002", "f001", "line01", time(9, 0), 120.0),
-                             secure=False)
+                             secure=False, broker_restart=False)  # the restart's repair: test_e2e_demo_repair
     summary = run_demo(opts, inspect=inspect)
     rows = summary["kpis"]["energy"]
     return {"summary": summary, **seen,

@@ -31,7 +31,8 @@ def outage_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         seen["truth_down_off"] = truth_down_off(run)
 
     opts = DemoOptions.quick(workdir=tmp_path_factory.mktemp("outage"), faults="none", energy=False,
-                             upstream_garbage=0, gateway_outage=GatewayOutage("f002", time(9, 0), OUTAGE_MIN))
+                             upstream_garbage=0, gateway_outage=GatewayOutage("f002", time(9, 0), OUTAGE_MIN),
+                             broker_restart=False)  # the broker restart and its repair: test_e2e_demo_repair
     summary = run_demo(opts, inspect=inspect)
     return {"summary": summary, **seen}
 

@@ -5,6 +5,7 @@ queryable in InfluxDB). Shared by the chaos tests and ``bench/nats_cluster.py``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats
+import orjson
 
+from seamline.edge_agent.repair import Repair, RepairTopics
 from seamline.edge_agent.spool import OutMessage, Priority, SqliteSpool
 from seamline.edge_agent.uplink import Uplink, UplinkSettings
 from tests.support.ingest_harness import count_points, sewing_payload, sewing_topic
@@ -22,13 +25,15 @@ MEASUREMENT = "sewing_machine"
 
 @dataclass
 class Gateway:
-    """One gateway: its spool, its uplink (brokers rotated so that gateway i prefers node i)."""
+    """One gateway: its spool, its uplink (brokers rotated so that gateway i prefers node i) and,
+    with ``repair``, the edge's confirm/resend handling over the same connection."""
 
     name: str
     spool: SqliteSpool
     uplink: Uplink
     assets: int
     next_seq: dict[str, int] = field(default_factory=dict)
+    repair: Repair | None = None
 
     def emit(self, n_per_asset: int, base_ms: int) -> list[float]:
         """Commit ``n_per_asset`` messages per asset (consecutive seq); the commit times."""
@@ -44,18 +49,40 @@ class Gateway:
         return [time.monotonic()] * len(out)
 
 
-def make_gateways(n: int, addresses: Sequence[tuple[str, int]], workdir: Path, *, assets: int = 3) -> list[Gateway]:
+def birth(gateway: str, assets: int) -> list[OutMessage]:
+    """The gateway's birth (its assets: the confirmer maps each asset to its gateway from it)."""
+    body = orjson.dumps({"schema_version": 1, "gateway_id": gateway, "ts_ms": int(time.time() * 1000),
+                         "agent_version": "test", "boot_id": "b1",
+                         "assets": [{"asset": f"{gateway}m{a}", "area": "line1", "asset_kind": "sewing_machine",
+                                     "units": {}} for a in range(assets)]})
+    return [OutMessage(f"seamline/v1/acme/s1/_gateway/{gateway}/birth", body, Priority.STATE)]
+
+
+def make_gateways(n: int, addresses: Sequence[tuple[str, int]], workdir: Path, *, assets: int = 3,
+                  repair: bool = False) -> list[Gateway]:
+    """``repair``: keep what the broker acknowledged until a confirm covers it, answer resend
+    requests, republish what no confirm covered after 3 s, and publish a birth on every connect."""
     gws = []
     for i in range(n):
+        name = f"gw{i}"
         rotated = tuple(addresses[i % len(addresses):]) + tuple(addresses[:i % len(addresses)])
-        spool = SqliteSpool(workdir / f"gw{i}.sqlite", max_bytes=200_000_000)
-        will = OutMessage(f"seamline/v1/acme/s1/_gateway/gw{i}/status", b'{"state":"offline"}', Priority.STATE,
+        spool = SqliteSpool(workdir / f"{name}.sqlite", max_bytes=200_000_000,
+                            history_retention_ms=600_000 if repair else 0)
+        will = OutMessage(f"seamline/v1/acme/s1/_gateway/{name}/status", b'{"state":"offline"}', Priority.STATE,
                           retain=True)
         settings = UplinkSettings(host=rotated[0][0], port=rotated[0][1], brokers=rotated, protocol="3.1.1",
-                                  client_id=f"edge-gw{i}", backoff_initial_s=0.2, backoff_max_s=1.0,
+                                  client_id=f"edge-{name}", backoff_initial_s=0.2, backoff_max_s=1.0,
                                   keepalive_s=5, connect_timeout_s=2.0)
-        uplink = Uplink(settings=settings, spool=spool, will=will, on_connect_messages=list)
-        gws.append(Gateway(name=f"gw{i}", spool=spool, uplink=uplink, assets=assets))
+        fixer = Repair(spool=spool, topics=RepairTopics.of(enterprise="acme", site="s1", gateway_id=name),
+                       gateway_id=name, now_ms=lambda: int(time.time() * 1000), replay_after_ms=3000) \
+            if repair else None
+        uplink = Uplink(settings=settings, spool=spool, will=will,
+                        on_connect_messages=functools.partial(birth, name, assets) if repair else list,
+                        subscriptions=fixer.subscriptions() if fixer else (),
+                        on_message=fixer.handle if fixer else None)
+        if fixer is not None:
+            fixer.wake = uplink.wake
+        gws.append(Gateway(name=name, spool=spool, uplink=uplink, assets=assets, repair=fixer))
     return gws
 
 
@@ -130,9 +157,38 @@ def consumer_state(servers: Sequence[str], stream: str = "SEAMLINE", durable: st
     return asyncio.run(ask())
 
 
+def create_stream(servers: Sequence[str]) -> None:
+    """The stream ingest creates at start-up (its default config), made before any worker runs."""
+    from seamline.ingest.config import JetStreamConfig
+    from seamline.ingest.jetstream import stream_config
+
+    async def create() -> None:
+        nc = await nats.connect(list(servers))
+        try:
+            await nc.jetstream().add_stream(stream_config(JetStreamConfig(servers=tuple(servers))))
+        finally:
+            await nc.close()
+
+    asyncio.run(create())
+
+
+def delete_stream_messages(servers: Sequence[str], first: int, last: int, stream: str = "SEAMLINE") -> int:
+    """Delete stream sequences ``first..last``: the stream losing messages it had PUBACKed, as
+    nats-server 2.9.10 does when a node dies (but here always, and always the same ones)."""
+
+    async def delete() -> int:
+        nc = await nats.connect(list(servers))
+        try:
+            js = nc.jetstream()
+            return sum([await js.delete_msg(stream, seq) for seq in range(first, last + 1)])
+        finally:
+            await nc.close()
+
+    return asyncio.run(delete())
+
+
 def stream_keys(servers: Sequence[str], stream: str = "SEAMLINE") -> set[tuple[str, int]]:
     """The distinct (subject, seq) pairs the stream captured, read with a throw-away consumer."""
-    import orjson
     from nats.errors import TimeoutError as NatsTimeout
 
     async def read() -> set[tuple[str, int]]:

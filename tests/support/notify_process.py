@@ -60,12 +60,13 @@ class NotifyProcess:
             self._proc.wait(10)
         self._proc = None
 
-    def stop(self) -> int | None:
+    def stop(self, signum: int = signal.SIGTERM) -> int | None:
+        """Stop with ``signum`` (SIGTERM, or SIGINT as Ctrl-C); the exit code."""
         proc, self._proc = self._proc, None
         if proc is None:
             return None
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signum)
             try:
                 return proc.wait(15)
             except subprocess.TimeoutExpired:

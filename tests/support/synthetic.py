@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from seamline.contracts.messages import MachineState
+from seamline.edge_agent.stop_split import EventTimeline
 from seamline.firmware_stubs.sewing.machine import MachineProfile, TruthSegment, prepare_machine
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.firmware_stubs.sewing.truth import MachineTruth, state_runs
@@ -43,8 +44,10 @@ class EdgeEvent:
 
 
 def edge_events(truth: Iterable[TruthSegment], *, idle_after_ms: int = EDGE_IDLE_AFTER_MS,
-                off_after_ms: int = EDGE_OFF_AFTER_MS) -> list[EdgeEvent]:
-    """The state changes the edge agent would emit for this truth (see the module docstring)."""
+                off_after_ms: int = EDGE_OFF_AFTER_MS, idle_reasons: bool = True) -> list[EdgeEvent]:
+    """The state changes the edge agent would emit for this truth (see the module docstring).
+    ``idle_reasons=False``: idle events carry no truth reason (``no_work``, ``changeover``), as the
+    edge agent's debounced idle does not (edge_agent/state.py); only ``repaired`` stays."""
     out: list[EdgeEvent] = []
     state: MachineState | None = None
     since_ms = 0
@@ -67,7 +70,7 @@ def edge_events(truth: Iterable[TruthSegment], *, idle_after_ms: int = EDGE_IDLE
             enter(MachineState.RUNNING, run.start_ms)
         elif run.state is MachineState.IDLE:
             if state in (None, MachineState.OFF) or run.duration_ms >= idle_after_ms:
-                enter(MachineState.IDLE, run.start_ms, run.reason)
+                enter(MachineState.IDLE, run.start_ms, run.reason if idle_reasons else "none")
         elif state is None or run.duration_ms >= off_after_ms:
             enter(MachineState.OFF, run.start_ms)
     return out
@@ -85,10 +88,14 @@ def _tags(enterprise: str, site: str, area: str, asset: str) -> dict[str, str]:
 
 
 def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, end_ms: int, *,
-                    period_s: int = 60, skip: tuple[int, int] | None = None, quality: str = "good") -> list[str]:
+                    period_s: int = 60, skip: tuple[int, int] | None = None, quality: str = "good",
+                    stop_split_s: float | None = None, idle_reasons: bool = True) -> list[str]:
     """60 s aggregates of the truth over ``[start_ms, end_ms)``; periods starting inside ``skip``
     (ms) are left out (a data gap), and the pieces made meanwhile arrive with the first aggregate
-    after it as ``pieces_unobserved``, as the edge reports a counter's increase across an outage."""
+    after it as ``pieces_unobserved``, as the edge reports a counter's increase across an outage.
+    ``stop_split_s``: with the edge's split of the state events at that threshold
+    (``edge_agent.stop_split.EventTimeline`` over :func:`edge_events`), as split-capable edges send."""
+    split = None if stop_split_s is None else _Split(edge_events(truth.truth, idle_reasons=idle_reasons), stop_split_s)
     period_ms = period_s * 1000
     first = start_ms - start_ms % period_ms
     n = (end_ms - first + period_ms - 1) // period_ms
@@ -122,15 +129,34 @@ def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, en
             fields["pieces_unobserved"], unobserved = unobserved, 0
             assert skip is not None
             fields["unobserved_s"] = (ts - skip[0]) / 1000
+        if split is not None:
+            fields.update(split.metrics(ts, ts + period_ms))
         out.append(encode_line("sewing_machine", tags, fields, ts))
     return out
 
 
-def state_lines(truth: MachineTruth, tags: dict[str, str], *, skip: tuple[int, int] | None = None) -> list[str]:
+class _Split:
+    """The edge's split of ``events`` per period, fed as the agent is (events up to a little past
+    each period's end)."""
+
+    def __init__(self, events: list[EdgeEvent], threshold_s: float) -> None:
+        self.events, self.threshold_s, self.added = events, threshold_s, 0
+        self.timeline = EventTimeline(threshold_s)
+
+    def metrics(self, start_ms: int, end_ms: int) -> dict[str, float | int]:
+        while self.added < len(self.events) and self.events[self.added].ts_ms < end_ms + 5_000:
+            e = self.events[self.added]
+            self.timeline.add(e.ts_ms, e.state, e.reason)
+            self.added += 1
+        return self.timeline.split(start_ms, end_ms).metrics(self.threshold_s)
+
+
+def state_lines(truth: MachineTruth, tags: dict[str, str], *, skip: tuple[int, int] | None = None,
+                idle_reasons: bool = True) -> list[str]:
     """One ``machine_state`` point per edge state change (:func:`edge_events`), in the ingest
     schema (state, previous, previous_duration_s, reason); those inside ``skip`` (ms) left out."""
     out = []
-    for i, e in enumerate(edge_events(truth.truth)):
+    for i, e in enumerate(edge_events(truth.truth, idle_reasons=idle_reasons)):
         if skip is not None and skip[0] <= e.ts_ms < skip[1]:
             continue
         fields: dict[str, float | int | str] = {"state": e.state.value, "reason": e.reason, "seq": i,

@@ -21,8 +21,10 @@ def test_secured_by_default_insecure_on_request() -> None:
     assert options_from(_args("--quick", "--insecure")).secure is False
 
 
-def test_broker_restart_is_an_option() -> None:
-    assert options_from(_args("--quick")).broker_restart is False
+def test_broker_restart_is_on_by_default_and_can_be_left_out() -> None:
+    assert options_from(_args("--quick")).broker_restart is True
+    assert options_from(_args()).broker_restart is True
+    assert options_from(_args("--quick", "--no-broker-restart")).broker_restart is False
     assert options_from(_args("--quick", "--broker-restart")).broker_restart is True
 
 

@@ -38,3 +38,25 @@ def test_a_terminal_gets_a_tqdm_bar() -> None:
     with Progress(5, "demo", stream=out) as p:
         p.update(5)
     assert "\r" in out.getvalue() and "5/5" in out.getvalue()
+
+
+def test_the_demo_replay_follows_the_simulated_clock_in_plain_lines() -> None:
+    from seamline.demo.replay_progress import ReplayProgress, replayed_min
+
+    assert replayed_min(0, 60_000, 600_000) == 0  # before the window
+    assert replayed_min(179_999, 60_000, 600_000) == 1
+    assert replayed_min(10**9, 60_000, 600_000) == 9  # clamped at the window's end
+    now = [0]
+    out = io.StringIO()
+    start, end = 1_000_000, 1_000_000 + 100 * 60_000  # 100 simulated minutes
+    with ReplayProgress(now_ms=lambda: now[0], start_ms=start, end_ms=end, stream=out, every_s=3600):
+        for minute in (5, 37, 64, 100):  # the follower thread sleeps: the exit catches up once
+            now[0] = start + minute * 60_000
+    assert out.getvalue() == "replay: 100/100 simulated min\n"
+    out = io.StringIO()
+    with ReplayProgress(now_ms=lambda: now[0], start_ms=start, end_ms=end, stream=out, every_s=0.01) as p:
+        for minute in range(0, 101):
+            now[0] = start + minute * 60_000
+            p._catch_up()  # what the follower thread does every second
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10 and lines[0] == "replay: 10/100 simulated min" and lines[-1].startswith("replay: 100/100")

@@ -39,6 +39,7 @@ class Case:
     code: int
     says: tuple[str, ...]  # each must be in stderr ("{tmp}" is the temp dir's full path)
     never: tuple[str, ...] = ()  # secret values that must not be shown
+    one_line: bool = False  # the whole of stderr is one line
 
 
 def _schema_onto_file(tmp: Path) -> list[str]:
@@ -124,6 +125,58 @@ CASES = [
          ("{tmp}/rules.yaml", "foo")),
     Case("rules check-config, master data missing", lambda t: _rules(t, "master_data: m.yaml\n"), 2,
          ("{tmp}/m.yaml",)),
+    Case("rules check-config, MQTT CA relative to the config file is missing",
+         lambda t: _rules(t, f"master_data: {REPO}/rules/master_data.sample.yaml\nmqtt: {{tls_ca: ca.pem}}\n"), 2,
+         ("{tmp}/rules.yaml: mqtt.tls_ca: {tmp}/ca.pem does not exist; expected a PEM CA file",), one_line=True),
+    Case("rules run, capacity endpoint CA missing (checked before start)",
+         lambda t: ["rules", "run", "--config", _rules(t, f"master_data: {REPO}/rules/master_data.sample.yaml\n"
+                                                          "capacity: {http_tls_ca: /nonexistent/ca.pem}\n")[-1]], 2,
+         ("{tmp}/rules.yaml: capacity.http_tls_ca: /nonexistent/ca.pem does not exist",), one_line=True),
+    Case("rules check-config, the sample copied alone (its master data and alert rules are not there)",
+         lambda t: _rules(t, (REPO / "rules/rules.sample.yaml").read_text(encoding="utf-8")), 2,
+         ("{tmp}/rules.yaml: master_data: {tmp}/master_data.sample.yaml does not exist",
+          "{tmp}/rules.yaml: alerts: {tmp}/alerts/alerts.sample.yaml does not exist")),
+    Case("rules check-config, unknown key in a config named relative to the working directory",
+         lambda t: [*_rules(t, "master_data: m.yaml\nfoo: 1\n")[:-1], os.path.relpath(t / "rules.yaml", "/")], 2,
+         ("{tmp}/rules.yaml: foo",), one_line=True),
+]
+
+
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the working directory the cases run in (/): the message must still
+    name the full path."""
+    return os.path.relpath(path, "/")
+
+
+def _write(tmp: Path, name: str, data: bytes) -> Path:
+    (tmp / name).write_bytes(data)
+    return tmp / name
+
+
+CASES += [
+    Case("db init, config file missing (named relative)", lambda t: ["db", "init", "--config", _rel(t / "nope.yaml")],
+         2, ("{tmp}/nope.yaml: cannot read",), one_line=True),
+    Case("notify, config not YAML (named relative)",
+         lambda t: ["notify", "--config", _rel(_write(t, "n.yaml", b"a: [b\n"))], 2,
+         ("{tmp}/n.yaml", "not valid YAML"), one_line=True),
+    Case("match, a CSV saved as .xlsx (named relative)",
+         lambda t: ["match", "--orders", _rel(_write(t, "orders.xlsx", b"order_id,buyer\nA,b\n")),
+                    "--capacity", str(REPO / "matching/samples/capacity.json")], 2,
+         ("{tmp}/orders.xlsx", "not a readable .xlsx workbook"), one_line=True),
+    Case("match, empty orders file", lambda t: _orders(t, b""), 2, ("{tmp}/orders.csv", "empty file"), one_line=True),
+    Case("match, capacity file missing (named relative)",
+         lambda t: ["match", "--orders", str(REPO / "matching/samples/orders.csv"), "--capacity",
+                    _rel(t / "cap.json")], 2, ("{tmp}/cap.json",)),
+    Case("systemd, --out under a file",
+         lambda t: ["systemd", "--out", _rel(_write(t, "afile", b"") / "units"), "--services", "edge"], 2,
+         ("{tmp}/afile/units/", "cannot write"), one_line=True),
+    Case("status, the config serves no /metrics",
+         lambda t: ["status", "--config", str(REPO / "ingest/ingest.sample.yaml")], 2,
+         ("ingest.sample.yaml: metrics.port: not set",), one_line=True),
+    Case("rules backfill, --from not a time",
+         lambda t: ["rules", "backfill", "--config", str(REPO / "rules/rules.sample.yaml"), "--from", "yesterday",
+                    "--to", "2026-01-01T00:00Z"], 2, ("--from", "ISO 8601"), one_line=True),
 ]
 
 
@@ -184,6 +237,8 @@ def test_bad_input_is_one_line_and_an_exit_code(case: Case, tmp_path: Path) -> N
     for secret in case.never:
         assert secret not in err
     assert err.startswith("seamline "), err  # the command's own message, not a library's
+    if case.one_line:
+        assert len(err.splitlines()) == 1, err
 
 
 def test_match_check_accepts_the_samples() -> None:
@@ -268,3 +323,13 @@ def test_rules_run_stops_with_the_signals_exit_code(signum: int, code: int, tmp_
     rest = proc.communicate(timeout=60)[1]
     assert proc.returncode == code, "".join(seen) + rest
     assert "Traceback" not in "".join(seen) + rest
+
+
+@pytest.mark.parametrize("action", ["list", "replay"])
+def test_reading_a_quarantine_never_written_creates_nothing(action: str, tmp_path: Path) -> None:
+    tmp = tmp_path.resolve()
+    argv = _ingest(tmp, "quarantine: {path: state/q.sqlite}\n", "quarantine", action)
+    done = run(argv)
+    assert done.returncode == 0, done.stderr
+    assert f"no quarantine at {tmp}/state/q.sqlite" in done.stderr
+    assert not (tmp / "state").exists()

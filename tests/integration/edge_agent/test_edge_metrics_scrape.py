@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,41 @@ metrics: {{port: {port}}}
     assert proc.returncode == 143, err
     down = subprocess.run([SEAMLINE, "status", "--config", str(config)], capture_output=True, text=True, timeout=60)
     assert down.returncode == 1 and f"127.0.0.1:{port}" in down.stderr and "Traceback" not in down.stderr
+
+
+def test_last_publish_age_while_the_central_broker_is_there_then_away(
+    tmp_path: Path, mosquitto_factory: Callable[..., MosquittoProcess],
+) -> None:
+    local, central = mosquitto_factory("local"), mosquitto_factory("central")
+    port = free_port()
+    config = tmp_path / "edge.yaml"
+    config.write_text(f"""\
+gateway: {{id: gw1, enterprise: acme, site: plant1}}
+local: {{host: 127.0.0.1, port: {local.port}}}
+uplink: {{host: 127.0.0.1, port: {central.port}, backoff_initial_s: 0.2, backoff_max_s: 0.5}}
+spool: {{path: spool.sqlite}}
+telemetry_interval_s: 1
+metrics: {{port: {port}}}
+""")
+    proc = subprocess.Popen([SEAMLINE, "edge", "run", "--config", str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: scrape(port).get("seamline_edge_uplink_acked_total", 0) >= 2, "birth and telemetry acked")
+        up = scrape(port)
+        assert up["seamline_edge_uplink_connected"] == 1.0
+        assert up["seamline_edge_uplink_connect_failures_total"] == 0.0
+        central.stop()
+        wait_for(lambda: scrape(port).get("seamline_edge_uplink_connect_failures_total", 0) >= 2, "failures counted")
+        first = scrape(port)
+        wait_for(lambda: scrape(port).get("seamline_edge_spool_messages", 0) > first["seamline_edge_spool_messages"],
+                 "more telemetry spooled since")
+        later = scrape(port)
+        assert later["seamline_edge_uplink_connected"] == 0.0
+        assert later["seamline_edge_uplink_acked_total"] == first["seamline_edge_uplink_acked_total"]
+        # nothing acknowledged since the broker went: the age only grows
+        assert (later["seamline_edge_uplink_last_publish_age_seconds"]
+                > first["seamline_edge_uplink_last_publish_age_seconds"]
+                >= up["seamline_edge_uplink_last_publish_age_seconds"])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143, err

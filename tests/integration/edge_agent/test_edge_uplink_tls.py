@@ -15,27 +15,11 @@ from seamline.edge_agent.uplink import Uplink, UplinkSettings
 from seamline.localstack import MosquittoProcess
 from seamline.localstack.mosquitto import BrokerOptions, BrokerTls
 from seamline.localstack.ports import free_port
+from tests.support.tls_files import make_ca, make_cert
 
 pytestmark = pytest.mark.integration
 
 WILL = OutMessage("t/gw/status", b"offline", Priority.STATE, retain=True)
-
-
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
-
-
-def make_ca(d: Path, name: str) -> None:
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}", cwd=d)
-
-
-def make_cert(d: Path, name: str, ca: str, san: str) -> None:
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
-    (d / f"{name}.ext").write_text(f"subjectAltName={san}\n")
-    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
-            "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext", cwd=d)
 
 
 def wait_until(pred: Callable[[], bool], *, timeout_s: float = 15.0, what: str = "condition") -> None:

@@ -93,6 +93,34 @@ def test_resend_replays_what_is_kept_and_reports_the_rest_lost(spool: SqliteSpoo
     assert spool.stats().history.messages == 7  # type: ignore[union-attr]
 
 
+def _queued_seqs(spool: SqliteSpool) -> list[int]:
+    return [orjson.loads(m.payload)["samples"][0]["seq"] for m in spool.peek(limit=10_000)]
+
+
+def test_a_resend_does_not_queue_again_what_is_still_queued(spool: SqliteSpool) -> None:
+    """Resend requests repeat while a slow uplink has not yet delivered the last replays: each kept
+    message is queued once (copies of copies stalled an uplink on 3 x 3 334 messages)."""
+    spool.commit([data(i) for i in range(1, 11)])
+    send_all(spool)
+    assert spool.resend({"line01/m001": [(2, 6)]}) == {}
+    assert spool.resend({"line01/m001": [(1, 8)]}) == {}
+    assert _queued_seqs(spool) == [2, 3, 4, 5, 6, 1, 7, 8]
+    assert spool.stats().messages == 8
+
+
+def test_unconfirmed_are_not_replayed_again_while_their_replays_are_queued(spool: SqliteSpool, clock: Clock) -> None:
+    spool.commit([data(i) for i in range(1, 6)])
+    send_all(spool)
+    clock.t += 10_000
+    assert spool.replay_unconfirmed(older_than_ms=5_000) == 5
+    clock.t += 10_000
+    assert spool.replay_unconfirmed(older_than_ms=5_000) == 0  # the first replays are not sent yet
+    assert _queued_seqs(spool) == [1, 2, 3, 4, 5]
+    send_all(spool)
+    clock.t += 10_000
+    assert spool.replay_unconfirmed(older_than_ms=5_000) == 5  # delivered, still not confirmed: again
+
+
 def test_unsent_messages_are_not_reported_lost(spool: SqliteSpool) -> None:
     spool.commit([data(i) for i in range(1, 6)])
     assert spool.resend({"line01/m001": [(1, 5)]}) == {}

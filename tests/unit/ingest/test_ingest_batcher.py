@@ -236,3 +236,34 @@ def test_internal_points_without_mid_are_written_not_acked(rig: Rig) -> None:
     rig.finish()
     assert list(rig.db.points) == ["seamline_ingest,worker=w x=1.0 1"]
     assert rig.acker.acks == []
+
+
+def test_consumer_lag_follows_the_newest_written_device_time(tmp_path: Path) -> None:
+    """Lag = now - the newest device time durably written: it stays put while InfluxDB is down
+    (nothing newer is written) and drops once the newer batch is stored."""
+    r = Rig(tmp_path)
+    r.metrics = metrics = IngestMetrics(clock=lambda: 1_000_000.0)
+    r.batcher._metrics = metrics  # the rig's batcher, with a metrics object on a fixed clock
+    try:
+        assert "consumer_lag_seconds" not in metrics.snapshot()  # NaN before the first write: no field
+        r.batcher.submit(Work(lines=["m,a=x f=1 1"], topic="t/1", mid=1, qos=1, newest_ts_ms=999_940_000))
+        r.batcher.submit(Work(lines=["m,a=x f=2 2"], topic="t/2", mid=2, qos=1, newest_ts_ms=999_900_000))
+        r.batcher.submit(Work(lines=["self f=1 3"], topic="(self-metrics)"))  # no device time
+        deadline = time.monotonic() + 5
+        while r.acker.acks.__len__() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert metrics.snapshot()["consumer_lag_seconds"] == 60.0
+        assert metrics.snapshot()["newest_written_timestamp_seconds"] == 999_940.0
+        r.db.down_for = 10**9
+        r.batcher.submit(Work(lines=["m,a=x f=3 4"], topic="t/3", mid=3, qos=1, newest_ts_ms=999_990_000))
+        while r.policy.counters.retries < 3 and time.monotonic() < deadline + 5:
+            time.sleep(0.01)
+        assert metrics.snapshot()["consumer_lag_seconds"] == 60.0  # not written: the lag does not improve
+        r.db.down_for = 0
+        r.finish()
+        assert metrics.snapshot()["consumer_lag_seconds"] == 10.0
+    finally:
+        r.abort.set()
+        r.closing.set()
+        r.thread.join(10)
+        r.store.close()

@@ -171,3 +171,23 @@ def test_int_beyond_int64_is_refused() -> None:
     msg = SewingMachineData.model_construct(samples=[Sample.model_construct(ts_ms=TS, seq=1, metrics=metrics)])
     with pytest.raises(ValueError, match="int64"):
         message_lines(topic(), msg, received_ms=0, gaps=None)
+
+
+
+def test_newest_ts_ms_is_the_messages_newest_device_time() -> None:
+    from seamline.contracts.examples import examples
+    from seamline.contracts.messages import BirthMessage, GatewayStatusMessage, StateChangeMessage
+    from seamline.ingest.points import newest_ts_ms
+
+    kinds = set()
+    for _topic, msg in examples():
+        if hasattr(msg, "samples"):
+            assert newest_ts_ms(msg) == max(s.ts_ms for s in msg.samples)  # type: ignore[arg-type]
+        elif isinstance(msg, (StateChangeMessage, GatewayStatusMessage, BirthMessage)):
+            assert newest_ts_ms(msg) == msg.ts_ms
+        else:
+            continue
+        kinds.add("data" if hasattr(msg, "samples") else type(msg).__name__)
+        if isinstance(msg, GatewayStatusMessage):  # its Last Will form carries no time of its own
+            assert newest_ts_ms(msg.model_copy(update={"ts_ms": None})) is None
+    assert kinds == {"data", "StateChangeMessage", "GatewayStatusMessage", "BirthMessage"}

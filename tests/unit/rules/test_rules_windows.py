@@ -85,3 +85,16 @@ def test_window_validation() -> None:
     w = Window(datetime(2026, 1, 1, 8, tzinfo=SH), datetime(2026, 1, 1, 9, tzinfo=SH))
     assert w.start == utc(2026, 1, 1, 0) and w.start.tzinfo is UTC
     assert w.end - w.start == timedelta(hours=1)
+
+
+def test_windows_ending_in_counts_aligned_ends_in_the_half_open_interval() -> None:
+    from seamline.rules.windows import windows_ending_in
+
+    tz = ZoneInfo("Asia/Shanghai")
+    t0 = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)  # 08:00 local: a 5m and 1h boundary
+    assert windows_ending_in(t0, t0, WindowSize.FIVE_MINUTES, tz) == 0
+    assert windows_ending_in(t0, t0 + timedelta(minutes=5), WindowSize.FIVE_MINUTES, tz) == 1  # end included
+    assert windows_ending_in(t0 - timedelta(seconds=1), t0, WindowSize.FIVE_MINUTES, tz) == 1  # start excluded
+    assert windows_ending_in(t0, t0 + timedelta(hours=2, minutes=4), WindowSize.FIVE_MINUTES, tz) == 24
+    assert windows_ending_in(t0, t0 + timedelta(days=2), WindowSize.DAY, tz) == 2  # local midnights 16:00Z
+    assert windows_ending_in(t0, t0 + timedelta(days=30), WindowSize.FIVE_MINUTES, tz, cap=100) == 100

@@ -57,9 +57,10 @@ def test_the_samples_and_the_demo_configs_load(tmp_path: Path) -> None:
     sec.influx_passwords.mkdir(parents=True)
     for user in ("ingest", "rules"):
         (sec.influx_passwords / f"{user}.password").write_text(f"pw-{user}\n")
-    sec.service_folder("ingest-1").mkdir(parents=True)  # ingest checks its TLS files exist
-    for name in ("ca.pem", "cert.pem", "key.pem"):
-        (sec.service_folder("ingest-1") / name).write_text("-\n")
+    for service in ("ingest-1", "rules"):  # ingest and rules check their TLS files exist
+        sec.service_folder(service).mkdir(parents=True)
+        for name in ("ca.pem", "cert.pem", "key.pem"):
+            (sec.service_folder(service) / name).write_text("-\n")
     secured_ingest = configs.ingest_config(workdir=tmp_path, worker=1, broker_port=8883, influx_url="http://h:1",
                                            mqtt_identity=sec.service_mqtt("ingest-1"),
                                            influx_user=sec.influx_user("ingest"))

@@ -1,0 +1,230 @@
+"""A sewing machine's totals from *sums* of its edge aggregates (pure): the fast path.
+
+:func:`rules.machine_kpi.machine_totals` reads every ``machine_state`` event (~350 per machine-hour)
+to find the stops. Aggregates from edges with the event split (:mod:`edge_agent.stop_split`) carry
+per period the event timeline's down, off and stop seconds, so one machine's window needs only
+sums over a few time ranges (InfluxQL ``SUM``/``COUNT``/``MIN``/``MAX`` grouped by asset,
+:mod:`rules.aggregate_source`). The result is the same :class:`~rules.kpi.sewing.MachineTotals`,
+within float rounding (tests/unit/rules/test_rules_aggregate_path.py).
+
+The stops of a planned span ``[a, b)`` of whole periods are ``Σ stop_s + Σ stop_late_s`` over it,
+corrected at its ends: an idle period open and undecided at ``a`` (``idle_open_s`` of the period
+before, ``L_a``) that reaches the threshold before ``min(b, a + threshold)`` put ``L_a`` seconds from
+before ``a`` into a ``stop_late_s`` inside the span (subtracted); one undecided at ``b`` (``L_b``) that
+reaches it in ``[b, b + threshold)`` owes the span ``min(L_b, b − a)`` seconds (added). No other
+idle period can resolve in those ranges when the threshold is a whole number of periods.
+
+The sums stand for the events only when :func:`aggregate_totals` says so; otherwise it returns
+the reason and the caller computes the machine from its events (the reference path, kept for
+production): a data gap, stale or replayed data, a gateway offline, an edge without the split or
+with another threshold, a breakdown or an idle period with a reason in the window (their reasons
+are in the events), pieces counted across a gap (their span is in the aggregates), boundaries
+not on whole periods, or no state event known for part of the window. Seconds in, seconds out.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from seamline.rules.kpi.sewing import MachineTotals, machine_time_kpi
+from seamline.rules.kpi.state_time import StateEvent, down_by_reason_s
+from seamline.rules.machine_kpi import MachineWindow
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
+
+Range = tuple[int, int]  # [start, end) UTC ms
+
+
+class Part(enum.Flag):
+    """The ranges of a plan a sum is read for (see :meth:`SumPlan.needs`)."""
+
+    WINDOW = enum.auto()  # the window, validated in full
+    SPAN = enum.auto()  # a planned span
+    BEFORE = enum.auto()  # the period before a span
+    HEAD = enum.auto()  # the threshold after a span's start (clipped to it)
+    END = enum.auto()  # the span's last period
+    TAIL = enum.auto()  # the threshold after a span's end
+
+
+def _sum(parts: Part, default: float = 0.0) -> Any:
+    return field(default=default, metadata={"parts": parts})
+
+
+_W, _S, _B, _H, _E, _T = Part.WINDOW, Part.SPAN, Part.BEFORE, Part.HEAD, Part.END, Part.TAIL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpanSums:
+    """Sums over one machine's aggregates whose period starts in one range (``period_s > 0``);
+    each is read only for the parts of a plan its metadata names (absent: 0)."""
+
+    count: int = _sum(_W | _B | _T, 0)
+    split_count: int = _sum(_W | _B | _T, 0)  # of them with the event split (``stop_threshold_s`` present)
+    not_good: int = 0  # stale or historical, from a period before the window to the threshold after it
+    period_min_s: float = _sum(_W)
+    period_max_s: float = _sum(_W | _B)
+    run_s: float = _sum(_W | _S)
+    idle_s: float = _sum(_W)
+    off_s: float = _sum(_W)
+    down_s: float = _sum(_W)
+    pieces: int = _sum(_W, 0)
+    rejects: int = _sum(_W, 0)
+    pieces_unobserved: int = _sum(_W, 0)
+    unobserved_s: float = _sum(_W)
+    state_known_s: float = _sum(_W)
+    event_down_s: float = _sum(_W | _S)
+    event_off_s: float = _sum(_W | _S)
+    stop_s: float = _sum(_W | _S)
+    stop_late_s: float = _sum(_W | _S | _H | _T)
+    idle_open_s: float = _sum(_B | _E)
+    idle_reason_s: float = _sum(_W)
+    breakdowns: int = _sum(_W, 0)
+    threshold_min_s: float = _sum(_W)
+    threshold_max_s: float = _sum(_W)
+
+
+def sums_for(parts: Part) -> frozenset[str]:
+    """Names of the :class:`SpanSums` read for a range playing ``parts``."""
+    return frozenset(f.name for f in fields(SpanSums) if f.metadata.get("parts", Part(0)) & parts)
+
+
+@dataclass(frozen=True, slots=True)
+class SumPlan:
+    """The ranges one window needs summed, for a planned time and aggregation period."""
+
+    window: Range
+    planned: tuple[Range, ...]  # planned ∩ window, whole periods
+    period_ms: int
+    threshold_ms: int
+
+    @classmethod
+    def of(cls, window: Window, planned: SpanSet, *, period_s: float, threshold_s: float) -> SumPlan:
+        w = (round(window.start_s * 1000), round(window.end_s * 1000))
+        spans = planned.intersect(SpanSet((window.span,)))
+        ranges = tuple((round(s.start_s * 1000), round(s.end_s * 1000)) for s in spans.spans)
+        return cls(w, ranges, round(period_s * 1000), round(threshold_s * 1000))
+
+    @property
+    def aligned(self) -> bool:
+        """Every boundary on a whole period and the threshold a whole number of periods."""
+        p = self.period_ms
+        edges = [*self.window, *(t for r in self.planned for t in r)]
+        return p > 0 and self.threshold_ms % p == 0 and all(t % p == 0 for t in edges)
+
+    def needs(self) -> dict[Range, frozenset[str]]:
+        """Every range to sum and the :class:`SpanSums` it needs (the fewer, the less InfluxDB
+        works: its cost goes by series × aggregate): the window in full, each planned span's
+        times, the period before each span (whole, its open idle) and the threshold's worth of
+        periods after its start and after its end (their late stops)."""
+        out: dict[Range, Part] = {self.window: Part.WINDOW}
+        p, thr = self.period_ms, self.threshold_ms
+        for a, b in self.planned:
+            for rng, part in (((a, b), _S), ((a - p, a), _B), ((a, min(b, a + thr)), _H), ((b - p, b), _E),
+                              ((b, b + thr), _T)):
+                out[rng] = out.get(rng, Part(0)) | part
+        return {rng: sums_for(parts) for rng, parts in out.items()}
+
+    def ranges(self) -> list[Range]:
+        return list(self.needs())
+
+
+def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float) -> str | None:
+    """Why the window's sums ``s`` do not stand for every period of it with the split."""
+    if s.count * period_ms != rng[1] - rng[0]:
+        return "not every period observed"
+    if s.period_min_s != s.period_max_s or round(s.period_max_s * 1000) != period_ms:
+        return "periods of another length"
+    if s.split_count != s.count or s.threshold_min_s != threshold_s or s.threshold_max_s != threshold_s:
+        return "aggregates without the split at this threshold"
+    if s.not_good:
+        return "stale or replayed aggregates"
+    if abs(s.state_known_s - (rng[1] - rng[0]) / 1000) > 1e-6:
+        return "no state event known for part of it"
+    return None
+
+
+BREAKDOWN = "a breakdown (its reasons are in the events)"
+
+
+def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, *, reasons: bool) -> str | None:
+    if not plan.aligned:
+        return "boundaries not on whole periods"
+    w = sums.get(plan.window, SpanSums())
+    why = _whole(w, plan.window, plan.period_ms, threshold_s)
+    if why:
+        return why
+    if (w.event_down_s > 0 or w.breakdowns) and not reasons:
+        return BREAKDOWN
+    if w.idle_reason_s > 0:
+        return "an idle period with a reason"
+    if w.pieces_unobserved or w.unobserved_s > 0:
+        return "pieces counted across a data gap"
+    for a, _ in plan.planned:
+        before = sums.get((a - plan.period_ms, a), SpanSums())
+        if (before.count, before.split_count, round(before.period_max_s * 1000)) != (1, 1, plan.period_ms):
+            return "the period before a planned span missing or without the split"
+    for _, b in plan.planned:
+        after = sums.get((b, b + plan.threshold_ms), SpanSums())
+        if after.split_count != after.count or after.not_good:
+            return "aggregates after a planned span without the split"
+    return None
+
+
+def span_stop_s(plan: SumPlan, sums: Mapping[Range, SpanSums], span: Range) -> float:
+    """Stop seconds in ``span`` (a planned range of ``plan``), see the module docstring."""
+    a, b = span
+    s = sums[span]
+    stop = s.stop_s + s.stop_late_s
+    head = sums.get((a, min(b, a + plan.threshold_ms)), SpanSums())
+    if head.stop_late_s > 0:
+        stop -= sums[(a - plan.period_ms, a)].idle_open_s
+    tail = sums.get((b, b + plan.threshold_ms), SpanSums())
+    if tail.stop_late_s > 0:
+        stop += min(sums[(b - plan.period_ms, b)].idle_open_s, (b - a) / 1000)
+    return max(0.0, stop)
+
+
+def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Window, *, stop_threshold_s: float,
+                     down_reasons: Mapping[str, float] | None = None) -> MachineTotals | str:
+    """One machine's totals of ``window`` from the sums of ``plan.ranges()``, or why the sums do
+    not stand for its events (then compute it from the events). A machine down in the window
+    needs ``down_reasons`` (:func:`window_down_reasons`), else it is refused with
+    :data:`BREAKDOWN`."""
+    why = _refusal(plan, sums, stop_threshold_s, reasons=down_reasons is not None)
+    if why:
+        return why
+    w = sums[plan.window]
+    planned_s = run_planned = operating = stop = 0.0
+    for span in plan.planned:
+        s = sums[span]
+        length_s = (span[1] - span[0]) / 1000
+        span_stop = span_stop_s(plan, sums, span)
+        planned_s += length_s
+        run_planned += s.run_s
+        stop += span_stop
+        operating += max(0.0, length_s - s.event_down_s - s.event_off_s - span_stop)
+    return MachineTotals(
+        window_s=window.duration_s, observed_s=window.duration_s, planned_s=planned_s,
+        planned_observed_s=planned_s, run_s=w.run_s, idle_s=w.idle_s, off_s=w.off_s, down_s=w.down_s,
+        run_planned_s=run_planned, operating_s=operating, stop_s=stop, breakdowns=w.breakdowns, good_pieces=w.pieces,
+        rejects=w.rejects, unobserved_pieces=0,
+        downtime_s=(*sorted((down_reasons or {}).items()), *((("stop", stop),) if stop > 0 else ())))
+
+
+def window_down_reasons(events: Sequence[StateEvent], window: Window) -> dict[str, float]:
+    """Down seconds per reason in ``window`` (fully observed) from the last state event before it
+    and the window's events into and out of ``down``: the edge never repeats a state, so the event
+    after a ``down`` is the one that ends it (its ``previous`` is ``down``); the same figure
+    :func:`rules.kpi.state_time.down_by_reason_s` gives from every event."""
+    win = SpanSet((window.span,))
+    return down_by_reason_s(events, win, win)
+
+
+def machine_window(totals: MachineTotals, window: Window, *, coverage_threshold: float) -> MachineWindow:
+    """What :func:`rules.machine_kpi.machine_kpi` returns, for totals from sums (fully observed:
+    the observed time is the window, no gap bridged)."""
+    return MachineWindow(machine_time_kpi(totals, window, coverage_threshold=coverage_threshold), totals,
+                         SpanSet((window.span,)))

@@ -1,0 +1,202 @@
+"""The aggregate path (rules.aggregate_kpi) gives the reference path's totals (rules.machine_kpi).
+
+Hypothesis draws a machine's state-event stream (running / idle / off / down, reasons, touching
+idle periods, idle periods open at every boundary), a stop threshold, planned spans (breaks on
+whole minutes) and pieces. The edge's production split (edge_agent.stop_split.EventTimeline, fed
+changes past each period end as the agent is) makes the 60 s aggregates; the reference reads the
+events the source would (the last one before the window, all up to 30 min after it) and every
+aggregate; the aggregate path reads only sums over the ranges of its SumPlan (computed here as
+InfluxQL's SUM/COUNT/MIN/MAX would: tests/integration/rules/test_rules_aggregate_influx.py runs
+the real statements). Where the aggregate path accepts a machine, every total is equal within
+1e-5 s (the reference sums epoch-second floats, ulp 2.4e-7 s; the edge sums ms integers); where
+it refuses, it names why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seamline.contracts.messages import MachineState
+from seamline.edge_agent.stop_split import EventTimeline
+from seamline.rules.aggregate_kpi import BREAKDOWN, Range, SpanSums, SumPlan, aggregate_totals, window_down_reasons
+from seamline.rules.kpi.sewing import Aggregate, MachineTotals
+from seamline.rules.kpi.state_time import StateEvent
+from seamline.rules.machine_kpi import aggregate_observed, machine_totals
+from seamline.rules.spans import SpanSet
+from seamline.rules.windows import Window
+
+T0_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
+W = Window.from_epoch_s(T0_MS / 1000, T0_MS / 1000 + 3600)
+P_MS = 60_000
+START_MS, END_MS = T0_MS - 45 * P_MS, T0_MS + 3600_000 + 1800_000  # look-back, look-ahead
+EPS_S = 1e-5  # s: the reference adds epoch-second floats (ulp 2.4e-7 s at 1.8e9 s), the edge ms integers
+
+REASONS = {MachineState.RUNNING: ["none"], MachineState.OFF: ["none"],
+           MachineState.IDLE: ["none"] * 9 + ["repaired"], MachineState.DOWN: ["breakdown.needle"]}
+# Half of the examples have no breakdown (the aggregate path hands machines with one to the events).
+CALM = [MachineState.RUNNING] * 4 + [MachineState.IDLE] * 4 + [MachineState.OFF]
+STORMY = [*CALM, MachineState.DOWN]
+
+
+def timelines() -> st.SearchStrategy[list[tuple[int, MachineState, str]]]:
+    """(start ms, state, reason) changes from before the look-back to past the look-ahead."""
+    return st.sampled_from([CALM, STORMY]).flatmap(_timelines)
+
+
+def _timelines(states: list[MachineState]) -> st.SearchStrategy[list[tuple[int, MachineState, str]]]:
+    step = st.tuples(st.one_of(st.integers(1_000, 60_000), st.integers(60_000, 1_500_000)),
+                     st.sampled_from(states).flatmap(lambda s: st.tuples(st.just(s), st.sampled_from(REASONS[s]))))
+    return st.lists(step, min_size=1, max_size=120).map(_changes)
+
+
+def _changes(steps: list[tuple[int, tuple[MachineState, str]]]) -> list[tuple[int, MachineState, str]]:
+    """The steps repeated until past the look-ahead, as the edge publishes them: a change always
+    to another state (StateTracker._enter), so an idle period's reason is its first event's."""
+    out: list[tuple[int, MachineState, str]] = []
+    t = START_MS - 600_000
+    while t < END_MS:
+        for duration, (state, reason) in steps:
+            if out and out[-1][1] is state:
+                out[-1] = (out[-1][0], state, out[-1][2])  # the same state goes on
+            else:
+                out.append((t, state, reason))
+            t += duration
+            if t >= END_MS:
+                break
+    return out
+
+
+def planned(draw: st.DrawFn) -> SpanSet:
+    kind = draw(st.sampled_from(["all", "break", "none", "part"]))
+    w0 = T0_MS / 1000
+    if kind == "all":
+        return SpanSet.single(w0 - 3600, w0 + 7200)
+    if kind == "none":
+        return SpanSet()
+    a = draw(st.integers(0, 59))
+    b = draw(st.integers(a + 1, 60))
+    if kind == "part":
+        return SpanSet.single(w0 + a * 60, w0 + b * 60)
+    return SpanSet.single(w0 - 60, w0 + a * 60).union(SpanSet.single(w0 + b * 60, w0 + 3600))
+
+
+def edge_aggregates(changes: list[tuple[int, MachineState, str]], threshold_s: float,
+                    pieces: list[int]) -> list[dict[str, Any]]:
+    """60 s aggregates with the edge's split; run/idle/off/down from the same timeline."""
+    timeline = EventTimeline(threshold_s)
+    rows, added = [], 0
+    for k, p0 in enumerate(range(START_MS, END_MS, P_MS)):
+        p1 = p0 + P_MS
+        while added < len(changes) and changes[added][0] < p1 + 5_000:  # the agent runs a little ahead
+            timeline.add(*changes[added])
+            added += 1
+        secs = {s: 0.0 for s in MachineState}
+        for i, (t, state, _) in enumerate(changes):
+            end = changes[i + 1][0] if i + 1 < len(changes) else END_MS
+            secs[state] += max(0, min(end, p1) - max(t, p0)) / 1000
+        rows.append({"ts_ms": p0, "period_s": 60.0, "run_s": secs[MachineState.RUNNING],
+                     "idle_s": secs[MachineState.IDLE], "off_s": secs[MachineState.OFF],
+                     "down_s": secs[MachineState.DOWN], "pieces": pieces[k % len(pieces)], "rejects": k % 2,
+                     **timeline.split(p0, p1).metrics(threshold_s)})
+    return rows
+
+
+def sums_of(rows: list[dict[str, Any]], rng: Range, names: frozenset[str]) -> SpanSums:
+    """What the InfluxQL aggregates return for ``rng`` (rows with period_s > 0 starting in it):
+    only the sums the plan asks for (rules.aggregate_source), the rest left at 0."""
+    r = [x for x in rows if rng[0] <= x["ts_ms"] < rng[1]]
+    if not r:
+        return SpanSums()
+    values: dict[str, Any] = {
+        "count": len(r), "split_count": sum(1 for x in r if "stop_threshold_s" in x),
+        "period_min_s": min(x["period_s"] for x in r), "period_max_s": max(x["period_s"] for x in r),
+        "threshold_min_s": min(x["stop_threshold_s"] for x in r),
+        "threshold_max_s": max(x["stop_threshold_s"] for x in r)}
+    for name in names - set(values):
+        values[name] = sum(x.get(name, 0) for x in r)
+    return SpanSums(**{k: v for k, v in values.items() if k in names})
+
+
+def all_sums(rows: list[dict[str, Any]], plan: SumPlan) -> dict[Range, SpanSums]:
+    return {rng: sums_of(rows, rng, names) for rng, names in plan.needs().items()}
+
+
+def reference(rows: list[dict[str, Any]], changes: list[tuple[int, MachineState, str]], plan: SpanSet,
+              threshold_s: float) -> MachineTotals:
+    """machine_totals on what InfluxSource reads: aggregates from a period before the window to
+    the look-ahead, the last event before the window and every event up to the look-ahead."""
+    w0, ahead = T0_MS, T0_MS + 3600_000 + 1800_000
+    aggs = [Aggregate(ts_s=x["ts_ms"] / 1000, period_s=x["period_s"], run_s=x["run_s"], idle_s=x["idle_s"],
+                      off_s=x["off_s"], down_s=x["down_s"], pieces=x["pieces"], rejects=x["rejects"])
+            for x in rows if w0 - P_MS <= x["ts_ms"] < ahead]
+    before = [c for c in changes if c[0] < w0][-1:]
+    events = [StateEvent(t / 1000, s, r) for t, s, r in [*before, *(c for c in changes if w0 <= c[0] < ahead)]]
+    return machine_totals(aggs, events, W, planned=plan, observed=aggregate_observed(aggs, SpanSet()),
+                          stop_threshold_s=threshold_s)
+
+
+def assert_same(fast: MachineTotals, ref: MachineTotals) -> None:
+    for f in fields(MachineTotals):
+        a, b = getattr(fast, f.name), getattr(ref, f.name)
+        if f.name == "downtime_s":
+            assert [k for k, _ in a] == [k for k, _ in b], (a, b)
+            assert all(abs(x - y) <= EPS_S for (_, x), (_, y) in zip(a, b, strict=True)), (a, b)
+        else:
+            assert abs(a - b) <= EPS_S, (f.name, a, b)
+
+
+@settings(max_examples=400, deadline=None)
+@given(changes=timelines(), threshold_min=st.one_of(st.integers(1, 8), st.integers(1, 30)), data=st.data(),
+       pieces=st.lists(st.integers(0, 3), min_size=1, max_size=7))
+def test_aggregate_path_equals_the_event_scan(changes: list[tuple[int, MachineState, str]], threshold_min: int,
+                                              data: st.DataObject, pieces: list[int]) -> None:
+    threshold_s = threshold_min * 60.0
+    plan_spans = data.draw(st.composite(planned)())
+    rows = edge_aggregates(changes, threshold_s, pieces)
+    plan = SumPlan.of(W, plan_spans, period_s=60, threshold_s=threshold_s)
+    fast = aggregate_totals(plan, all_sums(rows, plan), W, stop_threshold_s=threshold_s)
+    if fast == BREAKDOWN:  # with the few events rules.aggregate_source reads for it
+        fast = aggregate_totals(plan, all_sums(rows, plan), W, stop_threshold_s=threshold_s,
+                                down_reasons=window_down_reasons(down_events(changes), W))
+    ref = reference(rows, changes, plan_spans, threshold_s)
+    if isinstance(fast, str):  # refused: only for what the sums cannot say
+        assert fast == "an idle period with a reason", fast
+        return
+    assert_same(fast, ref)
+
+
+def down_events(changes: list[tuple[int, MachineState, str]]) -> list[StateEvent]:
+    """What down_selects reads: the last event before the window, and the window's events whose
+    state or previous state is down."""
+    w0, w1 = T0_MS, T0_MS + 3600_000
+    before = [c for c in changes if c[0] < w0][-1:]
+    inside = [c for i, c in enumerate(changes) if w0 <= c[0] < w1 and (
+        c[1] is MachineState.DOWN or (i > 0 and changes[i - 1][1] is MachineState.DOWN))]
+    return [StateEvent(t / 1000, s, r) for t, s, r in [*before, *inside]]
+
+
+def test_a_stop_open_at_the_window_end_is_judged_by_its_whole_length() -> None:
+    """Idle from 4 min before the end for 8 min (threshold 5 min): undecided when the window's last
+    period was sent, a stop by the periods after it, so its 4 minutes in the window are stop."""
+    end = T0_MS + 3600_000
+    changes = [(START_MS - 60_000, MachineState.RUNNING, "none"), (end - 240_000, MachineState.IDLE, "none"),
+               (end + 240_000, MachineState.RUNNING, "none")]
+    rows = edge_aggregates(changes, 300.0, [1])
+    plan_spans = SpanSet.single(T0_MS / 1000, end / 1000)
+    plan = SumPlan.of(W, plan_spans, period_s=60, threshold_s=300.0)
+    fast = aggregate_totals(plan, all_sums(rows, plan), W, stop_threshold_s=300.0)
+    assert isinstance(fast, MachineTotals)
+    assert fast.stop_s == 240.0 and fast.operating_s == 3600 - 240.0
+    assert_same(fast, reference(rows, changes, plan_spans, 300.0))
+
+
+def test_refuses_a_window_with_a_data_gap() -> None:
+    changes = [(START_MS - 60_000, MachineState.RUNNING, "none")]
+    rows = [r for r in edge_aggregates(changes, 300.0, [1]) if r["ts_ms"] != T0_MS + 600_000]
+    plan = SumPlan.of(W, SpanSet.single(T0_MS / 1000, T0_MS / 1000 + 3600), period_s=60, threshold_s=300.0)
+    fast = aggregate_totals(plan, all_sums(rows, plan), W, stop_threshold_s=300.0)
+    assert fast == "not every period observed"
