@@ -38,7 +38,16 @@ def register(sub: Any) -> None:
     _connection_args(i)
     i.add_argument("--raw-duration", help="retention of ingested samples (default from config, else 90d)")
     i.add_argument("--kpi-duration", help="retention of derived KPIs (default from config, else INF = forever)")
+    i.add_argument("--no-rollups", action="store_true", help="create no rollups (config: influx.rollups: [])")
     i.set_defaults(handler=_init)
+
+    r = dsub.add_parser("rollup", help="InfluxDB 1.x: run the rollups' continuous queries once over a past "
+                                       "range (data that arrived after its interval was rolled up)")
+    _connection_args(r)
+    r.add_argument("--start", required=True, help="UTC start, ISO 8601 (e.g. 2026-12-01T00:00:00Z)")
+    r.add_argument("--end", required=True, help="UTC end, ISO 8601 (exclusive)")
+    r.add_argument("--every", action="append", help="only this rollup interval (default: every configured one)")
+    r.set_defaults(handler=_rollup)
 
     u = dsub.add_parser("users", help="InfluxDB 1.x auth: an admin and one user per service (ingest WRITE, "
                                       "dashboards READ, rules ALL)")
@@ -115,6 +124,7 @@ def _init(args: argparse.Namespace) -> int:
             RetentionSpec(name=t.raw_rp, duration=t.raw_duration, default=True, bucket=t.raw_bucket),
             RetentionSpec(name=t.kpi_rp, duration=t.kpi_duration, bucket=t.kpi_bucket),
         ),
+        rollups=() if args.no_rollups else tuple(r.spec() for r in t.rollups),
     )
     try:
         if t.version == 1:
@@ -128,10 +138,54 @@ def _init(args: argparse.Namespace) -> int:
     for a in actions:
         print(a)
     raw_days = duration_s(t.duration(Retention.RAW)) / 86400
+    rollups = ", ".join(f"{r.rp} kept {r.duration}" for r in layout.rollups) or "none"
+    if layout.rollups and t.version == 2:
+        rollups += " (buckets only: continuous queries are InfluxDB 1.x; use tasks on 2.x)"
     print(
         f"database {t.database}: ready ({len(actions)} change(s); raw retention "
-        f"{'forever' if raw_days == 0 else f'{raw_days:g} d'}, kpi {t.duration(Retention.KPI)})"
+        f"{'forever' if raw_days == 0 else f'{raw_days:g} d'}, kpi {t.duration(Retention.KPI)}; rollups: {rollups})"
     )
+    return 0
+
+
+def _utc_ms(text: str, flag: str) -> int:
+    from datetime import UTC, datetime
+
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: expected an ISO 8601 time such as 2026-12-01T00:00:00Z") from None
+    if dt.tzinfo is None:
+        raise UsageError(f"{flag} {text!r}: give the time zone (Z or +08:00)")
+    return int(dt.astimezone(UTC).timestamp() * 1000)
+
+
+def _rollup(args: argparse.Namespace) -> int:
+    from seamline.storage.rollups import backfill_statement, rolled_up_kinds
+
+    t = _target(args)
+    if t.version != 1:
+        raise UsageError("db rollup is for InfluxDB 1.x (continuous queries)")
+    start, end = _utc_ms(args.start, "--start"), _utc_ms(args.end, "--end")
+    if end <= start:
+        raise UsageError("--end must be after --start")
+    specs = [r.spec() for r in t.rollups if not args.every or r.every in args.every]
+    if not specs:
+        raise UsageError(f"no configured rollup matches --every {args.every} (configured: "
+                         f"{[r.every for r in t.rollups]})")
+    client = query_client(t)
+    written = 0
+    try:
+        for spec in specs:
+            for kind in rolled_up_kinds():
+                q = backfill_statement(t.database, t.raw_rp, spec, kind, start_ms=start, end_ms=end)
+                for result in client.query(q, db=t.database):
+                    for series in result.get("series", []):
+                        written += sum(int(row[1]) for row in series.get("values", []))
+    except QueryError as exc:
+        print(f"seamline db rollup: {exc}", file=sys.stderr)
+        return 1
+    print(f"database {t.database}: {written} rollup points written ({', '.join(s.rp for s in specs)})")
     return 0
 
 

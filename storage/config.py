@@ -22,9 +22,48 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 
 from seamline.secret_source import resolve_secret, url_problem
 from seamline.storage.influxql import duration_s
+from seamline.storage.rollups import RollupSpec
 from seamline.storage.schema import DEFAULT_DURATION, Retention
 
-__all__ = ["InfluxConfig"]
+__all__ = ["InfluxConfig", "RollupConfig"]
+
+
+class RollupConfig(BaseModel):
+    """One rollup of the raw telemetry (``seamline db init`` creates its RP and continuous queries)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    every: str = Field(description="interval, e.g. 1h or 1d; the RP is rollup_<every>")
+    duration: str = Field(description="how long the rollup is kept (INF = forever)")
+    offset: str = Field(default="0s", description="shift of the interval boundaries; -8h = local days in UTC+8")
+    resample_for: str | None = Field(default=None, description="how far back each run recomputes (default 2 x every)")
+
+    @field_validator("every", "duration", "resample_for")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            duration_s(v)
+        return v
+
+    @field_validator("offset")
+    @classmethod
+    def _offset(cls, v: str) -> str:
+        duration_s(v.removeprefix("-"))
+        return v
+
+    @model_validator(mode="after")
+    def _spec(self) -> RollupConfig:
+        self.spec()  # every > 0, resample_for >= every: RollupSpec's checks, reported as this key's error
+        return self
+
+    def spec(self) -> RollupSpec:
+        return RollupSpec(every=self.every, duration=self.duration, offset=self.offset, resample_for=self.resample_for)
+
+
+def _default_rollups() -> tuple[RollupConfig, ...]:
+    # Hourly for two years (a month against the same month last year), local days forever: what a
+    # dashboard needs once raw samples have expired (raw_duration). Asia/Shanghai is UTC+8, no DST.
+    return (RollupConfig(every="1h", duration="730d"), RollupConfig(every="1d", duration="INF", offset="-8h"))
 
 
 class InfluxConfig(BaseModel):
@@ -39,6 +78,9 @@ class InfluxConfig(BaseModel):
     kpi_rp: str = Field(default=Retention.KPI.value, min_length=1, description="retention policy of the KPI points")
     raw_duration: str = Field(default=DEFAULT_DURATION[Retention.RAW], description="`seamline db init`: keep raw")
     kpi_duration: str = Field(default=DEFAULT_DURATION[Retention.KPI], description="`seamline db init`: keep KPIs")
+    rollups: tuple[RollupConfig, ...] = Field(default_factory=_default_rollups, max_length=8,
+                                        description="`seamline db init`: downsampled telemetry (1.x continuous "
+                                                    "queries); [] for none")
     username: str | None = Field(default=None, description="1.x user")
     password: SecretStr | None = None
     password_file: Path | None = Field(default=None, description="file holding the 1.x password")

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from seamline.storage.influxql import duration_s, quote_ident
 from seamline.storage.query_client import InfluxQLClient
+from seamline.storage.rollups import CQ_PREFIX, RollupSpec, continuous_queries
 from seamline.storage.schema import DEFAULT_DURATION, Retention
 
 __all__ = [
@@ -63,16 +64,30 @@ def default_policies() -> tuple[RetentionSpec, ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DbLayout:
-    """``raw`` holds ingested samples (default RP), ``kpi`` what the rules engine derives."""
+    """``raw`` holds ingested samples (default RP), ``kpi`` what the rules engine derives; each
+    rollup adds its retention policy and the continuous queries that fill it from the default RP
+    (:mod:`seamline.storage.rollups`)."""
 
     database: str = "seamline"
     policies: tuple[RetentionSpec, ...] = field(default_factory=default_policies)
+    rollups: tuple[RollupSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.database:
             raise ValueError("database must not be empty")
         if sum(p.default for p in self.policies) != 1:
             raise ValueError("exactly one retention policy must be the default")
+        names = [p.name for p in self.all_policies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"retention policy names must be unique: {names}")
+
+    @property
+    def raw_rp(self) -> str:
+        return next(p.name for p in self.policies if p.default)
+
+    @property
+    def all_policies(self) -> tuple[RetentionSpec, ...]:
+        return (*self.policies, *(RetentionSpec(name=r.rp, duration=r.duration) for r in self.rollups))
 
 
 def _existing_policies(client: InfluxQLClient, database: str) -> dict[str, tuple[int, bool]]:
@@ -97,7 +112,7 @@ def init_v1(client: InfluxQLClient, layout: DbLayout) -> list[str]:
         client.query(stmt)
         actions.append(stmt)
         existing = _existing_policies(client, layout.database)
-    for spec in layout.policies:
+    for spec in layout.all_policies:
         want = (duration_s(spec.duration), spec.default)
         have = existing.get(spec.name)
         if have == want:
@@ -111,7 +126,34 @@ def init_v1(client: InfluxQLClient, layout: DbLayout) -> list[str]:
             continue
         client.query(stmt)
         actions.append(stmt)
+    return actions + _sync_continuous_queries(client, layout)
+
+
+def _sync_continuous_queries(client: InfluxQLClient, layout: DbLayout) -> list[str]:
+    """Create the rollups' CQs that are missing, drop ``rollup_*`` CQs not (or no longer) wanted:
+    a changed definition has another name (its fingerprint), so it is dropped and created."""
+    want = continuous_queries(layout.database, layout.raw_rp, layout.rollups)
+    have = _existing_cqs(client, layout.database)
+    db = quote_ident(layout.database)
+    actions: list[str] = []
+    for name in sorted(have - set(want)):
+        if name.startswith(CQ_PREFIX):
+            stmt = f"DROP CONTINUOUS QUERY {quote_ident(name)} ON {db}"
+            client.query(stmt)
+            actions.append(stmt)
+    for name, stmt in want.items():
+        if name not in have:
+            client.query(stmt)
+            actions.append(f"CREATE CONTINUOUS QUERY {quote_ident(name)} ON {db}")
     return actions
+
+
+def _existing_cqs(client: InfluxQLClient, database: str) -> set[str]:
+    results = client.query("SHOW CONTINUOUS QUERIES")
+    for series in results[0].get("series", []) if results else []:
+        if series.get("name") == database:
+            return {str(row[0]) for row in series.get("values", [])}
+    return set()
 
 
 def _database_exists(client: InfluxQLClient, database: str) -> bool:
@@ -154,7 +196,7 @@ def _init_buckets(client: Any, org: str, layout: DbLayout) -> list[str]:
     org_id = orgs[0].id
     buckets = client.buckets_api()
     dbrps = DBRPsService(client.api_client)  # type: ignore[no-untyped-call]
-    for spec in layout.policies:
+    for spec in layout.all_policies:
         name = spec.bucket_name(layout.database)
         rules = [BucketRetentionRules(type="expire", every_seconds=duration_s(spec.duration))]  # type: ignore[no-untyped-call]
         bucket = buckets.find_bucket_by_name(name)

@@ -23,11 +23,13 @@ class InfluxdProcess(ServerProcess):
     name = "influxd"
 
     def __init__(self, *, workdir: Path, port: int | None = None, auth: bool = False, host: str = "127.0.0.1",
-                 access_log: bool = False) -> None:
+                 access_log: bool = False, continuous_queries: bool = False) -> None:
         super().__init__(workdir=workdir, port=port or free_port())
         self.host = host
         # the HTTP access log (client address and time of every request), for tests that check who wrote
         self.access_log = access_log
+        # off by default: a test's data must not change behind its back; rollup tests and benches turn it on
+        self.continuous_queries = continuous_queries
         self.rpc_port = free_port()
         self.auth = auth
         self.conf_path = self.workdir / "influxdb.conf"
@@ -71,7 +73,8 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   max-body-size = 50000000
 
 [continuous_queries]
-  enabled = false
+  enabled = {'true' if self.continuous_queries else 'false'}
+  run-interval = "1s"
 """
 
     def argv(self) -> list[str]:
