@@ -7,5 +7,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
 bash scripts/typecheck.sh
-if [ $# -eq 0 ]; then set -- tests; fi
-exec .venv/bin/pytest -q "$@"
+if [ $# -gt 0 ]; then exec .venv/bin/pytest -q "$@"; fi
+# The whole suite in two runs: the end-to-end demos alone (their coverage checks need the cores
+# the simulated cluster's pollers run on), then integration, fuzz and unit tests on two workers
+# (most integration time is waiting on servers; every fixture takes free ports and its own dirs).
+rc=0
+.venv/bin/pytest -q tests/e2e || rc=$?
+.venv/bin/pytest -q -n "${SEAMLINE_TEST_WORKERS:-2}" tests/integration tests/fuzz tests/unit || rc=$?
+exit "$rc"
