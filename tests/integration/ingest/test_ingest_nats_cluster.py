@@ -26,7 +26,7 @@ from tests.support.nats_chaos import (
     percentile,
     stream_keys,
 )
-from tests.support.nats_repair import attached_node, confirm_config, deaf_gateways_only, repair
+from tests.support.nats_repair import attached_node, confirm_config, deaf_gateways_only, known_gateways, repair
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +101,8 @@ def run(tmp_path: Path, cluster: NatsCluster, influxd: InfluxdProcess, db: str, 
         print(f"\nnode(s) {killed} killed: committed {expected}, the stream captured {captured} "
               f"(nats-server lost {expected - captured} it had PUBACKed), stored {stored}; "
               f"delivery during failover p50 {percentile(lat, 0.5):.2f} s p99 {percentile(lat, 0.99):.2f} s; "
-              f"missing before repair {fixed.before}, after {fixed.after}, points {fixed.points}; {fixed.stats}")
+              f"missing before repair {fixed.before}, after {fixed.after}, points {fixed.points}; {fixed.stats}; "
+              f"births stored for {sorted(known_gateways(influxd.url, db))}")
         deaf_gateways_only(gws, influxd.url, db, fixed.after)
         assert fixed.after == 0 and fixed.stats.lost_seqs == 0
         assert fixed.points == expected  # 0 duplicates: one point per asset and seq after the replays
