@@ -16,34 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from seamline.contracts import seqranges
-from seamline.ingest.config import load_config
-from seamline.ingest.confirm import Confirmer, ConfirmSettings
 from seamline.ingest.quarantine import QuarantineStore
 from seamline.localstack import InfluxdProcess
 from seamline.localstack.nats import NatsCluster
-from tests.support.ingest_harness import (
-    IngestProcess,
-    count_points,
-    create_raw_rp,
-    influx_query,
-    ingest_config,
-    wait_until,
-)
-from tests.support.nats_chaos import (
-    MEASUREMENT,
-    Gateway,
-    create_stream,
-    delete_stream_messages,
-    make_gateways,
-    stream_keys,
-)
+from tests.support.ingest_harness import IngestProcess, count_points, create_raw_rp, wait_until
+from tests.support.nats_chaos import MEASUREMENT, create_stream, delete_stream_messages, make_gateways, stream_keys
+from tests.support.nats_repair import attached_node, confirm_config, deaf_gateways_only, repair
 
 pytestmark = pytest.mark.integration
 
 ROUNDS = 60  # commits per gateway, 0.1 s apart
 PER_ASSET = 10  # messages per asset and commit
-REPAIR_TIMEOUT_S = 60.0  # a full repair took 4 confirmer rounds (~5 s) when every gateway heard the confirmer
 LOSS_AT = 15  # round at which the stream loses DELETED, the worker starts and its node is killed
 DELETED = (201, 350)  # stream sequences lost: 150 data messages of rounds 6-11, every asset's middle
 
@@ -64,41 +47,7 @@ def db(influxd: InfluxdProcess, influx_db: str) -> str:
 
 def worker_config(tmp_path: Path, cluster: NatsCluster, influxd: InfluxdProcess, db: str, *, mqtt_node: int) -> Path:
     """The worker's config; its ``mqtt`` block (a node's MQTT listener) is what the confirmer uses."""
-    return ingest_config(tmp_path / "w0.yaml", mqtt_port=cluster.nodes[mqtt_node].mqtt_port, influx_url=influxd.url,
-                         database=db, client_id="w0", source="jetstream",
-                         jetstream={"servers": cluster.servers, "ack_wait_s": 5.0},
-                         mqtt={"shared": False, "protocol": "3.1.1"}, gaps={"enabled": False})
-
-
-def attached_node(worker: IngestProcess, cluster: NatsCluster) -> int:
-    import re
-
-    ports = re.findall(r"JetStream: (?:re)?connected to 127\.0\.0\.1:(\d+)", worker.log_text())
-    return [n.port for n in cluster.nodes].index(int(ports[-1]))
-
-
-def stored_seqs(url: str, db: str) -> dict[str, list[tuple[int, int]]]:
-    res = influx_query(url, f'SELECT "seq" FROM "raw"."{MEASUREMENT}" GROUP BY "asset"', db=db)
-    return {s["tags"]["asset"]: seqranges.from_values(int(v[1]) for v in s["values"])
-            for s in res["results"][0].get("series", []) or []}
-
-
-def missing(url: str, db: str, gws: list[Gateway]) -> int:
-    have = stored_seqs(url, db)
-    return sum(n - seqranges.count(have.get(asset, [])) for g in gws for asset, n in g.next_seq.items())
-
-
-def deaf_gateways_only(gws: list[Gateway], url: str, db: str, after: int) -> None:
-    """nats-server 2.9.10 refuses MQTT subscriptions (SUBACK 0x80) while its cluster recovers from
-    the lost node (2 of 3 runs); before the uplink subscribed again after a refusal, that gateway
-    heard no confirm or resend and could not repair (47 and 150 seq left). If what is still missing
-    is all a gateway's that heard no confirm, xfail with the count; anything else fails the test."""
-    if not after:
-        return
-    deaf = [g for g in gws if g.repair is not None and g.repair.counters.confirms == 0]
-    if deaf and missing(url, db, deaf) == after:
-        pytest.xfail(f"{after} seq still missing, all of gateway(s) {[g.name for g in deaf]} that received no "
-                     "confirm: their MQTT subscription died with the NATS node")
+    return confirm_config(tmp_path / "w0.yaml", cluster, influxd, db, mqtt_node=mqtt_node)
 
 
 def test_node_killed_for_good_holes_are_resent_and_nothing_is_lost(
@@ -108,7 +57,6 @@ def test_node_killed_for_good_holes_are_resent_and_nothing_is_lost(
     gws = make_gateways(3, cluster.mqtt_addresses, tmp_path, repair=True)
     worker = IngestProcess(worker_config(tmp_path, cluster, influxd, db, mqtt_node=0),
                            log_path=tmp_path / "w0.log")
-    confirmer: Confirmer | None = None
     for g in gws:
         g.uplink.start()
     try:
@@ -134,19 +82,9 @@ def test_node_killed_for_good_holes_are_resent_and_nothing_is_lost(
         captured = sum(1 for k in stream_keys(cluster.servers) if k[0].endswith(".data"))
         wait_until(lambda: count_points(influxd.url, db, MEASUREMENT) >= captured, timeout_s=120,
                    what=f"{captured} points (all the stream captured)")
-        before = missing(influxd.url, db, gws)
-        confirmer = Confirmer(load_config(cfg), ConfirmSettings(interval_s=0.5, grace_s=1.0),
-                              client_id="confirm-nats")
-        confirmer.start()
-        deadline = time.monotonic() + REPAIR_TIMEOUT_S
-        while time.monotonic() < deadline and missing(influxd.url, db, gws):
-            confirmer.round()
-            time.sleep(0.5)
-        after = missing(influxd.url, db, gws)
-        stats = confirmer.stats()
+        fixed = repair(cfg, influxd.url, db, gws)
+        before, after, points, stats = fixed.before, fixed.after, fixed.points, fixed.stats
         replayed = {g.name: g.repair.counters for g in gws if g.repair}
-        time.sleep(2.0)  # replays still in flight would show as extra points now
-        points = count_points(influxd.url, db, MEASUREMENT)
         print(f"\nNATS node {killed} killed for good, {deleted} stream messages deleted: committed {committed}, "
               f"the stream captured {captured}, "
               f"missing before repair {before}, after {after}, points {points}; {stats}; gateways {replayed}")
@@ -161,8 +99,6 @@ def test_node_killed_for_good_holes_are_resent_and_nothing_is_lost(
         finally:
             store.close()
     finally:
-        if confirmer is not None:
-            confirmer.close()
         for g in gws:
             g.uplink.stop(timeout_s=5)
             g.spool.close()
