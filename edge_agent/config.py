@@ -98,6 +98,9 @@ class UplinkSection(_Section):
     max_inflight: int = Field(default=100, ge=1, le=65535)
     backoff_initial_s: float = Field(default=1.0, gt=0, le=3600)
     backoff_max_s: float = Field(default=120.0, gt=0, le=86400)
+    # birth + online status again every this many seconds (0: only on connect), so a platform that
+    # lost a birth can map and confirm this gateway's assets again
+    rebirth_s: float = Field(default=600.0, ge=0, le=86400)
 
     @field_validator("brokers")
     @classmethod
@@ -267,6 +270,7 @@ class EdgeConfig(_Section):
                 password=u.password.get_secret_value() if u.password else None,
                 tls_ca=u.tls_ca, tls_cert=u.tls_cert, tls_key=u.tls_key, keepalive_s=u.keepalive_s,
                 max_inflight=u.max_inflight, backoff_initial_s=u.backoff_initial_s, backoff_max_s=u.backoff_max_s,
+                rebirth_s=u.rebirth_s,
             ),
             spool=rt.Spool(path=sp.path, max_bytes=sp.max_bytes, history_retention_s=sp.history_retention_s,
                            reserve_bytes=sp.reserve_bytes, replay_unconfirmed_s=sp.replay_unconfirmed_s),

@@ -51,6 +51,7 @@ def build_uplink(config: EdgeSettings, spool: SqliteSpool, agent: EdgeAgent, rep
             username=u.username, password=u.password,
             tls_ca=u.tls_ca, tls_cert=u.tls_cert, tls_key=u.tls_key, keepalive_s=u.keepalive_s,
             max_inflight=u.max_inflight, backoff_initial_s=u.backoff_initial_s, backoff_max_s=u.backoff_max_s,
+            rebirth_s=u.rebirth_s,
         ),
         spool=spool,
         will=agent.status_message(GatewayState.OFFLINE, ts=False),

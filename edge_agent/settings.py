@@ -47,6 +47,7 @@ class UplinkBroker:
     max_inflight: int
     backoff_initial_s: float
     backoff_max_s: float
+    rebirth_s: float = 600.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,7 +198,8 @@ class Uplink:
             if self._stop_mode is not None and self._shutdown_step(conn):
                 return
             if conn.connected:
-                if conn.birth_pending:
+                if conn.birth_pending or (self._s.rebirth_s > 0
+                                          and time.monotonic() - conn.birth_at >= self._s.rebirth_s):
                     self._publish_birth(conn)
                 if conn.subscribe_at is not None and time.monotonic() >= conn.subscribe_at:
                     conn.subscribe_at = None
@@ -261,6 +262,7 @@ class Uplink:
 
     def _publish_birth(self, conn: _Connection) -> None:
         conn.birth_pending = False
+        conn.birth_at = time.monotonic()
         try:
             messages = list(self._on_connect_messages())
         except Exception as exc:

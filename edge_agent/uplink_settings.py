@@ -51,6 +51,10 @@ class UplinkSettings:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
     connect_timeout_s: float = 10.0  # TCP + TLS handshake, and again for the CONNACK
+    # The birth and online status again every this many seconds on a live connection (0: only on
+    # connect): a birth the broker acknowledged but never delivered (a clustered broker losing a
+    # node) leaves the platform unable to map this gateway's assets and confirm them.
+    rebirth_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -110,6 +114,7 @@ class _Connection:
         self.ever_connected = False
         self.broken = False
         self.birth_pending = False
+        self.birth_at = 0.0  # monotonic time of the last birth on this connection
         self.window = window
         self.cursor = 0  # highest spool id written on this connection
         self.inflight: dict[int, int | None] = {}  # mid -> spool id (None: birth/status)

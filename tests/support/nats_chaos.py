@@ -61,7 +61,8 @@ def birth(gateway: str, assets: int) -> list[OutMessage]:
 def make_gateways(n: int, addresses: Sequence[tuple[str, int]], workdir: Path, *, assets: int = 3,
                   repair: bool = False) -> list[Gateway]:
     """``repair``: keep what the broker acknowledged until a confirm covers it, answer resend
-    requests, republish what no confirm covered after 3 s, and publish a birth on every connect."""
+    requests, republish what no confirm covered after 3 s, and publish a birth on every connect and every 5 s
+    (``rebirth_s``: a birth the cluster lost would leave the confirmer unable to map the assets)."""
     gws = []
     for i in range(n):
         name = f"gw{i}"
@@ -72,7 +73,7 @@ def make_gateways(n: int, addresses: Sequence[tuple[str, int]], workdir: Path, *
                           retain=True)
         settings = UplinkSettings(host=rotated[0][0], port=rotated[0][1], brokers=rotated, protocol="3.1.1",
                                   client_id=f"edge-{name}", backoff_initial_s=0.2, backoff_max_s=1.0,
-                                  keepalive_s=5, connect_timeout_s=2.0)
+                                  keepalive_s=5, connect_timeout_s=2.0, rebirth_s=5.0 if repair else 0.0)
         fixer = Repair(spool=spool, topics=RepairTopics.of(enterprise="acme", site="s1", gateway_id=name),
                        gateway_id=name, now_ms=lambda: int(time.time() * 1000), replay_after_ms=3000) \
             if repair else None

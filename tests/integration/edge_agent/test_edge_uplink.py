@@ -304,3 +304,32 @@ def test_graceful_stop_with_the_broker_down_keeps_the_spool(mosquitto: Mosquitto
     up.wake()
     up.stop(graceful=True, timeout_s=2.0)
     assert spool.stats().messages == 50  # kept for the next start, nothing dropped
+
+
+def test_rebirth_repeats_the_birth_on_a_live_connection(mosquitto: MosquittoProcess, spool: SqliteSpool) -> None:
+    """``rebirth_s``: the birth and online status again on the same connection, so a platform
+    that lost a birth (a clustered broker losing a node) learns the gateway's assets again."""
+    sub = Collector(mosquitto.port)
+    up = Uplink(settings=settings(mosquitto.port, rebirth_s=0.3), spool=spool, will=OFFLINE,
+                on_connect_messages=on_connect_messages)
+    up.start()
+    try:
+        wait_until(lambda: len(sub.payloads(BIRTH)) >= 3, what="three births")
+        assert up.stats.reconnects == 0  # one connection: the repeats are not reconnects
+        assert sub.payloads(STATUS)[-1] == b"online"
+    finally:
+        up.stop()
+
+
+def test_no_rebirth_by_default_in_the_uplink(mosquitto: MosquittoProcess, spool: SqliteSpool) -> None:
+    sub = Collector(mosquitto.port)
+    up = Uplink(settings=settings(mosquitto.port), spool=spool, will=OFFLINE, on_connect_messages=on_connect_messages)
+    up.start()
+    try:
+        spool.commit(data(range(5)))
+        up.wake()
+        wait_until(lambda: len(set(sub.data_numbers())) == 5, what="5 messages")
+        time.sleep(1.0)  # several idle wakes of the publisher thread
+        assert len(sub.payloads(BIRTH)) == 1
+    finally:
+        up.stop()
