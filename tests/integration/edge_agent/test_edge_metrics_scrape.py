@@ -8,30 +8,16 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from seamline.localstack import MosquittoProcess, free_port
+from tests.support.metrics_scrape import scrape
 
 pytestmark = pytest.mark.integration
 SEAMLINE = str(Path(sys.executable).parent / "seamline")
-
-
-def scrape(port: int) -> dict[str, float]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
 
 
 def wait_for(predicate: object, what: str, timeout_s: float = 30) -> None:

@@ -6,7 +6,6 @@ written) while InfluxDB is there (issue 14)."""
 from __future__ import annotations
 
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,9 @@ from tests.support.ingest_harness import (
     sewing_topic,
     wait_until,
 )
+from tests.support.metrics_scrape import scrape
 
 pytestmark = pytest.mark.integration
-
-
-def scrape(port: int) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
 
 
 def test_broker_away_then_influx_away(tmp_path: Path, mosquitto: MosquittoProcess, publisher: Publisher) -> None:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,24 +15,11 @@ import pytest
 import yaml
 
 from seamline.localstack import InfluxdProcess, free_port
+from tests.support.metrics_scrape import scrape
 
 pytestmark = pytest.mark.integration
 SEAMLINE = str(Path(sys.executable).parent / "seamline")
 REPO = Path(__file__).resolve().parents[3]
-
-
-def scrape(port: int) -> dict[str, float]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
 
 
 def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
