@@ -16,6 +16,7 @@ from seamline.ingest.config import load_config
 from seamline.ingest.confirm import Confirmer, ConfirmSettings, ConfirmStats
 from seamline.localstack import InfluxdProcess
 from seamline.localstack.nats import NatsCluster
+from seamline.mqtt_connect import MqttConnectError
 from tests.support.ingest_harness import IngestProcess, count_points, influx_query, ingest_config
 from tests.support.nats_chaos import MEASUREMENT, Gateway
 
@@ -58,13 +59,28 @@ class RepairOutcome:
     stats: ConfirmStats
 
 
+def _started(confirmer: Confirmer, timeout_s: float = 30.0) -> Confirmer:
+    """Start the confirmer, trying again for ``timeout_s`` (as systemd restarts ``seamline ingest
+    confirm`` after exit 1): a surviving nats-server closes new MQTT connections before CONNACK
+    for a while after a node of its cluster was killed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            confirmer.start()
+            return confirmer
+        except MqttConnectError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
+
+
 def repair(cfg: Path, url: str, db: str, gws: list[Gateway], *, timeout_s: float = REPAIR_TIMEOUT_S,
            client_id: str = "confirm-nats") -> RepairOutcome:
     """Run the confirmer (rounds 0.5 s apart, grace 1 s) until no committed seq is missing or
     ``timeout_s`` passed; then wait 2 s so that replays still in flight show as extra points."""
     before = missing(url, db, gws)
-    confirmer = Confirmer(load_config(cfg), ConfirmSettings(interval_s=0.5, grace_s=1.0), client_id=client_id)
-    confirmer.start()
+    confirmer = _started(Confirmer(load_config(cfg), ConfirmSettings(interval_s=0.5, grace_s=1.0),
+                                   client_id=client_id))
     try:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and missing(url, db, gws):
