@@ -46,6 +46,7 @@ class Clients:
 
     def __init__(self, host: str, port: int, n: int, *, prefix: str) -> None:
         self.acked = 0
+        self.full_waits = 0  # publishes that waited for PUBACKs: a client had every message id in flight
         self._lock = threading.Lock()
         self._connected = threading.Semaphore(0)
         self.clients: list[mqtt.Client] = []
@@ -67,7 +68,15 @@ class Clients:
             self.acked += 1
 
     def publish(self, gateway: int, topic: str, payload: bytes) -> None:
-        info = self.clients[gateway % len(self.clients)].publish(topic, payload, qos=1)
+        """QoS 1; when the client has all 65 535 message ids unacknowledged (the broker is that far
+        behind; paho answers "queue full") wait for PUBACKs, as a gateway's spool would: the
+        generator then falls behind its schedule (``late_ticks``) instead of dropping."""
+        client = self.clients[gateway % len(self.clients)]
+        info = client.publish(topic, payload, qos=1)
+        while info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            self.full_waits += 1
+            time.sleep(0.05)
+            info = client.publish(topic, payload, qos=1)
         if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
             raise RuntimeError(f"publish failed: {mqtt.error_string(info.rc)}")
 
@@ -182,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "energy_assets": sum(len(g.energy) for g in plan.gateways), "clients": len(clients.clients),
         "sent": dict(gen.sent), "sent_total": sent, "acked": acked, "wall_s": wall, "cpu_s": cpu,
         "ticks": gen.ticks, "late_ticks": gen.late_ticks, "max_lag_s": gen.max_lag_s,
-        "births": sum(g.births for g in plan.gateways), "assets": assets,
+        "births": sum(g.births for g in plan.gateways), "full_waits": clients.full_waits, "assets": assets,
     }))
     if acked < sent:
         print(f"cluster_load {args.shard}: broker acked {acked} of {sent} publishes within 120 s", file=sys.stderr)

@@ -67,7 +67,8 @@ def _generators(port: int, args: argparse.Namespace, duration_s: float, d: Path)
 def _merged_summary(d: Path, n: int) -> dict[str, Any]:
     parts = [json.loads((d / f"load-{k}.json").read_text()) for k in range(n)]
     out: dict[str, Any] = {key: sum(p[key] for p in parts) for key in (
-        "gateways", "machines", "energy_assets", "clients", "sent_total", "acked", "ticks", "late_ticks", "births")}
+        "gateways", "machines", "energy_assets", "clients", "sent_total", "acked", "ticks", "late_ticks", "births",
+        "full_waits")}
     out["wall_s"] = max(p["wall_s"] for p in parts)
     out["max_lag_s"] = max(p["max_lag_s"] for p in parts)
     out["assets"] = [a for p in parts for a in p["assets"]]
@@ -196,13 +197,14 @@ def report(results: Sequence[PhaseResult], args: argparse.Namespace) -> None:
           f"{g['energy_assets']} energy assets over {g['clients']} connections; load average "
           f"{os.getloadavg()[0]:.1f} / {os.getloadavg()[2]:.1f} (1 / 15 min) at the end, {os.cpu_count()} cores")
     print(f"{'phase':<11} {'s':>5} {'msg/s':>7} {'points/s':>8} {'p50 s':>6} {'p90 s':>6} {'p99 s':>6} {'max s':>6} "
-          f"{'lost':>5} {'holes':>5} {'series':>8} {'late ticks':>10} {'unacked':>7}")
+          f"{'lost':>5} {'holes':>5} {'series':>8} {'late ticks':>10} {'unacked':>7} {'id waits':>8}")
     for r in results:
         rate, pts = r.sent / r.wall_s, r.stored_points / r.wall_s
         lat = [f"{_pct(r.latency_s, q):>6.2f}" for q in (0.5, 0.9, 0.99)] + [f"{max(r.latency_s, default=0):>6.2f}"]
         lost, holes = ("-", "-") if r.name == "baseline" else (str(r.lost), str(r.holes))
         print(f"{r.name:<11} {r.wall_s:>5.0f} {rate:>7,.0f} {pts:>8,.0f} {' '.join(lat)} {lost:>5} {holes:>5} "
-              f"{r.cardinality[0]:>8,} {r.gen['late_ticks']:>10} {r.gen['sent_total'] - r.gen['acked']:>7}")
+              f"{r.cardinality[0]:>8,} {r.gen['late_ticks']:>10} {r.gen['sent_total'] - r.gen['acked']:>7} "
+              f"{r.gen['full_waits']:>8}")
     base_sub = _us_per_msg(base, "count-only sub")
     base_broker = _us_per_msg(base, "broker")
     print(f"{'phase':<11} {'component':<15} {'CPU %':>6} {'µs/msg':>7} {'x base':>7} {'RSS MB':>7} {'peak':>6}")
