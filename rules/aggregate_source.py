@@ -51,8 +51,8 @@ if missing := set(SUMMED) - set(SpanSums.__dataclass_fields__):
 # SpanSums name -> the InfluxQL aggregate that answers it
 FUNCTIONS: Mapping[str, AggregateFn] = {
     "count": AggregateFn("count", PERIOD_S), "split_count": AggregateFn("count", THRESHOLD_S),
-    "period_min_s": AggregateFn("min", PERIOD_S), "period_max_s": AggregateFn("max", PERIOD_S),
-    "threshold_min_s": AggregateFn("min", THRESHOLD_S), "threshold_max_s": AggregateFn("max", THRESHOLD_S),
+    "period_max_s": AggregateFn("max", PERIOD_S),
+    "threshold_sum_s": AggregateFn("sum", THRESHOLD_S), "threshold_max_s": AggregateFn("max", THRESHOLD_S),
     **{f: AggregateFn("sum", f) for f in SUMMED}}
 _NOT_GOOD = tuple(FieldEquals(field=Field.QUALITY, value=q.value) for q in (Quality.STALE, Quality.HISTORICAL))
 
@@ -63,7 +63,7 @@ def sum_selects(enterprises: Sequence[str], plan: SumPlan, *, rp: str) -> list[S
 
     def sel(start_ms: int, end_ms: int, **kw: Any) -> Select:
         return Select(measurement=SEWING, fields=(), rp=rp, enterprises=ents, group_by=ASSET_IDENTITY,
-                      positive=PERIOD_S, start_ms=start_ms, end_ms=end_ms, **kw)
+                      start_ms=start_ms, end_ms=end_ms, **kw)
 
     out = [sel(a, b, aggregates=tuple(FUNCTIONS[n] for n in sorted(names))) for (a, b), names in plan.needs().items()]
     w0, w1 = plan.window
