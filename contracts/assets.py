@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
 
 from seamline.contracts.kinds import AssetKind as AssetKind
 
@@ -66,7 +66,7 @@ PERIOD_FIGURES: tuple[str, ...] = (
     "run_s", "idle_s", "off_s", "down_s", "pieces", "rejects", "pieces_unobserved", "unobserved_s",
     "state_known_s", "event_down_s", "event_off_s", "stop_s", "stop_late_s", "idle_open_s", "idle_reason_s",
     "breakdowns", "stop_threshold_s")
-_NEEDS_PERIOD = {"required": ["period_s"], "properties": {"period_s": {"type": "number"}}}
+_NEEDS_PERIOD: dict[str, JsonValue] = {"required": ["period_s"], "properties": {"period_s": {"type": "number"}}}
 
 
 class SewingMachineMetrics(Metrics):
