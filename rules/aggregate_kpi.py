@@ -3,7 +3,7 @@
 :func:`rules.machine_kpi.machine_totals` reads every ``machine_state`` event (~350 per machine-hour)
 to find the stops. Aggregates from edges with the event split (:mod:`edge_agent.stop_split`) carry
 per period the event timeline's down, off and stop seconds, so one machine's window needs only
-sums over a few time ranges (InfluxQL ``SUM``/``COUNT``/``MIN``/``MAX`` grouped by asset,
+sums over a few time ranges (InfluxQL ``SUM``/``COUNT``/``MAX`` grouped by asset,
 :mod:`rules.aggregate_source`). The result is the same :class:`~rules.kpi.sewing.MachineTotals`,
 within float rounding (tests/unit/rules/test_rules_aggregate_path.py).
 
@@ -58,7 +58,7 @@ _W, _S, _B, _H, _E, _T = Part.WINDOW, Part.SPAN, Part.BEFORE, Part.HEAD, Part.EN
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpanSums:
-    """Sums over one machine's aggregates whose period starts in one range (``period_s > 0``);
+    """Sums over one machine's aggregates whose period starts in one range (rows with ``period_s``);
     each is read only for the parts of a plan its metadata names (absent: 0)."""
 
     count: int = _sum(_W | _B | _T, 0)

@@ -1,12 +1,18 @@
 """The aggregate path's reads: InfluxQL sums of the sewing aggregates per machine and range.
 
 For one :class:`~rules.aggregate_kpi.SumPlan` and a batch of enterprises, one statement per range
-of the plan (``SUM``/``COUNT``/``MIN``/``MAX`` of the aggregate fields, ``GROUP BY`` the asset
+of the plan (``SUM``/``COUNT``/``MAX`` of the aggregate fields, ``GROUP BY`` the asset
 identity: one row per machine and range, whatever the number of periods) and one that counts
 stale or replayed aggregates from a period before the window to the threshold after it. For an
-hourly window whose planned time is the whole hour: 5 + 1 statements, answered in one request,
-instead of every aggregate and ~350 state events per machine-hour. Names from
-:mod:`seamline.storage.schema` (the sewing telemetry's contract fields).
+hourly window whose planned time is the whole hour: 5 + 1 statements, 29 aggregates per machine,
+answered in one request, instead of every aggregate and ~350 state events per machine-hour.
+
+No field condition (such as ``period_s > 0``): InfluxDB reads a condition's field beside every
+aggregated one, which made the sums ~1.5× as slow (1 000 machines: 2.2–2.7 s → 1.6–1.7 s, same
+run). The contract guarantees a sample with any summed field carries ``period_s``
+(:data:`seamline.contracts.assets.PERIOD_FIGURES`), so the raw node samples in the same
+measurement add nothing to a sum. Names from :mod:`seamline.storage.schema` (the sewing
+telemetry's contract fields).
 """
 
 from __future__ import annotations
