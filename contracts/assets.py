@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
 
 from seamline.contracts.kinds import AssetKind as AssetKind
 
@@ -58,8 +58,22 @@ class Metrics(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
+# Figures of one aggregation period. A sample with any of them (even null) is an aggregate and
+# carries its ``period_s`` as a number: the rules sum them with InfluxQL over every row of the
+# measurement, without a field condition, which would double what InfluxDB reads
+# (rules/aggregate_source.py). Raw node samples (current, speed, counters) have none of them.
+PERIOD_FIGURES: tuple[str, ...] = (
+    "run_s", "idle_s", "off_s", "down_s", "pieces", "rejects", "pieces_unobserved", "unobserved_s",
+    "state_known_s", "event_down_s", "event_off_s", "stop_s", "stop_late_s", "idle_open_s", "idle_reason_s",
+    "breakdowns", "stop_threshold_s")
+_NEEDS_PERIOD: dict[str, JsonValue] = {"required": ["period_s"], "properties": {"period_s": {"type": "number"}}}
+
+
 class SewingMachineMetrics(Metrics):
-    """Raw node samples carry current/speed/counters; edge aggregates add the ``*_s`` and deltas."""
+    """Raw node samples carry current/speed/counters; edge aggregates add the ``*_s`` and deltas
+    (those of :data:`PERIOD_FIGURES` only with ``period_s``)."""
+
+    model_config = ConfigDict(json_schema_extra={"dependentSchemas": {f: _NEEDS_PERIOD for f in PERIOD_FIGURES}})
 
     current_a: float | None = _m("A", "RMS motor current over the sample interval", ge=0, le=200)
     current_max_a: float | None = _m("A", "Peak RMS motor current in the aggregation period", ge=0, le=200)
@@ -96,6 +110,13 @@ class SewingMachineMetrics(Metrics):
         "s", "Idle seconds (state events) in idle periods with a known reason, stops or open at the period's end", ge=0)
     breakdowns: Count | None = _n("count", "Changes into down (state events) in the period")
     stop_threshold_s: float | None = _m("s", "Idle periods at least this long are stops (the split above)", ge=0)
+
+    @model_validator(mode="after")
+    def _figures_have_their_period(self) -> SewingMachineMetrics:
+        if self.period_s is None and not self.model_fields_set.isdisjoint(PERIOD_FIGURES):
+            names = sorted(self.model_fields_set.intersection(PERIOD_FIGURES))
+            raise ValueError(f"{', '.join(names)}: figures of an aggregation period, allowed only with period_s")
+        return self
 
 
 class PvInverterMetrics(Metrics):

@@ -3,7 +3,7 @@ so the documentation can never drift from the contract. ``seamline contracts doc
 
 from __future__ import annotations
 
-from seamline.contracts.assets import AssetKind, metric_specs
+from seamline.contracts.assets import PERIOD_FIGURES, AssetKind, metric_specs
 from seamline.contracts.examples import examples
 
 HEADER = """# The seamline wire contract (v1)
@@ -119,6 +119,10 @@ def render() -> str:
         out.append(f"### `{kind.value}`\n\n| metric | unit | type | meaning |\n|---|---|---|---|")
         for s in metric_specs(kind).values():
             out.append(f"| `{s.name}` | {s.unit} | {s.type} | {s.description} |")
+        if kind is AssetKind.SEWING_MACHINE:
+            names = ", ".join(f"`{n}`" for n in PERIOD_FIGURES)
+            out.append(f"\nA sample with any of {names} (even null) is an aggregate: it carries `period_s` as a "
+                       "number (JSON Schema `dependentSchemas`), else it is rejected.")
         out.append("")
     out.append("## Example of every message kind\n")
     for topic, payload in examples():

@@ -11,6 +11,7 @@ publishes a ``resend``. Gateways answer what they no longer have with ``lost`` r
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from seamline.backoff import Backoff
 from seamline.contracts import seqranges
 from seamline.contracts.assets import AssetKind
 from seamline.contracts.repair import MAX_RANGES, AssetRanges, ConfirmMessage, LostMessage, ResendMessage, SeqRange
@@ -27,16 +29,19 @@ from seamline.contracts.seqranges import Range
 from seamline.contracts.topic import GATEWAY_AREA, MessageKind, Topic, TopicError, subscription
 from seamline.ingest.config import IngestConfig
 from seamline.ingest.confirm_plan import AssetKey, GatewayKey, HoleTracker, plan, ranges_by_asset
-from seamline.mqtt_connect import apply_identity, connect_and_wait
+from seamline.mqtt_connect import MqttConnectError, apply_identity, connect_and_wait
 from seamline.storage import schema
 from seamline.storage.connect import point_writer, query_client
 from seamline.storage.influxql import quote_ident
 from seamline.storage.line_protocol import encode_line
 from seamline.storage.query import decode
 from seamline.storage.query_client import InfluxQLClient
+from seamline.storage.query_errors import QueryError
 from seamline.storage.schema import Field, Retention, Tag
 
 log = logging.getLogger(__name__)
+# The longest wait between attempts to start while InfluxDB or the broker is away.
+START_BACKOFF_MAX_S = 30.0
 
 _IDENTITY = (Tag.ENTERPRISE, Tag.SITE, Tag.AREA, Tag.ASSET)
 
@@ -210,7 +215,27 @@ class Confirmer:
 
     # -- running ---------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, stop: threading.Event | None = None) -> bool:
+        """Read the lost ranges stored so far, connect and subscribe to the gateways' lost reports.
+        Without ``stop`` one attempt (raises :class:`MqttConnectError` or :class:`QueryError`); with
+        it, while InfluxDB or the broker is away or refuses, one warning line and another attempt
+        after a jittered backoff (0.5 s doubling to ``START_BACKOFF_MAX_S``), until ``stop`` is set:
+        then False."""
+        if stop is None:
+            self._start_once()
+            return True
+        backoff = Backoff(initial_s=0.5, max_s=START_BACKOFF_MAX_S, random=random.Random().random)
+        while not stop.is_set():
+            try:
+                self._start_once()
+                return True
+            except (MqttConnectError, QueryError) as exc:
+                delay = backoff.next_delay_s()
+                log.warning("confirm: cannot start (%s); trying again in %.1f s", exc, delay)
+                stop.wait(delay)
+        return False
+
+    def _start_once(self) -> None:
         m = self._config.mqtt
         self.load_lost()
         connect_and_wait(self._client, m.host, m.port, m, keepalive_s=m.keepalive_s)
@@ -218,7 +243,9 @@ class Confirmer:
         self._client.subscribe(subscription(area=GATEWAY_AREA, kind=MessageKind.LOST), qos=1)
 
     def run(self, stop: threading.Event) -> int:
-        self.start()
+        if not self.start(stop):
+            self._writer.close()
+            return 0
         try:
             while not stop.is_set():
                 try:

@@ -1,12 +1,18 @@
 """The aggregate path's reads: InfluxQL sums of the sewing aggregates per machine and range.
 
 For one :class:`~rules.aggregate_kpi.SumPlan` and a batch of enterprises, one statement per range
-of the plan (``SUM``/``COUNT``/``MIN``/``MAX`` of the aggregate fields, ``GROUP BY`` the asset
+of the plan (``SUM``/``COUNT``/``MAX`` of the aggregate fields, ``GROUP BY`` the asset
 identity: one row per machine and range, whatever the number of periods) and one that counts
 stale or replayed aggregates from a period before the window to the threshold after it. For an
-hourly window whose planned time is the whole hour: 5 + 1 statements, answered in one request,
-instead of every aggregate and ~350 state events per machine-hour. Names from
-:mod:`seamline.storage.schema` (the sewing telemetry's contract fields).
+hourly window whose planned time is the whole hour: 5 + 1 statements, 29 aggregates per machine,
+answered in one request, instead of every aggregate and ~350 state events per machine-hour.
+
+No field condition (such as ``period_s > 0``): InfluxDB reads a condition's field beside every
+aggregated one, which made the sums ~1.5× as slow (1 000 machines: 2.2–2.7 s → 1.6–1.7 s, same
+run). The contract guarantees a sample with any summed field carries ``period_s``
+(:data:`seamline.contracts.assets.PERIOD_FIGURES`), so the raw node samples in the same
+measurement add nothing to a sum. Names from :mod:`seamline.storage.schema` (the sewing
+telemetry's contract fields).
 """
 
 from __future__ import annotations
@@ -51,8 +57,8 @@ if missing := set(SUMMED) - set(SpanSums.__dataclass_fields__):
 # SpanSums name -> the InfluxQL aggregate that answers it
 FUNCTIONS: Mapping[str, AggregateFn] = {
     "count": AggregateFn("count", PERIOD_S), "split_count": AggregateFn("count", THRESHOLD_S),
-    "period_min_s": AggregateFn("min", PERIOD_S), "period_max_s": AggregateFn("max", PERIOD_S),
-    "threshold_min_s": AggregateFn("min", THRESHOLD_S), "threshold_max_s": AggregateFn("max", THRESHOLD_S),
+    "period_max_s": AggregateFn("max", PERIOD_S),
+    "threshold_sum_s": AggregateFn("sum", THRESHOLD_S), "threshold_max_s": AggregateFn("max", THRESHOLD_S),
     **{f: AggregateFn("sum", f) for f in SUMMED}}
 _NOT_GOOD = tuple(FieldEquals(field=Field.QUALITY, value=q.value) for q in (Quality.STALE, Quality.HISTORICAL))
 
@@ -63,7 +69,7 @@ def sum_selects(enterprises: Sequence[str], plan: SumPlan, *, rp: str) -> list[S
 
     def sel(start_ms: int, end_ms: int, **kw: Any) -> Select:
         return Select(measurement=SEWING, fields=(), rp=rp, enterprises=ents, group_by=ASSET_IDENTITY,
-                      positive=PERIOD_S, start_ms=start_ms, end_ms=end_ms, **kw)
+                      start_ms=start_ms, end_ms=end_ms, **kw)
 
     out = [sel(a, b, aggregates=tuple(FUNCTIONS[n] for n in sorted(names))) for (a, b), names in plan.needs().items()]
     w0, w1 = plan.window

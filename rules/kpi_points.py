@@ -34,10 +34,16 @@ class KpiPoint:
     fields: tuple[tuple[str, FieldValue], ...]
 
     def tag(self, name: str) -> str:
-        return dict(self.tags)[name]
+        for k, v in self.tags:
+            if k == name:
+                return v
+        raise KeyError(name)
 
     def get(self, name: str) -> FieldValue | None:
-        return dict(self.fields).get(name)
+        for k, v in self.fields:
+            if k == name:
+                return v
+        return None
 
     def line(self) -> str:
         return encode_line(self.measurement, dict(self.tags), dict(self.fields), self.ts_ms)
@@ -76,9 +82,23 @@ def make_point(
     fields[Field.COVERAGE] = float(coverage)
     fields[Field.LOW_COVERAGE] = Flag.LOW_COVERAGE in flags
     fields[Field.FLAGS] = ",".join(sorted(f.value for f in flags))
-    measurement.check(tags=tags, fields=fields)
+    _check_names(measurement, tags, fields)
     return KpiPoint(measurement.name, tuple(sorted(tags.items())), int(window.start_s * 1000),
                     tuple(sorted(fields.items())))
+
+
+# Name sets already checked against the schema: a window's points repeat a few dozen of them.
+_CHECKED: set[tuple[str, frozenset[str], frozenset[str]]] = set()
+_CHECKED_MAX = 10_000
+
+
+def _check_names(measurement: Measurement, tags: Mapping[str, str], fields: Mapping[str, FieldValue]) -> None:
+    key = (measurement.name, frozenset(tags), frozenset(fields))
+    if key not in _CHECKED:
+        measurement.check(tags=tags, fields=fields)  # raises before caching: only valid sets are kept
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED.add(key)
 
 
 class FencingError(Exception):

@@ -194,6 +194,13 @@ EDGE_CASES: list[tuple[MessageKind, bytes, bool]] = [
     (D, b'{"asset_kind":"meter","samples":[{"ts_ms":1764000000000,"seq":1,"metrics":{"power_w":1e400}}]}', False),
     (D, b'{"asset_kind":"meter","samples":[{"ts_ms":1764000000000,"seq":1,"metrics":{"power_w":NaN}}]}', False),
     (D, encode({"samples": [_sample()]}), False),  # no asset_kind: nothing says which metrics apply
+    # a period's figures only in an aggregate (with its period_s as a number); null counts as present
+    (D, _sewing(_sample(metrics={"pieces": 3})), False),
+    (D, _sewing(_sample(metrics={"pieces": None})), False),
+    (D, _sewing(_sample(metrics={"stop_s": 1.0, "period_s": None})), False),
+    (D, _sewing(_sample(metrics={"stop_threshold_s": 300, "period_s": 60})), True),
+    (D, _sewing(_sample(metrics={"pieces": None, "run_s": 60, "period_s": 60.0})), True),
+    (D, _sewing(_sample(metrics={"pieces_total": 3, "stitches": 40, "period_s": None})), True),
     (D, _sewing(schema_version=True), False),
     (D, _sewing(schema_version=1.0), True),
     (D, _sewing(schema_version="1"), False),

@@ -5,6 +5,7 @@ the chaos tests on the cluster (test_ingest_nats_cluster.py, test_ingest_nats_re
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,18 +61,18 @@ class RepairOutcome:
 
 
 def _started(confirmer: Confirmer, timeout_s: float = 30.0) -> Confirmer:
-    """Start the confirmer, trying again for ``timeout_s`` (as systemd restarts ``seamline ingest
-    confirm`` after exit 1): a surviving nats-server closes new MQTT connections before CONNACK
-    for a while after a node of its cluster was killed."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            confirmer.start()
-            return confirmer
-        except MqttConnectError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(1.0)
+    """Start the confirmer, which tries again with backoff (a surviving nats-server closes new MQTT
+    connections before CONNACK for a while after a node of its cluster was killed), for at most
+    ``timeout_s``."""
+    give_up = threading.Event()
+    timer = threading.Timer(timeout_s, give_up.set)
+    timer.start()
+    try:
+        if not confirmer.start(give_up):
+            raise MqttConnectError(f"the confirmer did not start within {timeout_s} s")
+    finally:
+        timer.cancel()
+    return confirmer
 
 
 def repair(cfg: Path, url: str, db: str, gws: list[Gateway], *, timeout_s: float = REPAIR_TIMEOUT_S,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,16 +107,16 @@ def edge_aggregates(changes: list[tuple[int, MachineState, str]], threshold_s: f
 
 
 def sums_of(rows: list[dict[str, Any]], rng: Range, names: frozenset[str]) -> SpanSums:
-    """What the InfluxQL aggregates return for ``rng`` (rows with period_s > 0 starting in it):
+    """What the InfluxQL aggregates return for ``rng`` (rows starting in it; every row here is an aggregate):
     only the sums the plan asks for (rules.aggregate_source), the rest left at 0."""
     r = [x for x in rows if rng[0] <= x["ts_ms"] < rng[1]]
     if not r:
         return SpanSums()
     values: dict[str, Any] = {
         "count": len(r), "split_count": sum(1 for x in r if "stop_threshold_s" in x),
-        "period_min_s": min(x["period_s"] for x in r), "period_max_s": max(x["period_s"] for x in r),
-        "threshold_min_s": min(x["stop_threshold_s"] for x in r),
-        "threshold_max_s": max(x["stop_threshold_s"] for x in r)}
+        "period_max_s": max(x["period_s"] for x in r),
+        "threshold_sum_s": sum(x.get("stop_threshold_s", 0.0) for x in r),
+        "threshold_max_s": max(x.get("stop_threshold_s", 0.0) for x in r)}
     for name in names - set(values):
         values[name] = sum(x.get(name, 0) for x in r)
     return SpanSums(**{k: v for k, v in values.items() if k in names})
@@ -200,3 +201,41 @@ def test_refuses_a_window_with_a_data_gap() -> None:
     plan = SumPlan.of(W, SpanSet.single(T0_MS / 1000, T0_MS / 1000 + 3600), period_s=60, threshold_s=300.0)
     fast = aggregate_totals(plan, all_sums(rows, plan), W, stop_threshold_s=300.0)
     assert fast == "not every period observed"
+
+
+def _hour_plan() -> SumPlan:
+    return SumPlan.of(W, SpanSet.single(T0_MS / 1000, T0_MS / 1000 + 3600), period_s=60, threshold_s=300.0)
+
+
+def _steady_rows() -> list[dict[str, Any]]:
+    return edge_aggregates([(START_MS - 60_000, MachineState.RUNNING, "none")], 300.0, [1])
+
+
+def test_the_steady_hour_is_taken_from_the_sums() -> None:
+    assert isinstance(aggregate_totals(_hour_plan(), all_sums(_steady_rows(), _hour_plan()), W,
+                                       stop_threshold_s=300.0), MachineTotals)
+
+
+def test_refuses_a_short_period_even_when_the_count_and_the_longest_period_fit() -> None:
+    """A period cut to 30 s (an edge restart) and another aggregate in the hour: 60 aggregates,
+    the longest 60 s, but the known seconds (each at most its period) fall short of the hour."""
+    rows = _steady_rows()
+    cut = next(r for r in rows if r["ts_ms"] == T0_MS + 600_000)
+    cut.update(period_s=30.0, state_known_s=30.0, run_s=30.0)
+    rows.append({**cut, "ts_ms": T0_MS + 630_000})
+    rows = [r for r in rows if r["ts_ms"] != T0_MS + 1_200_000]
+    fast = aggregate_totals(_hour_plan(), all_sums(rows, _hour_plan()), W, stop_threshold_s=300.0)
+    assert fast == "no state event known for part of it"
+
+
+@pytest.mark.parametrize("change", [{"stop_threshold_s": 240.0}, {"stop_threshold_s": 360.0}, {"drop": True}],
+                         ids=["lower", "higher", "absent"])
+def test_refuses_a_period_split_at_another_threshold_or_without_it(change: dict[str, Any]) -> None:
+    rows = _steady_rows()
+    odd = next(r for r in rows if r["ts_ms"] == T0_MS + 600_000)
+    if change.get("drop"):
+        del odd["stop_threshold_s"]
+    else:
+        odd.update(change)
+    fast = aggregate_totals(_hour_plan(), all_sums(rows, _hour_plan()), W, stop_threshold_s=300.0)
+    assert fast == "aggregates without the split at this threshold"
