@@ -130,12 +130,16 @@ class ClusterThread:
         """Column values of the best solution found (None: none): waits for the solve until
         ``until_wall_s`` at most, then stops it."""
         self._thread.join(timeout=max(self._until - time.monotonic(), 0.0))
-        self._stopped.set()
-        self._solver.stop_search()
-        self._thread.join()
+        self.stop()
         if self._error is not None:
             raise self._error
         return self._values
+
+    def stop(self) -> None:
+        """Stop the solve now (if it runs) and wait for the thread."""
+        self._stopped.set()
+        self._solver.stop_search()
+        self._thread.join()
 
 
 def _hint(sub: Network, model: Model, state: SearchState, released: IntArray) -> FloatArray:

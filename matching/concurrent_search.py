@@ -21,6 +21,7 @@ planner should be given a wall clock here: a CPU clock counts both threads.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -33,6 +34,8 @@ from seamline.matching.network import BoolArray, FloatArray, IntArray, Network, 
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day
 from seamline.matching.search_state import SearchState, std_min_of
 
+log = logging.getLogger(__name__)
+
 
 def improve_beside_cluster(net: Network, wide: Network, bookings: list[Booking], orders: IntArray, *,
                            deadline_s: float, opts: SearchOptions,
@@ -40,7 +43,7 @@ def improve_beside_cluster(net: Network, wide: Network, bookings: list[Booking],
     """``neighbourhood.improve`` of ``orders`` until ``deadline_s`` (``clock()`` seconds), with
     the cluster step in a second thread until ``opts.cluster_tail_s`` before it. ``net``: the
     network the neighbourhoods are drawn from; ``wide``: the one their arcs are chosen from."""
-    problem = pick_cluster(wide, SearchState.of(wide, bookings), orders)
+    problem = pick_cluster(wide, SearchState.of(wide, bookings), orders, opts.cluster_factories)
     join_s = deadline_s - opts.cluster_tail_s
     if problem is None or clock() >= join_s:
         return _improve(net, wide, bookings, orders, deadline_s, opts, clock)
@@ -51,13 +54,21 @@ def improve_beside_cluster(net: Network, wide: Network, bookings: list[Booking],
     theirs = [b for b in bookings if in_cluster[b.order]]
     mine = [b for b in bookings if not in_cluster[b.order]]
     cap = _cap_beside(net.cap, booked_per_line_day(mine, net.cap.shape), problem.lines())
-    first = _improve(_restricted(net, cap, in_cluster), _restricted(wide, cap, in_cluster), mine,
-                     orders[~in_cluster[orders]], join_s, opts, clock, stop=runner.done)
+    try:
+        first = _improve(_restricted(net, cap, in_cluster), _restricted(wide, cap, in_cluster), mine,
+                         orders[~in_cluster[orders]], join_s, opts, clock, stop=runner.done)
+    except BaseException:
+        runner.stop()
+        raise
     better = better_bookings(problem, runner.result())
     merged = first.bookings + (theirs if better is None else better)
     outcome = "not better" if better is None else f"+{std_min_of(better) - problem.old_std_min:.0f}"
     if better is not None and not fits(net.cap, merged):  # not expected: the capacity was split above
         merged, outcome = first.bookings + theirs, "did not fit"
+    log.debug("cluster: %d orders, %d lines, %d columns (%d binary), booked %.0f std-min: %s; search beside it "
+              "%d steps +%.0f std-min until %.1f s", problem.released.size, problem.lines().size,
+              problem.model.n_x + problem.model.n_y, problem.model.n_y, problem.old_std_min, outcome, first.steps,
+              first.gained_std_min, clock())
     second = _improve(net, wide, merged, orders, deadline_s, opts, clock)
     return Search(bookings=second.bookings, steps=first.steps + second.steps,
                   improved=first.improved + second.improved,

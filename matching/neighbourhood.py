@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seamline.matching.cluster import cluster_step
+from seamline.matching.cluster import CLUSTER_FACTORIES, cluster_step
 from seamline.matching.network import IntArray, Network
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
 from seamline.matching.search_state import (
@@ -94,6 +94,7 @@ class SearchOptions:
     cluster_s: float = 0.0  # seconds (wall)
     cluster_thread: bool = CLUSTER_THREAD
     cluster_tail_s: float = CLUSTER_TAIL_S  # seconds (of the planner's clock)
+    cluster_factories: int = CLUSTER_FACTORIES  # per released order, in the cluster thread's model
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,14 +5,17 @@ merged plan must fit every line-day and minimum, and never book less than the se
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
+import pytest
 
 from bench.matching import Size, generate
 from seamline.matching.capacity import LineCapacity, LineKey
 from seamline.matching.cluster import ClusterThread, better_bookings, pick_cluster
 from seamline.matching.concurrent_search import fits, improve_beside_cluster
+from seamline.matching.formulation import build
 from seamline.matching.models import Order, ProfileBook
 from seamline.matching.neighbourhood import SearchOptions, improve
 from seamline.matching.network import Network, build_network
@@ -82,6 +85,17 @@ def test_a_cluster_without_time_keeps_its_bookings() -> None:
     runner.start()
     assert runner.result() is None and runner.done()
     assert better_bookings(problem, problem.hint) is None  # its own bookings are no gain
+
+
+def test_an_error_in_the_cluster_thread_reaches_the_caller() -> None:
+    net, start = _worked()
+    problem = pick_cluster(net, SearchState.of(net, start), np.arange(6))
+    assert problem is not None
+    continuous = build(problem.sub, np.arange(problem.sub.n_arcs), split_penalty_std_min=0.0, whole_pieces=False)
+    runner = ClusterThread(replace(problem, model=continuous), until_wall_s=time.monotonic() + 5.0)
+    runner.start()
+    with pytest.raises(ValueError, match="all-integer"):
+        runner.result()
 
 
 def test_two_phase_with_the_cluster_thread_is_feasible_and_never_below_the_search_alone() -> None:
