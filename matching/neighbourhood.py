@@ -73,10 +73,14 @@ DEFAULT_FACTORIES_PER_ORDER = 5
 CLUSTER_TIMES = 1
 # Accepted moves between recomputations of the booked minutes from scratch.
 RESYNC_EVERY = 20
-# The cluster step in a thread beside the search (``matching.concurrent_search``): on by default
-# (measured in matching/README.md), and the seconds before the search's deadline at which its
-# result is taken, so that the search then improves every order together.
-CLUSTER_THREAD = True
+# The cluster step in a thread beside the search (``matching.concurrent_search``), and the seconds
+# before the search's deadline at which its result is taken, so that the search then improves
+# every order together. Off by default: measured (large, seeds 7/11/13, 2026-12-05, load 5-10
+# from another session's benchmark) the cluster picked from phase A's greedy has only 13-32
+# orders (400-1 000 columns), CP-SAT gained +0.17 M / nothing / +0.13 M std-min on it, and the
+# plans ended at 0.58 / 1.72 / 1.13 % with wall-clock deadlines against 0.32 / 0.76 / 0.52 %
+# single-threaded on CPU seconds (matching/README.md).
+CLUSTER_THREAD = False
 CLUSTER_TAIL_S = 2.0
 
 

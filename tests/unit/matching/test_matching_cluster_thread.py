@@ -106,7 +106,8 @@ def test_two_phase_with_the_cluster_thread_is_feasible_and_never_below_the_searc
         inst = generate(Size("tiny", 40, 30), seed=seed)
         net = build_network(inst.orders, inst.lines, inst.book, PreferenceWeights())
         whole = constrained_orders(net)
-        both = two_phase(net, None, search_until_s=time.monotonic() + 5.0, search=SearchOptions(cluster_tail_s=2.0))
+        both = two_phase(net, None, search_until_s=time.monotonic() + 5.0, search=SearchOptions(cluster_thread=True,
+                                                                                         cluster_tail_s=2.0))
         alone = two_phase(net, None, search_until_s=time.monotonic() + 5.0,
                           search=SearchOptions(cluster_thread=False))
         _feasible(net, both.bookings)
