@@ -1,7 +1,7 @@
 """Matching benchmark: optimiser vs greedy earliest-due-date baseline on generated clusters.
 
     .venv/bin/python -m bench.matching [--sizes small,medium,large] [--seeds 7,11] [--time-limit 20] [--clock cpu|wall]
-        [--search-deadline 23] [--cluster-seconds 0]
+        [--search-deadline 23] [--cluster-seconds 0] [--cluster-thread 0|1]
 
 Instances are seeded and realistic: product categories with their SAM ranges (5-60 std-min),
 orders of 500-20 000 pieces due 2-14 days ahead, lines of 10-200 operators × 480 min ×
@@ -29,7 +29,7 @@ from seamline.matching.bound import milp_bound
 from seamline.matching.capacity import LineCapacity, LineKey
 from seamline.matching.greedy import greedy_fill
 from seamline.matching.models import FactoryProfile, Order, ProfileBook
-from seamline.matching.neighbourhood import SearchOptions
+from seamline.matching.neighbourhood import CLUSTER_THREAD, SearchOptions
 from seamline.matching.network import build_network
 from seamline.matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN, PreferenceWeights
 from seamline.matching.planner import DEFAULT_SEARCH_DEADLINE_S, MatchOptions, plan_orders
@@ -164,7 +164,7 @@ def _gap(value: float, bound: float) -> float:
 
 def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, cpu_clock: bool,
             bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-            cluster_s: float = 0.0) -> Row:
+            cluster_s: float = 0.0, cluster_thread: bool = CLUSTER_THREAD) -> Row:
     """Greedy EDD alone, then the planner, on the same instance; wall and CPU seconds of each.
     ``cpu_clock``: the planner's deadlines count this process's CPU seconds (``time.process_time``)
     instead of wall seconds, so a machine shared with other jobs does not shorten its search."""
@@ -174,7 +174,8 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
     greedy, _ = greedy_fill(net, residual=net.cap, remaining_pieces={i: o.quantity for i, o in enumerate(net.orders)})
     g_wall, g_cpu = time.perf_counter() - t0, time.process_time() - c0
     options = MatchOptions(solve=SolveOptions(time_limit_s=time_limit_s, split_penalty_std_min=split_penalty),
-                           search_deadline_s=search_deadline_s, search=SearchOptions(cluster_s=cluster_s))
+                           search_deadline_s=search_deadline_s,
+                           search=SearchOptions(cluster_s=cluster_s, cluster_thread=cluster_thread))
     clock = time.process_time if cpu_clock else time.monotonic
     t1, c1 = time.perf_counter(), time.process_time()
     result = plan_orders(inst.orders, inst.lines, inst.book, options=options, clock=clock)
@@ -194,10 +195,11 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
 
 def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalty: float, cpu_clock: bool,
         bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-        cluster_s: float = 0.0) -> int:
+        cluster_s: float = 0.0, cluster_thread: bool = CLUSTER_THREAD) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"seeds {seeds}, {os.cpu_count()} CPUs, load average {load:.2f} at start; planner deadlines in "
-          f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s, cluster step {cluster_s} s")
+          f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s, cluster step {cluster_s} s, "
+          f"cluster thread {'on' if cluster_thread else 'off'}")
     print(
         f"{'size':<7}{'seed':>5}{'factories':>10}{'lines':>7}{'orders':>7}{'demand':>14}{'bound':>14}"
         f"{'greedy':>14}{'gap %':>7}{'wall s':>7}{'cpu s':>7}"
@@ -208,7 +210,7 @@ def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalt
         for seed in seeds:
             r = measure(name, seed=seed, time_limit_s=time_limit_s, split_penalty=split_penalty,
                         cpu_clock=cpu_clock, bound_time_s=bound_time_s, search_deadline_s=search_deadline_s,
-                        cluster_s=cluster_s)
+                        cluster_s=cluster_s, cluster_thread=cluster_thread)
             worse += r.plan + 1e-6 < r.greedy
             _print_row(r)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -240,13 +242,17 @@ def main(argv: list[str] | None = None) -> int:
                         f"(default {DEFAULT_SEARCH_DEADLINE_S}; 0: no search)")
     p.add_argument("--cluster-seconds", type=float, default=0.0,
                    help="CP-SAT seconds of the search's cluster step (orders with big minimums and few "
-                        "factories, matching.neighbourhood._cluster; default 0: off)")
+                        "factories, matching.cluster.cluster_step; default 0: off)")
     p.add_argument("--time-limit", type=float, default=20.0, help="HiGHS seconds per instance (default 20)")
     p.add_argument(
         "--split-penalty", type=float, default=DEFAULT_SPLIT_PENALTY_STD_MIN, help="std-min per factory used"
     )
-    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
-                   help="what the planner's deadlines count (default cpu: fair on a shared machine)")
+    p.add_argument("--cluster-thread", type=int, choices=(0, 1), default=int(CLUSTER_THREAD),
+                   help="the cluster step in a second thread beside the search (matching.concurrent_search; "
+                        f"default {int(CLUSTER_THREAD)})")
+    p.add_argument("--clock", choices=("cpu", "wall"), default=None,
+                   help="what the planner's deadlines count (default: cpu, fair on a shared machine, without "
+                        "the cluster thread; wall with it, as a CPU clock would count both threads)")
     p.add_argument("--bound-time", type=float, default=60.0,
                    help="HiGHS seconds for the bound with the minimums kept, up to "
                         f"{MILP_BOUND_MAX_ARCS} arcs (0: skip; default 60)")
@@ -260,9 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         p.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
     return run(sizes, seeds=seeds, time_limit_s=args.time_limit, split_penalty=args.split_penalty,
-               cpu_clock=args.clock == "cpu", bound_time_s=args.bound_time,
+               cpu_clock=(args.clock or ("wall" if args.cluster_thread else "cpu")) == "cpu",
+               bound_time_s=args.bound_time,
                search_deadline_s=args.search_deadline if args.search_deadline > 0 else None,
-               cluster_s=args.cluster_seconds)
+               cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread))
 
 
 if __name__ == "__main__":

@@ -26,10 +26,12 @@ from seamline.matching.network import FloatArray
 UNITS = 100  # integer units per standard minute
 
 
-def solve_hinted(model: Model, hint: FloatArray, time_limit_s: float) -> FloatArray | None:
+def solve_hinted(model: Model, hint: FloatArray, time_limit_s: float, *,
+                 solver: cp_model.CpSolver | None = None) -> FloatArray | None:
     """Column values (the model's units) maximising on-time minutes (``-model.c``), starting from
-    ``hint`` (column values of a feasible point), after at most ``time_limit_s`` seconds on one
-    worker; None if CP-SAT found no solution (it then had no time to check the hint)."""
+    ``hint`` (column values of a feasible point), after at most ``time_limit_s`` seconds (wall) on
+    one worker; None if CP-SAT found no solution (it then had no time to check the hint).
+    ``solver``: the one to use, e.g. to stop it from another thread (``stop_search``)."""
     if not model.integer.all():
         raise ValueError("solve_hinted needs an all-integer model (whole_pieces=True)")
     cp = cp_model.CpModel()
@@ -58,7 +60,7 @@ def solve_hinted(model: Model, hint: FloatArray, time_limit_s: float) -> FloatAr
     cp.maximize(sum(int(g) * cols[k] for k, g in enumerate(gain.tolist()) if g))
     for k, value in enumerate(np.rint(hint).astype(np.int64).tolist()):
         cp.add_hint(cols[k], min(max(value, 0), int(ub[k])))
-    solver = cp_model.CpSolver()
+    solver = cp_model.CpSolver() if solver is None else solver
     solver.parameters.num_workers = 1
     solver.parameters.max_time_in_seconds = max(time_limit_s, 0.1)
     status = solver.solve(cp)

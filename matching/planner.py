@@ -240,7 +240,10 @@ def _two_phase(
 
 
 def _search_status(search: Search | None) -> str:
-    return "" if search is None else f"+lns{search.improved}/{search.steps}"
+    if search is None:
+        return ""
+    cluster = f",cluster:{search.cluster}" if search.cluster else ""
+    return f"+lns{search.improved}/{search.steps}{cluster}"
 
 
 def _repaired(

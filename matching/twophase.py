@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from seamline.matching.concurrent_search import improve_beside_cluster
 from seamline.matching.contention import contention_rank
 from seamline.matching.flow import FlowResult, solve_flow
 from seamline.matching.greedy import greedy_fill
@@ -135,10 +136,14 @@ def two_phase(
 def _search(net: Network, wide: Network, placed: list[Booking], whole: BoolArray, opts: SearchOptions,
             until_s: float, clock: Callable[[], float]) -> Search:
     """Phase A's neighbourhood search; its sub-MILPs pick each released order's lines among every
-    arc of ``wide`` (``opts.factories_per_order`` > 0) or among ``net``'s arcs."""
+    arc of ``wide`` (``opts.factories_per_order`` > 0) or among ``net``'s arcs; with
+    ``opts.cluster_thread`` the cluster step runs beside it (``matching.concurrent_search``)."""
     in_wide = constrained_orders(wide)[wide.arc_order]
-    return improve(select_arcs(net, whole[net.arc_order]), placed, np.flatnonzero(whole), deadline_s=until_s,
-                   clock=clock, max_orders=opts.max_orders,
+    mine, orders = select_arcs(net, whole[net.arc_order]), np.flatnonzero(whole)
+    if opts.factories_per_order > 0 and opts.cluster_thread:
+        return improve_beside_cluster(mine, select_arcs(wide, in_wide), placed, orders, deadline_s=until_s,
+                                      opts=opts, clock=clock)
+    return improve(mine, placed, orders, deadline_s=until_s, clock=clock, max_orders=opts.max_orders,
                    wide=select_arcs(wide, in_wide) if opts.factories_per_order > 0 else None,
                    factories_per_order=opts.factories_per_order, cluster_s=opts.cluster_s)
 

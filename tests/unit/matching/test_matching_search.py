@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 
 from seamline.matching.capacity import LineCapacity, LineKey
+from seamline.matching.cluster import cluster_step
 from seamline.matching.cpsat import solve_hinted
 from seamline.matching.formulation import build
 from seamline.matching.models import Order, ProfileBook
-from seamline.matching.neighbourhood import _Candidates, _cluster, _Index, _State, improve
+from seamline.matching.neighbourhood import improve
 from seamline.matching.network import build_network, select_arcs
 from seamline.matching.objective import PreferenceWeights
 from seamline.matching.schedule import Booking, booked_per_line_day, edd_minutes, to_bookings
+from seamline.matching.search_state import Candidates, Index, SearchState
 from tests.support.matching_oracle import optimum_std_min
 from tests.unit.matching.test_matching_oracle import SEEDS, tiny
 
@@ -65,14 +67,14 @@ def test_candidates_keep_factories_in_use_and_the_roomiest_that_take_the_minimum
     frees = [200.0, 150.0, 120.0, 100.0]
     net = build_network([_order("A", 100, minimum=50), _order("C", 120)],
                         [_line(f"f{k}", free) for k, free in enumerate(frees)], ProfileBook(), PreferenceWeights())
-    state = _State.of(net, [Booking(order=0, line=3, day=0, pieces=60, std_min=60.0),
+    state = SearchState.of(net, [Booking(order=0, line=3, day=0, pieces=60, std_min=60.0),
                             Booking(order=1, line=1, day=0, pieces=120, std_min=120.0)])
     free = net.cap - state.booked + booked_per_line_day(state.by_order[0], net.cap.shape)
     for per_order, want in ((3, [0, 2, 3]), (2, [0, 3])):
-        cand = _Candidates(net, _Index.of(net.arc_order, 2), per_order)
+        cand = Candidates(net, Index.of(net.arc_order, 2), per_order)
         arcs = cand.arcs(np.array([0]), np.cumsum(free, axis=1), state)
         assert sorted(net.arc_line[arcs].tolist()) == want
-    every = _Candidates(net, _Index.of(net.arc_order, 2), 0).arcs(np.array([0]), np.cumsum(free, axis=1), state)
+    every = Candidates(net, Index.of(net.arc_order, 2), 0).arcs(np.array([0]), np.cumsum(free, axis=1), state)
     assert sorted(net.arc_line[every].tolist()) == [0, 1, 2, 3]
 
 
@@ -82,8 +84,8 @@ def test_cluster_step_clears_a_factory_for_an_order_with_a_big_minimum() -> None
     # (started from those bookings) gives S a factory of its own and keeps two of A, B, C: 220.
     orders = [_order("S", 100, minimum=100)] + [_order(k, 60, splittable=False) for k in "ABC"]
     net = build_network(orders, [_line(f"f{k}", 100.0) for k in range(3)], ProfileBook(), PreferenceWeights())
-    state = _State.of(net, [Booking(order=i, line=i - 1, day=0, pieces=60, std_min=60.0) for i in (1, 2, 3)])
-    released, better = _cluster(net, state, np.arange(4), 10.0)
+    state = SearchState.of(net, [Booking(order=i, line=i - 1, day=0, pieces=60, std_min=60.0) for i in (1, 2, 3)])
+    released, better = cluster_step(net, state, np.arange(4), 10.0)
     assert released.tolist() == [0, 1, 2, 3]
     assert better is not None and sum(b.std_min for b in better) == 220.0
     per_line: dict[int, set[int]] = {}
