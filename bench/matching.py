@@ -164,7 +164,7 @@ def _gap(value: float, bound: float) -> float:
 
 def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, cpu_clock: bool,
             bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-            cluster_s: float = 0.0, cluster_thread: bool = CLUSTER_THREAD) -> Row:
+            cluster_s: float = 0.0, cluster_thread: bool = CLUSTER_THREAD, cluster_after_s: float = 0.0) -> Row:
     """Greedy EDD alone, then the planner, on the same instance; wall and CPU seconds of each.
     ``cpu_clock``: the planner's deadlines count this process's CPU seconds (``time.process_time``)
     instead of wall seconds, so a machine shared with other jobs does not shorten its search."""
@@ -175,7 +175,8 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
     g_wall, g_cpu = time.perf_counter() - t0, time.process_time() - c0
     options = MatchOptions(solve=SolveOptions(time_limit_s=time_limit_s, split_penalty_std_min=split_penalty),
                            search_deadline_s=search_deadline_s,
-                           search=SearchOptions(cluster_s=cluster_s, cluster_thread=cluster_thread))
+                           search=SearchOptions(cluster_s=cluster_s, cluster_thread=cluster_thread,
+                                                cluster_after_s=cluster_after_s))
     clock = time.process_time if cpu_clock else time.monotonic
     t1, c1 = time.perf_counter(), time.process_time()
     result = plan_orders(inst.orders, inst.lines, inst.book, options=options, clock=clock)
@@ -195,7 +196,7 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
 
 def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalty: float, cpu_clock: bool,
         bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-        cluster_s: float = 0.0, cluster_thread: bool = CLUSTER_THREAD) -> int:
+        cluster_s: float = 0.0, cluster_thread: bool = CLUSTER_THREAD, cluster_after_s: float = 0.0) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"seeds {seeds}, {os.cpu_count()} CPUs, load average {load:.2f} at start; planner deadlines in "
           f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s, cluster step {cluster_s} s, "
@@ -210,7 +211,8 @@ def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalt
         for seed in seeds:
             r = measure(name, seed=seed, time_limit_s=time_limit_s, split_penalty=split_penalty,
                         cpu_clock=cpu_clock, bound_time_s=bound_time_s, search_deadline_s=search_deadline_s,
-                        cluster_s=cluster_s, cluster_thread=cluster_thread)
+                        cluster_s=cluster_s, cluster_thread=cluster_thread,
+                        cluster_after_s=cluster_after_s)
             worse += r.plan + 1e-6 < r.greedy
             _print_row(r)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -247,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--split-penalty", type=float, default=DEFAULT_SPLIT_PENALTY_STD_MIN, help="std-min per factory used"
     )
+    p.add_argument("--cluster-after", type=float, default=0.0,
+                   help="seconds of search before the cluster thread picks its orders (default 0: at once)")
     p.add_argument("--cluster-thread", type=int, choices=(0, 1), default=int(CLUSTER_THREAD),
                    help="the cluster step in a second thread beside the search (matching.concurrent_search; "
                         f"default {int(CLUSTER_THREAD)})")
@@ -269,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
                cpu_clock=(args.clock or ("wall" if args.cluster_thread else "cpu")) == "cpu",
                bound_time_s=args.bound_time,
                search_deadline_s=args.search_deadline if args.search_deadline > 0 else None,
-               cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread))
+               cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread),
+               cluster_after_s=args.cluster_after)
 
 
 if __name__ == "__main__":

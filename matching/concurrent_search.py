@@ -42,7 +42,19 @@ def improve_beside_cluster(net: Network, wide: Network, bookings: list[Booking],
                            clock: Callable[[], float] = time.monotonic) -> Search:
     """``neighbourhood.improve`` of ``orders`` until ``deadline_s`` (``clock()`` seconds), with
     the cluster step in a second thread until ``opts.cluster_tail_s`` before it. ``net``: the
-    network the neighbourhoods are drawn from; ``wide``: the one their arcs are chosen from."""
+    network the neighbourhoods are drawn from; ``wide``: the one their arcs are chosen from. With
+    ``opts.cluster_after_s`` the search runs alone that long first, and the cluster is picked from
+    its bookings then."""
+    if opts.cluster_after_s <= 0:
+        return _beside(net, wide, bookings, orders, deadline_s=deadline_s, opts=opts, clock=clock)
+    warm = _improve(net, wide, bookings, orders, min(deadline_s, clock() + opts.cluster_after_s), opts, clock)
+    rest = _beside(net, wide, warm.bookings, orders, deadline_s=deadline_s, opts=opts, clock=clock)
+    return Search(bookings=rest.bookings, steps=warm.steps + rest.steps, improved=warm.improved + rest.improved,
+                  gained_std_min=std_min_of(rest.bookings) - std_min_of(bookings), cluster=rest.cluster)
+
+
+def _beside(net: Network, wide: Network, bookings: list[Booking], orders: IntArray, *, deadline_s: float,
+            opts: SearchOptions, clock: Callable[[], float]) -> Search:
     problem = pick_cluster(wide, SearchState.of(wide, bookings), orders, opts.cluster_factories)
     join_s = deadline_s - opts.cluster_tail_s
     if problem is None or clock() >= join_s:

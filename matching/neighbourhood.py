@@ -91,7 +91,8 @@ class SearchOptions:
     (0: only the lines of the network searched, i.e. the pruned candidates at cluster size);
     ``cluster_s``: CP-SAT seconds of the cluster step in the search's thread (0: none);
     ``cluster_thread``: the cluster step in a second thread beside the search, from its start
-    until ``cluster_tail_s`` before its deadline (both need ``factories_per_order`` > 0)."""
+    until ``cluster_tail_s`` before its deadline (both need ``factories_per_order`` > 0), its
+    orders picked after ``cluster_after_s`` of search in this thread alone."""
 
     max_orders: int = DEFAULT_MAX_ORDERS
     factories_per_order: int = DEFAULT_FACTORIES_PER_ORDER
@@ -99,6 +100,7 @@ class SearchOptions:
     cluster_thread: bool = CLUSTER_THREAD
     cluster_tail_s: float = CLUSTER_TAIL_S  # seconds (of the planner's clock)
     cluster_factories: int = CLUSTER_FACTORIES  # per released order, in the cluster thread's model
+    cluster_after_s: float = 0.0  # seconds of search (planner's clock) before the cluster thread picks its orders
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -116,3 +116,13 @@ def test_two_phase_with_the_cluster_thread_is_feasible_and_never_below_the_searc
         got = sum(b.std_min for b in both.bookings if whole[b.order])
         assert got >= sum(b.std_min for b in alone.bookings if whole[b.order]) - 1e-6, seed
     assert outcomes[-1] == "not better" and all(o.startswith("+") for o in outcomes[:-1]), outcomes
+
+
+def test_a_cluster_picked_after_some_search_counts_both_parts() -> None:
+    net, start = _worked()
+    opts = SearchOptions(max_orders=2, cluster_tail_s=1.0, cluster_after_s=1.0)
+    both = improve_beside_cluster(net, net, start, np.arange(6), deadline_s=time.monotonic() + 5.0, opts=opts)
+    _feasible(net, both.bookings)
+    assert std_min_of(both.bookings) == 410.0  # the optimum, as when picked at once
+    assert both.gained_std_min == std_min_of(both.bookings) - std_min_of(start)
+    assert both.steps >= both.improved >= 1
