@@ -57,7 +57,7 @@ def test_each_sample_is_one_point_and_quality_is_a_field() -> None:
         ("meter", {"power_w": 12.0, "import_energy_wh": 1e9}),
         ("met_station", {"poa_irradiance_w_m2": 800, "ambient_temp_c": -3.25}),
         ("wind_turbine", {"wind_speed_m_s": 7.1, "status": 2, "energy_wh": 123456789}),
-        ("sewing_machine", {"current_a": 0.1, "pieces_total": 12, "run_s": 59.5}),
+        ("sewing_machine", {"current_a": 0.1, "pieces_total": 12, "run_s": 59.5, "period_s": 60}),
     ],
 )
 def test_fast_path_is_byte_equal_to_encode_line(kind: str, metrics: dict[str, object]) -> None:
