@@ -6,35 +6,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import date
 
 import numpy as np
 import pytest
 
 from bench.matching import Size, generate
-from seamline.matching.capacity import LineCapacity, LineKey
 from seamline.matching.cluster import ClusterThread, better_bookings, pick_cluster
 from seamline.matching.concurrent_search import fits, improve_beside_cluster
 from seamline.matching.formulation import build
-from seamline.matching.models import Order, ProfileBook
+from seamline.matching.models import ProfileBook
 from seamline.matching.neighbourhood import SearchOptions, improve
 from seamline.matching.network import Network, build_network
 from seamline.matching.objective import PreferenceWeights
 from seamline.matching.schedule import Booking
 from seamline.matching.search_state import SearchState, respects_minimums, std_min_of
 from seamline.matching.twophase import constrained_orders, two_phase
-
-D0 = date(2030, 1, 7)
-
-
-def _line(ent: str, free: float) -> LineCapacity:
-    return LineCapacity(key=LineKey(enterprise=ent, site="s", line="l"), categories=frozenset({"x"}),
-                        days=(D0,), free_std_min=(free,), efficiency=0.5)
-
-
-def _order(oid: str, qty: int, *, minimum: int = 0, splittable: bool = True) -> Order:
-    return Order(order_id=oid, buyer="b", category="x", sam_min=1.0, quantity=qty, due=D0,
-                 min_qty_per_factory=minimum, splittable=splittable)
+from tests.unit.matching.test_matching_search import _line, _order
 
 
 def _worked() -> tuple[Network, list[Booking]]:
