@@ -29,7 +29,7 @@ from seamline.matching.bound import milp_bound
 from seamline.matching.capacity import LineCapacity, LineKey
 from seamline.matching.greedy import greedy_fill
 from seamline.matching.models import FactoryProfile, Order, ProfileBook
-from seamline.matching.neighbourhood import CLUSTER_THREAD, SearchOptions
+from seamline.matching.neighbourhood import CLUSTER_ROUNDS, CLUSTER_THREAD, SearchOptions
 from seamline.matching.network import build_network
 from seamline.matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN, PreferenceWeights
 from seamline.matching.planner import DEFAULT_SEARCH_DEADLINE_S, MatchOptions, plan_orders
@@ -164,7 +164,7 @@ def _gap(value: float, bound: float) -> float:
 
 def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, cpu_clock: bool,
             bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-            cluster_s: float = 0.0, cluster_thread: bool = CLUSTER_THREAD, cluster_after_s: float = 0.0) -> Row:
+            search: SearchOptions | None = None) -> Row:
     """Greedy EDD alone, then the planner, on the same instance; wall and CPU seconds of each.
     ``cpu_clock``: the planner's deadlines count this process's CPU seconds (``time.process_time``)
     instead of wall seconds, so a machine shared with other jobs does not shorten its search."""
@@ -175,8 +175,7 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
     g_wall, g_cpu = time.perf_counter() - t0, time.process_time() - c0
     options = MatchOptions(solve=SolveOptions(time_limit_s=time_limit_s, split_penalty_std_min=split_penalty),
                            search_deadline_s=search_deadline_s,
-                           search=SearchOptions(cluster_s=cluster_s, cluster_thread=cluster_thread,
-                                                cluster_after_s=cluster_after_s))
+                           search=search or SearchOptions())
     clock = time.process_time if cpu_clock else time.monotonic
     t1, c1 = time.perf_counter(), time.process_time()
     result = plan_orders(inst.orders, inst.lines, inst.book, options=options, clock=clock)
@@ -196,11 +195,14 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
 
 def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalty: float, cpu_clock: bool,
         bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-        cluster_s: float = 0.0, cluster_thread: bool = CLUSTER_THREAD, cluster_after_s: float = 0.0) -> int:
+        search: SearchOptions | None = None) -> int:
+    opts = search or SearchOptions()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    thread = (f"on (after {opts.cluster_after_s} s, {opts.cluster_rounds} rounds at most)" if opts.cluster_thread
+              else "off")
     print(f"seeds {seeds}, {os.cpu_count()} CPUs, load average {load:.2f} at start; planner deadlines in "
-          f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s, cluster step {cluster_s} s, "
-          f"cluster thread {'on' if cluster_thread else 'off'}")
+          f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s, "
+          f"cluster step {opts.cluster_s} s, cluster thread {thread}")
     print(
         f"{'size':<7}{'seed':>5}{'factories':>10}{'lines':>7}{'orders':>7}{'demand':>14}{'bound':>14}"
         f"{'greedy':>14}{'gap %':>7}{'wall s':>7}{'cpu s':>7}"
@@ -211,8 +213,7 @@ def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalt
         for seed in seeds:
             r = measure(name, seed=seed, time_limit_s=time_limit_s, split_penalty=split_penalty,
                         cpu_clock=cpu_clock, bound_time_s=bound_time_s, search_deadline_s=search_deadline_s,
-                        cluster_s=cluster_s, cluster_thread=cluster_thread,
-                        cluster_after_s=cluster_after_s)
+                        search=opts)
             worse += r.plan + 1e-6 < r.greedy
             _print_row(r)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -254,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cluster-thread", type=int, choices=(0, 1), default=int(CLUSTER_THREAD),
                    help="the cluster step in a second thread beside the search (matching.concurrent_search; "
                         f"default {int(CLUSTER_THREAD)})")
+    p.add_argument("--cluster-rounds", type=int, default=CLUSTER_ROUNDS,
+                   help="cluster rounds in the thread at most: a round whose CP-SAT ends early is followed by one "
+                        f"picked afresh with twice the scarcity limit (default {CLUSTER_ROUNDS})")
     p.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="what the planner's deadlines count (default: cpu, fair on a shared machine, without "
                         "the cluster thread; wall with it, as a CPU clock would count both threads)")
@@ -273,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                cpu_clock=(args.clock or ("wall" if args.cluster_thread else "cpu")) == "cpu",
                bound_time_s=args.bound_time,
                search_deadline_s=args.search_deadline if args.search_deadline > 0 else None,
-               cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread),
-               cluster_after_s=args.cluster_after)
+               search=SearchOptions(cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread),
+                                    cluster_after_s=args.cluster_after, cluster_rounds=args.cluster_rounds))
 
 
 if __name__ == "__main__":

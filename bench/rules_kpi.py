@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.gateway_load import proc_cpu_s
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.localstack import InfluxdProcess
 from seamline.rules.engine import WindowReport, compute_window
@@ -55,6 +56,9 @@ PER_ENTERPRISE = 50  # machines: 2 lines of 25
 STOP_S = 300.0  # master data kpi.stop_threshold_s (default) = the edge's split
 CLUSTER_MACHINES = 380_000  # 7 600 factories x ~50 machines (README, "load model")
 DB = "seamline"
+# After loading, influxd compacts what it was sent (16 000 machines: 8.6 M lines); ``--settle-s``
+# waits up to that long for it to fall below this share of one core over 5 s before measuring.
+SETTLED_CPU = 0.05
 
 
 def fleet(machines: int) -> MasterData:
@@ -194,6 +198,20 @@ def compare(url: str, n: int, *, repeat: int, procs: int) -> float:
     return min(agg.wall_s, wall)
 
 
+def settle(pid: int | None, limit_s: float) -> float:
+    """Wait until influxd uses less than ``SETTLED_CPU`` of a core over 5 s, ``limit_s`` at most;
+    the seconds waited."""
+    t0 = time.perf_counter()
+    if pid is None:
+        return 0.0
+    while time.perf_counter() - t0 < limit_s:
+        c0 = proc_cpu_s(pid)
+        time.sleep(5.0)
+        if proc_cpu_s(pid) - c0 < SETTLED_CPU * 5.0:
+            break
+    return time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--machines", default="1000,4000")
@@ -202,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--idle-reasons", action="store_true",
                     help="idle events carry the simulator's reasons (no_work, changeover), which the edge "
                          "agent's debounced idle never has: those machines take the events path")
+    ap.add_argument("--settle-s", type=float, default=0.0,
+                    help="after loading, wait up to this long for influxd's compactions to finish (0: measure at once)")
     args = ap.parse_args(argv)
     sizes = sorted(int(x) for x in args.machines.split(","))
     with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
@@ -215,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             lines = load(server.url, fleet(sizes[-1]), idle_reasons=args.idle_reasons)
             print(f"loaded {lines} lines for {sizes[-1]} machines in {time.perf_counter() - t0:.1f} s; "
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            if args.settle_s > 0:
+                print(f"influxd settled after {settle(server.pid, args.settle_s):.0f} s "
+                      f"(< {SETTLED_CPU:.0%} of a core over 5 s, {args.settle_s:.0f} s at most)")
             print(f"{'machines':>8} {'path':>10} {'stmts':>5} {'sums':>5} {'points':>6} {'wall_s':>7} "
                   f"{'ms/mh':>6} {'ratio':>6} {'diff':>4}  (best of {args.repeat})")
             best = {n: compare(server.url, n, repeat=args.repeat, procs=args.procs) for n in sizes}
