@@ -13,7 +13,10 @@ So from the start of the search:
 3. ``tail_s`` before the deadline (or once CP-SAT is done) the cluster's result is taken if it
    books more on-time minutes than the cluster's bookings did and the merged bookings fit every
    line-day; else the cluster keeps its bookings;
-4. the search goes on over every order until the deadline.
+4. if CP-SAT ended early and ``SearchOptions.cluster_rounds`` allows, steps 1-3 again, the
+   cluster picked afresh from the merged bookings with twice the scarcity limit (16, 32, 64
+   eligible factories...), so that the second core is not left idle;
+5. the search goes on over every order until the deadline.
 
 Deadlines are on the caller's clock; the thread's on the wall clock (``time.monotonic``), so the
 planner should be given a wall clock here: a CPU clock counts both threads.
