@@ -137,7 +137,8 @@ class Select:
             where.append("(" + " OR ".join(c.render() for c in self.series) + ")")
         source = f"{quote_ident(self.rp)}.{quote_ident(self.measurement.name)}"
         q = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
-        q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)
+        if self.group_by:  # none: one row for every series the condition keeps
+            q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)
         if self.latest:
             q += " ORDER BY time DESC LIMIT 1"
         return q
