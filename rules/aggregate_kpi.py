@@ -49,17 +49,6 @@ class Part(enum.Flag):
     TAIL = enum.auto()  # the threshold after a span's end
 
 
-class Check(enum.Enum):
-    """Checks a batch of machines can pass as a whole (:mod:`rules.aggregate_checks`: one answer
-    row without ``GROUP BY``); once passed, the per-machine sums they need are not read."""
-
-    PERIODS = "periods"  # every period of the window and before each span is P long
-    KNOWN = "known"  # every period of the window carries state_known_s = P
-    SPLIT = "split"  # every period read carries the split at the rules' threshold
-    CLEAN = "clean"  # no idle period with a reason, no unobserved pieces or seconds in the window
-    GOOD = "good"  # no stale or replayed aggregate from the period before the window to the threshold after it
-
-
 def _sum(parts: Part, default: float = 0.0) -> Any:
     return field(default=default, metadata={"parts": parts})
 
@@ -124,8 +113,9 @@ class SumPlan:
         edges = [*self.window, *(t for r in self.planned for t in r)]
         return p > 0 and self.threshold_ms % p == 0 and all(t % p == 0 for t in edges)
 
-    def parts(self) -> dict[Range, Part]:
-        """Every range to sum and the parts it plays: the window in full, each planned span's
+    def needs(self) -> dict[Range, frozenset[str]]:
+        """Every range to sum and the :class:`SpanSums` it needs (the fewer, the less InfluxDB
+        works: its cost goes by series × aggregate): the window in full, each planned span's
         times, the period before each span (whole, its open idle) and the threshold's worth of
         periods after its start and after its end (their late stops)."""
         out: dict[Range, Part] = {self.window: Part.WINDOW}
@@ -134,19 +124,13 @@ class SumPlan:
             for rng, part in (((a, b), _S), ((a - p, a), _B), ((a, min(b, a + thr)), _H), ((b - p, b), _E),
                               ((b, b + thr), _T)):
                 out[rng] = out.get(rng, Part(0)) | part
-        return out
-
-    def needs(self) -> dict[Range, frozenset[str]]:
-        """Every range to sum and the :class:`SpanSums` it needs (the fewer, the less InfluxDB
-        works: its cost goes by series × aggregate)."""
-        return {rng: sums_for(parts) for rng, parts in self.parts().items()}
+        return {rng: sums_for(parts) for rng, parts in out.items()}
 
     def ranges(self) -> list[Range]:
         return list(self.needs())
 
 
-def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float,
-           verified: frozenset[Check] = frozenset()) -> str | None:
+def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float) -> str | None:
     """Why the window's sums ``s`` do not stand for every period of it with the split.
 
     Four aggregates where the obvious checks take six (InfluxDB's cost goes by aggregate): with
@@ -155,15 +139,14 @@ def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float,
     ``T`` adding up to ``count·T`` mean every period has the split, at ``T``."""
     if s.count * period_ms != rng[1] - rng[0]:
         return "not every period observed"
-    if Check.PERIODS not in verified and round(s.period_max_s * 1000) != period_ms:
+    if round(s.period_max_s * 1000) != period_ms:
         return "periods of another length"
     expected = s.count * threshold_s
-    if Check.SPLIT not in verified and (
-            s.threshold_max_s != threshold_s or abs(s.threshold_sum_s - expected) > 1e-9 * expected):
+    if s.threshold_max_s != threshold_s or abs(s.threshold_sum_s - expected) > 1e-9 * expected:
         return "aggregates without the split at this threshold"
     if s.not_good:
         return "stale or replayed aggregates"
-    if Check.KNOWN not in verified and abs(s.state_known_s - (rng[1] - rng[0]) / 1000) > 1e-6:
+    if abs(s.state_known_s - (rng[1] - rng[0]) / 1000) > 1e-6:
         return "no state event known for part of it"
     return None
 
@@ -171,12 +154,11 @@ def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float,
 BREAKDOWN = "a breakdown (its reasons are in the events)"
 
 
-def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, *, reasons: bool,
-             verified: frozenset[Check]) -> str | None:
+def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, *, reasons: bool) -> str | None:
     if not plan.aligned:
         return "boundaries not on whole periods"
     w = sums.get(plan.window, SpanSums())
-    why = _whole(w, plan.window, plan.period_ms, threshold_s, verified)
+    why = _whole(w, plan.window, plan.period_ms, threshold_s)
     if why:
         return why
     if (w.event_down_s > 0 or w.breakdowns) and not reasons:
@@ -185,15 +167,13 @@ def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, 
         return "an idle period with a reason"
     if w.pieces_unobserved or w.unobserved_s > 0:
         return "pieces counted across a data gap"
-    split, periods = Check.SPLIT in verified, Check.PERIODS in verified
     for a, _ in plan.planned:
         before = sums.get((a - plan.period_ms, a), SpanSums())
-        if before.count != 1 or not (split or before.split_count == 1) or not (
-                periods or round(before.period_max_s * 1000) == plan.period_ms):
+        if (before.count, before.split_count, round(before.period_max_s * 1000)) != (1, 1, plan.period_ms):
             return "the period before a planned span missing or without the split"
     for _, b in plan.planned:
         after = sums.get((b, b + plan.threshold_ms), SpanSums())
-        if not (split or after.split_count == after.count) or after.not_good:
+        if after.split_count != after.count or after.not_good:
             return "aggregates after a planned span without the split"
     return None
 
@@ -213,13 +193,12 @@ def span_stop_s(plan: SumPlan, sums: Mapping[Range, SpanSums], span: Range) -> f
 
 
 def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Window, *, stop_threshold_s: float,
-                     down_reasons: Mapping[str, float] | None = None,
-                     verified: frozenset[Check] = frozenset()) -> MachineTotals | str:
+                     down_reasons: Mapping[str, float] | None = None) -> MachineTotals | str:
     """One machine's totals of ``window`` from the sums of ``plan.ranges()``, or why the sums do
     not stand for its events (then compute it from the events). A machine down in the window
     needs ``down_reasons`` (:func:`window_down_reasons`), else it is refused with
-    :data:`BREAKDOWN`. ``verified``: checks its batch passed as a whole (their sums are not read)."""
-    why = _refusal(plan, sums, stop_threshold_s, reasons=down_reasons is not None, verified=verified)
+    :data:`BREAKDOWN`."""
+    why = _refusal(plan, sums, stop_threshold_s, reasons=down_reasons is not None)
     if why:
         return why
     w = sums[plan.window]

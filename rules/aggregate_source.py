@@ -1,15 +1,11 @@
 """The aggregate path's reads: InfluxQL sums of the sewing aggregates per machine and range.
 
 For one :class:`~rules.aggregate_kpi.SumPlan` and a batch of enterprises, one statement per range
-of the plan with the sums the KPIs are made of (``SUM``/``COUNT`` of the aggregate fields,
-``GROUP BY`` the asset identity: one row per machine and range, whatever the number of periods),
-and the checks that the sums stand for the events asked of the whole batch at once, without
-``GROUP BY`` (:mod:`rules.aggregate_checks`: per range the least and greatest period, known
-seconds and threshold, the greatest idle-reason and unobserved figures, and the count of stale or
-replayed aggregates from a period before the window to the threshold after it). For an hourly
-window whose planned time is the whole hour: 5 + 4 statements, 17 aggregates per machine (every
-sum read per machine: 29), answered in one request, instead of every aggregate and ~350 state
-events per machine-hour. A check the batch does not pass is read per machine in a second request.
+of the plan (``SUM``/``COUNT``/``MAX`` of the aggregate fields, ``GROUP BY`` the asset
+identity: one row per machine and range, whatever the number of periods) and one that counts
+stale or replayed aggregates from a period before the window to the threshold after it. For an
+hourly window whose planned time is the whole hour: 5 + 1 statements, 29 aggregates per machine,
+answered in one request, instead of every aggregate and ~350 state events per machine-hour.
 
 No field condition (such as ``period_s > 0``): InfluxDB reads a condition's field beside every
 aggregated one, which made the sums ~1.5× as slow (1 000 machines: 2.2–2.7 s → 1.6–1.7 s, same
@@ -28,16 +24,7 @@ from typing import Any
 
 from seamline.contracts.assets import AssetKind
 from seamline.contracts.messages import MachineState, Quality
-from seamline.rules.aggregate_checks import ALL, batch_aggregates, fallback_needs, grouped_needs, merged, verified
-from seamline.rules.aggregate_kpi import (
-    BREAKDOWN,
-    Check,
-    Range,
-    SpanSums,
-    SumPlan,
-    aggregate_totals,
-    window_down_reasons,
-)
+from seamline.rules.aggregate_kpi import BREAKDOWN, Range, SpanSums, SumPlan, aggregate_totals, window_down_reasons
 from seamline.rules.kpi.sewing import MachineTotals
 from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.master_data import Enterprise, MasterData
@@ -76,105 +63,47 @@ FUNCTIONS: Mapping[str, AggregateFn] = {
 _NOT_GOOD = tuple(FieldEquals(field=Field.QUALITY, value=q.value) for q in (Quality.STALE, Quality.HISTORICAL))
 
 
+def sum_selects(enterprises: Sequence[str], plan: SumPlan, *, rp: str) -> list[Select]:
+    """The plan's ranges in order, then the count of stale or replayed aggregates."""
+    ents = tuple(sorted(set(enterprises)))
+
+    def sel(start_ms: int, end_ms: int, **kw: Any) -> Select:
+        return Select(measurement=SEWING, fields=(), rp=rp, enterprises=ents, group_by=ASSET_IDENTITY,
+                      start_ms=start_ms, end_ms=end_ms, **kw)
+
+    out = [sel(a, b, aggregates=tuple(FUNCTIONS[n] for n in sorted(names))) for (a, b), names in plan.needs().items()]
+    w0, w1 = plan.window
+    out.append(sel(w0 - plan.period_ms, w1 + plan.threshold_ms, any_of=_NOT_GOOD,
+                   aggregates=(AggregateFn("count", PERIOD_S),)))
+    return out
+
+
 _WHOLE = _INTS | {"count", "split_count"}
 _ALIASES = {fn.alias: name for name, fn in FUNCTIONS.items()}
 
 
-def _select(enterprises: Sequence[str], rng: Range, aggregates: Iterable[AggregateFn], *, rp: str,
-            grouped: bool = True, **kw: Any) -> Select:
-    return Select(measurement=SEWING, fields=(), rp=rp, enterprises=tuple(enterprises),
-                  group_by=ASSET_IDENTITY if grouped else (), start_ms=rng[0], end_ms=rng[1],
-                  aggregates=tuple(aggregates), **kw)
-
-
-def sum_selects(enterprises: Sequence[str], needs: Mapping[Range, frozenset[str]], *, rp: str) -> list[Select]:
-    """Per range (in order), the sums ``needs`` names, per machine."""
-    ents = tuple(sorted(set(enterprises)))
-    return [_select(ents, rng, (FUNCTIONS[n] for n in sorted(names)), rp=rp) for rng, names in needs.items()]
-
-
-def not_good_select(enterprises: Sequence[str], plan: SumPlan, *, rp: str, grouped: bool) -> Select:
-    """The count of stale or replayed aggregates from a period before the window to the threshold
-    after it, per machine or for the batch."""
-    w0, w1 = plan.window
-    return _select(tuple(sorted(set(enterprises))), (w0 - plan.period_ms, w1 + plan.threshold_ms),
-                   (AggregateFn("count", PERIOD_S),), rp=rp, grouped=grouped, any_of=_NOT_GOOD)
-
-
-def batch_selects(enterprises: Sequence[str], plan: SumPlan, *, rp: str) -> list[tuple[Range, Select]]:
-    """Per range that has checks, the extremes :func:`rules.aggregate_checks.verified` needs, for
-    the whole batch (no ``GROUP BY``)."""
-    ents = tuple(sorted(set(enterprises)))
-    out = []
-    for rng, parts in plan.parts().items():
-        if pairs := batch_aggregates(parts):
-            fns = (AggregateFn(fn, f) for fn, f in pairs)
-            out.append((rng, _select(ents, rng, fns, rp=rp, grouped=False)))
-    return out
-
-
 def span_sums(row: Mapping[str, Any], *, not_good: int = 0) -> SpanSums:
     """One answer row (aliases ``fn_field``) as :class:`SpanSums`; absent sums are 0."""
-    return SpanSums(not_good=not_good, **_sum_values(row))
-
-
-def _sum_values(row: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for alias, v in row.items():
         name = _ALIASES.get(alias)
         if name is not None and v is not None:
             values[name] = int(v) if name in _WHOLE else float(v)
-    return values
+    return SpanSums(not_good=not_good, **values)
 
 
-def _per_machine(ranges: Sequence[Range], results: Sequence[Sequence[Series]],
-                 out: dict[AssetKey, dict[Range, SpanSums]]) -> None:
-    """Add the answers of :func:`sum_selects` (one per range) to ``out``."""
-    for rng, series in zip(ranges, results, strict=True):
+def decode_sums(plan: SumPlan, results: Sequence[Sequence[Series]]) -> dict[AssetKey, dict[Range, SpanSums]]:
+    """The answers of :func:`sum_selects` per machine and range."""
+    ranges = plan.ranges()
+    not_good = {asset_key(s.tags): int(s.rows[0].get(f"count_{PERIOD_S}") or 0) for s in results[len(ranges)]
+                if s.rows}
+    out: dict[AssetKey, dict[Range, SpanSums]] = {}
+    for rng, series in zip(ranges, results[:len(ranges)], strict=True):
         for s in series:
             if s.rows:
-                by_range = out.setdefault(asset_key(s.tags), {})
-                by_range[rng] = merged(by_range.get(rng), _sum_values(s.rows[0]))
-
-
-def _count(series: Sequence[Series]) -> int:
-    return sum(int(s.rows[0].get(f"count_{PERIOD_S}") or 0) for s in series if s.rows)
-
-
-@dataclass(frozen=True, slots=True)
-class Sums:
-    """One batch's sums per machine and range, and the checks it passed as a whole."""
-
-    by_machine: dict[AssetKey, dict[Range, SpanSums]]
-    verified: frozenset[Check]
-
-
-def fetch_sums(client: CountingClient, enterprises: Sequence[str], plan: SumPlan, *, rp: str,
-               threshold_s: float) -> Sums:
-    """The batch's sums: per machine only what the KPIs are made of, the checks for the whole
-    batch, in one request; then, in a second, per machine whatever check the batch did not pass."""
-    needs = {rng: names for rng, names in grouped_needs(plan).items() if names}
-    batch = batch_selects(enterprises, plan, rp=rp)
-    results = client.run([*sum_selects(enterprises, needs, rp=rp), *(sel for _, sel in batch),
-                          not_good_select(enterprises, plan, rp=rp, grouped=False)])
-    out: dict[AssetKey, dict[Range, SpanSums]] = {}
-    _per_machine(list(needs), results[:len(needs)], out)
-    rows = {rng: (series[0].rows[0] if series and series[0].rows else {})
-            for (rng, _), series in zip(batch, results[len(needs):-1], strict=True)}
-    checks = verified(plan, rows, not_good=_count(results[-1]), threshold_s=threshold_s)
-    failed = ALL - checks
-    more = fallback_needs(plan, failed)
-    extra = [not_good_select(enterprises, plan, rp=rp, grouped=True)] if Check.GOOD in failed else []
-    if more or extra:
-        again = client.run([*sum_selects(enterprises, more, rp=rp), *extra])
-        _per_machine(list(more), again[:len(more)], out)
-        for s in again[len(more):][0] if extra else ():
-            if s.rows:
-                bad = int(s.rows[0].get(f"count_{PERIOD_S}") or 0)
-                by_range = out.setdefault(asset_key(s.tags), {})
-                for rng in plan.ranges():
-                    by_range[rng] = merged(by_range.get(rng), {"not_good": bad})
-    return Sums(out, checks)
+                key = asset_key(s.tags)
+                out.setdefault(key, {})[rng] = span_sums(s.rows[0], not_good=not_good.get(key, 0))
+    return out
 
 
 def down_selects(keys: Collection[AssetKey], window: Window, *, rp: str, lookback_s: float) -> list[Select]:
@@ -199,6 +128,12 @@ def fetch_down_reasons(client: CountingClient, keys: Collection[AssetKey], windo
     for s in (*before, *inside):
         events.setdefault(asset_key(s.tags), []).extend(state_events_from(s))
     return {k: window_down_reasons(sorted(v, key=lambda e: e.ts_s), window) for k, v in events.items()}
+
+
+def fetch_sums(client: CountingClient, enterprises: Sequence[str], plan: SumPlan, *,
+               rp: str) -> dict[AssetKey, dict[Range, SpanSums]]:
+    """Run :func:`sum_selects` in one request and decode them."""
+    return decode_sums(plan, client.run(sum_selects(enterprises, plan, rp=rp)))
 
 
 @dataclass(slots=True)
@@ -227,19 +162,18 @@ def read_batch(source: InfluxSource, master: MasterData, group: Sequence[Enterpr
     """The aggregate path for one batch: sums (one request per distinct planned time), then energy
     and gateways without the sewing statements, then the events of the machines left over."""
     ids = [e.id for e in group]
-    thr = master.kpi.stop_threshold_s
-    sums: dict[AssetKey, tuple[SumPlan, dict[Range, SpanSums], frozenset[Check]]] = {}
+    sums: dict[AssetKey, tuple[SumPlan, dict[Range, SpanSums]]] = {}
     for plan, ents in _plans(master, group, window, source.settings.aggregate_period_s).items():
-        got = fetch_sums(source.client, ents, plan, rp=source.settings.rp, threshold_s=thr)
-        sums.update({k: (plan, v, got.verified) for k, v in got.by_machine.items()})
+        sums.update({k: (plan, v) for k, v in fetch_sums(source.client, ents, plan, rp=source.settings.rp).items()})
     out = BatchRead(source.fetch(ids, window, energy_kinds=energy_kinds, sewing_assets=()))
     win = SpanSet((window.span,))
+    thr = master.kpi.stop_threshold_s
     down: list[AssetKey] = []
-    for key, (plan, by_range, checks) in sums.items():
+    for key, (plan, by_range) in sums.items():
         if offline_for(out.data, key, until_s=window.end_s).intersect(win):
             out.refused["gateway offline"] += 1
             continue
-        totals = aggregate_totals(plan, by_range, window, stop_threshold_s=thr, verified=checks)
+        totals = aggregate_totals(plan, by_range, window, stop_threshold_s=thr)
         if totals == BREAKDOWN:
             down.append(key)
         elif isinstance(totals, str):
@@ -250,9 +184,8 @@ def read_batch(source: InfluxSource, master: MasterData, group: Sequence[Enterpr
         reasons = fetch_down_reasons(source.client, down, window, rp=source.settings.rp,
                                      lookback_s=source.settings.state_lookback_s)
         for key in down:
-            plan, by_range, checks = sums[key]
-            totals = aggregate_totals(plan, by_range, window, stop_threshold_s=thr, down_reasons=reasons[key],
-                                      verified=checks)
+            plan, by_range = sums[key]
+            totals = aggregate_totals(plan, by_range, window, stop_threshold_s=thr, down_reasons=reasons[key])
             if isinstance(totals, str):
                 out.refused[totals] += 1
             else:

@@ -137,8 +137,7 @@ class Select:
             where.append("(" + " OR ".join(c.render() for c in self.series) + ")")
         source = f"{quote_ident(self.rp)}.{quote_ident(self.measurement.name)}"
         q = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
-        if self.group_by:  # none: one row for every series the condition keeps
-            q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)
+        q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)
         if self.latest:
             q += " ORDER BY time DESC LIMIT 1"
         return q
