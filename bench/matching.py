@@ -29,7 +29,7 @@ from seamline.matching.bound import milp_bound
 from seamline.matching.capacity import LineCapacity, LineKey
 from seamline.matching.greedy import greedy_fill
 from seamline.matching.models import FactoryProfile, Order, ProfileBook
-from seamline.matching.neighbourhood import CLUSTER_ROUNDS, CLUSTER_THREAD, SearchOptions
+from seamline.matching.neighbourhood import CLUSTER_THREAD, SearchOptions
 from seamline.matching.network import build_network
 from seamline.matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN, PreferenceWeights
 from seamline.matching.planner import DEFAULT_SEARCH_DEADLINE_S, MatchOptions, plan_orders
@@ -198,8 +198,7 @@ def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalt
         search: SearchOptions | None = None) -> int:
     opts = search or SearchOptions()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    thread = (f"on (after {opts.cluster_after_s} s, {opts.cluster_rounds} rounds at most)" if opts.cluster_thread
-              else "off")
+    thread = f"on (after {opts.cluster_after_s} s)" if opts.cluster_thread else "off"
     print(f"seeds {seeds}, {os.cpu_count()} CPUs, load average {load:.2f} at start; planner deadlines in "
           f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s, "
           f"cluster step {opts.cluster_s} s, cluster thread {thread}")
@@ -255,9 +254,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cluster-thread", type=int, choices=(0, 1), default=int(CLUSTER_THREAD),
                    help="the cluster step in a second thread beside the search (matching.concurrent_search; "
                         f"default {int(CLUSTER_THREAD)})")
-    p.add_argument("--cluster-rounds", type=int, default=CLUSTER_ROUNDS,
-                   help="cluster rounds in the thread at most: a round whose CP-SAT ends early is followed by one "
-                        f"picked afresh with twice the scarcity limit (default {CLUSTER_ROUNDS})")
     p.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="what the planner's deadlines count (default: cpu, fair on a shared machine, without "
                         "the cluster thread; wall with it, as a CPU clock would count both threads)")
@@ -278,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                bound_time_s=args.bound_time,
                search_deadline_s=args.search_deadline if args.search_deadline > 0 else None,
                search=SearchOptions(cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread),
-                                    cluster_after_s=args.cluster_after, cluster_rounds=args.cluster_rounds))
+                                    cluster_after_s=args.cluster_after))
 
 
 if __name__ == "__main__":

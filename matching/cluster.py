@@ -53,9 +53,8 @@ class ClusterProblem:
 
 
 def pick_cluster(wide: Network, state: SearchState, orders: IntArray,
-                 factories_per_order: int = CLUSTER_FACTORIES, *,
-                 scarce_factories: int = SCARCE_FACTORIES) -> ClusterProblem | None:
-    """Every short order of ``orders`` with its own minimum and at most ``scarce_factories``
+                 factories_per_order: int = CLUSTER_FACTORIES) -> ClusterProblem | None:
+    """Every short order of ``orders`` with its own minimum and at most ``SCARCE_FACTORIES``
     eligible factories (in ``wide``), with every order booked on those factories' lines; None if
     no order is that scarce."""
     n_f = len(wide.factories)
@@ -63,7 +62,7 @@ def pick_cluster(wide: Network, state: SearchState, orders: IntArray,
     groups = np.unique(wide.arc_order * n_f + wide.line_factory[wide.arc_line])
     n_fac = np.bincount(groups // n_f, minlength=len(wide.orders))
     demand = wide.demand_std_min()
-    scarce = [i for i in orders.tolist() if wide.orders[i].min_qty_per_factory > 0 and 0 < n_fac[i] <= scarce_factories
+    scarce = [i for i in orders.tolist() if wide.orders[i].min_qty_per_factory > 0 and 0 < n_fac[i] <= SCARCE_FACTORIES
               and state.got[i] < demand[i] - PIECE_TOLERANCE * wide.orders[i].sam_min]
     if not scarce:
         return None

@@ -13,10 +13,7 @@ So from the start of the search:
 3. ``tail_s`` before the deadline (or once CP-SAT is done) the cluster's result is taken if it
    books more on-time minutes than the cluster's bookings did and the merged bookings fit every
    line-day; else the cluster keeps its bookings;
-4. if CP-SAT ended early and ``SearchOptions.cluster_rounds`` allows, steps 1-3 again, the
-   cluster picked afresh from the merged bookings with twice the scarcity limit (16, 32, 64
-   eligible factories...), so that the second core is not left idle;
-5. the search goes on over every order until the deadline.
+4. the search goes on over every order until the deadline.
 
 Deadlines are on the caller's clock; the thread's on the wall clock (``time.monotonic``), so the
 planner should be given a wall clock here: a CPU clock counts both threads.
@@ -31,13 +28,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from seamline.matching.cluster import (
-    SCARCE_FACTORIES,
-    ClusterProblem,
-    ClusterThread,
-    better_bookings,
-    pick_cluster,
-)
+from seamline.matching.cluster import ClusterThread, better_bookings, pick_cluster
 from seamline.matching.neighbourhood import Search, SearchOptions, improve
 from seamline.matching.network import BoolArray, FloatArray, IntArray, Network, select_arcs
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day
@@ -64,35 +55,10 @@ def improve_beside_cluster(net: Network, wide: Network, bookings: list[Booking],
 
 def _beside(net: Network, wide: Network, bookings: list[Booking], orders: IntArray, *, deadline_s: float,
             opts: SearchOptions, clock: Callable[[], float]) -> Search:
-    """Cluster rounds until ``opts.cluster_tail_s`` before the deadline, then the search over every
-    order until it. A round whose CP-SAT ended early (optimal, or nothing better to find) is
-    followed by another, picked afresh from the merged bookings with twice the scarcity limit
-    (``opts.cluster_rounds`` rounds at most), while at least ``opts.cluster_round_min_s`` remain."""
+    problem = pick_cluster(wide, SearchState.of(wide, bookings), orders, opts.cluster_factories)
     join_s = deadline_s - opts.cluster_tail_s
-    current, steps, improved = bookings, 0, 0
-    outcomes: list[str] = []
-    scarce = SCARCE_FACTORIES
-    while len(outcomes) < opts.cluster_rounds and clock() < join_s - (opts.cluster_round_min_s if outcomes else 0.0):
-        problem = pick_cluster(wide, SearchState.of(wide, current), orders, opts.cluster_factories,
-                               scarce_factories=scarce)
-        if problem is None:
-            break
-        current, part, outcome, early = _round(net, wide, current, orders, problem, join_s, opts, clock)
-        steps, improved = steps + part.steps, improved + part.improved
-        outcomes.append(outcome)
-        if not early:
-            break
-        scarce *= 2
-    rest = _improve(net, wide, current, orders, deadline_s, opts, clock)
-    return Search(bookings=rest.bookings, steps=steps + rest.steps, improved=improved + rest.improved,
-                  gained_std_min=std_min_of(rest.bookings) - std_min_of(bookings), cluster="/".join(outcomes))
-
-
-def _round(net: Network, wide: Network, bookings: list[Booking], orders: IntArray, problem: ClusterProblem,
-           join_s: float, opts: SearchOptions, clock: Callable[[], float]) -> tuple[list[Booking], Search, str, bool]:
-    """CP-SAT on ``problem`` in a thread until ``join_s`` while the search improves the other
-    orders beside it; the merged bookings, the search's part, the outcome, and whether CP-SAT
-    ended before ``join_s``."""
+    if problem is None or clock() >= join_s:
+        return _improve(net, wide, bookings, orders, deadline_s, opts, clock)
     runner = ClusterThread(problem, until_wall_s=time.monotonic() + (join_s - clock()))
     runner.start()
     in_cluster = np.zeros(len(net.orders), dtype=np.bool_)
@@ -106,9 +72,7 @@ def _round(net: Network, wide: Network, bookings: list[Booking], orders: IntArra
     except BaseException:
         runner.stop()
         raise
-    values = runner.result()  # waits for CP-SAT until join_s at most
-    early = clock() < join_s
-    better = better_bookings(problem, values)
+    better = better_bookings(problem, runner.result())
     merged = first.bookings + (theirs if better is None else better)
     outcome = "not better" if better is None else f"+{std_min_of(better) - problem.old_std_min:.0f}"
     if better is not None and not fits(net.cap, merged):  # not expected: the capacity was split above
@@ -117,7 +81,10 @@ def _round(net: Network, wide: Network, bookings: list[Booking], orders: IntArra
               "%d steps +%.0f std-min until %.1f s", problem.released.size, problem.lines().size,
               problem.model.n_x + problem.model.n_y, problem.model.n_y, problem.old_std_min, outcome, first.steps,
               first.gained_std_min, clock())
-    return merged, first, outcome, early
+    second = _improve(net, wide, merged, orders, deadline_s, opts, clock)
+    return Search(bookings=second.bookings, steps=first.steps + second.steps,
+                  improved=first.improved + second.improved,
+                  gained_std_min=std_min_of(second.bookings) - std_min_of(bookings), cluster=outcome)
 
 
 def fits(cap: FloatArray, bookings: list[Booking]) -> bool:

@@ -82,10 +82,6 @@ RESYNC_EVERY = 20
 # single-threaded on CPU seconds (matching/README.md).
 CLUSTER_THREAD = False
 CLUSTER_TAIL_S = 2.0
-# Cluster rounds in the thread: a round whose CP-SAT ends early is followed by one picked afresh
-# with twice the scarcity limit, if this many seconds remain before the tail.
-CLUSTER_ROUNDS = 1
-CLUSTER_ROUND_MIN_S = 3.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,8 +92,7 @@ class SearchOptions:
     ``cluster_s``: CP-SAT seconds of the cluster step in the search's thread (0: none);
     ``cluster_thread``: the cluster step in a second thread beside the search, from its start
     until ``cluster_tail_s`` before its deadline (both need ``factories_per_order`` > 0), its
-    orders picked after ``cluster_after_s`` of search in this thread alone, and picked again (at
-    most ``cluster_rounds`` rounds) after a round whose CP-SAT ended early."""
+    orders picked after ``cluster_after_s`` of search in this thread alone."""
 
     max_orders: int = DEFAULT_MAX_ORDERS
     factories_per_order: int = DEFAULT_FACTORIES_PER_ORDER
@@ -106,8 +101,6 @@ class SearchOptions:
     cluster_tail_s: float = CLUSTER_TAIL_S  # seconds (of the planner's clock)
     cluster_factories: int = CLUSTER_FACTORIES  # per released order, in the cluster thread's model
     cluster_after_s: float = 0.0  # seconds of search (planner's clock) before the cluster thread picks its orders
-    cluster_rounds: int = CLUSTER_ROUNDS  # cluster rounds in the thread at most (the next only after an early end)
-    cluster_round_min_s: float = CLUSTER_ROUND_MIN_S  # seconds (planner's clock) a further round needs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -113,21 +113,3 @@ def test_a_cluster_picked_after_some_search_counts_both_parts() -> None:
     assert std_min_of(both.bookings) == 410.0  # the optimum, as when picked at once
     assert both.gained_std_min == std_min_of(both.bookings) - std_min_of(start)
     assert both.steps >= both.improved >= 1
-
-
-def test_a_cluster_that_ends_early_is_followed_by_a_wider_one() -> None:
-    # seed 4: the first round's CP-SAT gains and ends at once; the next rounds pick the orders with
-    # up to 32, then 64 eligible factories and find nothing better; with one round only one is run
-    inst = generate(Size("tiny", 40, 30), seed=4)
-    net = build_network(inst.orders, inst.lines, inst.book, PreferenceWeights())
-    plans = {}
-    for rounds in (1, 3):
-        opts = SearchOptions(cluster_thread=True, cluster_tail_s=1.0, cluster_rounds=rounds, cluster_round_min_s=0.5)
-        plans[rounds] = two_phase(net, None, search_until_s=time.monotonic() + 5.0, search=opts)
-        _feasible(net, plans[rounds].bookings)
-    one, three = (plans[r].search for r in (1, 3))
-    assert one is not None and three is not None
-    assert one.cluster.startswith("+") and "/" not in one.cluster
-    first, *more = three.cluster.split("/")
-    assert first.startswith("+") and len(more) == 2, three.cluster
-    assert three.gained_std_min >= -1e-6 and three.steps >= three.improved  # rounds never lose what was booked
