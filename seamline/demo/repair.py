@@ -29,6 +29,7 @@ GRACE_S = 2.0
 # the edge agents republish what no confirm covered this long after its PUBACK (configs.edge_config)
 MIN_RUN_S = 3 * configs.REPLAY_UNCONFIRMED_S
 TIMEOUT_S = 60.0
+_BEYOND = 2**62  # above any seq value
 
 
 def stored_ranges(run: DemoRun) -> dict[str, list[Range]]:
@@ -62,7 +63,13 @@ def repair(run: DemoRun) -> dict[str, Any]:
     """Run the confirmer until no hole is left (at least ``MIN_RUN_S``, at most ``TIMEOUT_S``);
     return the figures and ranges, counted in InfluxDB before and after."""
     t0 = time.monotonic()
-    before = holes(stored_ranges(run))
+    stored = stored_ranges(run)
+    before = holes(stored)
+    # The repair is about the seq values up to each asset's newest stored one when it starts: the
+    # agents keep publishing meanwhile (their clocks run on past the window), and a hole above it
+    # is a message still in flight through the two workers, not one the repair was asked to close
+    # (found: 53 such seq values counted as missing after a repair that left none).
+    frontier = {key: ranges[-1][1] for key, ranges in stored.items() if ranges}
     window_s = time.time() - run.start_ms / 1000 + 3600
     confirmer = Confirmer(confirmer_config(run), ConfirmSettings(interval_s=INTERVAL_S, grace_s=GRACE_S,
                                                                  window_s=window_s),
@@ -78,7 +85,8 @@ def repair(run: DemoRun) -> dict[str, Any]:
         lost = {"/".join(k): v for k, v in confirmer.lost_ranges().items()}
     finally:
         confirmer.close()
-    after = holes(stored_ranges(run))
+    after = {key: inside for key, v in holes(stored_ranges(run)).items()
+             if (inside := seqranges.subtract(v, [(frontier.get(key, -1) + 1, _BEYOND)]))}
     repaired = {key: seqranges.subtract(v, after.get(key, [])) for key, v in before.items()}
     run.timings_s["repair"] = time.monotonic() - t0
     return {
