@@ -29,7 +29,6 @@ GRACE_S = 2.0
 # the edge agents republish what no confirm covered this long after its PUBACK (configs.edge_config)
 MIN_RUN_S = 3 * configs.REPLAY_UNCONFIRMED_S
 TIMEOUT_S = 60.0
-_BEYOND = 2**62  # above any seq value
 
 
 def stored_ranges(run: DemoRun) -> dict[str, list[Range]]:
@@ -85,8 +84,9 @@ def repair(run: DemoRun) -> dict[str, Any]:
         lost = {"/".join(k): v for k, v in confirmer.lost_ranges().items()}
     finally:
         confirmer.close()
+    # a hole lies wholly below or above the frontier: that seq value is still stored
     after = {key: inside for key, v in holes(stored_ranges(run)).items()
-             if (inside := seqranges.subtract(v, [(frontier.get(key, -1) + 1, _BEYOND)]))}
+             if (inside := [(a, b) for a, b in v if b <= frontier.get(key, -1)])}
     repaired = {key: seqranges.subtract(v, after.get(key, [])) for key, v in before.items()}
     run.timings_s["repair"] = time.monotonic() - t0
     return {

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-READMES = [REPO / "README.md", *sorted(REPO.glob("*/README.md"))]
+from tests.unit.test_readme_drift import READMES, REPO
+
 # the command runs to a comment, a backtick, a pipe, a table cell or two spaces (a description)
 _COMMAND = re.compile(r"python -m (bench\.[a-z_]+)((?:[ \t](?! )[^`#|\n]*?)?)(?=\s{2,}|\s#|`|\||$)", re.MULTILINE)
 _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
