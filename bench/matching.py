@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from seamline.matching.bound import milp_bound
+from seamline.matching.bound import constrained_bound, milp_bound
 from seamline.matching.capacity import LineCapacity, LineKey
 from seamline.matching.greedy import greedy_fill
 from seamline.matching.models import FactoryProfile, Order, ProfileBook
@@ -136,6 +136,14 @@ def generate(size: Size, *, seed: int, today: date = date(2025, 3, 3)) -> Instan
 
 
 @dataclass(frozen=True, slots=True)
+class BigBound:
+    """Above MILP_BOUND_MAX_ARCS: HiGHS seconds for ``constrained_bound`` (0: skip) and its factory limit."""
+
+    time_s: float = 0.0
+    max_factories: int = 16
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """One size measured: greedy and the optimiser side by side against the same bound."""
 
@@ -156,6 +164,7 @@ class Row:
     status: str
     milp_bound: float | None = None  # min(max flow, MILP dual bound), where computed
     milp_bound_s: float = 0.0
+    bound_kind: str = "minimums kept"  # or, above MILP_BOUND_MAX_ARCS, constrained_bound's
 
 
 def _gap(value: float, bound: float) -> float:
@@ -164,7 +173,7 @@ def _gap(value: float, bound: float) -> float:
 
 def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, cpu_clock: bool,
             bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-            search: SearchOptions | None = None) -> Row:
+            search: SearchOptions | None = None, big: BigBound | None = None) -> Row:
     """Greedy EDD alone, then the planner, on the same instance; wall and CPU seconds of each.
     ``cpu_clock``: the planner's deadlines count this process's CPU seconds (``time.process_time``)
     instead of wall seconds, so a machine shared with other jobs does not shorten its search."""
@@ -181,21 +190,25 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
     result = plan_orders(inst.orders, inst.lines, inst.book, options=options, clock=clock)
     p_wall, p_cpu = time.perf_counter() - t1, time.process_time() - c1
     st = result.plan.stats
-    with_bound = bound_time_s > 0 and net.n_arcs <= MILP_BOUND_MAX_ARCS
-    tight = milp_bound(net, time_limit_s=bound_time_s) if with_bound else None
+    tight, kind = None, "minimums kept"
+    if net.n_arcs <= MILP_BOUND_MAX_ARCS:
+        tight = milp_bound(net, time_limit_s=bound_time_s) if bound_time_s > 0 else None
+    elif big is not None and big.time_s > 0:
+        tight = constrained_bound(net, time_limit_s=big.time_s, max_factories=big.max_factories)
+        kind = f"minimums of the orders with <= {big.max_factories} factories kept"
     return Row(
         name=name, seed=seed, factories=len({ln.key.enterprise for ln in inst.lines}), lines=len(inst.lines),
         orders=len(inst.orders), demand=sum(o.std_min for o in inst.orders), bound=st.bound_std_min or 0.0,
         greedy=sum(b.std_min for b in greedy), greedy_wall_s=g_wall, greedy_cpu_s=g_cpu,
         plan=result.plan.on_time_std_min(), plan_wall_s=p_wall, plan_cpu_s=p_cpu, method=st.method,
         status=st.status, milp_bound=None if tight is None else tight.bound_std_min,
-        milp_bound_s=0.0 if tight is None else tight.seconds,
+        milp_bound_s=0.0 if tight is None else tight.seconds, bound_kind=kind,
     )
 
 
 def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalty: float, cpu_clock: bool,
         bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-        search: SearchOptions | None = None) -> int:
+        search: SearchOptions | None = None, big: BigBound | None = None) -> int:
     opts = search or SearchOptions()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     thread = f"on (after {opts.cluster_after_s} s)" if opts.cluster_thread else "off"
@@ -212,7 +225,7 @@ def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalt
         for seed in seeds:
             r = measure(name, seed=seed, time_limit_s=time_limit_s, split_penalty=split_penalty,
                         cpu_clock=cpu_clock, bound_time_s=bound_time_s, search_deadline_s=search_deadline_s,
-                        search=opts)
+                        search=opts, big=big)
             worse += r.plan + 1e-6 < r.greedy
             _print_row(r)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -229,7 +242,7 @@ def _print_row(r: Row) -> None:
         flush=True,
     )
     if r.milp_bound is not None:
-        print(f"{'':<12}bound with the minimums kept (MILP dual bound, {r.milp_bound_s:.1f} s): "
+        print(f"{'':<12}bound with the {r.bound_kind} (MILP dual bound, {r.milp_bound_s:.1f} s): "
               f"{r.milp_bound:,.0f}; gap to it: greedy {_gap(r.greedy, r.milp_bound):.2f} %, "
               f"optimised {_gap(r.plan, r.milp_bound):.2f} %", flush=True)
 
@@ -260,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bound-time", type=float, default=60.0,
                    help="HiGHS seconds for the bound with the minimums kept, up to "
                         f"{MILP_BOUND_MAX_ARCS} arcs (0: skip; default 60)")
+    p.add_argument("--big-bound-time", type=float, default=0.0,
+                   help=f"above {MILP_BOUND_MAX_ARCS} arcs: HiGHS seconds for matching.bound.constrained_bound "
+                        "(the minimums of the constrained orders with few factories kept; ~300 s at the large "
+                        "size; default 0: skip)")
+    p.add_argument("--big-bound-factories", type=int, default=16,
+                   help="constrained orders with at most this many eligible factories keep their binaries in "
+                        "that bound (default 16)")
     args = p.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     unknown = [s for s in sizes if s not in SIZES]
@@ -274,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                bound_time_s=args.bound_time,
                search_deadline_s=args.search_deadline if args.search_deadline > 0 else None,
                search=SearchOptions(cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread),
-                                    cluster_after_s=args.cluster_after))
+                                    cluster_after_s=args.cluster_after),
+               big=BigBound(time_s=args.big_bound_time, max_factories=args.big_bound_factories))
 
 
 if __name__ == "__main__":
