@@ -1,7 +1,8 @@
 """Matching benchmark: optimiser vs greedy earliest-due-date baseline on generated clusters.
 
     .venv/bin/python -m bench.matching [--sizes small,medium,large] [--seeds 7,11] [--time-limit 20] [--clock cpu|wall]
-        [--search-deadline 23] [--cluster-seconds 0] [--cluster-thread 0|1]
+        [--search-deadline 27] [--time-budget 30] [--cluster-seconds 0] [--cluster-thread 0|1]
+        [--big-bound-time 0] [--big-bound-factories 16]
 
 Instances are seeded and realistic: product categories with their SAM ranges (5-60 std-min),
 orders of 500-20 000 pieces due 2-14 days ahead, lines of 10-200 operators × 480 min ×
@@ -32,7 +33,7 @@ from seamline.matching.models import FactoryProfile, Order, ProfileBook
 from seamline.matching.neighbourhood import CLUSTER_THREAD, SearchOptions
 from seamline.matching.network import build_network
 from seamline.matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN, PreferenceWeights
-from seamline.matching.planner import DEFAULT_SEARCH_DEADLINE_S, MatchOptions, plan_orders
+from seamline.matching.planner import DEFAULT_SEARCH_DEADLINE_S, DEFAULT_TIME_BUDGET_S, MatchOptions, plan_orders
 from seamline.matching.solver import SolveOptions
 
 # category -> (SAM low, SAM high) in std-min; DOMAIN.md: T-shirt 5-10, shirt ~20-25, jackets far more
@@ -173,7 +174,8 @@ def _gap(value: float, bound: float) -> float:
 
 def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, cpu_clock: bool,
             bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-            search: SearchOptions | None = None, big: BigBound | None = None) -> Row:
+            search: SearchOptions | None = None, big: BigBound | None = None,
+            time_budget_s: float | None = DEFAULT_TIME_BUDGET_S) -> Row:
     """Greedy EDD alone, then the planner, on the same instance; wall and CPU seconds of each.
     ``cpu_clock``: the planner's deadlines count this process's CPU seconds (``time.process_time``)
     instead of wall seconds, so a machine shared with other jobs does not shorten its search."""
@@ -183,7 +185,7 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
     greedy, _ = greedy_fill(net, residual=net.cap, remaining_pieces={i: o.quantity for i, o in enumerate(net.orders)})
     g_wall, g_cpu = time.perf_counter() - t0, time.process_time() - c0
     options = MatchOptions(solve=SolveOptions(time_limit_s=time_limit_s, split_penalty_std_min=split_penalty),
-                           search_deadline_s=search_deadline_s,
+                           search_deadline_s=search_deadline_s, time_budget_s=time_budget_s,
                            search=search or SearchOptions())
     clock = time.process_time if cpu_clock else time.monotonic
     t1, c1 = time.perf_counter(), time.process_time()
@@ -208,12 +210,14 @@ def measure(name: str, *, seed: int, time_limit_s: float, split_penalty: float, 
 
 def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalty: float, cpu_clock: bool,
         bound_time_s: float = 0.0, search_deadline_s: float | None = DEFAULT_SEARCH_DEADLINE_S,
-        search: SearchOptions | None = None, big: BigBound | None = None) -> int:
+        search: SearchOptions | None = None, big: BigBound | None = None,
+        time_budget_s: float | None = DEFAULT_TIME_BUDGET_S) -> int:
     opts = search or SearchOptions()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     thread = f"on (after {opts.cluster_after_s} s)" if opts.cluster_thread else "off"
     print(f"seeds {seeds}, {os.cpu_count()} CPUs, load average {load:.2f} at start; planner deadlines in "
-          f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s, "
+          f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s at most, "
+          f"time budget {time_budget_s} s, "
           f"cluster step {opts.cluster_s} s, cluster thread {thread}")
     print(
         f"{'size':<7}{'seed':>5}{'factories':>10}{'lines':>7}{'orders':>7}{'demand':>14}{'bound':>14}"
@@ -225,7 +229,7 @@ def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalt
         for seed in seeds:
             r = measure(name, seed=seed, time_limit_s=time_limit_s, split_penalty=split_penalty,
                         cpu_clock=cpu_clock, bound_time_s=bound_time_s, search_deadline_s=search_deadline_s,
-                        search=opts, big=big)
+                        search=opts, big=big, time_budget_s=time_budget_s)
             worse += r.plan + 1e-6 < r.greedy
             _print_row(r)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -255,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--search-deadline", type=float, default=DEFAULT_SEARCH_DEADLINE_S,
                    help="seconds after the plan started until which the neighbourhood search may run "
                         f"(default {DEFAULT_SEARCH_DEADLINE_S}; 0: no search)")
+    p.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET_S,
+                   help="seconds the plan aims to take; the search stops early enough for the steps after it "
+                        f"(matching.twophase.SearchDeadline; default {DEFAULT_TIME_BUDGET_S}; 0: none)")
     p.add_argument("--cluster-seconds", type=float, default=0.0,
                    help="CP-SAT seconds of the search's cluster step (orders with big minimums and few "
                         "factories, matching.cluster.cluster_step; default 0: off)")
@@ -295,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                search_deadline_s=args.search_deadline if args.search_deadline > 0 else None,
                search=SearchOptions(cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread),
                                     cluster_after_s=args.cluster_after),
+               time_budget_s=args.time_budget if args.time_budget > 0 else None,
                big=BigBound(time_s=args.big_bound_time, max_factories=args.big_bound_factories))
 
 

@@ -39,6 +39,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from seamline.matching.flow import max_on_time_std_min
 from seamline.matching.formulation import build
 from seamline.matching.network import BoolArray, IntArray, Network, select_arcs
+from seamline.matching.twophase import constrained_orders
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,11 +63,6 @@ def milp_bound(net: Network, *, time_limit_s: float) -> MilpBound:
     bound = flow if milp_dual is None else min(flow, milp_dual)
     return MilpBound(bound_std_min=bound, max_flow_std_min=flow, milp_dual_std_min=milp_dual,
                      milp_status=status, seconds=time.monotonic() - started)
-
-
-def constrained_orders(net: Network) -> BoolArray:
-    """Per order: it has its own per-factory minimum or is not splittable (factory MOQs aside)."""
-    return np.array([(not o.splittable) or o.min_qty_per_factory > 0 for o in net.orders], dtype=np.bool_)
 
 
 def factories_per_order(net: Network) -> IntArray:

@@ -56,6 +56,28 @@ class TwoPhase:
     search: Search | None = None  # phase A's neighbourhood search, if it ran
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchDeadline:
+    """When phase A's search stops (``clock()`` seconds): at ``cap_s`` at the latest and, with a
+    ``budget_s``, early enough that the steps after it still end within ``started_s + budget_s``.
+    Those steps (phase B's flow, the schedule, the top-up, the bookings) scale with the machine like
+    the steps before the search, so their time is estimated as ``tail_factor`` × the seconds the
+    plan took until the search started, plus ``margin_s``."""
+
+    started_s: float
+    cap_s: float
+    budget_s: float | None = None
+    tail_factor: float = 1.25
+    margin_s: float = 1.0
+
+    def at(self, now: float) -> float:
+        """The search's deadline, for a search starting at ``now``."""
+        if self.budget_s is None:
+            return self.cap_s
+        tail = self.tail_factor * max(now - self.started_s, 0.0) + self.margin_s
+        return min(self.cap_s, self.started_s + self.budget_s - tail)
+
+
 def constrained_orders(net: Network) -> BoolArray:
     """Per order: non-splittable or with its own per-factory minimum (placed in phase A)."""
     return np.array([(not o.splittable) or o.min_qty_per_factory > 0 for o in net.orders], dtype=np.bool_)
@@ -87,14 +109,15 @@ def two_phase(
     *,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     deadline_s: float | None = None,
-    search_until_s: float | None = None,
+    search_until_s: float | SearchDeadline | None = None,
     clock: Callable[[], float] = time.monotonic,
     search_net: Network | None = None,
     search: SearchOptions | None = None,
 ) -> TwoPhase:
     """Plan ``net`` in two phases; ``guide`` is an unconstrained flow of ``net`` whose shares rank
     phase A's lines (None: :func:`constrained_guide`). Phase A's placements are then improved by
-    the neighbourhood search until ``clock()`` passes ``search_until_s`` (None: no search).
+    the neighbourhood search until ``clock()`` passes ``search_until_s`` (a :class:`SearchDeadline`:
+    the time it gives when the search starts; None: no search).
     Phase B stops after ``max_rounds`` flows, or earlier once ``clock()`` has passed
     ``deadline_s`` (a round always completes; at least one runs). ``search_net``: the network
     whose arcs the search may use (the full one when ``net`` is pruned; None: ``net``'s)."""
@@ -107,7 +130,8 @@ def two_phase(
                                arc_rank=flow_guided_rank(net, guide_x))
     searched = None
     if search_until_s is not None and whole.any():
-        searched = _search(net, search_net or net, placed, whole, search or SearchOptions(), search_until_s, clock)
+        until = search_until_s.at(clock()) if isinstance(search_until_s, SearchDeadline) else search_until_s
+        searched = _search(net, search_net or net, placed, whole, search or SearchOptions(), until, clock)
         placed = searched.bookings
         free = np.maximum(net.cap - booked_per_line_day(placed, net.cap.shape), 0.0)
     sub = select_arcs(replace(net, cap=free, cum=np.cumsum(free, axis=1)), ~whole[net.arc_order])
