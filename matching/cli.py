@@ -41,7 +41,7 @@ from seamline.matching.models import AllocationPlan, Order, ProfileBook
 from seamline.matching.objective import PreferenceWeights
 from seamline.matching.order_book import parse_orders, read_rows
 from seamline.matching.plan_record import RecordError, record_plan
-from seamline.matching.planner import MatchOptions, plan_orders
+from seamline.matching.planner import DEFAULT_TIME_BUDGET_S, MatchOptions, plan_orders
 from seamline.matching.profiles import load_profiles
 from seamline.matching.publisher import MqttPublisher, PublishError, booked_lines, publish_plan
 from seamline.matching.retained import BrokerUnavailableError
@@ -72,6 +72,9 @@ def register(sub: Any) -> None:
                    help="check the inputs only (orders, profiles, a capacity file): print a summary, exit 2 on any "
                         "rejected row or capacity message, solve nothing, connect nowhere")
     p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
+    p.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET_S,
+                   help="seconds the plan aims to take: the neighbourhood search stops early enough for the "
+                        f"steps after it (default {DEFAULT_TIME_BUDGET_S:g}; 0: only its own deadline)")
     p.add_argument("--split-penalty", type=float, default=None, help="std-min per factory an order uses")
     p.add_argument("--today", type=date.fromisoformat, default=None, help="plan date (default: today)")
     p.add_argument("--carbon", type=_full_path, default=None,
@@ -92,10 +95,18 @@ def _full_path(text: str) -> Path:
     return Path(text).resolve()
 
 
+def match_options(args: argparse.Namespace, solve: SolveOptions) -> MatchOptions:
+    """The planner's options from the command line."""
+    return MatchOptions(solve=solve, weights=PreferenceWeights(prefer_grade_index_max=args.prefer_grades),
+                        time_budget_s=args.time_budget if args.time_budget > 0 else None)
+
+
 def run(args: argparse.Namespace) -> int:
     today: date = args.today or date.today()
     if args.time_limit <= 0:
         raise UsageError(f"--time-limit must be > 0, got {args.time_limit}")
+    if args.time_budget < 0:
+        raise UsageError(f"--time-budget must be >= 0, got {args.time_budget}")
     if args.publish and not args.broker:
         raise UsageError("--publish needs --broker")
     book = load_profiles(args.profiles)
@@ -127,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         parsed.orders,
         capacity,
         book,
-        options=MatchOptions(solve=solve, weights=PreferenceWeights(prefer_grade_index_max=args.prefer_grades)),
+        options=match_options(args, solve),
         errors=parsed.errors,
         invalid=parsed.invalid,
     )

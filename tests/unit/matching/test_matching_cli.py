@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from seamline.cli import main
+from seamline.cli import build_parser, main
 from seamline.contracts.messages import CapacityDay, CapacityMessage
+from seamline.matching.cli import match_options
+from seamline.matching.solver import SolveOptions
 
 TODAY = date(2030, 1, 7)
 
@@ -123,3 +125,18 @@ def test_carbon_file_and_grade_preference(tmp_path: Path, capsys: pytest.Capture
     graded = run("--carbon", str(carbon), "--prefer-grades", "1", "--grades", str(grades))
     assert graded["unallocated"] == []
     assert where(graded, "G") == {"f1"} and where(graded, "P") == {"f1"}
+
+
+def test_time_budget_reaches_the_planner_and_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due\nA,b,tshirt,10,120,2030-01-08\n")
+    base = ["match", "--orders", str(orders), "--capacity", str(capacity_file(tmp_path)), "--today", TODAY.isoformat()]
+
+    def budget(*extra: str) -> float | None:
+        return match_options(build_parser("match").parse_args([*base, *extra]), SolveOptions()).time_budget_s
+
+    assert budget() == pytest.approx(30.0)
+    assert budget("--time-budget", "12.5") == pytest.approx(12.5)
+    assert budget("--time-budget", "0") is None
+    assert main([*base, "--time-budget", "-1"]) == 2
+    assert "--time-budget must be >= 0" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -123,17 +124,17 @@ def test_two_phase_bookings_within_capacity_due_days_and_whole_orders(seed: int,
 
 
 def test_search_deadline_leaves_the_estimated_tail_within_the_budget() -> None:
-    # plan started at 100 s; the steps before the search took 5.6 s: the steps after it are
-    # estimated at 1.25 x 5.6 + 1 = 8 s, so the search stops at 100 + 30 - 8 = 122 s
-    d = SearchDeadline(started_s=100.0, cap_s=127.0, budget_s=30.0)
-    assert d.at(105.6) == pytest.approx(122.0)
-    # a machine twice as slow before the search leaves the search less: 100 + 30 - 15 = 115 s
-    assert d.at(111.2) == pytest.approx(115.0)
-    # a fast machine is held by the cap (100 + 30 - 3.5 = 126.5 > 127 is not reached: 126.5)
+    # plan started at 100 s; the steps before the search took 6 s: the steps after it are
+    # estimated at 1.5 x 6 + 0.5 = 9.5 s, so the search stops at 100 + 30 - 9.5 = 120.5 s
+    d = SearchDeadline(started_s=100.0, cap_s=127.0, budget_s=30.0, tail_factor=1.5, margin_s=0.5)
+    assert d.at(106.0) == pytest.approx(120.5)
+    # a machine twice as slow before the search leaves the search less: 100 + 30 - 18.5 = 111.5 s
+    assert d.at(112.0) == pytest.approx(111.5)
+    # a fast machine: 100 + 30 - 3.5 = 126.5 s, under the cap; a lower cap holds it
     assert d.at(102.0) == pytest.approx(126.5)
-    assert SearchDeadline(started_s=100.0, cap_s=120.0, budget_s=30.0).at(102.0) == pytest.approx(120.0)
+    assert replace(d, cap_s=120.0).at(102.0) == pytest.approx(120.0)
     # no budget: the cap alone
-    assert SearchDeadline(started_s=100.0, cap_s=123.0).at(111.2) == pytest.approx(123.0)
+    assert SearchDeadline(started_s=100.0, cap_s=123.0).at(112.0) == pytest.approx(123.0)
     # a budget already spent gives a deadline in the past: the search does not run
     assert SearchDeadline(started_s=0.0, cap_s=27.0, budget_s=30.0).at(20.0) < 20.0
 
@@ -147,9 +148,9 @@ def test_two_phase_search_runs_only_when_its_deadline_leaves_time() -> None:
         ticks = iter(range(100_000))
         return lambda: float(next(ticks))  # every call one second later
 
-    # the search starts >= 1 s after 0 with a budget of 3 s: 3 - (1.25 x >= 1 + 1) leaves no time
+    # a budget of 0.4 s is under the 0.5 s margin alone: the deadline has passed when the search starts
     spent = two_phase(net, solve_flow(net), clock=ticking(),
-                      search_until_s=SearchDeadline(started_s=0.0, cap_s=1e9, budget_s=3.0))
+                      search_until_s=SearchDeadline(started_s=0.0, cap_s=1e9, budget_s=0.4))
     assert spent.search is not None and spent.search.steps == 0
     roomy = two_phase(net, solve_flow(net), clock=ticking(),
                       search_until_s=SearchDeadline(started_s=0.0, cap_s=1e9, budget_s=1e6))
