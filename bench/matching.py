@@ -218,7 +218,7 @@ def run(sizes: list[str], *, seeds: list[int], time_limit_s: float, split_penalt
     print(f"seeds {seeds}, {os.cpu_count()} CPUs, load average {load:.2f} at start; planner deadlines in "
           f"{'CPU' if cpu_clock else 'wall'} seconds, search until {search_deadline_s} s at most, "
           f"time budget {time_budget_s} s, "
-          f"cluster step {opts.cluster_s} s, cluster thread {thread}")
+          f"cluster step {opts.cluster_s} s, cluster thread {thread}, search threads {opts.threads}")
     print(
         f"{'size':<7}{'seed':>5}{'factories':>10}{'lines':>7}{'orders':>7}{'demand':>14}{'bound':>14}"
         f"{'greedy':>14}{'gap %':>7}{'wall s':>7}{'cpu s':>7}"
@@ -274,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cluster-thread", type=int, choices=(0, 1), default=int(CLUSTER_THREAD),
                    help="the cluster step in a second thread beside the search (matching.concurrent_search; "
                         f"default {int(CLUSTER_THREAD)})")
+    p.add_argument("--search-threads", type=int, default=1,
+                   help="neighbourhoods solved at once (matching.parallel_search; default 1; > 1 switches --clock "
+                        "to wall)")
     p.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="what the planner's deadlines count (default: cpu, fair on a shared machine, without "
                         "the cluster thread; wall with it, as a CPU clock would count both threads)")
@@ -297,11 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         p.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
     return run(sizes, seeds=seeds, time_limit_s=args.time_limit, split_penalty=args.split_penalty,
-               cpu_clock=(args.clock or ("wall" if args.cluster_thread else "cpu")) == "cpu",
+               cpu_clock=(args.clock or ("wall" if args.cluster_thread or args.search_threads > 1 else "cpu")) == "cpu",
                bound_time_s=args.bound_time,
                search_deadline_s=args.search_deadline if args.search_deadline > 0 else None,
                search=SearchOptions(cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread),
-                                    cluster_after_s=args.cluster_after),
+                                    cluster_after_s=args.cluster_after, threads=args.search_threads),
                time_budget_s=args.time_budget if args.time_budget > 0 else None,
                big=BigBound(time_s=args.big_bound_time, max_factories=args.big_bound_factories))
 

@@ -101,6 +101,7 @@ class SearchOptions:
     cluster_tail_s: float = CLUSTER_TAIL_S  # seconds (of the planner's clock)
     cluster_factories: int = CLUSTER_FACTORIES  # per released order, in the cluster thread's model
     cluster_after_s: float = 0.0  # seconds of search (planner's clock) before the cluster thread picks its orders
+    threads: int = 1  # neighbourhoods solved at once (matching.parallel_search; > 1 wants a wall clock)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,7 +114,7 @@ class Search:
     cluster: str = ""
 
 
-def _neighbourhood(net: Network, seed: int, order_lines: dict[int, IntArray], max_orders: int,
+def competing_orders(net: Network, seed: int, order_lines: dict[int, IntArray], max_orders: int,
                    rng: np.random.Generator, by_line: Index) -> IntArray:
     """The seed order plus orders sharing its candidate lines, random among equals."""
     lines = order_lines.get(seed, np.zeros(0, dtype=np.int64))
@@ -174,7 +175,7 @@ def improve(
             continue
         seed_order = int(rng.choice(fresh))
         tried.add(seed_order)
-        released = _neighbourhood(net, seed_order, order_lines, size, rng, by_line)
+        released = competing_orders(net, seed_order, order_lines, size, rng, by_line)
         budget = min(step_s, deadline_s - clock())
         if budget <= 0:
             break

@@ -35,6 +35,7 @@ from seamline.matching.flow import FlowResult, solve_flow
 from seamline.matching.greedy import greedy_fill
 from seamline.matching.neighbourhood import Search, SearchOptions, improve
 from seamline.matching.network import BoolArray, FloatArray, Network, select_arcs
+from seamline.matching.parallel_search import improve_in_threads
 from seamline.matching.repair import group_minimum_std_min, violating_groups
 from seamline.matching.schedule import Booking, booked_per_line_day, edd_minutes, to_bookings
 
@@ -174,6 +175,10 @@ def _search(net: Network, wide: Network, placed: list[Booking], whole: BoolArray
     if opts.factories_per_order > 0 and opts.cluster_thread:
         return improve_beside_cluster(mine, select_arcs(wide, in_wide), placed, orders, deadline_s=until_s,
                                       opts=opts, clock=clock)
+    if opts.threads > 1:
+        return improve_in_threads(mine, placed, orders, deadline_s=until_s, threads=opts.threads, clock=clock,
+                                  max_orders=opts.max_orders, factories_per_order=opts.factories_per_order,
+                                  wide=select_arcs(wide, in_wide) if opts.factories_per_order > 0 else None).search
     return improve(mine, placed, orders, deadline_s=until_s, clock=clock, max_orders=opts.max_orders,
                    wide=select_arcs(wide, in_wide) if opts.factories_per_order > 0 else None,
                    factories_per_order=opts.factories_per_order, cluster_s=opts.cluster_s)
