@@ -160,6 +160,7 @@ def improve_in_threads(
         """Under the lock: keep ``again`` for the released orders if it still fits beside the rest."""
         if not fits_beside(net.cap, shared.state.booked, mine, again):
             shared.conflicts += 1
+            shared.tried.discard(int(released[0]))  # its seed may try again in this pass, on today's capacity
             return
         shared.state.replace(released, again)
         shared.improved += 1
