@@ -4,7 +4,8 @@ CPU time per message is what scales: it is measured per process from /proc over 
 holds up better than rates on a shared machine (neighbours take wall time, not our CPU seconds).
 Each process kind is sized to run at ``utilization`` of what it can use — one core for Mosquitto
 and for an ingest worker (both single-threaded for their hot path), ``node_cores`` for InfluxDB —
-and InfluxDB's memory from its resident size per series in the run.
+and InfluxDB's memory from its anonymous resident size (heap, index, cache; not the mapped TSM files'
+pages) per series in the run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Measured:
     """From one run: CPU µs per message of the broker and of ingest (all workers together), CPU µs
-    per point of influxd, and influxd's resident MB per series (growth over the run / series)."""
+    per point of influxd, and influxd's anonymous resident MB per series (growth over the run / series)."""
 
     broker_us_per_msg: float
     ingest_us_per_msg: float

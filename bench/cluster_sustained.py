@@ -50,6 +50,7 @@ class PhaseResult:
     lost: int
     holes: int
     gen: dict[str, Any] = field(default_factory=dict)
+    anon: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> anonymous RSS MB (peak, first)
 
 
 def _generators(port: int, args: argparse.Namespace, duration_s: float, d: Path) -> list[subprocess.Popen[bytes]]:
@@ -141,7 +142,8 @@ def run_phase(name: str, workers: int, args: argparse.Namespace, work: Path) -> 
         figures = sampler.stop()
         latency = probe.stop()
         return PhaseResult(name=name, wall_s=wall, sent=int(g["sent_total"]), stored_points=stored,
-                           latency_s=latency, procs=figures, cardinality=card, lost=lost, holes=holes, gen=g)
+                           latency_s=latency, procs=figures, cardinality=card, lost=lost, holes=holes, gen=g,
+                           anon=sampler.anon())
     finally:
         if counter is not None:
             counter.terminate()
@@ -228,14 +230,20 @@ def print_sizing(r: PhaseResult) -> None:
     # raw series scale with the assets; the rollups add one series per asset per rollup RP (2 by default)
     series = round(r.cardinality[0] * all_assets / run_assets) + 2 * all_assets
     influx_cpu, _mean, influx_peak, influx_first = r.procs["influxd"]
+    anon_peak, anon_first = r.anon.get("influxd", (influx_peak, influx_first))
     m = Measured(
         broker_us_per_msg=_us_per_msg(r, "broker"),
         ingest_us_per_msg=sum(v[0] for k, v in r.procs.items() if k.startswith("ingest")) / r.sent * 1e6,
         influxd_us_per_point=influx_cpu / max(1, r.stored_points) * 1e6,
-        influxd_mb_per_series=max(0.0, influx_peak - influx_first) / max(1, r.cardinality[0]),
+        # the anonymous memory (index, cache, heap), not the RSS with the mapped TSM files' pages
+        influxd_mb_per_series=max(0.0, anon_peak - anon_first) / max(1, r.cardinality[0]),
     )
     t = Target(msgs_per_s=whole.msgs_per_s, points_per_s=whole.points_per_s, series=series,
                connections=whole.gateways)
+    print(f"influxd in '{r.name}': RSS {influx_first:,.0f} -> peak {influx_peak:,.0f} MB "
+          f"({max(0.0, influx_peak - influx_first) / max(1, r.cardinality[0]) * 1024:.1f} kB per series); anonymous "
+          f"{anon_first:,.0f} -> peak {anon_peak:,.0f} MB ({m.influxd_mb_per_series * 1024:.1f} kB per series, "
+          "what the memory sizing uses)")
     print(f"sizing the whole cluster ({whole.factories:,} factories, {whole.machines:,} machines, "
           f"{whole.energy_assets:,} energy assets; ~{series:,} series with the rollups) from '{r.name}':")
     for row in size(m, t):
