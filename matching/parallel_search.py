@@ -96,19 +96,81 @@ def improve_in_threads(
     """``neighbourhood.improve`` of ``orders`` with ``threads`` workers until ``deadline_s``."""
     n_o = len(net.orders)
     by_order = Index.of(net.arc_order, n_o)
-    by_line = Index.of(net.arc_line, net.cap.shape[0])
-    order_lines = {int(i): net.arc_line[by_order.arcs(np.array([i]))] for i in orders}
     cand = Candidates(net, by_order, 0) if wide is None else Candidates(
         wide, Index.of(wide.arc_order, n_o), factories_per_order)
-    shared = _Shared(state=SearchState.of(net, bookings), size=max_orders)
-    demand = net.demand_std_min()
-    tolerance = np.array([PIECE_TOLERANCE * o.sam_min for o in net.orders])
+    search = _Workers(net=net, orders=orders, cand=cand, by_order=by_order, deadline_s=deadline_s, clock=clock,
+                      shared=_Shared(state=SearchState.of(net, bookings), size=max_orders))
+    errors: list[BaseException] = []
 
-    def pick(rng: np.random.Generator) -> IntArray | None:
-        """Under the lock: the next neighbourhood (held from now on), None to wait, or stop."""
+    def run(k: int) -> None:
+        try:
+            search.work(np.random.default_rng(seed + k))
+        except BaseException as exc:  # re-raised in the caller's thread below
+            errors.append(exc)
+            with search.shared.lock:
+                search.shared.done = True
+
+    pool = [threading.Thread(target=run, args=(k,), name=f"search-{k}", daemon=True) for k in range(max(threads, 1))]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    if errors:
+        raise errors[0]
+    shared = search.shared
+    return ParallelSearch(
+        search=Search(bookings=shared.state.bookings(), steps=shared.steps, improved=shared.improved,
+                      gained_std_min=shared.gained),
+        conflicts=shared.conflicts,
+    )
+
+
+class _Workers:
+    """What every worker thread runs (:meth:`work`), on one :class:`_Shared`."""
+
+    def __init__(self, *, net: Network, orders: IntArray, cand: Candidates, by_order: Index, deadline_s: float,
+                 clock: Callable[[], float], shared: _Shared) -> None:
+        self.net, self.orders, self.cand, self.deadline_s, self.clock, self.shared = (
+            net, orders, cand, deadline_s, clock, shared)
+        self.by_line = Index.of(net.arc_line, net.cap.shape[0])
+        self.order_lines = {int(i): net.arc_line[by_order.arcs(np.array([i]))] for i in orders}
+        self.demand = net.demand_std_min()
+        self.tolerance = np.array([PIECE_TOLERANCE * o.sam_min for o in net.orders])
+
+    def work(self, rng: np.random.Generator) -> None:
+        shared = self.shared
+        while self.clock() < self.deadline_s:
+            with shared.lock:
+                if shared.done:
+                    return
+                released = self._pick(rng)
+                if released is not None:
+                    sub = sub_network(self.cand, shared.state, released)
+                    mine = [b for i in released.tolist() for b in shared.state.by_order.get(i, [])]
+                    shared.steps += 1
+            if released is None:
+                if shared.done:
+                    return
+                time.sleep(WAIT_S)
+                continue
+            try:
+                again = _solve(sub, min(DEFAULT_STEP_S, self.deadline_s - self.clock()))
+            except BaseException:
+                with shared.lock:
+                    shared.held.difference_update(released.tolist())
+                raise
+            with shared.lock:  # apply and let go of the orders in one step: nobody planned them meanwhile
+                shared.held.difference_update(released.tolist())
+                old = std_min_of(mine)
+                if again is not None and std_min_of(again) > old + PIECE_TOLERANCE and respects_minimums(sub, again):
+                    self._apply(released, mine, old, again)
+
+    def _pick(self, rng: np.random.Generator) -> IntArray | None:
+        """Under the lock: the next neighbourhood (held from now on), or None (wait, or ``done``)."""
+        shared = self.shared
         while True:
             got = shared.state.got
-            short = [int(i) for i in orders if got[i] < demand[i] - tolerance[i]]
+            short = [int(i) for i in self.orders if got[i] < self.demand[i] - self.tolerance[i]]
             fresh = [i for i in short if i not in shared.tried and i not in shared.held]
             if fresh:
                 break
@@ -123,42 +185,15 @@ def improve_in_threads(
             shared.improved_in_pass = False
         seed_order = int(rng.choice(fresh))
         shared.tried.add(seed_order)
-        near = competing_orders(net, seed_order, order_lines, 4 * shared.size, rng, by_line)
+        near = competing_orders(self.net, seed_order, self.order_lines, 4 * shared.size, rng, self.by_line)
         released = np.array([i for i in near.tolist() if i not in shared.held][: shared.size], dtype=np.int64)
         shared.held.update(released.tolist())
         return released
 
-    def worker(k: int) -> None:
-        rng = np.random.default_rng(seed + k)
-        while clock() < deadline_s:
-            with shared.lock:
-                if shared.done:
-                    return
-                released = pick(rng)
-                if released is not None:
-                    sub = sub_network(cand, shared.state, released)
-                    mine = [b for i in released.tolist() for b in shared.state.by_order.get(i, [])]
-                    old = std_min_of(mine)
-                    shared.steps += 1
-            if released is None:
-                if shared.done:
-                    return
-                time.sleep(WAIT_S)
-                continue
-            try:
-                again = _solve(sub, min(DEFAULT_STEP_S, deadline_s - clock()))
-            except BaseException:
-                with shared.lock:
-                    shared.held.difference_update(released.tolist())
-                raise
-            with shared.lock:  # apply and let go of the orders in one step: nobody planned them meanwhile
-                shared.held.difference_update(released.tolist())
-                if again is not None and std_min_of(again) > old + PIECE_TOLERANCE and respects_minimums(sub, again):
-                    apply(released, mine, old, again)
-
-    def apply(released: IntArray, mine: list[Booking], old: float, again: list[Booking]) -> None:
+    def _apply(self, released: IntArray, mine: list[Booking], old: float, again: list[Booking]) -> None:
         """Under the lock: keep ``again`` for the released orders if it still fits beside the rest."""
-        if not fits_beside(net.cap, shared.state.booked, mine, again):
+        shared = self.shared
+        if not fits_beside(self.net.cap, shared.state.booked, mine, again):
             shared.conflicts += 1
             shared.tried.discard(int(released[0]))  # its seed may try again in this pass, on today's capacity
             return
@@ -167,30 +202,7 @@ def improve_in_threads(
         shared.gained += std_min_of(again) - old
         shared.improved_in_pass = True
         if shared.improved % RESYNC_EVERY == 0:
-            shared.state.booked = booked_per_line_day(shared.state.bookings(), net.cap.shape)
-
-    errors: list[BaseException] = []
-
-    def run(k: int) -> None:
-        try:
-            worker(k)
-        except BaseException as exc:  # re-raised in the caller's thread below
-            errors.append(exc)
-            with shared.lock:
-                shared.done = True
-
-    pool = [threading.Thread(target=run, args=(k,), name=f"search-{k}", daemon=True) for k in range(max(threads, 1))]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    if errors:
-        raise errors[0]
-    return ParallelSearch(
-        search=Search(bookings=shared.state.bookings(), steps=shared.steps, improved=shared.improved,
-                      gained_std_min=shared.gained),
-        conflicts=shared.conflicts,
-    )
+            shared.state.booked = booked_per_line_day(shared.state.bookings(), self.net.cap.shape)
 
 
 def _solve(sub: Network, budget_s: float) -> list[Booking] | None:
