@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.matching [--sizes small,medium,large] [--seeds 7,11] [--time-limit 20] [--clock cpu|wall]
         [--search-deadline 27] [--time-budget 30] [--cluster-seconds 0] [--cluster-thread 0|1]
-        [--big-bound-time 0] [--big-bound-factories 16]
+        [--big-bound-time 0] [--big-bound-factories 24]
 
 Instances are seeded and realistic: product categories with their SAM ranges (5-60 std-min),
 orders of 500-20 000 pieces due 2-14 days ahead, lines of 10-200 operators × 480 min ×
@@ -141,7 +141,7 @@ class BigBound:
     """Above MILP_BOUND_MAX_ARCS: HiGHS seconds for ``constrained_bound`` (0: skip) and its factory limit."""
 
     time_s: float = 0.0
-    max_factories: int = 16
+    max_factories: int = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,9 +287,10 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"above {MILP_BOUND_MAX_ARCS} arcs: HiGHS seconds for matching.bound.constrained_bound "
                         "(the minimums of the constrained orders with few factories kept; ~300 s at the large "
                         "size; default 0: skip)")
-    p.add_argument("--big-bound-factories", type=int, default=16,
+    p.add_argument("--big-bound-factories", type=int, default=24,
                    help="constrained orders with at most this many eligible factories keep their binaries in "
-                        "that bound (default 16)")
+                        "that bound (default 24; measured on seed 11: 8 -0.070 %, 16 -0.162 %, 24 -0.199 % "
+                        "below the max flow in 300 s)")
     args = p.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     unknown = [s for s in sizes if s not in SIZES]
