@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                         "size; default 0: skip)")
     p.add_argument("--big-bound-factories", type=int, default=24,
                    help="constrained orders with at most this many eligible factories keep their binaries in "
-                        "that bound (default 24; measured on seed 11: 8 -0.070 %, 16 -0.162 %, 24 -0.199 % "
+                        "that bound (default 24; measured on seed 11: 8 -0.070 %%, 16 -0.162 %%, 24 -0.199 %% "
                         "below the max flow in 300 s)")
     args = p.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
