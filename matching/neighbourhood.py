@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seamline.matching.cluster import CLUSTER_FACTORIES, cluster_step
-from seamline.matching.network import IntArray, Network
+from seamline.matching.network import FloatArray, IntArray, Network
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
 from seamline.matching.search_state import (
     Candidates,
@@ -114,14 +114,41 @@ class Search:
     cluster: str = ""
 
 
-def competing_orders(net: Network, seed: int, order_lines: dict[int, IntArray], max_orders: int,
-                   rng: np.random.Generator, by_line: Index) -> IntArray:
-    """The seed order plus orders sharing its candidate lines, random among equals."""
-    lines = order_lines.get(seed, np.zeros(0, dtype=np.int64))
-    sharing = np.unique(net.arc_order[by_line.arcs(lines)])
-    others = sharing[sharing != seed]
-    rng.shuffle(others)
-    return np.concatenate([[seed], others[: max_orders - 1]]).astype(np.int64)
+@dataclass(frozen=True, slots=True)
+class SearchSpace:
+    """What a search over ``orders`` of ``net`` draws on: where a released order may go
+    (``cand``), which orders compete for an order's lines, and which orders are short."""
+
+    net: Network
+    orders: IntArray
+    cand: Candidates
+    by_line: Index
+    order_lines: dict[int, IntArray]
+    demand: FloatArray
+    tolerance: FloatArray  # std-min below its demand at which an order counts as short (a piece's worth)
+
+    @staticmethod
+    def of(net: Network, orders: IntArray, *, wide: Network | None, factories_per_order: int) -> SearchSpace:
+        n_o = len(net.orders)
+        by_order = Index.of(net.arc_order, n_o)
+        cand = Candidates(net, by_order, 0) if wide is None else Candidates(
+            wide, Index.of(wide.arc_order, n_o), factories_per_order)
+        return SearchSpace(
+            net=net, orders=orders, cand=cand, by_line=Index.of(net.arc_line, net.cap.shape[0]),
+            order_lines={int(i): net.arc_line[by_order.arcs(np.array([i]))] for i in orders},
+            demand=net.demand_std_min(), tolerance=np.array([PIECE_TOLERANCE * o.sam_min for o in net.orders]))
+
+    def short(self, state: SearchState) -> list[int]:
+        """The orders of the search booking less than their demand (by more than a piece's tolerance)."""
+        return [int(i) for i in self.orders if state.got[i] < self.demand[i] - self.tolerance[i]]
+
+    def competing_orders(self, seed: int, max_orders: int, rng: np.random.Generator) -> IntArray:
+        """The seed order plus orders sharing its candidate lines, random among equals."""
+        lines = self.order_lines.get(seed, np.zeros(0, dtype=np.int64))
+        sharing = np.unique(self.net.arc_order[self.by_line.arcs(lines)])
+        others = sharing[sharing != seed]
+        rng.shuffle(others)
+        return np.concatenate([[seed], others[: max_orders - 1]]).astype(np.int64)
 
 
 def improve(
@@ -143,13 +170,7 @@ def improve(
     (``clock()`` seconds) or until ``stop()`` says so. Bookings of other orders are kept and their
     minutes stay taken."""
     rng = np.random.default_rng(seed)
-    n_o = len(net.orders)
-    demand = net.demand_std_min()
-    by_order = Index.of(net.arc_order, n_o)
-    by_line = Index.of(net.arc_line, net.cap.shape[0])
-    order_lines = {int(i): net.arc_line[by_order.arcs(np.array([i]))] for i in orders}
-    cand = Candidates(net, by_order, 0) if wide is None else Candidates(
-        wide, Index.of(wide.arc_order, n_o), factories_per_order)
+    space = SearchSpace.of(net, orders, wide=wide, factories_per_order=factories_per_order)
     state = SearchState.of(net, bookings)
     steps = improved = clusters = 0
     gained = 0.0
@@ -157,7 +178,7 @@ def improve(
     improved_in_pass = False
     size = max_orders
     while clock() < deadline_s and orders.size and not (stop is not None and stop()):
-        short = [int(i) for i in orders if state.got[i] < demand[i] - PIECE_TOLERANCE * net.orders[i].sam_min]
+        short = space.short(state)
         fresh = [i for i in short if i not in tried]
         if not fresh:  # every short order has seeded a neighbourhood: another pass if it paid,
             if not short:  # else a pass with neighbourhoods twice as large, up to the cap
@@ -175,12 +196,13 @@ def improve(
             continue
         seed_order = int(rng.choice(fresh))
         tried.add(seed_order)
-        released = competing_orders(net, seed_order, order_lines, size, rng, by_line)
+        released = space.competing_orders(seed_order, size, rng)
         budget = min(step_s, deadline_s - clock())
         if budget <= 0:
             break
         steps += 1
-        gain = _apply(state, released, _resolve(cand, state, released, budget, float(state.got[released].sum()), clock))
+        sub = sub_network(space.cand, state, released)
+        gain = _apply(state, released, resolve_sub(sub, budget, float(state.got[released].sum()), clock))
         improved, gained, improved_in_pass = improved + (gain > 0), gained + gain, improved_in_pass or gain > 0
         if gain > 0 and improved % RESYNC_EVERY == 0:  # no drift from many float additions and subtractions
             state.booked = booked_per_line_day(state.bookings(), net.cap.shape)
@@ -196,11 +218,11 @@ def _apply(state: SearchState, released: IntArray, better: list[Booking] | None)
     return gain
 
 
-def _resolve(cand: Candidates, state: SearchState, released: IntArray, budget_s: float, old: float,
-             clock: Callable[[], float]) -> list[Booking] | None:
-    """The ``released`` orders (booking ``old`` std-min now) re-planned exactly on the capacity
-    every other booking leaves, on their candidate arcs, or None if not better."""
-    sub = sub_network(cand, state, released)
+def resolve_sub(sub: Network, budget_s: float, old: float, clock: Callable[[], float]) -> list[Booking] | None:
+    """The released orders of ``sub`` (their candidate arcs on the capacity every other booking
+    leaves; booking ``old`` std-min now) re-planned exactly in whole pieces, or None if not better."""
+    if budget_s <= 0:
+        return None
     sol = solve(sub, SolveOptions(time_limit_s=budget_s, split_penalty_std_min=0.0, mip_rel_gap=SUB_MIP_GAP,
                                   fix_above_binaries=10**9), clock=clock)
     again = to_bookings(sub, edd_minutes(sub, sol.x_std_min))

@@ -31,14 +31,13 @@ from seamline.matching.neighbourhood import (
     DEFAULT_STEP_S,
     MAX_ORDERS_CAP,
     RESYNC_EVERY,
-    SUB_MIP_GAP,
     Search,
-    competing_orders,
+    SearchSpace,
+    resolve_sub,
 )
 from seamline.matching.network import FloatArray, IntArray, Network
-from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
-from seamline.matching.search_state import Candidates, Index, SearchState, respects_minimums, std_min_of, sub_network
-from seamline.matching.solver import SolveOptions, solve
+from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day
+from seamline.matching.search_state import SearchState, std_min_of, sub_network
 
 # A worker that finds every short order held by another waits this long before looking again.
 WAIT_S = 0.002
@@ -94,11 +93,8 @@ def improve_in_threads(
     seed: int = 0,
 ) -> ParallelSearch:
     """``neighbourhood.improve`` of ``orders`` with ``threads`` workers until ``deadline_s``."""
-    n_o = len(net.orders)
-    by_order = Index.of(net.arc_order, n_o)
-    cand = Candidates(net, by_order, 0) if wide is None else Candidates(
-        wide, Index.of(wide.arc_order, n_o), factories_per_order)
-    search = _Workers(net=net, orders=orders, cand=cand, by_order=by_order, deadline_s=deadline_s, clock=clock,
+    search = _Workers(space=SearchSpace.of(net, orders, wide=wide, factories_per_order=factories_per_order),
+                      deadline_s=deadline_s, clock=clock,
                       shared=_Shared(state=SearchState.of(net, bookings), size=max_orders))
     errors: list[BaseException] = []
 
@@ -128,14 +124,8 @@ def improve_in_threads(
 class _Workers:
     """What every worker thread runs (:meth:`work`), on one :class:`_Shared`."""
 
-    def __init__(self, *, net: Network, orders: IntArray, cand: Candidates, by_order: Index, deadline_s: float,
-                 clock: Callable[[], float], shared: _Shared) -> None:
-        self.net, self.orders, self.cand, self.deadline_s, self.clock, self.shared = (
-            net, orders, cand, deadline_s, clock, shared)
-        self.by_line = Index.of(net.arc_line, net.cap.shape[0])
-        self.order_lines = {int(i): net.arc_line[by_order.arcs(np.array([i]))] for i in orders}
-        self.demand = net.demand_std_min()
-        self.tolerance = np.array([PIECE_TOLERANCE * o.sam_min for o in net.orders])
+    def __init__(self, *, space: SearchSpace, deadline_s: float, clock: Callable[[], float], shared: _Shared) -> None:
+        self.space, self.deadline_s, self.clock, self.shared = space, deadline_s, clock, shared
 
     def work(self, rng: np.random.Generator) -> None:
         shared = self.shared
@@ -145,8 +135,9 @@ class _Workers:
                     return
                 released = self._pick(rng)
                 if released is not None:
-                    sub = sub_network(self.cand, shared.state, released)
+                    sub = sub_network(self.space.cand, shared.state, released)
                     mine = [b for i in released.tolist() for b in shared.state.by_order.get(i, [])]
+                    old = std_min_of(mine)  # the released orders are held: nobody else moves them
                     shared.steps += 1
             if released is None:
                 if shared.done:
@@ -154,23 +145,21 @@ class _Workers:
                 time.sleep(WAIT_S)
                 continue
             try:
-                again = _solve(sub, min(DEFAULT_STEP_S, self.deadline_s - self.clock()))
+                again = resolve_sub(sub, min(DEFAULT_STEP_S, self.deadline_s - self.clock()), old, self.clock)
             except BaseException:
                 with shared.lock:
                     shared.held.difference_update(released.tolist())
                 raise
             with shared.lock:  # apply and let go of the orders in one step: nobody planned them meanwhile
                 shared.held.difference_update(released.tolist())
-                old = std_min_of(mine)
-                if again is not None and std_min_of(again) > old + PIECE_TOLERANCE and respects_minimums(sub, again):
+                if again is not None:
                     self._apply(released, mine, old, again)
 
     def _pick(self, rng: np.random.Generator) -> IntArray | None:
         """Under the lock: the next neighbourhood (held from now on), or None (wait, or ``done``)."""
         shared = self.shared
         while True:
-            got = shared.state.got
-            short = [int(i) for i in self.orders if got[i] < self.demand[i] - self.tolerance[i]]
+            short = self.space.short(shared.state)
             fresh = [i for i in short if i not in shared.tried and i not in shared.held]
             if fresh:
                 break
@@ -185,7 +174,7 @@ class _Workers:
             shared.improved_in_pass = False
         seed_order = int(rng.choice(fresh))
         shared.tried.add(seed_order)
-        near = competing_orders(self.net, seed_order, self.order_lines, 4 * shared.size, rng, self.by_line)
+        near = self.space.competing_orders(seed_order, 4 * shared.size, rng)
         released = np.array([i for i in near.tolist() if i not in shared.held][: shared.size], dtype=np.int64)
         shared.held.update(released.tolist())
         return released
@@ -193,7 +182,7 @@ class _Workers:
     def _apply(self, released: IntArray, mine: list[Booking], old: float, again: list[Booking]) -> None:
         """Under the lock: keep ``again`` for the released orders if it still fits beside the rest."""
         shared = self.shared
-        if not fits_beside(self.net.cap, shared.state.booked, mine, again):
+        if not fits_beside(self.space.net.cap, shared.state.booked, mine, again):
             shared.conflicts += 1
             shared.tried.discard(int(released[0]))  # its seed may try again in this pass, on today's capacity
             return
@@ -202,13 +191,4 @@ class _Workers:
         shared.gained += std_min_of(again) - old
         shared.improved_in_pass = True
         if shared.improved % RESYNC_EVERY == 0:
-            shared.state.booked = booked_per_line_day(shared.state.bookings(), self.net.cap.shape)
-
-
-def _solve(sub: Network, budget_s: float) -> list[Booking] | None:
-    """The released orders re-planned exactly on ``sub`` in whole pieces (None: no time left)."""
-    if budget_s <= 0:
-        return None
-    sol = solve(sub, SolveOptions(time_limit_s=budget_s, split_penalty_std_min=0.0, mip_rel_gap=SUB_MIP_GAP,
-                                  fix_above_binaries=10**9))
-    return to_bookings(sub, edd_minutes(sub, sol.x_std_min))
+            shared.state.booked = booked_per_line_day(shared.state.bookings(), self.space.net.cap.shape)
