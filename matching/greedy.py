@@ -9,13 +9,14 @@ non-splittable order only at one factory that can take all of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
 
 from seamline.matching.models import Order
 from seamline.matching.network import FloatArray, IntArray, Network, arcs_by_order
-from seamline.matching.schedule import PIECE_TOLERANCE, Booking, whole_pieces
+from seamline.matching.schedule import PIECE_TOLERANCE, Booking, bookings_of
 
 
 def edd_sequence(net: Network) -> list[int]:
@@ -52,13 +53,14 @@ def greedy_fill(
         arcs, lines, fits = arcs[ok], lines[ok], fits[ok]
         ranked = np.argsort(rank[arcs], kind="stable")
         arcs, lines, fits = arcs[ranked], lines[ranked], fits[ranked]
+        sam = order.sam_min
         for f, f_lines, minimum in _factories(net, order, arcs, lines, fits, used.get(i, set()), left):
             if left <= 0:
                 break
             if left < minimum:  # what is left of the order is below this new factory's minimum
                 continue
             for j in f_lines:
-                p = min(left, int(np.floor(cum_free[j, due] / order.sam_min + PIECE_TOLERANCE)))
+                p = min(left, math.floor(float(cum_free[j, due]) / sam + PIECE_TOLERANCE))
                 if p <= 0:
                     continue
                 out.extend(consume(free, i, j, due, p, order.sam_min))
@@ -89,8 +91,12 @@ def _factories(
         ok = is_used | (np.minimum(cap, left) >= np.maximum(min_pieces, 1))
     else:
         ok = ~is_used & (cap >= order.quantity) & (len(used) == 0)
-    for u in np.flatnonzero(ok)[np.argsort(first[ok], kind="stable")]:
-        yield int(uniq[u]), [int(j) for j in lines[inverse == u]], 0 if is_used[u] else int(min_pieces[u])
+    # each factory's lines in rank order: one stable sort by factory instead of a mask per factory
+    by_factory = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=uniq.size))]).tolist()
+    ranked_lines = lines[by_factory].tolist()
+    for u in np.flatnonzero(ok)[np.argsort(first[ok], kind="stable")].tolist():
+        yield int(uniq[u]), ranked_lines[starts[u] : starts[u + 1]], 0 if is_used[u] else int(min_pieces[u])
         if not order.splittable:
             return
 
@@ -99,7 +105,7 @@ def consume(free: FloatArray, i: int, j: int, due: int, pieces: int, sam_min: fl
     """Take ``pieces × SAM`` minutes from line ``j``'s earliest days ≤ ``due``; updates ``free``."""
     need = pieces * sam_min
     row = free[j, : due + 1].tolist()  # Python floats: ~10⁵ calls at 2 000 orders
-    taken = [0.0] * free.shape[1]
+    taken = [0.0] * len(row)
     for k, m in enumerate(row):
         take = min(need, m)
         if take > 0:
@@ -109,10 +115,4 @@ def consume(free: FloatArray, i: int, j: int, due: int, pieces: int, sam_min: fl
         if need <= PIECE_TOLERANCE * sam_min:
             break
     free[j, : due + 1] = row
-    minutes = np.array(taken, dtype=np.float64)
-    _, booked, completed = whole_pieces(minutes, sam_min=sam_min, max_pieces=pieces)
-    return [
-        Booking(order=i, line=j, day=k, pieces=completed[k], std_min=float(booked[k]))
-        for k in range(booked.size)
-        if booked[k] > 0 or completed[k] > 0
-    ]
+    return bookings_of(i, j, taken, sam_min=sam_min, max_pieces=pieces)[1]

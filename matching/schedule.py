@@ -69,21 +69,25 @@ def edd_minutes(net: Network, x_std_min: FloatArray) -> dict[tuple[int, int], Fl
 def whole_pieces(minutes: FloatArray, *, sam_min: float, max_pieces: int) -> tuple[int, FloatArray, list[int]]:
     """Round one (order, line)'s minutes per day to whole pieces.
 
-    Returns (pieces, booked std-min per day, pieces completed per day); see the module docstring.
-    Plain Python floats inside: called ~10⁵ times at 2 000 orders on 14-day rows, where numpy
-    scalar arithmetic cost seconds."""
-    per_day = minutes.tolist()
+    Returns (pieces, booked std-min per day, pieces completed per day); see the module docstring."""
+    pieces, booked, completed = whole_pieces_of(minutes.tolist(), sam_min=sam_min, max_pieces=max_pieces)
+    return pieces, np.array(booked, dtype=np.float64), completed
+
+
+def whole_pieces_of(per_day: list[float], *, sam_min: float, max_pieces: int) -> tuple[int, list[float], list[int]]:
+    """:func:`whole_pieces` on plain Python lists: called ~10⁵ times at 2 000 orders on 14-day
+    rows, where numpy scalar arithmetic cost seconds."""
     total = math.fsum(per_day)
     pieces = min(max_pieces, math.floor(total / sam_min + PIECE_TOLERANCE))
     keep = pieces * sam_min
-    booked_list: list[float] = []
+    booked: list[float] = []
     completed: list[int] = []
     done_min = 0.0
     before = 0
     last = len(per_day) - 1
     for k, m in enumerate(per_day):
         take = min(m, max(keep - done_min, 0.0))
-        booked_list.append(take)
+        booked.append(take)
         done_min += take
         if take > 0:
             last = k
@@ -92,7 +96,16 @@ def whole_pieces(minutes: FloatArray, *, sam_min: float, max_pieces: int) -> tup
         before = upto
     if before < pieces:  # round-off left the last piece a hair short: it completes on the last day used
         completed[last] += pieces - before
-    return pieces, np.array(booked_list, dtype=np.float64), completed
+    return pieces, booked, completed
+
+
+def bookings_of(order: int, line: int, per_day: list[float], *, sam_min: float, max_pieces: int
+                ) -> tuple[int, list[Booking]]:
+    """Whole pieces of one (order, line) from its minutes per day (:func:`whole_pieces_of`) and
+    its bookings: one per day with minutes booked or pieces completed."""
+    pieces, booked, completed = whole_pieces_of(per_day, sam_min=sam_min, max_pieces=max_pieces)
+    return pieces, [Booking(order=order, line=line, day=k, pieces=c, std_min=b)
+                    for k, (b, c) in enumerate(zip(booked, completed, strict=True)) if b > 0 or c > 0]
 
 
 def to_bookings(net: Network, per_arc_days: dict[tuple[int, int], FloatArray]) -> list[Booking]:
@@ -100,12 +113,9 @@ def to_bookings(net: Network, per_arc_days: dict[tuple[int, int], FloatArray]) -
     out: list[Booking] = []
     left = {i: o.quantity for i, o in enumerate(net.orders)}
     for (i, j), minutes in sorted(per_arc_days.items()):
-        order = net.orders[i]
-        pieces, booked, completed = whole_pieces(minutes, sam_min=order.sam_min, max_pieces=left[i])
+        pieces, booked = bookings_of(i, j, minutes.tolist(), sam_min=net.orders[i].sam_min, max_pieces=left[i])
         left[i] -= pieces
-        for k in range(booked.size):
-            if booked[k] > 0 or completed[k] > 0:
-                out.append(Booking(order=i, line=j, day=k, pieces=completed[k], std_min=float(booked[k])))
+        out.extend(booked)
     return out
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from seamline.matching.network import FloatArray, IntArray, Network, select_arcs
+from seamline.matching.network import FloatArray, IntArray, Network, select_arcs, stable_order
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day
 
 
@@ -31,8 +31,8 @@ class Index:
 
     @staticmethod
     def of(keys: IntArray, n: int) -> Index:
-        srt = np.argsort(keys, kind="stable")
-        return Index(srt.astype(np.int64), np.searchsorted(keys[srt], np.arange(n + 1)).astype(np.int64))
+        srt = stable_order(keys)
+        return Index(srt, np.searchsorted(keys[srt], np.arange(n + 1)).astype(np.int64))
 
     def arcs(self, keys: IntArray) -> IntArray:
         parts = [self.sorted_arcs[self.bounds[k] : self.bounds[k + 1]] for k in np.unique(keys)]
