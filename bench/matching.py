@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.matching [--sizes small,medium,large] [--seeds 7,11] [--time-limit 20] [--clock cpu|wall]
         [--search-deadline 27] [--time-budget 30] [--cluster-seconds 0] [--cluster-thread 0|1]
-        [--big-bound-time 0] [--big-bound-factories 24]
+        [--big-bound-time 0] [--big-bound-factories 24] [--search-threads 1] [--search-seed 0]
 
 Instances are seeded and realistic: product categories with their SAM ranges (5-60 std-min),
 orders of 500-20 000 pieces due 2-14 days ahead, lines of 10-200 operators × 480 min ×
@@ -277,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--search-threads", type=int, default=1,
                    help="neighbourhoods solved at once (matching.parallel_search; default 1; > 1 switches --clock "
                         "to wall)")
+    p.add_argument("--search-seed", type=int, default=0,
+                   help="seed of the search's random choices (default 0; the plans of one instance spread "
+                        "with it, so compare settings over several)")
     p.add_argument("--clock", choices=("cpu", "wall"), default=None,
                    help="what the planner's deadlines count (default: cpu, fair on a shared machine, without "
                         "the cluster thread; wall with it, as a CPU clock would count both threads)")
@@ -305,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                bound_time_s=args.bound_time,
                search_deadline_s=args.search_deadline if args.search_deadline > 0 else None,
                search=SearchOptions(cluster_s=args.cluster_seconds, cluster_thread=bool(args.cluster_thread),
-                                    cluster_after_s=args.cluster_after, threads=args.search_threads),
+                                    cluster_after_s=args.cluster_after, threads=args.search_threads,
+                                    seed=args.search_seed),
                time_budget_s=args.time_budget if args.time_budget > 0 else None,
                big=BigBound(time_s=args.big_bound_time, max_factories=args.big_bound_factories))
 

@@ -109,4 +109,4 @@ def _restricted(net: Network, cap: FloatArray, in_cluster: BoolArray) -> Network
 def _improve(net: Network, wide: Network, bookings: list[Booking], orders: IntArray, deadline_s: float,
              opts: SearchOptions, clock: Callable[[], float], stop: Callable[[], bool] | None = None) -> Search:
     return improve(net, bookings, orders, deadline_s=deadline_s, clock=clock, max_orders=opts.max_orders, wide=wide,
-                   factories_per_order=opts.factories_per_order, stop=stop)
+                   factories_per_order=opts.factories_per_order, stop=stop, seed=opts.seed)

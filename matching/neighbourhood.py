@@ -102,6 +102,7 @@ class SearchOptions:
     cluster_factories: int = CLUSTER_FACTORIES  # per released order, in the cluster thread's model
     cluster_after_s: float = 0.0  # seconds of search (planner's clock) before the cluster thread picks its orders
     threads: int = 1  # neighbourhoods solved at once (matching.parallel_search; > 1 wants a wall clock)
+    seed: int = 0  # the random choices' seed (which short order seeds a neighbourhood, which competitors join it)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -178,10 +178,11 @@ def _search(net: Network, wide: Network, placed: list[Booking], whole: BoolArray
     if opts.threads > 1:
         return improve_in_threads(mine, placed, orders, deadline_s=until_s, threads=opts.threads, clock=clock,
                                   max_orders=opts.max_orders, factories_per_order=opts.factories_per_order,
-                                  wide=select_arcs(wide, in_wide) if opts.factories_per_order > 0 else None).search
+                                  wide=select_arcs(wide, in_wide) if opts.factories_per_order > 0 else None,
+                                  seed=opts.seed).search
     return improve(mine, placed, orders, deadline_s=until_s, clock=clock, max_orders=opts.max_orders,
                    wide=select_arcs(wide, in_wide) if opts.factories_per_order > 0 else None,
-                   factories_per_order=opts.factories_per_order, cluster_s=opts.cluster_s)
+                   factories_per_order=opts.factories_per_order, cluster_s=opts.cluster_s, seed=opts.seed)
 
 
 def _keep_groups(net: Network, active: BoolArray) -> BoolArray:

@@ -155,3 +155,25 @@ def test_two_phase_search_runs_only_when_its_deadline_leaves_time() -> None:
     roomy = two_phase(net, solve_flow(net), clock=ticking(),
                       search_until_s=SearchDeadline(started_s=0.0, cap_s=1e9, budget_s=1e6))
     assert roomy.search is not None and roomy.search.steps > 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_search_seed_reaches_the_search(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import seamline.matching.twophase as twophase_module
+    from seamline.matching.neighbourhood import SearchOptions
+
+    inst = generate(Size("tiny", 40, 30), seed=3)
+    net = build_network(inst.orders, inst.lines, inst.book, PreferenceWeights())
+    seen: list[int] = []
+    real = twophase_module.improve if threads == 1 else twophase_module.improve_in_threads
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(int(kwargs["seed"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(twophase_module, "improve" if threads == 1 else "improve_in_threads", spy)
+    runs = [two_phase(net, solve_flow(net), search_until_s=1e12, clock=iter(range(0, 10**6, 1)).__next__,
+                      search=SearchOptions(seed=s, threads=threads, max_orders=3)) for s in (5, 5)]
+    assert seen == [5, 5]
+    if threads == 1:  # the same seed on the same clock: the same plan (two threads interleave as they may)
+        assert runs[0].bookings == runs[1].bookings
