@@ -13,6 +13,9 @@ EDD alone and the planner, each with its on-time std-min, gap to the bound, wall
 seconds, and the method that won (flow2, flow, flow+milp, milp, contention, greedy) with its
 status; exits 1 if the plan ever has fewer on-time minutes than greedy. The machine's load
 average is printed before and after (wall seconds on a shared machine are not the planner's).
+The planner's search runs in two threads where two CPUs are free (``--search-threads``), and its
+deadlines are then wall seconds: measure on a quiet machine, or pass ``--search-threads 1`` for
+CPU-second deadlines that a busy neighbour does not shorten.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from seamline.matching.bound import constrained_bound, milp_bound
 from seamline.matching.capacity import LineCapacity, LineKey
 from seamline.matching.greedy import greedy_fill
 from seamline.matching.models import FactoryProfile, Order, ProfileBook
-from seamline.matching.neighbourhood import CLUSTER_THREAD, SearchOptions
+from seamline.matching.neighbourhood import CLUSTER_THREAD, SearchOptions, default_search_threads
 from seamline.matching.network import build_network
 from seamline.matching.objective import DEFAULT_SPLIT_PENALTY_STD_MIN, PreferenceWeights
 from seamline.matching.planner import DEFAULT_SEARCH_DEADLINE_S, DEFAULT_TIME_BUDGET_S, MatchOptions, plan_orders
@@ -274,15 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cluster-thread", type=int, choices=(0, 1), default=int(CLUSTER_THREAD),
                    help="the cluster step in a second thread beside the search (matching.concurrent_search; "
                         f"default {int(CLUSTER_THREAD)})")
-    p.add_argument("--search-threads", type=int, default=1,
-                   help="neighbourhoods solved at once (matching.parallel_search; default 1; > 1 switches --clock "
-                        "to wall)")
+    p.add_argument("--search-threads", type=int, default=default_search_threads(),
+                   help="neighbourhoods solved at once (matching.parallel_search; default: the planner's, "
+                        f"{default_search_threads()} on this machine; > 1 switches --clock to wall)")
     p.add_argument("--search-seed", type=int, default=0,
                    help="seed of the search's random choices (default 0; the plans of one instance spread "
                         "with it, so compare settings over several)")
     p.add_argument("--clock", choices=("cpu", "wall"), default=None,
-                   help="what the planner's deadlines count (default: cpu, fair on a shared machine, without "
-                        "the cluster thread; wall with it, as a CPU clock would count both threads)")
+                   help="what the planner's deadlines count (default: wall with two search threads or the "
+                        "cluster thread, as a CPU clock would count both threads; cpu, fair on a shared machine, "
+                        "with --search-threads 1)")
     p.add_argument("--bound-time", type=float, default=60.0,
                    help="HiGHS seconds for the bound with the minimums kept, up to "
                         f"{MILP_BOUND_MAX_ARCS} arcs (0: skip; default 60)")

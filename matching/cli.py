@@ -38,6 +38,7 @@ from seamline.matching.bookings import PlanTooLargeError, plan_messages, render_
 from seamline.matching.capacity import LineCapacity, LineKey, from_messages, with_carbon
 from seamline.matching.grades import with_grades
 from seamline.matching.models import AllocationPlan, Order, ProfileBook
+from seamline.matching.neighbourhood import SearchOptions, default_search_threads
 from seamline.matching.objective import PreferenceWeights
 from seamline.matching.order_book import parse_orders, read_rows
 from seamline.matching.plan_record import RecordError, record_plan
@@ -75,6 +76,9 @@ def register(sub: Any) -> None:
     p.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET_S,
                    help="seconds the plan aims to take: the neighbourhood search stops early enough for the "
                         f"steps after it (default {DEFAULT_TIME_BUDGET_S:g}; 0: only its own deadline)")
+    p.add_argument("--search-threads", type=int, default=default_search_threads(),
+                   help="workers of the neighbourhood search at the cluster size (default: 2 where two CPUs are "
+                        f"free, else 1; here {default_search_threads()})")
     p.add_argument("--split-penalty", type=float, default=None, help="std-min per factory an order uses")
     p.add_argument("--today", type=date.fromisoformat, default=None, help="plan date (default: today)")
     p.add_argument("--carbon", type=_full_path, default=None,
@@ -98,7 +102,8 @@ def _full_path(text: str) -> Path:
 def match_options(args: argparse.Namespace, solve: SolveOptions) -> MatchOptions:
     """The planner's options from the command line."""
     return MatchOptions(solve=solve, weights=PreferenceWeights(prefer_grade_index_max=args.prefer_grades),
-                        time_budget_s=args.time_budget if args.time_budget > 0 else None)
+                        time_budget_s=args.time_budget if args.time_budget > 0 else None,
+                        search=SearchOptions(threads=args.search_threads))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--time-limit must be > 0, got {args.time_limit}")
     if args.time_budget < 0:
         raise UsageError(f"--time-budget must be >= 0, got {args.time_budget}")
+    if args.search_threads < 1:
+        raise UsageError(f"--search-threads must be >= 1, got {args.search_threads}")
     if args.publish and not args.broker:
         raise UsageError("--publish needs --broker")
     book = load_profiles(args.profiles)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from datetime import date, timedelta
 from pathlib import Path
@@ -140,3 +141,23 @@ def test_time_budget_reaches_the_planner_and_is_checked(tmp_path: Path, capsys: 
     assert budget("--time-budget", "0") is None
     assert main([*base, "--time-budget", "-1"]) == 2
     assert "--time-budget must be >= 0" in capsys.readouterr().err
+
+
+def test_search_threads_reach_the_planner_and_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,buyer,category,sam_min,quantity,due\nA,b,tshirt,10,120,2030-01-08\n")
+    base = ["match", "--orders", str(orders), "--capacity", str(capacity_file(tmp_path)), "--today", TODAY.isoformat()]
+
+    def threads(*extra: str) -> int:
+        return match_options(build_parser("match").parse_args([*base, *extra]), SolveOptions()).search.threads
+
+    assert threads("--search-threads", "1") == 1
+    assert threads("--search-threads", "3") == 3
+    # the default follows the CPUs this process may use: two where there are two, one on one
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert threads() == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert threads() == 1
+    assert main([*base, "--search-threads", "0"]) == 2
+    assert "--search-threads must be >= 1" in capsys.readouterr().err
