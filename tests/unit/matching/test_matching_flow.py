@@ -59,6 +59,31 @@ def test_flow_respects_due_days_through_the_line_day_chain() -> None:
     assert max_on_time_std_min(net) == 25.0
 
 
+def test_full_days_get_no_node_and_work_still_reaches_earlier_days() -> None:
+    # line l1: 0.04, 10, 0, 5 std-min over four days; line l2: 0, 0, 10, 10. A (due day 2, full on
+    # l1) reaches l1's day 1 and l2's day 2: 20 of its 30; B (due day 0) has an arc to l1 whose
+    # 0.04 std-min round down to no flow unit: 0; C (due day 3, 15 pieces) takes the days 3: 15.
+    # The plan's graph has a node only for the four line-days with a flow unit free.
+    days = tuple(D0 + timedelta(days=k) for k in range(4))
+    lines = [LineCapacity(key=LineKey(enterprise=f"f{n}", site="s", line="l"), categories=frozenset({"x"}),
+                          days=days, free_std_min=free)
+             for n, free in ((1, (0.04, 10.0, 0.0, 5.0)), (2, (0.0, 0.0, 10.0, 10.0)))]
+    orders = [
+        Order(order_id="A", buyer="b", category="x", sam_min=1.0, quantity=30, due=days[2]),
+        Order(order_id="B", buyer="b", category="x", sam_min=1.0, quantity=30, due=days[0]),
+        Order(order_id="C", buyer="b", category="x", sam_min=1.0, quantity=15, due=days[3]),
+    ]
+    net = build_network(orders, lines, ProfileBook(), PreferenceWeights())
+    flow = solve_flow(net)
+    got = {(net.orders[int(i)].order_id, int(j)): x
+           for i, j, x in zip(net.arc_order, net.arc_line, flow.x_std_min, strict=True)}
+    assert got[("A", 0)] == 10.0 and got[("A", 1)] == 10.0
+    assert got[("B", 0)] == 0.0 and ("B", 1) not in got
+    assert got[("C", 0)] == 5.0 and got[("C", 1)] == 10.0
+    assert flow.nodes == 2 + 3 + 4  # source, sink, three orders, four free line-days
+    assert max_on_time_std_min(net) == pytest.approx(35.1)  # the bound rounds B's 0.04 up to a tenth
+
+
 def test_bound_rounds_up_and_plan_rounds_down_to_tenths() -> None:
     line = LineCapacity(key=LineKey(enterprise="f", site="s", line="l"), categories=frozenset({"x"}),
                         days=(D0,), free_std_min=(10.05,))
