@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.matching [--sizes small,medium,large] [--seeds 7,11] [--time-limit 20] [--clock cpu|wall]
         [--search-deadline 27] [--time-budget 30] [--cluster-seconds 0] [--cluster-thread 0|1]
-        [--big-bound-time 0] [--big-bound-factories 24] [--search-threads 1] [--search-seed 0]
+        [--big-bound-time 0] [--big-bound-factories 24] [--search-threads N] [--search-seed 0]
 
 Instances are seeded and realistic: product categories with their SAM ranges (5-60 std-min),
 orders of 500-20 000 pieces due 2-14 days ahead, lines of 10-200 operators × 480 min ×

@@ -84,9 +84,9 @@ RESYNC_EVERY = 20
 CLUSTER_THREAD = False
 CLUSTER_TAIL_S = 2.0
 # Workers of the search (``matching.parallel_search``) where the machine has the CPUs for them.
-# Measured (large, seeds 7 / 11 / 13, five search seeds each on 11 and 13, three on 7, 2026-12-05,
-# quiet box, 30 s wall): gap to the max flow one thread 0.20-0.24 / 0.72-1.00 (mean 0.88) /
-# 0.44-0.56 % (mean 0.50); two threads 0.17-0.24 / 0.74-0.80 (mean 0.77) / 0.40-0.52 % (mean 0.45).
+# Measured (large, seeds 7 / 11 / 13, search seeds 0-4 on 11 and 13, 0-2 on 7, 2026-12-05, quiet
+# box, 30 s): gap to the max flow one thread 0.20-0.24 / 0.72-0.99 (mean 0.88) / 0.44-0.57 % (mean
+# 0.51); two threads 0.13-0.18 / 0.75-0.85 (mean 0.79) / 0.38-0.49 % (mean 0.45) (matching/README.md).
 MAX_SEARCH_THREADS = 2
 
 

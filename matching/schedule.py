@@ -66,17 +66,12 @@ def edd_minutes(net: Network, x_std_min: FloatArray) -> dict[tuple[int, int], Fl
     return out
 
 
-def whole_pieces(minutes: FloatArray, *, sam_min: float, max_pieces: int) -> tuple[int, FloatArray, list[int]]:
+def whole_pieces(per_day: list[float], *, sam_min: float, max_pieces: int) -> tuple[int, list[float], list[int]]:
     """Round one (order, line)'s minutes per day to whole pieces.
 
-    Returns (pieces, booked std-min per day, pieces completed per day); see the module docstring."""
-    pieces, booked, completed = whole_pieces_of(minutes.tolist(), sam_min=sam_min, max_pieces=max_pieces)
-    return pieces, np.array(booked, dtype=np.float64), completed
-
-
-def whole_pieces_of(per_day: list[float], *, sam_min: float, max_pieces: int) -> tuple[int, list[float], list[int]]:
-    """:func:`whole_pieces` on plain Python lists: called ~10⁵ times at 2 000 orders on 14-day
-    rows, where numpy scalar arithmetic cost seconds."""
+    Returns (pieces, booked std-min per day, pieces completed per day); see the module docstring.
+    Plain Python floats: called ~10⁵ times at 2 000 orders on 14-day rows, where numpy scalar
+    arithmetic cost seconds."""
     total = math.fsum(per_day)
     pieces = min(max_pieces, math.floor(total / sam_min + PIECE_TOLERANCE))
     keep = pieces * sam_min
@@ -101,9 +96,9 @@ def whole_pieces_of(per_day: list[float], *, sam_min: float, max_pieces: int) ->
 
 def bookings_of(order: int, line: int, per_day: list[float], *, sam_min: float, max_pieces: int
                 ) -> tuple[int, list[Booking]]:
-    """Whole pieces of one (order, line) from its minutes per day (:func:`whole_pieces_of`) and
+    """Whole pieces of one (order, line) from its minutes per day (:func:`whole_pieces`) and
     its bookings: one per day with minutes booked or pieces completed."""
-    pieces, booked, completed = whole_pieces_of(per_day, sam_min=sam_min, max_pieces=max_pieces)
+    pieces, booked, completed = whole_pieces(per_day, sam_min=sam_min, max_pieces=max_pieces)
     return pieces, [Booking(order=order, line=line, day=k, pieces=c, std_min=b)
                     for k, (b, c) in enumerate(zip(booked, completed, strict=True)) if b > 0 or c > 0]
 

@@ -43,10 +43,10 @@ def test_consume_books_the_whole_pieces_of_the_minutes_it_takes(
     assert (taken >= 0).all() and (taken[due + 1 :] == 0).all()
     assert sum(b.pieces for b in out) == pieces
     # the same rounding as every other path: whole_pieces of the minutes taken per day
-    got, booked, completed = whole_pieces(taken, sam_min=sam, max_pieces=pieces)
+    got, booked, completed = whole_pieces(taken.tolist(), sam_min=sam, max_pieces=pieces)
     assert got == pieces
-    expected = [Booking(order=3, line=0, day=k, pieces=completed[k], std_min=float(booked[k]))
-                for k in range(booked.size) if booked[k] > 0 or completed[k] > 0]
+    expected = [Booking(order=3, line=0, day=k, pieces=c, std_min=b)
+                for k, (b, c) in enumerate(zip(booked, completed, strict=True)) if b > 0 or c > 0]
     # (free before - free after) differs from the minutes taken by a subtraction's round-off
     assert [(b.order, b.line, b.day, b.pieces) for b in out] == [(b.order, b.line, b.day, b.pieces) for b in expected]
     assert [b.std_min for b in out] == pytest.approx([b.std_min for b in expected], rel=1e-12, abs=1e-9)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import numpy as np
-
 from seamline.matching.bookings import booked_minutes
 from seamline.matching.capacity import LineCapacity, LineKey
 from seamline.matching.models import FactoryProfile, Order, ProfileBook, UnallocatedReason
@@ -111,12 +109,12 @@ def test_non_splittable_goes_whole_to_one_factory_or_not_at_all() -> None:
 def test_whole_pieces_rounding_never_exceeds_booked_minutes() -> None:
     # 20 + 20 minutes of a 7-minute garment: 5 whole pieces = 35 min; 5 minutes are released
     # from the last day. Completions: 2 by end of day 0 (14 <= 20), 3 more on day 1.
-    pieces, booked, completed = whole_pieces(np.array([20.0, 20.0]), sam_min=7.0, max_pieces=100)
+    pieces, booked, completed = whole_pieces([20.0, 20.0], sam_min=7.0, max_pieces=100)
     assert pieces == 5
-    assert booked.tolist() == [20.0, 15.0]
+    assert booked == [20.0, 15.0]
     assert completed == [2, 3]
-    capped, booked2, completed2 = whole_pieces(np.array([20.0, 20.0]), sam_min=7.0, max_pieces=3)
-    assert (capped, booked2.tolist(), completed2) == (3, [20.0, 1.0], [2, 1])
+    capped, booked2, completed2 = whole_pieces([20.0, 20.0], sam_min=7.0, max_pieces=3)
+    assert (capped, booked2, completed2) == (3, [20.0, 1.0], [2, 1])
 
 
 def test_plan_rounding_keeps_each_day_within_capacity() -> None:
