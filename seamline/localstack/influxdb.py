@@ -23,13 +23,17 @@ class InfluxdProcess(ServerProcess):
     name = "influxd"
 
     def __init__(self, *, workdir: Path, port: int | None = None, auth: bool = False, host: str = "127.0.0.1",
-                 access_log: bool = False, continuous_queries: bool = False) -> None:
+                 access_log: bool = False, continuous_queries: bool = False,
+                 max_series_per_database: int | None = None) -> None:
         super().__init__(workdir=workdir, port=port or free_port())
         self.host = host
         # the HTTP access log (client address and time of every request), for tests that check who wrote
         self.access_log = access_log
         # off by default: a test's data must not change behind its back; rollup tests and benches turn it on
         self.continuous_queries = continuous_queries
+        # None: the server's default (1 000 000), which one hour of the whole cluster's raw and KPI
+        # series exceeds on one node; 0: no limit
+        self.max_series_per_database = max_series_per_database
         self.rpc_port = free_port()
         self.auth = auth
         self.conf_path = self.workdir / "influxdb.conf"
@@ -52,7 +56,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   wal-dir = "{d}/wal"
   query-log-enabled = false
   trace-logging-enabled = false
-
+{self._series_limit()}
 [coordinator]
   query-timeout = "60s"
 
@@ -76,6 +80,11 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   enabled = {'true' if self.continuous_queries else 'false'}
   run-interval = "1s"
 """
+
+    def _series_limit(self) -> str:
+        if self.max_series_per_database is None:
+            return ""
+        return f"  max-series-per-database = {self.max_series_per_database}\n"
 
     def argv(self) -> list[str]:
         self.conf_path.write_text(self.config_text())
