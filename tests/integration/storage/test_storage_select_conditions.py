@@ -5,11 +5,14 @@ must be what the conditions say, for the enterprises asked only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 
 from seamline.contracts.assets import AssetKind
 from seamline.localstack import InfluxdProcess
-from seamline.storage.query import AggregateFn, CountingClient, FieldEquals, Select, SeriesIs
+from seamline.storage.query import AggregateFn, CountingClient, FieldEquals, Select, Series, SeriesIs
 from seamline.storage.query_client import InfluxQLClient
 from seamline.storage.schema import ASSET_IDENTITY, MACHINE_STATE, Field, Tag, telemetry
 from seamline.storage.writer_v1 import InfluxV1Writer
@@ -43,13 +46,13 @@ def counting(influxd: InfluxdProcess, influx_db: str) -> CountingClient:
     return CountingClient(InfluxQLClient(url=influxd.url), database=influx_db)
 
 
-def _sel(**kw: object) -> Select:
-    args: dict[str, object] = {"measurement": SEWING, "fields": (), "rp": "autogen", "enterprises": ("e1", "e2"),
-                               "group_by": ASSET_IDENTITY, "start_ms": T0, "end_ms": T0 + 6 * MIN}
-    return Select(**{**args, **kw})  # type: ignore[arg-type]
+def _sel(**kw: Any) -> Select:
+    args: dict[str, Any] = {"measurement": SEWING, "fields": (), "rp": "autogen", "enterprises": ("e1", "e2"),
+                            "group_by": ASSET_IDENTITY, "start_ms": T0, "end_ms": T0 + 6 * MIN}
+    return Select(**{**args, **kw})
 
 
-def _by_asset(series: list) -> dict[tuple[str, str], list[dict[str, object]]]:  # type: ignore[type-arg]
+def _by_asset(series: Sequence[Series]) -> dict[tuple[str, str], list[dict[str, object]]]:
     return {(s.tags[Tag.ENTERPRISE], s.tags[Tag.ASSET]): [dict(r) for r in s.rows] for s in series}
 
 
