@@ -19,7 +19,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,6 +91,9 @@ def test_replica_cut_off_from_postgres_stops_writing_at_its_local_deadline_and_t
     (tmp_path / "master.yaml").write_text(yaml.safe_dump(raw))
     md = parse_master_data(raw)
     start, end = sim_range()
+    # two more hours (06:00-10:00): enough windows that r2 is still computing when its local
+    # deadline passes (~4 s after the cut), however fast the host and the queries are
+    start -= timedelta(hours=2)
     load_telemetry(influx.url, "ha", md, start, end)
     dsn = pg.create_database("ha").replace("127.0.0.1", net.server_ip)
     h1, h2 = net.host(1), net.host(2)
@@ -142,7 +145,8 @@ def test_replica_cut_off_from_postgres_stops_writing_at_its_local_deadline_and_t
     assert "local deadline passed" in r2_log and re.search(r"windows of \S+ stopped: ", r2_log)
     # r1 took every shard of r2 over, each with a higher token; no window skipped, all identical
     assert set(taken) == set(r2_shards) and all(t.holder == "r1" and t.token > r2_shards[n] for n, t in taken.items())
-    assert all(w.status == "done" for w in windows) and len(windows) == len({w.shard for w in windows}) * 26
+    # four hours per zone and shard: 48 five-minute and 4 hourly windows, each computed
+    assert all(w.status == "done" for w in windows) and len(windows) == len({w.shard for w in windows}) * 52
     assert [r for r in runs if (r.digest, r.points) != ref[(r.shard, r.scope, r.label, r.start)]] == []
     assert kpi_point_count(influx.url, "ha", start, end) == sum(n for _, n in ref.values())
     # healed: r2's shards came back with higher tokens again, and nothing was computed twice for it
