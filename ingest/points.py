@@ -19,6 +19,7 @@ from seamline.contracts.messages import BirthMessage, GatewayStatusMessage, Qual
 from seamline.contracts.topic import Topic
 from seamline.ingest.gaps import AssetKey, Gap, GapTracker
 from seamline.ingest.validate import Message
+from seamline.storage import sewing_sums
 from seamline.storage.line_protocol import (
     encode_line,
     escape_field_key,
@@ -77,13 +78,15 @@ def newest_ts_ms(message: Message) -> int | None:
 
 
 def data_lines(topic: Topic, kind: AssetKind, samples: Sequence[Sample[Any]]) -> list[str]:
-    """One point per sample: measurement = asset kind, fields = metrics + seq + quality.
+    """One point per sample: measurement = asset kind, fields = metrics (+ a sewing aggregate's
+    derived sums fields, :mod:`seamline.storage.sewing_sums`) + seq + quality.
 
     Same bytes as ``encode_line`` (a unit test holds them equal) but the measurement-and-tags
     prefix is escaped once per message and field keys once per kind: about 3x faster for
     multi-sample messages. Float values are finite (the contract forbids NaN/inf)."""
     ints = _int_metrics(kind)
     keys = _field_keys(kind)
+    derives = kind is AssetKind.SEWING_MACHINE
     prefix = _series_prefix(_TELEMETRY[kind], topic.enterprise, topic.site, topic.area, topic.asset)
     out: list[str] = []
     for sample in samples:
@@ -102,6 +105,9 @@ def data_lines(topic: Topic, kind: AssetKind, samples: Sequence[Sample[Any]]) ->
                 parts.append(f"{keys[name]}={int(value)}i")
             else:
                 parts.append(f"{keys[name]}={float(value)!r}")
+        if derives:
+            for name, value in sewing_sums.derived_fields(values, good=sample.quality is Quality.GOOD).items():
+                parts.append(f"{name}={value}i" if isinstance(value, int) else f"{name}={float(value)!r}")
         parts.append(f"{_SEQ}={int(sample.seq)}i")
         parts.append(_QUALITY_FIELDS[sample.quality])
         out.append(f"{prefix} {','.join(parts)} {int(sample.ts_ms)}")

@@ -34,6 +34,7 @@ from seamline.rules.kpi.state_time import StateEvent, down_by_reason_s
 from seamline.rules.machine_kpi import MachineWindow
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
+from seamline.storage.sewing_sums import DOWN, EXACT, key_base
 
 Range = tuple[int, int]  # [start, end) UTC ms
 
@@ -59,30 +60,25 @@ _W, _S, _B, _H, _E, _T = Part.WINDOW, Part.SPAN, Part.BEFORE, Part.HEAD, Part.EN
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpanSums:
     """Sums over one machine's aggregates whose period starts in one range (rows with ``period_s``);
-    each is read only for the parts of a plan its metadata names (absent: 0)."""
+    each is read only for the parts of a plan its metadata names (absent: 0). ``count``,
+    ``key_min`` and ``key_max`` are the ``COUNT``, ``MIN`` and ``MAX`` of the ``sums_key`` ingest
+    writes on every aggregate (:mod:`seamline.storage.sewing_sums`); ``unavailable_s`` and
+    ``stops_s`` its sums of the event timeline's down + off and stop + late stop seconds."""
 
     count: int = _sum(_W | _B | _T, 0)
-    split_count: int = _sum(_B | _T, 0)  # of them with the event split (``stop_threshold_s`` present)
-    not_good: int = 0  # stale or historical, from a period before the window to the threshold after it
-    period_max_s: float = _sum(_W | _B)
+    key_min: int = _sum(_W | _T, 0)
+    key_max: int = _sum(_W | _B, 0)
     run_s: float = _sum(_W | _S)
     idle_s: float = _sum(_W)
     off_s: float = _sum(_W)
     down_s: float = _sum(_W)
     pieces: int = _sum(_W, 0)
     rejects: int = _sum(_W, 0)
-    pieces_unobserved: int = _sum(_W, 0)
-    unobserved_s: float = _sum(_W)
-    state_known_s: float = _sum(_W)
-    event_down_s: float = _sum(_W | _S)
-    event_off_s: float = _sum(_W | _S)
-    stop_s: float = _sum(_W | _S)
-    stop_late_s: float = _sum(_W | _S | _H | _T)
-    idle_open_s: float = _sum(_B | _E)
-    idle_reason_s: float = _sum(_W)
     breakdowns: int = _sum(_W, 0)
-    threshold_sum_s: float = _sum(_W)
-    threshold_max_s: float = _sum(_W)
+    unavailable_s: float = _sum(_S)
+    stops_s: float = _sum(_S)
+    stop_late_s: float = _sum(_H | _T)
+    idle_open_s: float = _sum(_B | _E)
 
 
 def sums_for(parts: Part) -> frozenset[str]:
@@ -130,25 +126,22 @@ class SumPlan:
         return list(self.needs())
 
 
-def _whole(s: SpanSums, rng: Range, period_ms: int, threshold_s: float) -> str | None:
-    """Why the window's sums ``s`` do not stand for every period of it with the split.
+def _whole(s: SpanSums, rng: Range, period_ms: int, base: int) -> str | None:
+    """Why the window's sums ``s`` do not stand for every period of it.
 
-    Four aggregates where the obvious checks take six (InfluxDB's cost goes by aggregate): with
-    ``count`` periods of at most ``P`` (the max) whose known seconds (each at most its period, as
-    the edge computes them) add up to ``count·P``, every period is ``P`` long; thresholds of at most
-    ``T`` adding up to ``count·T`` mean every period has the split, at ``T``."""
+    Three aggregates of ``sums_key`` where the checks took eight and a statement of their own: as
+    many keyed periods as the range holds periods, every key's base ``base`` (this period length and
+    threshold, the split, good quality) and every one exact (:mod:`seamline.storage.sewing_sums`)."""
     if s.count * period_ms != rng[1] - rng[0]:
         return "not every period observed"
-    if round(s.period_max_s * 1000) != period_ms:
-        return "periods of another length"
-    expected = s.count * threshold_s
-    if s.threshold_max_s != threshold_s or abs(s.threshold_sum_s - expected) > 1e-9 * expected:
-        return "aggregates without the split at this threshold"
-    if s.not_good:
-        return "stale or replayed aggregates"
-    if abs(s.state_known_s - (rng[1] - rng[0]) / 1000) > 1e-6:
-        return "no state event known for part of it"
+    if s.key_min // 4 != base or s.key_max // 4 != base:
+        return "aggregates of another period or threshold, without the split, stale or replayed"
+    if not s.key_min & EXACT:
+        return NOT_EXACT
     return None
+
+
+NOT_EXACT = "a period the sums do not stand for (an idle period with a reason, part of its state unknown, a data gap)"
 
 
 BREAKDOWN = "a breakdown (its reasons are in the events)"
@@ -157,24 +150,23 @@ BREAKDOWN = "a breakdown (its reasons are in the events)"
 def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, *, reasons: bool) -> str | None:
     if not plan.aligned:
         return "boundaries not on whole periods"
+    base = key_base(plan.period_ms, plan.threshold_ms)
+    if base == 0:
+        return "a period or threshold outside the sums key's range"
     w = sums.get(plan.window, SpanSums())
-    why = _whole(w, plan.window, plan.period_ms, threshold_s)
+    why = _whole(w, plan.window, plan.period_ms, base)
     if why:
         return why
-    if (w.event_down_s > 0 or w.breakdowns) and not reasons:
+    if w.key_max & DOWN and not reasons:
         return BREAKDOWN
-    if w.idle_reason_s > 0:
-        return "an idle period with a reason"
-    if w.pieces_unobserved or w.unobserved_s > 0:
-        return "pieces counted across a data gap"
     for a, _ in plan.planned:
         before = sums.get((a - plan.period_ms, a), SpanSums())
-        if (before.count, before.split_count, round(before.period_max_s * 1000)) != (1, 1, plan.period_ms):
+        if before.count != 1 or before.key_max // 4 != base:
             return "the period before a planned span missing or without the split"
     for _, b in plan.planned:
         after = sums.get((b, b + plan.threshold_ms), SpanSums())
-        if after.split_count != after.count or after.not_good:
-            return "aggregates after a planned span without the split"
+        if after.count and after.key_min <= 0:
+            return "aggregates after a planned span without the split, stale or replayed"
     return None
 
 
@@ -182,7 +174,7 @@ def span_stop_s(plan: SumPlan, sums: Mapping[Range, SpanSums], span: Range) -> f
     """Stop seconds in ``span`` (a planned range of ``plan``), see the module docstring."""
     a, b = span
     s = sums[span]
-    stop = s.stop_s + s.stop_late_s
+    stop = s.stops_s
     head = sums.get((a, min(b, a + plan.threshold_ms)), SpanSums())
     if head.stop_late_s > 0:
         stop -= sums[(a - plan.period_ms, a)].idle_open_s
@@ -210,7 +202,7 @@ def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Wind
         planned_s += length_s
         run_planned += s.run_s
         stop += span_stop
-        operating += max(0.0, length_s - s.event_down_s - s.event_off_s - span_stop)
+        operating += max(0.0, length_s - s.unavailable_s - span_stop)
     return MachineTotals(
         window_s=window.duration_s, observed_s=window.duration_s, planned_s=planned_s,
         planned_observed_s=planned_s, run_s=w.run_s, idle_s=w.idle_s, off_s=w.off_s, down_s=w.down_s,

@@ -13,6 +13,8 @@ Layout (retention policy ``raw``, kept ``90d`` by default):
   ``enterprise, site, area, asset`` from the topic, fields = the kind's metrics in
   :mod:`seamline.contracts.assets` (float metrics always floats, int metrics ``i``) + ``seq``
   (int) + ``quality`` (string; a field, so a replay with another quality overwrites the point);
+  a sewing machine's aggregates also carry what ingest derives for the KPI job's sums
+  (``sums_key``, ``unavailable_s``, ``stops_s``: :mod:`seamline.storage.sewing_sums`);
 * ``machine_state`` (state changes), ``gateway_status`` (online/offline, Last Will),
   ``gateway_birth`` and ``asset_info`` (what a gateway serves), ``seq_gap`` (ingest's per-worker
   sequence gaps), ``seamline_ingest`` (ingest self-metrics).
@@ -37,6 +39,7 @@ from functools import cache
 from typing import Final, NewType
 
 from seamline.contracts.assets import AssetKind, metric_specs
+from seamline.storage import sewing_sums
 
 __all__ = [
     "ALERT_STATE",
@@ -211,10 +214,16 @@ def _raw(name: str, tags: tuple[TagName, ...], *fields: str, families: tuple[str
 
 @cache
 def telemetry(kind: AssetKind) -> Measurement:
-    """The measurement of ``kind``'s samples: named after the kind, fields = its contract metrics."""
+    """The measurement of ``kind``'s samples: named after the kind, fields = its contract metrics
+    (+ what ingest derives from them, :data:`DERIVED`)."""
     kind = AssetKind(kind)
     return Measurement(kind.value, Retention.RAW, ASSET_IDENTITY,
-                       frozenset((*metric_specs(kind), Field.SEQ, Field.QUALITY)))
+                       frozenset((*metric_specs(kind), *DERIVED.get(kind, ()), Field.SEQ, Field.QUALITY)))
+
+
+# Fields ingest adds to a kind's samples (seamline.storage.sewing_sums): the sewing aggregates'
+# sums key and combined span sums, for the rules' aggregate path.
+DERIVED: Mapping[AssetKind, tuple[str, ...]] = {AssetKind.SEWING_MACHINE: sewing_sums.DERIVED_FIELDS}
 
 
 MACHINE_STATE = _raw("machine_state", ASSET_IDENTITY, Field.STATE, Field.REASON, Field.PREVIOUS,

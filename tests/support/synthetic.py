@@ -28,6 +28,7 @@ from seamline.firmware_stubs.sewing.machine import MachineProfile, TruthSegment,
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.firmware_stubs.sewing.truth import MachineTruth, state_runs
 from seamline.storage.line_protocol import encode_line
+from seamline.storage.sewing_sums import derived_fields
 
 # edge_agent.state.Thresholds defaults (ms): the edge's state-change debounce.
 EDGE_IDLE_AFTER_MS = 3_000
@@ -131,6 +132,7 @@ def aggregate_lines(truth: MachineTruth, tags: dict[str, str], start_ms: int, en
             fields["unobserved_s"] = (ts - skip[0]) / 1000
         if split is not None:
             fields.update(split.metrics(ts, ts + period_ms))
+        fields.update(derived_fields(fields, good=quality == "good"))  # as ingest stores them
         out.append(encode_line("sewing_machine", tags, fields, ts))
     return out
 

@@ -16,6 +16,7 @@ from seamline.contracts.topic import MessageKind, Topic
 from seamline.ingest.gaps import GapTracker
 from seamline.ingest.points import data_lines, message_lines
 from seamline.storage.line_protocol import encode_line
+from seamline.storage.sewing_sums import derived_fields
 
 TS = 1_764_000_000_000
 TAGS = "area=line1,asset=m1,enterprise=acme,site=s1"
@@ -71,6 +72,7 @@ def test_fast_path_is_byte_equal_to_encode_line(kind: str, metrics: dict[str, ob
         k: (int(v) if specs[k].type == "int" else float(v))  # type: ignore[call-overload]
         for k, v in sorted(metrics.items())
     }
+    fields.update(derived_fields(metrics, good=True) if kind == "sewing_machine" else {})
     fields["seq"] = 9
     fields["quality"] = "good"
     tags = {"enterprise": "acme", "site": "s1", "area": "a b,c", "asset": "x=y"}

@@ -11,11 +11,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from seamline.contracts.assets import AssetKind, metric_specs
-from seamline.contracts.messages import TS_MAX_MS, TS_MIN_MS, parse_data
+from seamline.contracts.messages import TS_MAX_MS, TS_MIN_MS, Quality, parse_data
 from seamline.contracts.topic import MessageKind, Topic, TopicError
 from seamline.ingest.points import data_lines
 from seamline.ingest.validate import Accepted, TimeWindow, validate
 from seamline.storage.line_protocol import encode_line
+from seamline.storage.sewing_sums import derived_fields
 
 KINDS = sorted(AssetKind, key=lambda k: k.value)
 # spaces, commas, '=' and backslashes exercise escaping and the unrepresentable-name refusals
@@ -53,6 +54,8 @@ def slow_lines(topic: Topic, kind: AssetKind, samples: list[Any]) -> list[str]:
             value = getattr(s.metrics, name)
             if value is not None:
                 fields[name] = int(value) if specs[name].type == "int" else float(value)
+        if kind is AssetKind.SEWING_MACHINE:
+            fields.update(derived_fields(dict(fields), good=s.quality is Quality.GOOD))
         fields["seq"] = s.seq
         fields["quality"] = s.quality.value
         out.append(encode_line(kind.value, tags, fields, s.ts_ms))

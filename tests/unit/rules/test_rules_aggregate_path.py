@@ -14,7 +14,7 @@ it refuses, it names why.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -23,12 +23,21 @@ from hypothesis import strategies as st
 
 from seamline.contracts.messages import MachineState
 from seamline.edge_agent.stop_split import EventTimeline
-from seamline.rules.aggregate_kpi import BREAKDOWN, Range, SpanSums, SumPlan, aggregate_totals, window_down_reasons
+from seamline.rules.aggregate_kpi import (
+    BREAKDOWN,
+    NOT_EXACT,
+    Range,
+    SpanSums,
+    SumPlan,
+    aggregate_totals,
+    window_down_reasons,
+)
 from seamline.rules.kpi.sewing import Aggregate, MachineTotals
 from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.machine_kpi import aggregate_observed, machine_totals
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
+from seamline.storage.sewing_sums import SUMS_KEY, derived_fields
 
 T0_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
 W = Window.from_epoch_s(T0_MS / 1000, T0_MS / 1000 + 3600)
@@ -107,16 +116,15 @@ def edge_aggregates(changes: list[tuple[int, MachineState, str]], threshold_s: f
 
 
 def sums_of(rows: list[dict[str, Any]], rng: Range, names: frozenset[str]) -> SpanSums:
-    """What the InfluxQL aggregates return for ``rng`` (rows starting in it; every row here is an aggregate):
-    only the sums the plan asks for (rules.aggregate_source), the rest left at 0."""
-    r = [x for x in rows if rng[0] <= x["ts_ms"] < rng[1]]
+    """What the InfluxQL aggregates return for ``rng`` (rows starting in it; every row here is an
+    aggregate, stored as ingest stores it: with the fields of seamline.storage.sewing_sums): only
+    the sums the plan asks for (rules.aggregate_source), the rest left at 0."""
+    r = [{**x, **derived_fields(x, good=x.get("quality", "good") == "good")}
+         for x in rows if rng[0] <= x["ts_ms"] < rng[1]]
     if not r:
         return SpanSums()
-    values: dict[str, Any] = {
-        "count": len(r), "split_count": sum(1 for x in r if "stop_threshold_s" in x),
-        "period_max_s": max(x["period_s"] for x in r),
-        "threshold_sum_s": sum(x.get("stop_threshold_s", 0.0) for x in r),
-        "threshold_max_s": max(x.get("stop_threshold_s", 0.0) for x in r)}
+    keys = [x[SUMS_KEY] for x in r]
+    values: dict[str, Any] = {"count": len(keys), "key_min": min(keys), "key_max": max(keys)}
     for name in names - set(values):
         values[name] = sum(x.get(name, 0) for x in r)
     return SpanSums(**{k: v for k, v in values.items() if k in names})
@@ -164,8 +172,9 @@ def test_aggregate_path_equals_the_event_scan(changes: list[tuple[int, MachineSt
         fast = aggregate_totals(plan, all_sums(rows, plan), W, stop_threshold_s=threshold_s,
                                 down_reasons=window_down_reasons(down_events(changes), W))
     ref = reference(rows, changes, plan_spans, threshold_s)
-    if isinstance(fast, str):  # refused: only for what the sums cannot say
-        assert fast == "an idle period with a reason", fast
+    if isinstance(fast, str):  # refused: only for what the sums cannot say, an idle period with a reason
+        assert fast == NOT_EXACT, fast
+        assert any(x["idle_reason_s"] > 0 for x in rows if T0_MS <= x["ts_ms"] < T0_MS + 3600_000)
         return
     assert_same(fast, ref)
 
@@ -218,14 +227,36 @@ def test_the_steady_hour_is_taken_from_the_sums() -> None:
 
 def test_refuses_a_short_period_even_when_the_count_and_the_longest_period_fit() -> None:
     """A period cut to 30 s (an edge restart) and another aggregate in the hour: 60 aggregates,
-    the longest 60 s, but the known seconds (each at most its period) fall short of the hour."""
+    the longest 60 s, but two keys say a 30 s period."""
     rows = _steady_rows()
     cut = next(r for r in rows if r["ts_ms"] == T0_MS + 600_000)
     cut.update(period_s=30.0, state_known_s=30.0, run_s=30.0)
     rows.append({**cut, "ts_ms": T0_MS + 630_000})
     rows = [r for r in rows if r["ts_ms"] != T0_MS + 1_200_000]
     fast = aggregate_totals(_hour_plan(), all_sums(rows, _hour_plan()), W, stop_threshold_s=300.0)
-    assert fast == "no state event known for part of it"
+    assert fast == "aggregates of another period or threshold, without the split, stale or replayed"
+
+
+@pytest.mark.parametrize(("at_ms", "why"), [
+    (T0_MS + 600_000, "aggregates of another period or threshold, without the split, stale or replayed"),
+    (T0_MS - P_MS, "the period before a planned span missing or without the split"),
+    (T0_MS + 3600_000 + P_MS, "aggregates after a planned span without the split, stale or replayed")],
+    ids=["window", "before", "after"])
+@pytest.mark.parametrize("quality", ["stale", "historical"])
+def test_refuses_stale_or_replayed_aggregates_where_the_plan_reads_them(at_ms: int, why: str, quality: str) -> None:
+    rows = _steady_rows()
+    next(r for r in rows if r["ts_ms"] == at_ms)["quality"] = quality
+    assert isinstance(aggregate_totals(_hour_plan(), all_sums(_steady_rows(), _hour_plan()), W,
+                                       stop_threshold_s=300.0), MachineTotals)
+    assert aggregate_totals(_hour_plan(), all_sums(rows, _hour_plan()), W, stop_threshold_s=300.0) == why
+
+
+def test_refuses_a_window_of_aggregates_stored_without_the_sums_key() -> None:
+    """Aggregates written before ingest derived the key: no keyed period is counted."""
+    plan = _hour_plan()
+    sums = all_sums(_steady_rows(), plan)
+    sums = {rng: replace(s, count=0, key_min=0, key_max=0) for rng, s in sums.items()}
+    assert aggregate_totals(plan, sums, W, stop_threshold_s=300.0) == "not every period observed"
 
 
 @pytest.mark.parametrize("change", [{"stop_threshold_s": 240.0}, {"stop_threshold_s": 360.0}, {"drop": True}],
@@ -238,4 +269,4 @@ def test_refuses_a_period_split_at_another_threshold_or_without_it(change: dict[
     else:
         odd.update(change)
     fast = aggregate_totals(_hour_plan(), all_sums(rows, _hour_plan()), W, stop_threshold_s=300.0)
-    assert fast == "aggregates without the split at this threshold"
+    assert fast == "aggregates of another period or threshold, without the split, stale or replayed"
