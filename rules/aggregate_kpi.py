@@ -34,7 +34,19 @@ from seamline.rules.kpi.state_time import StateEvent, down_by_reason_s
 from seamline.rules.machine_kpi import MachineWindow
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
-from seamline.storage.sewing_sums import DOWN, EXACT, key_base
+from seamline.storage.sewing_sums import (
+    COUNTS,
+    DOWN,
+    EXACT,
+    MAX_WINDOW_MS,
+    OFF_DOWN_MS,
+    PACKED,
+    RUN_IDLE_MS,
+    UNAVAILABLE_STOPS_MS,
+    WIDTH,
+    key_base,
+    unpack,
+)
 
 Range = tuple[int, int]  # [start, end) UTC ms
 
@@ -62,23 +74,57 @@ class SpanSums:
     """Sums over one machine's aggregates whose period starts in one range (rows with ``period_s``);
     each is read only for the parts of a plan its metadata names (absent: 0). ``count``,
     ``key_min`` and ``key_max`` are the ``COUNT``, ``MIN`` and ``MAX`` of the ``sums_key`` ingest
-    writes on every aggregate (:mod:`seamline.storage.sewing_sums`); ``unavailable_s`` and
-    ``stops_s`` its sums of the event timeline's down + off and stop + late stop seconds."""
+    writes on every aggregate; the packed fields are sums of several figures each
+    (:mod:`seamline.storage.sewing_sums`; the properties unpack them)."""
 
     count: int = _sum(_W | _B | _T, 0)
     key_min: int = _sum(_W | _T, 0)
     key_max: int = _sum(_W | _B, 0)
-    run_s: float = _sum(_W | _S)
-    idle_s: float = _sum(_W)
-    off_s: float = _sum(_W)
-    down_s: float = _sum(_W)
-    pieces: int = _sum(_W, 0)
-    rejects: int = _sum(_W, 0)
-    breakdowns: int = _sum(_W, 0)
-    unavailable_s: float = _sum(_S)
-    stops_s: float = _sum(_S)
+    run_idle_ms: int = _sum(_W | _S, 0)
+    off_down_ms: int = _sum(_W, 0)
+    counts: int = _sum(_W, 0)
+    unavailable_stops_ms: int = _sum(_S, 0)
     stop_late_s: float = _sum(_H | _T)
     idle_open_s: float = _sum(_B | _E)
+
+    def _parts(self, name: str) -> tuple[int, ...]:
+        return unpack(getattr(self, name), len(PACKED[name]), WIDTH[name])
+
+    @property
+    def run_s(self) -> float:
+        return self._parts(RUN_IDLE_MS)[0] / 1000
+
+    @property
+    def idle_s(self) -> float:
+        return self._parts(RUN_IDLE_MS)[1] / 1000
+
+    @property
+    def off_s(self) -> float:
+        return self._parts(OFF_DOWN_MS)[0] / 1000
+
+    @property
+    def down_s(self) -> float:
+        return self._parts(OFF_DOWN_MS)[1] / 1000
+
+    @property
+    def unavailable_s(self) -> float:
+        return self._parts(UNAVAILABLE_STOPS_MS)[0] / 1000
+
+    @property
+    def stops_s(self) -> float:
+        return self._parts(UNAVAILABLE_STOPS_MS)[1] / 1000
+
+    @property
+    def pieces(self) -> int:
+        return self._parts(COUNTS)[0]
+
+    @property
+    def rejects(self) -> int:
+        return self._parts(COUNTS)[1]
+
+    @property
+    def breakdowns(self) -> int:
+        return self._parts(COUNTS)[2]
 
 
 def sums_for(parts: Part) -> frozenset[str]:
@@ -150,6 +196,8 @@ BREAKDOWN = "a breakdown (its reasons are in the events)"
 def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, *, reasons: bool) -> str | None:
     if not plan.aligned:
         return "boundaries not on whole periods"
+    if plan.window[1] - plan.window[0] > MAX_WINDOW_MS:
+        return "a window longer than the packed sums' range (2 days)"
     base = key_base(plan.period_ms, plan.threshold_ms)
     if base == 0:
         return "a period or threshold outside the sums key's range"

@@ -50,9 +50,8 @@ from seamline.storage.schema import ASSET_IDENTITY, MACHINE_STATE, Field, teleme
 SEWING = telemetry(AssetKind.SEWING_MACHINE)
 SUMS_KEY = SEWING.field(sewing_sums.SUMS_KEY)
 # Summed fields; SpanSums names its sums after them (checked below).
-SUMMED = SEWING.fields_of("run_s", "idle_s", "off_s", "down_s", "pieces", "rejects", "breakdowns",
-                          sewing_sums.UNAVAILABLE_S, sewing_sums.STOPS_S, "stop_late_s", "idle_open_s")
-_INTS = frozenset(SEWING.fields_of("pieces", "rejects", "breakdowns"))
+STOP_LATE_S, IDLE_OPEN_S = SEWING.fields_of("stop_late_s", "idle_open_s")
+SUMMED = (*SEWING.fields_of(*sewing_sums.PACKED), STOP_LATE_S, IDLE_OPEN_S)
 # SpanSums name -> the InfluxQL aggregate that answers it
 FUNCTIONS: Mapping[str, AggregateFn] = {
     "count": AggregateFn("count", SUMS_KEY), "key_min": AggregateFn("min", SUMS_KEY),
@@ -69,7 +68,7 @@ def sum_selects(enterprises: Sequence[str], plan: SumPlan, *, rp: str) -> list[S
             for (a, b), names in plan.needs().items()]
 
 
-_WHOLE = _INTS | {"count", "key_min", "key_max"}
+_WHOLE = frozenset(FUNCTIONS) - {STOP_LATE_S, IDLE_OPEN_S}
 _ALIASES = {fn.alias: name for name, fn in FUNCTIONS.items()}
 
 

@@ -1,23 +1,28 @@
 """Fields ingest adds to each sewing-machine aggregate so that the KPI job reads fewer sums. Pure.
 
 InfluxDB 1.x spends about the same on every aggregate call per series, whatever the field
-(``bench``, 4 000 machines' hour: one ``SUM`` 0.20 s of influxd CPU, three on one field 0.53 s,
+(``bench``, 4 000 machines' hour: one ``SUM`` 0.13–0.20 s of influxd CPU, three on one field 0.53 s,
 three on three fields 0.52 s, the window's 19 sums 2.67 s). The rules' aggregate path
 (:mod:`seamline.rules.aggregate_kpi`) spent half of its sums on checks — is every period there, of
 the expected length, split at the expected threshold, good, fully known, without an idle reason or
-a data gap — plus a statement counting stale aggregates. Each of those is a property of one
-period, known when its point is written, so it is folded here into one integer the rules read
-with ``COUNT``, ``MIN`` and ``MAX``:
+a data gap — plus a statement counting stale aggregates, and the other half on one sum per figure.
+Both are folded here, where each aggregate is written:
 
 * ``sums_key`` (int, on every sample with ``period_s``): 0 when the message's quality is not
   ``good`` or the sample has no event split (``stop_threshold_s``); otherwise
   ``4 · (period_ms · 10⁹ + threshold_ms) + 2 · exact + down`` where ``exact`` means the sums stand
   for the period's events — its whole state known (``state_known_s`` = ``period_s``), no idle
   period with a reason (``idle_reason_s`` 0), no pieces counted across a data gap
-  (``pieces_unobserved``, ``unobserved_s`` 0) — and ``down`` that the event timeline was down in
-  it (``event_down_s`` > 0 or ``breakdowns``). :func:`key_base` is the key's part the rules compare.
-* ``unavailable_s`` = ``event_down_s + event_off_s`` and ``stops_s`` = ``stop_s + stop_late_s``
-  (with the split only): what a planned span needs, one sum each instead of two.
+  (``pieces_unobserved``, ``unobserved_s`` 0), every packed figure whole and in range — and
+  ``down`` that the event timeline was down in it (``event_down_s`` > 0 or ``breakdowns``). The
+  rules read a range's ``COUNT``, ``MIN`` and ``MAX`` of it; :func:`key_base` is what they compare.
+* packed sums (int, with the split): several whole non-negative numbers in one int64, each in its
+  own :data:`WIDTH` bits, so one ``SUM`` returns each part's sum exactly while every part's sum
+  stays below ``2**WIDTH`` — ``run_idle_ms`` (run, idle ms), ``off_down_ms`` (off, down ms),
+  ``unavailable_stops_ms`` (the event timeline's down + off ms, stop + late stop ms) and
+  ``counts`` (pieces, rejects, breakdowns). The rules use them for windows up to
+  :data:`MAX_WINDOW_MS`: 2 days of ms stay below ``2**31``, and a period's count above
+  :func:`count_limit` (more than ~700 pieces a minute) makes it inexact.
 
 Derived from the sample and its message's quality at every write, so a replay with another quality
 rewrites them with the point. Aggregates stored before these fields existed have no ``sums_key``;
@@ -26,13 +31,22 @@ the rules then count fewer keyed periods than the window holds and read those ma
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 SUMS_KEY: Final = "sums_key"
-UNAVAILABLE_S: Final = "unavailable_s"
-STOPS_S: Final = "stops_s"
-DERIVED_FIELDS: Final = (STOPS_S, SUMS_KEY, UNAVAILABLE_S)  # sorted, as they are written
+RUN_IDLE_MS: Final = "run_idle_ms"
+OFF_DOWN_MS: Final = "off_down_ms"
+UNAVAILABLE_STOPS_MS: Final = "unavailable_stops_ms"
+COUNTS: Final = "counts"
+DERIVED_FIELDS: Final = (COUNTS, OFF_DOWN_MS, RUN_IDLE_MS, SUMS_KEY, UNAVAILABLE_STOPS_MS)  # sorted, as written
+
+# What each packed field holds, first part in the highest bits (contract names; ms of the seconds).
+PACKED: Final[Mapping[str, tuple[str, ...]]] = {
+    RUN_IDLE_MS: ("run_s", "idle_s"), OFF_DOWN_MS: ("off_s", "down_s"),
+    UNAVAILABLE_STOPS_MS: ("unavailable_s", "stops_s"), COUNTS: ("pieces", "rejects", "breakdowns")}
+WIDTH: Final[Mapping[str, int]] = {RUN_IDLE_MS: 31, OFF_DOWN_MS: 31, UNAVAILABLE_STOPS_MS: 31, COUNTS: 21}
+MAX_WINDOW_MS: Final = 2 * 86_400_000  # the longest window the rules sum packed fields over
 
 _SCALE: Final = 10**9  # threshold_ms below it; period_ms below it keeps 4·key under 2^63
 EXACT: Final = 2
@@ -48,33 +62,62 @@ def key_base(period_ms: int, threshold_ms: int) -> int:
     return period_ms * _SCALE + threshold_ms
 
 
-def sums_key(metrics: Mapping[str, object], *, good: bool) -> int | None:
-    """The sample's ``sums_key``, ``None`` without ``period_s`` (not an aggregate)."""
+def count_limit(period_ms: int) -> int:
+    """The most pieces (or rejects, breakdowns) one period may hold for :data:`MAX_WINDOW_MS` of
+    such periods to stay below ``2**21`` (60 s periods: 728)."""
+    return (2**21 - 1) * period_ms // MAX_WINDOW_MS
+
+
+def pack(parts: Sequence[int], width: int) -> int:
+    return sum(p << (width * (len(parts) - 1 - i)) for i, p in enumerate(parts))
+
+
+def unpack(value: int, n: int, width: int) -> tuple[int, ...]:
+    """The ``n`` parts of a packed sum (each part's sum below ``2**width``)."""
+    mask = (1 << width) - 1
+    return tuple((value >> (width * (n - 1 - i))) & mask for i in range(n))
+
+
+def derived_fields(metrics: Mapping[str, object], *, good: bool) -> dict[str, int]:
+    """The fields to add to a sewing sample's point (none for a raw sample without ``period_s``)."""
     period_s, threshold_s = _num(metrics, "period_s"), _num(metrics, "stop_threshold_s")
     if period_s is None:
-        return None
+        return {}
     if not good or threshold_s is None:
-        return 0
+        return {SUMS_KEY: 0}
     base = key_base(round(period_s * 1000), round(threshold_s * 1000))
     if base == 0:
-        return 0
+        return {SUMS_KEY: 0}
+    figures = {n: _num(metrics, n) or 0.0 for n in _FIGURES}
+    figures["unavailable_s"] = figures["event_down_s"] + figures["event_off_s"]
+    figures["stops_s"] = figures["stop_s"] + figures["stop_late_s"]
+    out: dict[str, int] = {}
+    limit = count_limit(round(period_s * 1000))
+    for name, parts in PACKED.items():
+        whole = [_whole(figures[p] * (1 if name == COUNTS else 1000)) for p in parts]
+        if all(w is not None and 0 <= w < (limit if name == COUNTS else 2 ** WIDTH[name]) for w in whole):
+            out[name] = pack([w for w in whole if w is not None], WIDTH[name])
     known = _num(metrics, "state_known_s") or 0.0
-    exact = (abs(known - period_s) <= _TOLERANCE_S and not _num(metrics, "idle_reason_s")
+    exact = (len(out) == len(PACKED) and abs(known - period_s) <= _TOLERANCE_S and not _num(metrics, "idle_reason_s")
              and not _num(metrics, "pieces_unobserved") and not _num(metrics, "unobserved_s"))
-    down = bool(_num(metrics, "event_down_s") or _num(metrics, "breakdowns"))
-    return 4 * base + (EXACT if exact else 0) + (DOWN if down else 0)
+    down = bool(figures["event_down_s"] or figures["breakdowns"])
+    out[SUMS_KEY] = 4 * base + (EXACT if exact else 0) + (DOWN if down else 0)
+    return dict(sorted(out.items()))
 
 
-def derived_fields(metrics: Mapping[str, object], *, good: bool) -> dict[str, float | int]:
-    """The fields to add to a sewing sample's point (none for a raw sample without ``period_s``)."""
-    key = sums_key(metrics, good=good)
-    if key is None:
-        return {}
-    out: dict[str, float | int] = {SUMS_KEY: key}
-    if _num(metrics, "stop_threshold_s") is not None:
-        out[UNAVAILABLE_S] = (_num(metrics, "event_down_s") or 0.0) + (_num(metrics, "event_off_s") or 0.0)
-        out[STOPS_S] = (_num(metrics, "stop_s") or 0.0) + (_num(metrics, "stop_late_s") or 0.0)
-    return out
+def sums_key(metrics: Mapping[str, object], *, good: bool) -> int | None:
+    """The sample's ``sums_key``, ``None`` without ``period_s`` (not an aggregate)."""
+    return derived_fields(metrics, good=good).get(SUMS_KEY)
+
+
+_FIGURES: Final = ("run_s", "idle_s", "off_s", "down_s", "stop_s", "stop_late_s", "event_down_s", "event_off_s",
+                   "pieces", "rejects", "breakdowns")
+
+
+def _whole(x: float) -> int | None:
+    """``x`` as a whole number when it is one (within float round-off), else None."""
+    r = round(x)
+    return r if abs(x - r) <= _TOLERANCE_S else None
 
 
 def _num(metrics: Mapping[str, object], name: str) -> float | None:

@@ -270,3 +270,17 @@ def test_refuses_a_period_split_at_another_threshold_or_without_it(change: dict[
         odd.update(change)
     fast = aggregate_totals(_hour_plan(), all_sums(rows, _hour_plan()), W, stop_threshold_s=300.0)
     assert fast == "aggregates of another period or threshold, without the split, stale or replayed"
+
+
+def test_refuses_a_window_longer_than_the_packed_sums_hold() -> None:
+    """Three days of steady periods: each packed part's sum would still fit, but the rules sum
+    packed fields only over windows of up to two days (seamline.storage.sewing_sums)."""
+    w3 = Window.from_epoch_s(T0_MS / 1000, T0_MS / 1000 + 3 * 86_400)
+    plan = SumPlan.of(w3, SpanSet(), period_s=60, threshold_s=300.0)
+    steady = _steady_rows()[0]
+    rows = [{**steady, "ts_ms": T0_MS + k * P_MS} for k in range(3 * 1440)]
+    assert aggregate_totals(plan, all_sums(rows, plan), w3, stop_threshold_s=300.0) == \
+        "a window longer than the packed sums' range (2 days)"
+    w2 = Window.from_epoch_s(T0_MS / 1000, T0_MS / 1000 + 2 * 86_400)
+    plan2 = SumPlan.of(w2, SpanSet(), period_s=60, threshold_s=300.0)
+    assert isinstance(aggregate_totals(plan2, all_sums(rows, plan2), w2, stop_threshold_s=300.0), MachineTotals)

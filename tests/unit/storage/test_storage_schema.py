@@ -32,7 +32,8 @@ WIN = Window(datetime(2026, 5, 6, tzinfo=UTC), datetime(2026, 5, 6, 1, tzinfo=UT
 def test_telemetry_fields_are_the_contract_metrics_plus_seq_and_quality(kind: AssetKind) -> None:
     m = telemetry(kind)
     assert m.name == kind.value and m.retention is Retention.RAW and measurement(kind.value) is m
-    derived = {"sums_key", "unavailable_s", "stops_s"} if kind is AssetKind.SEWING_MACHINE else set()
+    derived = ({"sums_key", "run_idle_ms", "off_down_ms", "unavailable_stops_ms", "counts"}
+               if kind is AssetKind.SEWING_MACHINE else set())
     assert m.fields == {*metric_specs(kind), *derived, "seq", "quality"}
     assert m.tags == (Tag.ENTERPRISE, Tag.SITE, Tag.AREA, Tag.ASSET)
 
