@@ -92,28 +92,40 @@ def decode_sums(plan: SumPlan, results: Sequence[Sequence[Series]]) -> dict[Asse
     return out
 
 
-def down_selects(keys: Collection[AssetKey], window: Window, *, rp: str, lookback_s: float) -> list[Select]:
-    """For machines down in ``window``: its events into and out of ``down`` (few), and the last
-    event before it (the state at its start)."""
+def down_selects(keys: Collection[AssetKey], window: Window, *, rp: str, lookback_s: float,
+                 at_start: Collection[AssetKey]) -> list[Select]:
+    """For machines down in ``window``: their events into and out of ``down`` (few), and for those of
+    them that may be down at its start (``at_start``) the last event before it (that state)."""
     start_ms, end_ms = round(window.start_s * 1000), round(window.end_s * 1000)
-    ents = tuple(sorted({k.enterprise for k in keys}))
-    only = series_of(keys)
+
+    def select(of: Collection[AssetKey], **kw: Any) -> Select:
+        return Select(measurement=MACHINE_STATE, fields=STATE_FIELDS, rp=rp, group_by=ASSET_IDENTITY,
+                      enterprises=tuple(sorted({k.enterprise for k in of})), series=series_of(of), **kw)
+
     into_or_out = (FieldEquals(field=Field.STATE, value=MachineState.DOWN.value),
                    FieldEquals(field=Field.PREVIOUS, value=MachineState.DOWN.value))
-    return [Select(measurement=MACHINE_STATE, fields=STATE_FIELDS, rp=rp, enterprises=ents, group_by=ASSET_IDENTITY,
-                   start_ms=start_ms, end_ms=end_ms, any_of=into_or_out, series=only),
-            Select(measurement=MACHINE_STATE, fields=STATE_FIELDS, rp=rp, enterprises=ents, group_by=ASSET_IDENTITY,
-                   start_ms=start_ms - round(lookback_s * 1000), end_ms=start_ms, latest=True, series=only)]
+    out = [select(keys, start_ms=start_ms, end_ms=end_ms, any_of=into_or_out)]
+    if at_start:
+        out.append(select(at_start, start_ms=start_ms - round(lookback_s * 1000), end_ms=start_ms, latest=True))
+    return out
 
 
 def fetch_down_reasons(client: CountingClient, keys: Collection[AssetKey], window: Window, *, rp: str,
-                       lookback_s: float) -> dict[AssetKey, dict[str, float]]:
-    """Down seconds per reason in ``window`` of each of ``keys`` (one request)."""
-    inside, before = client.run(down_selects(keys, window, rp=rp, lookback_s=lookback_s))
+                       lookback_s: float, at_start: Collection[AssetKey]) -> dict[AssetKey, dict[str, float]]:
+    """Down seconds per reason in ``window`` of each of ``keys`` (one request); the state before the
+    window is read only for ``at_start`` (a machine not down when the window starts has no down
+    seconds before its first event in it)."""
+    inside, *before = client.run(down_selects(keys, window, rp=rp, lookback_s=lookback_s, at_start=at_start))
     events: dict[AssetKey, list[StateEvent]] = {k: [] for k in keys}
-    for s in (*before, *inside):
+    for s in (*(before[0] if before else ()), *inside):
         events.setdefault(asset_key(s.tags), []).extend(state_events_from(s))
     return {k: window_down_reasons(sorted(v, key=lambda e: e.ts_s), window) for k, v in events.items()}
+
+
+def may_be_down_at_start(plan: SumPlan, by_range: Mapping[Range, SpanSums]) -> bool:
+    """False when the period before the window was read and its event timeline was never down."""
+    before = by_range.get((plan.window[0] - plan.period_ms, plan.window[0]))
+    return before is None or bool(before.key_max & sewing_sums.DOWN)
 
 
 def fetch_sums(client: CountingClient, enterprises: Sequence[str], plan: SumPlan, *,
@@ -167,8 +179,9 @@ def read_batch(source: InfluxSource, master: MasterData, group: Sequence[Enterpr
         else:
             out.totals[key] = totals
     if down:  # their breakdown reasons from a few events, the rest from the sums
+        at_start = [k for k in down if may_be_down_at_start(*sums[k])]
         reasons = fetch_down_reasons(source.client, down, window, rp=source.settings.rp,
-                                     lookback_s=source.settings.state_lookback_s)
+                                     lookback_s=source.settings.state_lookback_s, at_start=at_start)
         for key in down:
             plan, by_range = sums[key]
             totals = aggregate_totals(plan, by_range, window, stop_threshold_s=thr, down_reasons=reasons[key])

@@ -32,6 +32,7 @@ from seamline.rules.aggregate_kpi import (
     aggregate_totals,
     window_down_reasons,
 )
+from seamline.rules.aggregate_source import may_be_down_at_start
 from seamline.rules.kpi.sewing import Aggregate, MachineTotals
 from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.machine_kpi import aggregate_observed, machine_totals
@@ -169,8 +170,9 @@ def test_aggregate_path_equals_the_event_scan(changes: list[tuple[int, MachineSt
     plan = SumPlan.of(W, plan_spans, period_s=60, threshold_s=threshold_s)
     fast = aggregate_totals(plan, all_sums(rows, plan), W, stop_threshold_s=threshold_s)
     if fast == BREAKDOWN:  # with the few events rules.aggregate_source reads for it
+        at_start = may_be_down_at_start(plan, all_sums(rows, plan))
         fast = aggregate_totals(plan, all_sums(rows, plan), W, stop_threshold_s=threshold_s,
-                                down_reasons=window_down_reasons(down_events(changes), W))
+                                down_reasons=window_down_reasons(down_events(changes, at_start=at_start), W))
     ref = reference(rows, changes, plan_spans, threshold_s)
     if isinstance(fast, str):  # refused: only for what the sums cannot say, an idle period with a reason
         assert fast == NOT_EXACT, fast
@@ -179,11 +181,11 @@ def test_aggregate_path_equals_the_event_scan(changes: list[tuple[int, MachineSt
     assert_same(fast, ref)
 
 
-def down_events(changes: list[tuple[int, MachineState, str]]) -> list[StateEvent]:
-    """What down_selects reads: the last event before the window, and the window's events whose
-    state or previous state is down."""
+def down_events(changes: list[tuple[int, MachineState, str]], *, at_start: bool) -> list[StateEvent]:
+    """What down_selects reads: the window's events whose state or previous state is down, and
+    the last event before the window when the machine may be down at its start."""
     w0, w1 = T0_MS, T0_MS + 3600_000
-    before = [c for c in changes if c[0] < w0][-1:]
+    before = [c for c in changes if c[0] < w0][-1:] if at_start else []
     inside = [c for i, c in enumerate(changes) if w0 <= c[0] < w1 and (
         c[1] is MachineState.DOWN or (i > 0 and changes[i - 1][1] is MachineState.DOWN))]
     return [StateEvent(t / 1000, s, r) for t, s, r in [*before, *inside]]
