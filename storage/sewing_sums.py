@@ -32,7 +32,7 @@ the rules then count fewer keyed periods than the window holds and read those ma
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 SUMS_KEY: Final = "sums_key"
 RUN_IDLE_MS: Final = "run_idle_ms"
@@ -78,7 +78,7 @@ def unpack(value: int, n: int, width: int) -> tuple[int, ...]:
     return tuple((value >> (width * (n - 1 - i))) & mask for i in range(n))
 
 
-def derived_fields(metrics: Mapping[str, object], *, good: bool) -> dict[str, int]:
+def derived_fields(metrics: Mapping[str, Any], *, good: bool) -> dict[str, int]:
     """The fields to add to a sewing sample's point (none for a raw sample without ``period_s``)."""
     period_s, threshold_s = _num(metrics, "period_s"), _num(metrics, "stop_threshold_s")
     if period_s is None:
@@ -88,36 +88,39 @@ def derived_fields(metrics: Mapping[str, object], *, good: bool) -> dict[str, in
     base = key_base(round(period_s * 1000), round(threshold_s * 1000))
     if base == 0:
         return {SUMS_KEY: 0}
-    figures = {n: _num(metrics, n) or 0.0 for n in _FIGURES}
+    get = metrics.get
+    figures = {n: float(get(n) or 0.0) for n in _FIGURES}  # validated numbers (or absent) from the contract
     figures["unavailable_s"] = figures["event_down_s"] + figures["event_off_s"]
     figures["stops_s"] = figures["stop_s"] + figures["stop_late_s"]
     out: dict[str, int] = {}
     limit = count_limit(round(period_s * 1000))
-    for name, parts in PACKED.items():
-        whole = [_whole(figures[p] * (1 if name == COUNTS else 1000)) for p in parts]
-        if all(w is not None and 0 <= w < (limit if name == COUNTS else 2 ** WIDTH[name]) for w in whole):
-            out[name] = pack([w for w in whole if w is not None], WIDTH[name])
-    known = _num(metrics, "state_known_s") or 0.0
-    exact = (len(out) == len(PACKED) and abs(known - period_s) <= _TOLERANCE_S and not _num(metrics, "idle_reason_s")
-             and not _num(metrics, "pieces_unobserved") and not _num(metrics, "unobserved_s"))
+    for name, parts, scale, width in _PACKING:
+        bound, value = limit if name == COUNTS else 1 << width, 0
+        for part in parts:
+            x = figures[part] * scale
+            r = round(x)
+            if abs(x - r) > _TOLERANCE_S or not 0 <= r < bound:
+                break
+            value = (value << width) | r
+        else:
+            out[name] = value
+    known = float(get("state_known_s") or 0.0)
+    exact = (len(out) == len(PACKED) and abs(known - period_s) <= _TOLERANCE_S and not get("idle_reason_s")
+             and not get("pieces_unobserved") and not get("unobserved_s"))
     down = bool(figures["event_down_s"] or figures["breakdowns"])
     out[SUMS_KEY] = 4 * base + (EXACT if exact else 0) + (DOWN if down else 0)
-    return dict(sorted(out.items()))
+    return out
 
 
-def sums_key(metrics: Mapping[str, object], *, good: bool) -> int | None:
+def sums_key(metrics: Mapping[str, Any], *, good: bool) -> int | None:
     """The sample's ``sums_key``, ``None`` without ``period_s`` (not an aggregate)."""
     return derived_fields(metrics, good=good).get(SUMS_KEY)
 
 
+# (field, its parts, their unit in the field: ms of seconds or a count, bits per part)
+_PACKING: Final = tuple((name, parts, 1 if name == COUNTS else 1000, WIDTH[name]) for name, parts in PACKED.items())
 _FIGURES: Final = ("run_s", "idle_s", "off_s", "down_s", "stop_s", "stop_late_s", "event_down_s", "event_off_s",
                    "pieces", "rejects", "breakdowns")
-
-
-def _whole(x: float) -> int | None:
-    """``x`` as a whole number when it is one (within float round-off), else None."""
-    r = round(x)
-    return r if abs(x - r) <= _TOLERANCE_S else None
 
 
 def _num(metrics: Mapping[str, object], name: str) -> float | None:
