@@ -27,7 +27,6 @@ import argparse
 import multiprocessing
 import os
 import tempfile
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from seamline.rules.source import InfluxSource, SourceSettings
 from seamline.rules.windows import Window
 from seamline.storage.db_init import DbLayout, RetentionSpec, init_v1
 from seamline.storage.query_client import InfluxQLClient
-from seamline.storage.write_policy import WritePolicy
+from seamline.storage.write_errors import RetryableWriteError, ServerLimitError
 from seamline.storage.writer_v1 import InfluxV1Writer
 from tests.support.synthetic import (
     aggregate_lines,
@@ -116,18 +115,16 @@ def retagged(body: str, template: str, ent_id: str) -> str:
     return body if template == ent_id else body.replace(f",enterprise={template},", f",enterprise={ent_id},")
 
 
-def _write_all(policy: WritePolicy, writer: InfluxV1Writer, body: str) -> None:
-    """One body (many lines), through the production write policy: influxd refuses writes while its
-    cache is over its limit during a bulk load, and the policy waits and sends again."""
-    outcome = policy.write_durably(writer, [body], stop=threading.Event())
-    if outcome.rejected:
-        raise RuntimeError(f"influxd rejected the bulk load: {outcome.rejected[0][1]}")
-
-
-def _simulated(ents: list[Enterprise], k: int, idle_reasons: bool) -> tuple[str, str, int]:
-    """Enterprise ``k``'s id, its lines for the hour and how many."""
-    lines = enterprise_lines(k, ents[k], idle_reasons=idle_reasons)
-    return ents[k].id, "\n".join(lines), len(lines)
+def _write_retrying(writer: InfluxV1Writer, body: str) -> None:
+    """One body (many lines); influxd refuses writes while its cache is over its limit during a
+    bulk load: wait and send again (a write is idempotent)."""
+    for attempt in range(60):
+        try:
+            writer.write([body])
+            return
+        except (RetryableWriteError, ServerLimitError):
+            time.sleep(min(10.0, 0.5 * 2 ** attempt))
+    raise RuntimeError("influxd kept refusing the bulk load")
 
 
 def load(url: str, master: MasterData, *, idle_reasons: bool, templates: int = 0) -> int:
@@ -140,17 +137,15 @@ def load(url: str, master: MasterData, *, idle_reasons: bool, templates: int = 0
     total = 0
     t0 = time.perf_counter()
     writers = [InfluxV1Writer(url=url, database=DB, retention_policy="raw") for _ in range(2)]
-    policy = WritePolicy()
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending: list[Future[None]] = []
         for e_i, ent in enumerate(ents):
-            if not templates:
-                template, body, n = _simulated(ents, e_i, idle_reasons)
-            else:
-                if e_i % templates not in bodies:
-                    bodies[e_i % templates] = _simulated(ents, e_i % templates, idle_reasons)
-                template, body, n = bodies[e_i % templates]
-            pending.append(pool.submit(_write_all, policy, writers[e_i % 2], retagged(body, template, ent.id)))
+            k = e_i % templates if templates else e_i
+            if k not in bodies:
+                lines = enterprise_lines(k, ents[k], idle_reasons=idle_reasons)
+                bodies[k] = (ents[k].id, "\n".join(lines), len(lines))
+            template, body, n = bodies[k] if templates else bodies.pop(k)
+            pending.append(pool.submit(_write_retrying, writers[e_i % 2], retagged(body, template, ent.id)))
             total += n
             if len(pending) >= 4:  # bounded: two in flight, two ready
                 pending.pop(0).result()
@@ -234,11 +229,6 @@ def _close(x: object, y: object, tol: float) -> bool:
     return x == y
 
 
-def _ratio(ref: Run | None, wall_s: float) -> str:
-    """The reference's wall time over ``wall_s``, blank without a reference."""
-    return f"{ref.wall_s / wall_s:>5.1f}x" if ref else f"{'':>6}"
-
-
 def compare(url: str, n: int, *, repeat: int, procs: int, reference: bool = True, single: bool = True) -> float:
     """Print the rows for ``n`` machines: the reference path (unless ``reference`` is off: the
     whole cluster's events take ~40 min), the aggregate path in one process (unless ``single`` is
@@ -254,7 +244,7 @@ def compare(url: str, n: int, *, repeat: int, procs: int, reference: bool = True
         if r is None:
             continue
         m = r.report.machines
-        ratio = _ratio(ref, r.wall_s)
+        ratio = f"{ref.wall_s / r.wall_s:>5.1f}x" if ref else f"{'':>6}"
         print(f"{m:>8} {name:>10} {r.statements:>5} {r.report.from_sums:>5} {len(r.report.points):>6} "
               f"{r.wall_s:>7.2f} {r.wall_s / m * 1000:>6.2f} {ratio} "
               f"{diff if name == 'aggregate' and diff is not None else '':>4}")
@@ -265,7 +255,7 @@ def compare(url: str, n: int, *, repeat: int, procs: int, reference: bool = True
             raise SystemExit("nothing timed: --procs below 2 and the one-process run skipped")
         return agg.wall_s
     wall = sharded(url, n, procs, repeat)
-    ratio = _ratio(ref, wall)
+    ratio = f"{ref.wall_s / wall:>5.1f}x" if ref else f"{'':>6}"
     print(f"{n:>8} {f'agg x{procs}':>10} {'':>5} {'':>5} {'':>6} {wall:>7.2f} "
           f"{wall / n * 1000:>6.2f} {ratio}   (running replicas, shard i/n)")
     return min(agg.wall_s, wall) if agg else wall

@@ -67,7 +67,6 @@ def _sum(parts: Part, default: float = 0.0) -> Any:
 
 
 _W, _S, _B, _H, _E, _T = Part.WINDOW, Part.SPAN, Part.BEFORE, Part.HEAD, Part.END, Part.TAIL
-_LATER = _H | _T
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,8 +155,9 @@ class SumPlan:
         edges = [*self.window, *(t for r in self.planned for t in r)]
         return p > 0 and self.threshold_ms % p == 0 and all(t % p == 0 for t in edges)
 
-    def parts(self) -> dict[Range, Part]:
-        """Every range to sum and the parts it plays: the window in full, each planned span's
+    def needs(self) -> dict[Range, frozenset[str]]:
+        """Every range to sum and the :class:`SpanSums` it needs (the fewer, the less InfluxDB
+        works: its cost goes by series × aggregate): the window in full, each planned span's
         times, the period before each span (whole, its open idle) and the threshold's worth of
         periods after its start and after its end (their late stops)."""
         out: dict[Range, Part] = {self.window: Part.WINDOW}
@@ -166,43 +166,10 @@ class SumPlan:
             for rng, part in (((a, b), _S), ((a - p, a), _B), ((a, min(b, a + thr)), _H), ((b - p, b), _E),
                               ((b, b + thr), _T)):
                 out[rng] = out.get(rng, Part(0)) | part
-        return out
-
-    def needs(self) -> dict[Range, frozenset[str]]:
-        """Every range to sum and the :class:`SpanSums` it needs (the fewer, the less InfluxDB
-        works: its cost goes by series × aggregate)."""
-        return {rng: sums_for(parts) for rng, parts in self.parts().items()}
-
-    def first(self) -> dict[Range, frozenset[str]]:
-        """The ranges every machine needs summed: all but those only after a span's start or end
-        (:meth:`later`)."""
-        return {rng: sums_for(parts) for rng, parts in self.parts().items() if parts & ~_LATER}
-
-    def later(self) -> dict[Range, tuple[frozenset[str], tuple[Range, ...]]]:
-        """The ranges only the threshold after a span's start or end plays, with the ranges whose
-        open idle period (``idle_open_s`` > 0) makes a machine need them: an idle period open at
-        ``x`` can only be a late stop in ``[x, x + threshold)``; with none open the correction at
-        ``x`` is 0, whatever that range holds (most machines: one statement instead of three)."""
-        parts = self.parts()
-        triggers: dict[Range, list[Range]] = {}
-        p, thr = self.period_ms, self.threshold_ms
-        for a, b in self.planned:
-            triggers.setdefault((a, min(b, a + thr)), []).append((a - p, a))
-            triggers.setdefault((b, b + thr), []).append((b - p, b))
-        return {rng: (sums_for(parts[rng]), tuple(trig)) for rng, trig in triggers.items() if not parts[rng] & ~_LATER}
+        return {rng: sums_for(parts) for rng, parts in out.items()}
 
     def ranges(self) -> list[Range]:
         return list(self.needs())
-
-
-def later_ranges(later: Mapping[Range, tuple[frozenset[str], tuple[Range, ...]]],
-                 first: Mapping[Range, SpanSums]) -> list[Range]:
-    """The ranges of ``later`` (a plan's :meth:`SumPlan.later`) one machine needs, from its sums
-    of :meth:`SumPlan.first`."""
-    return [rng for rng, (_, triggers) in later.items() if any(first.get(t, _NONE).idle_open_s > 0 for t in triggers)]
-
-
-_NONE = SpanSums()
 
 
 def _whole(s: SpanSums, rng: Range, period_ms: int, base: int) -> str | None:
@@ -267,8 +234,7 @@ def span_stop_s(plan: SumPlan, sums: Mapping[Range, SpanSums], span: Range) -> f
 
 def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Window, *, stop_threshold_s: float,
                      down_reasons: Mapping[str, float] | None = None) -> MachineTotals | str:
-    """One machine's totals of ``window`` from its sums of ``plan.first()`` and of the
-    :func:`later_ranges` it needs, or why the sums do
+    """One machine's totals of ``window`` from the sums of ``plan.ranges()``, or why the sums do
     not stand for its events (then compute it from the events). A machine down in the window
     needs ``down_reasons`` (:func:`window_down_reasons`), else it is refused with
     :data:`BREAKDOWN`."""

@@ -26,15 +26,7 @@ from typing import Any
 
 from seamline.contracts.assets import AssetKind
 from seamline.contracts.messages import MachineState
-from seamline.rules.aggregate_kpi import (
-    BREAKDOWN,
-    Range,
-    SpanSums,
-    SumPlan,
-    aggregate_totals,
-    later_ranges,
-    window_down_reasons,
-)
+from seamline.rules.aggregate_kpi import BREAKDOWN, Range, SpanSums, SumPlan, aggregate_totals, window_down_reasons
 from seamline.rules.kpi.sewing import MachineTotals
 from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.master_data import Enterprise, MasterData
@@ -69,21 +61,11 @@ if set(FUNCTIONS) != set(SpanSums.__dataclass_fields__):
 
 
 def sum_selects(enterprises: Sequence[str], plan: SumPlan, *, rp: str) -> list[Select]:
-    """One statement per range of the plan's :meth:`~SumPlan.first`, in order."""
+    """One statement per range of the plan, in order."""
     ents = tuple(sorted(set(enterprises)))
     return [Select(measurement=SEWING, fields=(), rp=rp, enterprises=ents, group_by=ASSET_IDENTITY, start_ms=a,
                    end_ms=b, aggregates=tuple(FUNCTIONS[n] for n in sorted(names)))
-            for (a, b), names in plan.first().items()]
-
-
-def later_selects(wanted: Mapping[Range, Collection[AssetKey]], plan: SumPlan, *, rp: str) -> list[Select]:
-    """For each of the plan's :meth:`~SumPlan.later` ranges in ``wanted``, its sums of the machines
-    that need it (``wanted[range]``, non-empty)."""
-    later = plan.later()
-    return [Select(measurement=SEWING, fields=(), rp=rp, enterprises=tuple(sorted({k.enterprise for k in keys})),
-                   group_by=ASSET_IDENTITY, start_ms=a, end_ms=b, series=series_of(keys),
-                   aggregates=tuple(FUNCTIONS[n] for n in sorted(later[(a, b)][0])))
-            for (a, b), keys in wanted.items()]
+            for (a, b), names in plan.needs().items()]
 
 
 _WHOLE = frozenset(FUNCTIONS) - {STOP_LATE_S, IDLE_OPEN_S}
@@ -100,11 +82,10 @@ def span_sums(row: Mapping[str, Any]) -> SpanSums:
     return SpanSums(**values)
 
 
-def decode_sums(ranges: Iterable[Range], results: Sequence[Sequence[Series]],
-                out: dict[AssetKey, dict[Range, SpanSums]] | None = None) -> dict[AssetKey, dict[Range, SpanSums]]:
-    """The answers of statements over ``ranges`` (in order) per machine and range, added to ``out``."""
-    out = {} if out is None else out
-    for rng, series in zip(ranges, results, strict=True):
+def decode_sums(plan: SumPlan, results: Sequence[Sequence[Series]]) -> dict[AssetKey, dict[Range, SpanSums]]:
+    """The answers of :func:`sum_selects` per machine and range."""
+    out: dict[AssetKey, dict[Range, SpanSums]] = {}
+    for rng, series in zip(plan.ranges(), results, strict=True):
         for s in series:
             if s.rows:
                 out.setdefault(asset_key(s.tags), {})[rng] = span_sums(s.rows[0])
@@ -149,17 +130,8 @@ def may_be_down_at_start(plan: SumPlan, by_range: Mapping[Range, SpanSums]) -> b
 
 def fetch_sums(client: CountingClient, enterprises: Sequence[str], plan: SumPlan, *,
                rp: str) -> dict[AssetKey, dict[Range, SpanSums]]:
-    """The plan's sums for every machine of ``enterprises``: :func:`sum_selects` in one request,
-    then, in a second, the :meth:`~SumPlan.later` ranges of the machines that need them."""
-    sums = decode_sums(plan.first(), client.run(sum_selects(enterprises, plan, rp=rp)))
-    later = plan.later()
-    wanted: dict[Range, list[AssetKey]] = {}
-    for key, first in sums.items():
-        for rng in later_ranges(later, first):
-            wanted.setdefault(rng, []).append(key)
-    if wanted:
-        decode_sums(wanted, client.run(later_selects(wanted, plan, rp=rp)), sums)
-    return sums
+    """Run :func:`sum_selects` in one request and decode them."""
+    return decode_sums(plan, client.run(sum_selects(enterprises, plan, rp=rp)))
 
 
 @dataclass(slots=True)

@@ -30,7 +30,6 @@ from seamline.rules.aggregate_kpi import (
     SpanSums,
     SumPlan,
     aggregate_totals,
-    later_ranges,
     window_down_reasons,
 )
 from seamline.rules.aggregate_source import may_be_down_at_start
@@ -133,13 +132,7 @@ def sums_of(rows: list[dict[str, Any]], rng: Range, names: frozenset[str]) -> Sp
 
 
 def all_sums(rows: list[dict[str, Any]], plan: SumPlan) -> dict[Range, SpanSums]:
-    """What rules.aggregate_source.fetch_sums reads for one machine: the plan's first ranges, then
-    the later ones its open idle periods ask for."""
-    out = {rng: sums_of(rows, rng, names) for rng, names in plan.first().items()}
-    later = plan.later()
-    for rng in later_ranges(later, out):
-        out[rng] = sums_of(rows, rng, later[rng][0])
-    return out
+    return {rng: sums_of(rows, rng, names) for rng, names in plan.needs().items()}
 
 
 def reference(rows: list[dict[str, Any]], changes: list[tuple[int, MachineState, str]], plan: SpanSet,
@@ -248,8 +241,9 @@ def test_refuses_a_short_period_even_when_the_count_and_the_longest_period_fit()
 
 @pytest.mark.parametrize(("at_ms", "why"), [
     (T0_MS + 600_000, "aggregates of another period or threshold, without the split, stale or replayed"),
-    (T0_MS - P_MS, "the period before a planned span missing or without the split")],
-    ids=["window", "before"])
+    (T0_MS - P_MS, "the period before a planned span missing or without the split"),
+    (T0_MS + 3600_000 + P_MS, "aggregates after a planned span without the split, stale or replayed")],
+    ids=["window", "before", "after"])
 @pytest.mark.parametrize("quality", ["stale", "historical"])
 def test_refuses_stale_or_replayed_aggregates_where_the_plan_reads_them(at_ms: int, why: str, quality: str) -> None:
     rows = _steady_rows()
@@ -257,24 +251,6 @@ def test_refuses_stale_or_replayed_aggregates_where_the_plan_reads_them(at_ms: i
     assert isinstance(aggregate_totals(_hour_plan(), all_sums(_steady_rows(), _hour_plan()), W,
                                        stop_threshold_s=300.0), MachineTotals)
     assert aggregate_totals(_hour_plan(), all_sums(rows, _hour_plan()), W, stop_threshold_s=300.0) == why
-
-
-@pytest.mark.parametrize("quality", ["stale", "historical"])
-def test_the_aggregates_after_the_window_count_only_for_an_idle_period_open_at_its_end(quality: str) -> None:
-    """Idle for the window's last 2 minutes and 1 more (threshold 5 min: no stop). Its tail is
-    read, so a stale aggregate in it refuses the machine; a machine running at the end needs no
-    tail (no correction at the end whatever it holds) and is taken from the sums."""
-    end = T0_MS + 3600_000
-    changes = [(START_MS - 60_000, MachineState.RUNNING, "none"), (end - 120_000, MachineState.IDLE, "none"),
-               (end + 60_000, MachineState.RUNNING, "none")]
-    for rows, tail_read in ((edge_aggregates(changes, 300.0, [1]), True), (_steady_rows(), False)):
-        assert ((end, end + 300_000) in all_sums(rows, _hour_plan())) is tail_read
-        next(r for r in rows if r["ts_ms"] == end + P_MS)["quality"] = quality
-        fast = aggregate_totals(_hour_plan(), all_sums(rows, _hour_plan()), W, stop_threshold_s=300.0)
-        if tail_read:
-            assert fast == "aggregates after a planned span without the split, stale or replayed"
-        else:
-            assert isinstance(fast, MachineTotals)
 
 
 def test_refuses_a_window_of_aggregates_stored_without_the_sums_key() -> None:
