@@ -40,10 +40,9 @@ from seamline.storage.sewing_sums import (
     EXACT,
     MAX_WINDOW_MS,
     OFF_DOWN_MS,
-    PACKED,
     RUN_IDLE_MS,
     UNAVAILABLE_STOPS_MS,
-    WIDTH,
+    WIDTHS,
     key_base,
     unpack,
 )
@@ -77,7 +76,7 @@ class SpanSums:
     writes on every aggregate; the packed fields are sums of several figures each
     (:mod:`seamline.storage.sewing_sums`; the properties unpack them)."""
 
-    count: int = _sum(_W | _B | _T, 0)
+    count: int = _sum(_B, 0)
     key_min: int = _sum(_W | _T, 0)
     key_max: int = _sum(_W | _B, 0)
     run_idle_ms: int = _sum(_W | _S, 0)
@@ -88,7 +87,12 @@ class SpanSums:
     idle_open_s: float = _sum(_B | _E)
 
     def _parts(self, name: str) -> tuple[int, ...]:
-        return unpack(getattr(self, name), len(PACKED[name]), WIDTH[name])
+        return unpack(getattr(self, name), WIDTHS[name])
+
+    @property
+    def periods(self) -> int:
+        """Periods with every packed figure (from ``counts``)."""
+        return self._parts(COUNTS)[0]
 
     @property
     def run_s(self) -> float:
@@ -116,15 +120,15 @@ class SpanSums:
 
     @property
     def pieces(self) -> int:
-        return self._parts(COUNTS)[0]
-
-    @property
-    def rejects(self) -> int:
         return self._parts(COUNTS)[1]
 
     @property
-    def breakdowns(self) -> int:
+    def rejects(self) -> int:
         return self._parts(COUNTS)[2]
+
+    @property
+    def breakdowns(self) -> int:
+        return self._parts(COUNTS)[3]
 
 
 def sums_for(parts: Part) -> frozenset[str]:
@@ -175,10 +179,11 @@ class SumPlan:
 def _whole(s: SpanSums, rng: Range, period_ms: int, base: int) -> str | None:
     """Why the window's sums ``s`` do not stand for every period of it.
 
-    Three aggregates of ``sums_key`` where the checks took eight and a statement of their own: as
-    many keyed periods as the range holds periods, every key's base ``base`` (this period length and
-    threshold, the split, good quality) and every one exact (:mod:`seamline.storage.sewing_sums`)."""
-    if s.count * period_ms != rng[1] - rng[0]:
+    Two aggregates of ``sums_key`` and the periods packed in ``counts`` where the checks took eight
+    and a statement of their own: as many periods with every packed figure as the range holds,
+    every key's base ``base`` (this period length and threshold, the split, good quality) and every
+    one exact (:mod:`seamline.storage.sewing_sums`)."""
+    if s.periods * period_ms != rng[1] - rng[0]:
         return "not every period observed"
     if s.key_min // 4 != base or s.key_max // 4 != base:
         return "aggregates of another period or threshold, without the split, stale or replayed"
@@ -196,7 +201,7 @@ BREAKDOWN = "a breakdown (its reasons are in the events)"
 def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, *, reasons: bool) -> str | None:
     if not plan.aligned:
         return "boundaries not on whole periods"
-    if plan.window[1] - plan.window[0] > MAX_WINDOW_MS:
+    if plan.window[1] - plan.window[0] > MAX_WINDOW_MS or plan.threshold_ms > MAX_WINDOW_MS:
         return "a window longer than the packed sums' range (2 days)"
     base = key_base(plan.period_ms, plan.threshold_ms)
     if base == 0:
@@ -211,9 +216,9 @@ def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, 
         before = sums.get((a - plan.period_ms, a), SpanSums())
         if before.count != 1 or before.key_max // 4 != base:
             return "the period before a planned span missing or without the split"
-    for _, b in plan.planned:
-        after = sums.get((b, b + plan.threshold_ms), SpanSums())
-        if after.count and after.key_min <= 0:
+    for _, b in plan.planned:  # no row after a span (not stored yet): nothing to check
+        after = sums.get((b, b + plan.threshold_ms))
+        if after is not None and after.key_min <= 0:
             return "aggregates after a planned span without the split, stale or replayed"
     return None
 

@@ -257,7 +257,8 @@ def test_refuses_a_window_of_aggregates_stored_without_the_sums_key() -> None:
     """Aggregates written before ingest derived the key: no keyed period is counted."""
     plan = _hour_plan()
     sums = all_sums(_steady_rows(), plan)
-    sums = {rng: replace(s, count=0, key_min=0, key_max=0) for rng, s in sums.items()}
+    sums = {rng: replace(s, count=0, key_min=0, key_max=0, run_idle_ms=0, off_down_ms=0, counts=0,
+                         unavailable_stops_ms=0) for rng, s in sums.items()}
     assert aggregate_totals(plan, sums, W, stop_threshold_s=300.0) == "not every period observed"
 
 

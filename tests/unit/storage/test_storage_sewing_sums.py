@@ -14,8 +14,8 @@ from seamline.storage.sewing_sums import (
     DOWN,
     EXACT,
     PACKED,
-    WIDTH,
-    count_limit,
+    WIDTHS,
+    count_limits,
     derived_fields,
     key_base,
     pack,
@@ -34,22 +34,22 @@ def test_the_key_of_a_steady_period() -> None:
     assert key_base(60_000, 300_000) == BASE
     assert sums_key(STEADY, good=True) == 4 * BASE + EXACT == 240_000_001_200_002
     assert derived_fields(STEADY, good=True) == {
-        "counts": 3 << 42, "off_down_ms": 0, "run_idle_ms": (50_000 << 31) + 10_000, "sums_key": 4 * BASE + 2,
-        "unavailable_stops_ms": (4_500 << 31) + 127_000}
+        "counts": (1 << 48) + (3 << 28), "off_down_ms": 0, "run_idle_ms": (50_000 << 31) + 10_000,
+        "sums_key": 4 * BASE + 2, "unavailable_stops_ms": (4_500 << 31) + 127_000}
 
 
 def test_a_packed_sum_holds_each_parts_sum() -> None:
-    """1 440 periods (a day) of the largest seconds a 60 s period holds, and of the most pieces
-    it may count: every part's sum comes back."""
+    """Two days of 60 s periods (2 880) holding the most each part may hold: every part's sum
+    comes back, and the sum is a positive int64."""
     for name, parts in PACKED.items():
-        most = count_limit(60_000) if name == "counts" else 60_000
-        one = pack([most - i for i in range(len(parts))], WIDTH[name])
-        assert unpack(one * 1440, len(parts), WIDTH[name]) == tuple((most - i) * 1440 for i in range(len(parts)))
-        assert one * 2880 < 2**63
-    assert count_limit(60_000) == 728
+        most = count_limits(60_000) if name == "counts" else (60_000,) * len(parts)
+        one = pack(most, WIDTHS[name])
+        assert unpack(one * 2880, WIDTHS[name]) == tuple(m * 2880 for m in most)
+        assert one * 2880 < 2**63 and sum(WIDTHS[name]) <= 63
+    assert count_limits(60_000) == (11, 364, 11, 2)
 
 
-@pytest.mark.parametrize("change", [{"run_s": 50.0004}, {"pieces": 729}, {"idle_s": 2**31 / 1000}],
+@pytest.mark.parametrize("change", [{"run_s": 50.0004}, {"pieces": 365}, {"idle_s": 2**31 / 1000}],
                          ids=["not-whole-ms", "too-many-pieces", "beyond-its-bits"])
 def test_a_figure_that_does_not_pack_makes_the_period_inexact(change: dict[str, Any]) -> None:
     assert sums_key({**STEADY, **change}, good=True) == 4 * BASE
@@ -74,8 +74,9 @@ def test_no_key_base_when_not_good_without_the_split_or_out_of_range() -> None:
     assert sums_key({**STEADY, "stop_threshold_s": 2e6}, good=True) == 0  # 23 days: outside the key
     assert key_base(0, 300_000) == key_base(60_000, 10**9) == 0
     assert derived_fields({"current_a": 0.4, "speed_spm": 3000}, good=True) == {}  # a raw sample
-    assert derived_fields({"period_s": 60.0, "run_s": 60.0}, good=True) == {"sums_key": 0}  # no split
-    assert derived_fields(STEADY, good=False) == {"sums_key": 0}
+    no_split = derived_fields({"period_s": 60.0, "run_s": 60.0}, good=True)
+    assert no_split["sums_key"] == 0 and no_split["run_idle_ms"] == 60_000 << 31  # packed all the same
+    assert derived_fields(STEADY, good=False) == {**derived_fields(STEADY, good=True), "sums_key": 0}
 
 
 def test_a_period_of_another_length_or_threshold_has_another_base() -> None:
@@ -92,7 +93,4 @@ def test_ingest_writes_the_derived_fields_with_the_point(quality: str, key: int)
     topic = Topic(enterprise="e1", site="s1", area="l1", asset="m1", kind=MessageKind.DATA)
     [line] = data_lines(topic, msg.asset_kind, msg.samples)
     assert f",sums_key={key}i," in line
-    if quality == "good":
-        assert f",run_idle_ms={(50_000 << 31) + 10_000}i," in line and f",counts={3 << 42}i," in line
-    else:
-        assert "run_idle_ms" not in line
+    assert f",run_idle_ms={(50_000 << 31) + 10_000}i," in line and f",counts={(1 << 48) + (3 << 28)}i," in line
