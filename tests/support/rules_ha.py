@@ -116,6 +116,15 @@ class RulesReplica:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def freeze(self) -> None:
+        """SIGSTOP: the process stands still where it is (a test can look at it, then kill or thaw)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: no release, no last words."""
         if self._proc is not None and self._proc.poll() is None:

@@ -75,16 +75,27 @@ def test_killed_replica_mid_window_shards_taken_over_no_window_skipped_or_differ
 
         victims: list[RulesReplica] = []
 
+        def running_hour(holder: str | None = None) -> list[str]:
+            done = Counter(r.holder for r in coord.runs(start, end) if r.recorded)
+            return [w.holder for w in coord.windows(start, end) if w.status == "running" and w.label == "1h"
+                    and w.holder is not None and done[w.holder] >= 5 and holder in (None, w.holder)]
+
         def kill_a_busy_one() -> bool:
             """SIGKILL a replica in the middle of an hourly window (the longest to compute) that has
-            finished a few windows already."""
-            done = Counter(r.holder for r in coord.runs(start, end) if r.recorded)
-            busy = [w.holder for w in coord.windows(start, end)
-                    if w.status == "running" and w.label == "1h" and w.holder is not None and done[w.holder] >= 5]
-            if busy:
-                victims.append(next(p for p in procs if p.name == busy[0]))
-                victims[0].kill()
-            return bool(busy)
+            finished a few windows already: frozen first, and killed only if the window is still
+            running then (an hour of these few machines takes tens of ms: it may end between a look
+            and a kill), else thawed and looked for again."""
+            busy = running_hour()
+            if not busy:
+                return False
+            replica = next(p for p in procs if p.name == busy[0])
+            replica.freeze()
+            if not running_hour(replica.name):
+                replica.thaw()
+                return False
+            victims.append(replica)
+            replica.kill()
+            return True
 
         wait_until(kill_a_busy_one, timeout_s=60, what="a replica in the middle of an hourly window", every_s=0.01)
         victim = victims[0]
