@@ -107,7 +107,7 @@ def data_lines(topic: Topic, kind: AssetKind, samples: Sequence[Sample[Any]]) ->
                 parts.append(f"{keys[name]}={float(value)!r}")
         if derives:
             for name, value in sewing_sums.derived_fields(values, good=sample.quality is Quality.GOOD).items():
-                parts.append(f"{name}={value}i" if isinstance(value, int) else f"{name}={float(value)!r}")
+                parts.append(f"{name}={value}i")  # every derived field is an int
         parts.append(f"{_SEQ}={int(sample.seq)}i")
         parts.append(_QUALITY_FIELDS[sample.quality])
         out.append(f"{prefix} {','.join(parts)} {int(sample.ts_ms)}")

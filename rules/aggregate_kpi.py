@@ -198,7 +198,7 @@ NOT_EXACT = "a period the sums do not stand for (an idle period with a reason, p
 BREAKDOWN = "a breakdown (its reasons are in the events)"
 
 
-def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], threshold_s: float, *, reasons: bool) -> str | None:
+def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], *, reasons: bool) -> str | None:
     if not plan.aligned:
         return "boundaries not on whole periods"
     if plan.window[1] - plan.window[0] > MAX_WINDOW_MS or plan.threshold_ms > MAX_WINDOW_MS:
@@ -243,7 +243,7 @@ def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Wind
     not stand for its events (then compute it from the events). A machine down in the window
     needs ``down_reasons`` (:func:`window_down_reasons`), else it is refused with
     :data:`BREAKDOWN`."""
-    why = _refusal(plan, sums, stop_threshold_s, reasons=down_reasons is not None)
+    why = _refusal(plan, sums, reasons=down_reasons is not None)
     if why:
         return why
     w = sums[plan.window]

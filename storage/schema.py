@@ -14,7 +14,7 @@ Layout (retention policy ``raw``, kept ``90d`` by default):
   :mod:`seamline.contracts.assets` (float metrics always floats, int metrics ``i``) + ``seq``
   (int) + ``quality`` (string; a field, so a replay with another quality overwrites the point);
   a sewing machine's aggregates also carry what ingest derives for the KPI job's sums
-  (``sums_key``, ``unavailable_s``, ``stops_s``: :mod:`seamline.storage.sewing_sums`);
+  (``sums_key`` and the packed sums: :mod:`seamline.storage.sewing_sums`);
 * ``machine_state`` (state changes), ``gateway_status`` (online/offline, Last Will),
   ``gateway_birth`` and ``asset_info`` (what a gateway serves), ``seq_gap`` (ingest's per-worker
   sequence gaps), ``seamline_ingest`` (ingest self-metrics).
@@ -222,7 +222,7 @@ def telemetry(kind: AssetKind) -> Measurement:
 
 
 # Fields ingest adds to a kind's samples (seamline.storage.sewing_sums): the sewing aggregates'
-# sums key and combined span sums, for the rules' aggregate path.
+# sums key and packed sums, for the rules' aggregate path.
 DERIVED: Mapping[AssetKind, tuple[str, ...]] = {AssetKind.SEWING_MACHINE: sewing_sums.DERIVED_FIELDS}
 
 
