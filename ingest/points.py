@@ -20,6 +20,7 @@ from seamline.contracts.topic import Topic
 from seamline.ingest.gaps import AssetKey, Gap, GapTracker
 from seamline.ingest.validate import Message
 from seamline.storage import sewing_sums
+from seamline.storage.down_events import down_edge
 from seamline.storage.line_protocol import (
     encode_line,
     escape_field_key,
@@ -31,6 +32,7 @@ from seamline.storage.schema import (
     ASSET_INFO,
     GATEWAY_BIRTH,
     GATEWAY_STATUS,
+    MACHINE_DOWN,
     MACHINE_STATE,
     SEQ_GAP,
     Field,
@@ -58,7 +60,7 @@ def message_lines(topic: Topic, message: Message, *, received_ms: int, gaps: Gap
 
     ``received_ms`` (UTC ms) stamps a Last Will, which carries no time of its own."""
     if isinstance(message, StateChangeMessage):
-        lines = [state_line(topic, message)]
+        lines = state_lines(topic, message)
         _track(lines, topic, gaps, ((message.seq, message.ts_ms),))
         return lines
     if isinstance(message, GatewayStatusMessage):
@@ -132,15 +134,23 @@ def _series_prefix(measurement: str, enterprise: str, site: str, area: str, asse
     return escape_measurement(measurement) + "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in tags)
 
 
-def state_line(topic: Topic, message: StateChangeMessage) -> str:
+def state_lines(topic: Topic, message: StateChangeMessage) -> list[str]:
+    """The ``machine_state`` point and, for a change that may start or end a down, its copy in
+    ``machine_down`` (:mod:`seamline.storage.down_events`)."""
+    tags = asset_tags(topic)
+    previous = message.previous.value if message.previous is not None else None
     fields: dict[str, FieldValue] = {Field.STATE: message.state.value, Field.REASON: message.reason}
-    if message.previous is not None:
-        fields[Field.PREVIOUS] = message.previous.value
+    if previous is not None:
+        fields[Field.PREVIOUS] = previous
+    fields[Field.QUALITY] = message.quality.value
+    lines = []
+    if down_edge(message.state.value, previous):
+        lines.append(encode_line(MACHINE_DOWN.name, tags, fields, message.ts_ms))
     if message.previous_duration_s is not None:
         fields[Field.PREVIOUS_DURATION_S] = float(message.previous_duration_s)
     fields[Field.SEQ] = int(message.seq)
-    fields[Field.QUALITY] = message.quality.value
-    return encode_line(MACHINE_STATE.name, asset_tags(topic), fields, message.ts_ms)
+    lines.insert(0, encode_line(MACHINE_STATE.name, tags, fields, message.ts_ms))
+    return lines
 
 
 def _gateway_tags(topic: Topic) -> dict[str, str]:

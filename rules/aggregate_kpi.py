@@ -196,6 +196,8 @@ NOT_EXACT = "a period the sums do not stand for (an idle period with a reason, p
 
 
 BREAKDOWN = "a breakdown (its reasons are in the events)"
+DOWN_MISMATCH = "down events whose seconds are not the aggregates' down time (missing, or stored before machine_down)"
+_MS_S = 0.001  # each period's down time is stored in whole ms
 
 
 def _refusal(plan: SumPlan, sums: Mapping[Range, SpanSums], *, reasons: bool) -> str | None:
@@ -242,11 +244,14 @@ def aggregate_totals(plan: SumPlan, sums: Mapping[Range, SpanSums], window: Wind
     """One machine's totals of ``window`` from the sums of ``plan.ranges()``, or why the sums do
     not stand for its events (then compute it from the events). A machine down in the window
     needs ``down_reasons`` (:func:`window_down_reasons`), else it is refused with
-    :data:`BREAKDOWN`."""
+    :data:`BREAKDOWN`; reasons whose seconds are not the window's down time (within a ms per
+    period) are refused with :data:`DOWN_MISMATCH`."""
     why = _refusal(plan, sums, reasons=down_reasons is not None)
     if why:
         return why
     w = sums[plan.window]
+    if down_reasons is not None and abs(sum(down_reasons.values()) - w.down_s) > w.periods * _MS_S:
+        return DOWN_MISMATCH
     planned_s = run_planned = operating = stop = 0.0
     for span in plan.planned:
         s = sums[span]

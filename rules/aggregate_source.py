@@ -25,14 +25,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from seamline.contracts.assets import AssetKind
-from seamline.contracts.messages import MachineState
 from seamline.rules.aggregate_kpi import BREAKDOWN, Range, SpanSums, SumPlan, aggregate_totals, window_down_reasons
 from seamline.rules.kpi.sewing import MachineTotals
 from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.master_data import Enterprise, MasterData
 from seamline.rules.shift_calendar import ShiftCalendar, planned_spans
 from seamline.rules.source import (
-    STATE_FIELDS,
     AssetKey,
     InfluxSource,
     WindowData,
@@ -44,10 +42,11 @@ from seamline.rules.source import (
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
 from seamline.storage import sewing_sums
-from seamline.storage.query import AggregateFn, CountingClient, FieldEquals, Select, Series
-from seamline.storage.schema import ASSET_IDENTITY, MACHINE_STATE, Field, telemetry
+from seamline.storage.query import AggregateFn, CountingClient, Select, Series
+from seamline.storage.schema import ASSET_IDENTITY, MACHINE_DOWN, Field, telemetry
 
 SEWING = telemetry(AssetKind.SEWING_MACHINE)
+DOWN_FIELDS = MACHINE_DOWN.fields_of(Field.STATE, Field.REASON)
 SUMS_KEY = SEWING.field(sewing_sums.SUMS_KEY)
 # Summed fields; SpanSums names its sums after them (checked below).
 STOP_LATE_S, IDLE_OPEN_S = SEWING.fields_of("stop_late_s", "idle_open_s")
@@ -94,17 +93,17 @@ def decode_sums(plan: SumPlan, results: Sequence[Sequence[Series]]) -> dict[Asse
 
 def down_selects(keys: Collection[AssetKey], window: Window, *, rp: str, lookback_s: float,
                  at_start: Collection[AssetKey]) -> list[Select]:
-    """For machines down in ``window``: their events into and out of ``down`` (few), and for those of
-    them that may be down at its start (``at_start``) the last event before it (that state)."""
+    """For machines down in ``window``: their ``machine_down`` events in it (few: ingest copies there
+    only the changes that may start or end a down, :mod:`seamline.storage.down_events`; no field
+    condition, which would make InfluxDB read every state event of theirs), and for those that may be
+    down at its start (``at_start``) the last one before it (whether it was down then, and why)."""
     start_ms, end_ms = round(window.start_s * 1000), round(window.end_s * 1000)
 
     def select(of: Collection[AssetKey], **kw: Any) -> Select:
-        return Select(measurement=MACHINE_STATE, fields=STATE_FIELDS, rp=rp, group_by=ASSET_IDENTITY,
+        return Select(measurement=MACHINE_DOWN, fields=DOWN_FIELDS, rp=rp, group_by=ASSET_IDENTITY,
                       enterprises=tuple(sorted({k.enterprise for k in of})), series=series_of(of), **kw)
 
-    into_or_out = (FieldEquals(field=Field.STATE, value=MachineState.DOWN.value),
-                   FieldEquals(field=Field.PREVIOUS, value=MachineState.DOWN.value))
-    out = [select(keys, start_ms=start_ms, end_ms=end_ms, any_of=into_or_out)]
+    out = [select(keys, start_ms=start_ms, end_ms=end_ms)]
     if at_start:
         out.append(select(at_start, start_ms=start_ms - round(lookback_s * 1000), end_ms=start_ms, latest=True))
     return out
@@ -114,7 +113,9 @@ def fetch_down_reasons(client: CountingClient, keys: Collection[AssetKey], windo
                        lookback_s: float, at_start: Collection[AssetKey]) -> dict[AssetKey, dict[str, float]]:
     """Down seconds per reason in ``window`` of each of ``keys`` (one request); the state before the
     window is read only for ``at_start`` (a machine not down when the window starts has no down
-    seconds before its first event in it)."""
+    seconds before its first event in it). Data stored before ingest wrote ``machine_down`` has no
+    events there: :func:`~rules.aggregate_kpi.aggregate_totals` then finds the reasons' seconds short
+    of the aggregates' down time and refuses the machine."""
     inside, *before = client.run(down_selects(keys, window, rp=rp, lookback_s=lookback_s, at_start=at_start))
     events: dict[AssetKey, list[StateEvent]] = {k: [] for k in keys}
     for s in (*(before[0] if before else ()), *inside):

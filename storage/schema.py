@@ -15,7 +15,8 @@ Layout (retention policy ``raw``, kept ``90d`` by default):
   (int) + ``quality`` (string; a field, so a replay with another quality overwrites the point);
   a sewing machine's aggregates also carry what ingest derives for the KPI job's sums
   (``sums_key`` and the packed sums: :mod:`seamline.storage.sewing_sums`);
-* ``machine_state`` (state changes), ``gateway_status`` (online/offline, Last Will),
+* ``machine_state`` (state changes) and ``machine_down`` (ingest's copy of those that may start or
+  end a down, :mod:`seamline.storage.down_events`), ``gateway_status`` (online/offline, Last Will),
   ``gateway_birth`` and ``asset_info`` (what a gateway serves), ``seq_gap`` (ingest's per-worker
   sequence gaps), ``seamline_ingest`` (ingest self-metrics).
 
@@ -64,6 +65,7 @@ __all__ = [
     "KPI_MACHINE",
     "KPI_PV",
     "KPI_WIND",
+    "MACHINE_DOWN",
     "MACHINE_STATE",
     "PLAN_ORDERS",
     "SEQ_GAP",
@@ -228,6 +230,9 @@ DERIVED: Mapping[AssetKind, tuple[str, ...]] = {AssetKind.SEWING_MACHINE: sewing
 
 MACHINE_STATE = _raw("machine_state", ASSET_IDENTITY, Field.STATE, Field.REASON, Field.PREVIOUS,
                      Field.PREVIOUS_DURATION_S, Field.SEQ, Field.QUALITY)
+# Derived by ingest: a copy of each state change that may start or end a down (into or out of
+# ``down``, or from an unknown state; seamline.storage.down_events), for the KPI job's breakdowns.
+MACHINE_DOWN = _raw("machine_down", ASSET_IDENTITY, Field.STATE, Field.REASON, Field.PREVIOUS, Field.QUALITY)
 # The Last Will carries no time of its own: ingest stamps it with the receive time.
 GATEWAY_STATUS = _raw("gateway_status", GATEWAY_IDENTITY, Field.STATE, Field.BOOT_ID, Field.REASON)
 GATEWAY_BIRTH = _raw("gateway_birth", GATEWAY_IDENTITY, Field.AGENT_VERSION, Field.BOOT_ID, Field.ASSETS)
@@ -323,9 +328,9 @@ GRADE = Measurement("grade", Retention.KPI, (Tag.ENTERPRISE, Tag.PERIOD, Tag.MET
     Field.GRADE, Field.SCORE, Field.RANK, Field.ESTIMATED, "ranked", "grade_index", "variant", "energy_kwh",
     "energy_tce", "energy_days", "period_days", "advice")), ("value_", "score_", "adjust_"))
 
-_NAMED = (MACHINE_STATE, GATEWAY_STATUS, GATEWAY_BIRTH, ASSET_INFO, SEQ_GAP, SEQ_LOST, INGEST_SELF, KPI_MACHINE,
-          KPI_DOWNTIME, KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY, KPI_GREEN_ENERGY,
-          KPI_LINE_CARBON, GRADE, CAPACITY, PLAN_ORDERS, ALERT_STATE)
+_NAMED = (MACHINE_STATE, MACHINE_DOWN, GATEWAY_STATUS, GATEWAY_BIRTH, ASSET_INFO, SEQ_GAP, SEQ_LOST, INGEST_SELF,
+          KPI_MACHINE, KPI_DOWNTIME, KPI_LINE, KPI_PV, KPI_WIND, KPI_BATTERY, KPI_FACTORY_ENERGY, KPI_LINE_ENERGY,
+          KPI_GREEN_ENERGY, KPI_LINE_CARBON, GRADE, CAPACITY, PLAN_ORDERS, ALERT_STATE)
 ALL_MEASUREMENTS: Mapping[str, Measurement] = {
     m.name: m for m in (*(telemetry(k) for k in AssetKind), *_NAMED)
 }

@@ -19,6 +19,8 @@ import pytest
 
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.localstack import InfluxdProcess
+from seamline.rules.aggregate_kpi import DOWN_MISMATCH
+from seamline.rules.aggregate_source import read_batch
 from seamline.rules.engine import WindowReport, compute_window
 from seamline.rules.kpi_points import KpiPoint
 from seamline.rules.master_data import MasterData, parse_master_data
@@ -32,6 +34,8 @@ from tests.support.synthetic import aggregate_lines, gateway_status_lines, machi
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 5, 6, tzinfo=TZ)
 LINES = {"line01": ["m1", "m2", "m3", "m4"], "line02": ["m5", "m6", "m7", "m8"]}
+# Simulator seeds with breakdowns: 13 in the day, one from 10:56 to 11:36 (m8: down when 11:00 starts)
+SEEDS = {"m1": 1, "m2": 2, "m3": 3, "m4": 1, "m5": 0, "m6": 2, "m7": 1, "m8": 0}
 STOP_S = 300.0
 TOL = 1e-6  # in each field's unit (min, fraction, pieces)
 
@@ -65,8 +69,8 @@ def loaded(influxd: InfluxdProcess) -> Iterator[str]:
     start, end = _ms(7), _ms(18.5)
     for line, machines in LINES.items():
         skip = OUTAGE if line == "line02" else None
-        for i, m in enumerate(machines):
-            truth = simulate_truth(m, start, end, seed=i, shift=ShiftPattern())
+        for m in machines:
+            truth = simulate_truth(m, start, end, seed=SEEDS[m], shift=ShiftPattern())
             tags = machine_tags("f001", "s1", line, m)
             writer.write(aggregate_lines(truth, tags, start, end, skip=skip, stop_split_s=STOP_S, idle_reasons=False))
             writer.write(state_lines(truth, tags, skip=skip, idle_reasons=False))
@@ -117,3 +121,19 @@ def test_most_machine_hours_come_from_sums_and_the_shift_matches(loaded: str) ->
     assert from_sums >= 0.5 * 8 * 9, from_sums
     shift = Window(DAY + timedelta(hours=8), DAY + timedelta(hours=17))
     _assert_same(_run(loaded, shift, aggregate_path=False), _run(loaded, shift, aggregate_path=True))
+
+
+def test_breakdowns_come_from_the_sums_and_ingests_down_events(loaded: str) -> None:
+    """A machine down in an hour is taken from its sums and its few ``machine_down`` events (their
+    seconds equal the aggregates' down time), not handed to the event scan; the KPI points of those
+    hours equal the reference (test_every_hour_equals_the_reference)."""
+    source = InfluxSource(InfluxQLClient(url=loaded), SourceSettings(database="aggregate_path", aggregate_path=True))
+    master = master_data()
+    down_from_sums = refused = 0
+    for h in range(8, 17):
+        window = Window(DAY + timedelta(hours=h), DAY + timedelta(hours=h + 1))
+        read = read_batch(source, master, master.enterprises, window, energy_kinds=())
+        down_from_sums += sum(1 for t in read.totals.values() if t.down_s > 0)
+        refused += read.refused[DOWN_MISMATCH]
+    assert refused == 0
+    assert down_from_sums >= 8, down_from_sums  # 12 here

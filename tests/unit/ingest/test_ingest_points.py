@@ -89,20 +89,31 @@ def test_gateway_self_telemetry() -> None:
     )
 
 
-def test_state_change() -> None:
+def test_state_change_into_down_is_copied_to_machine_down() -> None:
     msg = StateChangeMessage(
         ts_ms=TS, seq=12, state="down", previous="running", previous_duration_s=61, reason="breakdown.needle"
     )
     assert message_lines(topic("state"), msg, received_ms=0, gaps=None) == [
         f'machine_state,{TAGS} state="down",reason="breakdown.needle",previous="running",'
-        f'previous_duration_s=61.0,seq=12i,quality="good" {TS}'
+        f'quality="good",previous_duration_s=61.0,seq=12i {TS}',
+        f'machine_down,{TAGS} state="down",reason="breakdown.needle",previous="running",quality="good" {TS}',
     ]
 
 
-def test_state_change_without_previous() -> None:
+def test_state_change_out_of_down_is_copied_and_one_between_other_states_is_not() -> None:
+    repaired = StateChangeMessage(ts_ms=TS, seq=3, state="idle", previous="down", reason="repaired")
+    assert message_lines(topic("state"), repaired, received_ms=0, gaps=None)[1] == (
+        f'machine_down,{TAGS} state="idle",reason="repaired",previous="down",quality="good" {TS}')
+    started = StateChangeMessage(ts_ms=TS, seq=4, state="running", previous="idle", quality="stale")
+    assert message_lines(topic("state"), started, received_ms=0, gaps=None) == [
+        f'machine_state,{TAGS} state="running",reason="none",previous="idle",quality="stale",seq=4i {TS}']
+
+
+def test_state_change_without_previous_may_end_a_down_so_is_copied() -> None:
     msg = StateChangeMessage(ts_ms=TS, seq=0, state="idle")
     assert message_lines(topic("state"), msg, received_ms=0, gaps=None) == [
-        f'machine_state,{TAGS} state="idle",reason="none",seq=0i,quality="good" {TS}'
+        f'machine_state,{TAGS} state="idle",reason="none",quality="good",seq=0i {TS}',
+        f'machine_down,{TAGS} state="idle",reason="none",quality="good" {TS}',
     ]
 
 
@@ -156,7 +167,7 @@ def test_gap_points_follow_the_sample_after_the_gap() -> None:
 def test_state_events_share_the_asset_seq_counter_with_data() -> None:
     gaps = GapTracker(max_assets=10)
     message_lines(topic(), data("sewing_machine", {"ts_ms": TS, "seq": 1, "metrics": {}}), received_ms=0, gaps=gaps)  # type: ignore[arg-type]
-    state = StateChangeMessage(ts_ms=TS + 1, seq=2, state="idle")
+    state = StateChangeMessage(ts_ms=TS + 1, seq=2, state="idle", previous="running")
     lines = message_lines(topic("state"), state, received_ms=0, gaps=gaps)
     assert len(lines) == 1  # 1 -> 2 across data and state: no gap
 

@@ -25,6 +25,7 @@ from seamline.contracts.messages import MachineState
 from seamline.edge_agent.stop_split import EventTimeline
 from seamline.rules.aggregate_kpi import (
     BREAKDOWN,
+    DOWN_MISMATCH,
     NOT_EXACT,
     Range,
     SpanSums,
@@ -38,13 +39,16 @@ from seamline.rules.kpi.state_time import StateEvent
 from seamline.rules.machine_kpi import aggregate_observed, machine_totals
 from seamline.rules.spans import SpanSet
 from seamline.rules.windows import Window
+from seamline.storage.down_events import down_edge
 from seamline.storage.sewing_sums import SUMS_KEY, count_limits, derived_fields
 
 T0_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
 W = Window.from_epoch_s(T0_MS / 1000, T0_MS / 1000 + 3600)
 P_MS = 60_000
 START_MS, END_MS = T0_MS - 45 * P_MS, T0_MS + 3600_000 + 1800_000  # look-back, look-ahead
-EPS_S = 1e-5  # s: the reference adds epoch-second floats (ulp 2.4e-7 s at 1.8e9 s), the edge ms integers
+# s: the reference adds and subtracts epoch-second floats (ulp 2.4e-7 s at 1.8e9 s; hypothesis found
+# 65 ulps, 1.55e-5 s, over a busy hour's events), the edge whole ms: a wrong figure is off by >= 1 ms
+EPS_S = 1e-4
 
 REASONS = {MachineState.RUNNING: ["none"], MachineState.OFF: ["none"],
            MachineState.IDLE: ["none"] * 9 + ["repaired"], MachineState.DOWN: ["breakdown.needle"]}
@@ -188,13 +192,44 @@ def test_aggregate_path_equals_the_event_scan(changes: list[tuple[int, MachineSt
 
 
 def down_events(changes: list[tuple[int, MachineState, str]], *, at_start: bool) -> list[StateEvent]:
-    """What down_selects reads: the window's events whose state or previous state is down, and
-    the last event before the window when the machine may be down at its start."""
+    """What down_selects reads: the window's ``machine_down`` events (the changes ingest copies
+    there, seamline.storage.down_events) and the last one before the window when the machine may
+    be down at its start."""
     w0, w1 = T0_MS, T0_MS + 3600_000
-    before = [c for c in changes if c[0] < w0][-1:] if at_start else []
-    inside = [c for i, c in enumerate(changes) if w0 <= c[0] < w1 and (
-        c[1] is MachineState.DOWN or (i > 0 and changes[i - 1][1] is MachineState.DOWN))]
+    copied = [c for i, c in enumerate(changes) if down_edge(c[1].value, changes[i - 1][1].value if i else None)]
+    before = [c for c in copied if c[0] < w0][-1:] if at_start else []
+    inside = [c for c in copied if w0 <= c[0] < w1]
     return [StateEvent(t / 1000, s, r) for t, s, r in [*before, *inside]]
+
+
+def _down_hour() -> tuple[list[tuple[int, MachineState, str]], SumPlan, dict[Range, SpanSums]]:
+    """Running, down for 10 minutes from 20 minutes into the hour, running again."""
+    changes = [(START_MS - 60_000, MachineState.RUNNING, "none"),
+               (T0_MS + 1_200_000, MachineState.DOWN, "breakdown.needle"),
+               (T0_MS + 1_800_000, MachineState.RUNNING, "none")]
+    plan = _hour_plan()
+    return changes, plan, all_sums(edge_aggregates(changes, 300.0, [1]), plan)
+
+
+def test_a_breakdown_takes_its_reasons_from_the_down_events() -> None:
+    changes, plan, sums = _down_hour()
+    assert aggregate_totals(plan, sums, W, stop_threshold_s=300.0) == BREAKDOWN
+    assert not may_be_down_at_start(plan, sums)
+    fast = aggregate_totals(plan, sums, W, stop_threshold_s=300.0,
+                            down_reasons=window_down_reasons(down_events(changes, at_start=False), W))
+    assert isinstance(fast, MachineTotals)
+    assert fast.down_s == 600.0 and fast.breakdowns == 1
+    assert dict(fast.downtime_s)["breakdown.needle"] == 600.0
+
+
+@pytest.mark.parametrize("events", ["none", "only the end"])
+def test_refuses_a_breakdown_whose_down_events_do_not_add_up(events: str) -> None:
+    """Data stored before ingest wrote machine_down (none there), or an upgrade in the middle of the
+    down (only the change out of it): the reasons' seconds are not the aggregates' down time."""
+    changes, plan, sums = _down_hour()
+    kept = [] if events == "none" else down_events(changes, at_start=False)[1:]
+    assert aggregate_totals(plan, sums, W, stop_threshold_s=300.0,
+                            down_reasons=window_down_reasons(kept, W)) == DOWN_MISMATCH
 
 
 def test_a_stop_open_at_the_window_end_is_judged_by_its_whole_length() -> None:

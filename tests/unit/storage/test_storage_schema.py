@@ -39,7 +39,7 @@ def test_telemetry_fields_are_the_contract_metrics_plus_seq_and_quality(kind: As
 
 
 def test_names_are_unique_and_retention_policies_split_raw_from_kpi() -> None:
-    assert len(ALL_MEASUREMENTS) == 7 + 7 + 11 + 3  # telemetry, raw records (seq_lost included), KPIs, platform
+    assert len(ALL_MEASUREMENTS) == 7 + 8 + 11 + 3  # telemetry, raw records (seq_lost, machine_down), KPIs, platform
     kpi = sorted(n for n, m in ALL_MEASUREMENTS.items() if m.retention is Retention.KPI)
     assert kpi == ["alert_state", "capacity_day", "grade", "kpi_battery", "kpi_downtime", "kpi_factory_energy",
                    "kpi_green_energy", "kpi_line", "kpi_line_carbon", "kpi_line_energy", "kpi_machine", "kpi_pv",
