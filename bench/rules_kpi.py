@@ -24,6 +24,7 @@ cluster extrapolation with its arithmetic.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import tempfile
@@ -275,6 +276,25 @@ def settle(pid: int | None, limit_s: float) -> float:
     return time.perf_counter() - t0
 
 
+def _load_once(server: InfluxdProcess, workdir: Path, machines: int, args: argparse.Namespace) -> None:
+    """Create the database and load the hour, unless ``workdir`` holds that load already
+    (``loaded.json``: what was loaded, written once it is all in)."""
+    marker = workdir / "loaded.json"
+    wanted = {"machines": machines, "templates": args.templates, "idle_reasons": args.idle_reasons}
+    if marker.exists() and {k: v for k, v in json.loads(marker.read_text()).items() if k in wanted} == wanted:
+        print(f"reusing the load in {workdir}: {marker.read_text().strip()}")
+        return
+    policies = (RetentionSpec(name="raw", duration="INF", default=True), RetentionSpec(name="kpi", duration="INF"))
+    client = InfluxQLClient(url=server.url)
+    client.query(f"DROP DATABASE {DB}")
+    init_v1(client, DbLayout(database=DB, policies=policies))
+    t0 = time.perf_counter()
+    lines = load(server.url, fleet(machines), idle_reasons=args.idle_reasons, templates=args.templates)
+    print(f"loaded {lines} lines for {machines} machines in {time.perf_counter() - t0:.1f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    marker.write_text(json.dumps({**wanted, "lines": lines}) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--machines", default="1000,4000")
@@ -292,23 +312,24 @@ def main(argv: list[str] | None = None) -> int:
                     help="time the reference (events) path only up to this many machines")
     ap.add_argument("--single-max", type=int, default=20_000,
                     help="time the aggregate path in one process only up to this many machines")
+    ap.add_argument("--data-dir", type=Path, default=None,
+                    help="influxd's directory, kept afterwards; a later run with the same --machines, --templates "
+                         "and --idle-reasons reuses what it loaded (default: a temporary one)")
     args = ap.parse_args(argv)
     sizes = sorted(int(x) for x in args.machines.split(","))
     with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
+        workdir = args.data_dir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         # the whole cluster's raw and KPI series (~1.2 M) exceed the server's default limit of 1 M
-        server = InfluxdProcess(workdir=Path(tmp), max_series_per_database=0)
+        server = InfluxdProcess(workdir=workdir, max_series_per_database=0)
         server.start()
         try:
-            policies = (RetentionSpec(name="raw", duration="INF", default=True),
-                        RetentionSpec(name="kpi", duration="INF"))
-            init_v1(InfluxQLClient(url=server.url), DbLayout(database=DB, policies=policies))
-            t0 = time.perf_counter()
-            lines = load(server.url, fleet(sizes[-1]), idle_reasons=args.idle_reasons, templates=args.templates)
-            print(f"loaded {lines} lines for {sizes[-1]} machines in {time.perf_counter() - t0:.1f} s; "
-                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            _load_once(server, workdir, sizes[-1], args)
             if args.settle_s > 0:
                 print(f"influxd settled after {settle(server.pid, args.settle_s):.0f} s "
                       f"(< {SETTLED_CPU:.0%} of a core over 5 s, {args.settle_s:.0f} s at most)")
+            files = list(workdir.glob(f"**/{DB}/raw/*/*.tsm"))
+            print(f"raw retention policy: {len(files)} TSM files, {sum(f.stat().st_size for f in files) / 1e9:.2f} GB")
             print(f"{'machines':>8} {'path':>10} {'stmts':>5} {'sums':>5} {'points':>6} {'wall_s':>7} "
                   f"{'ms/mh':>6} {'ratio':>6} {'diff':>4}  (best of {args.repeat})")
             best = {n: compare(server.url, n, repeat=args.repeat, procs=args.procs, reference=n <= args.reference_max,
