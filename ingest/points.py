@@ -136,20 +136,20 @@ def _series_prefix(measurement: str, enterprise: str, site: str, area: str, asse
 
 def state_lines(topic: Topic, message: StateChangeMessage) -> list[str]:
     """The ``machine_state`` point and, for a change that may start or end a down, its copy in
-    ``machine_down`` (:mod:`seamline.storage.down_events`)."""
+    ``machine_down`` (:mod:`seamline.storage.down_events`; without duration and seq)."""
     tags = asset_tags(topic)
     previous = message.previous.value if message.previous is not None else None
-    fields: dict[str, FieldValue] = {Field.STATE: message.state.value, Field.REASON: message.reason}
+    copied: dict[str, FieldValue] = {Field.STATE: message.state.value, Field.REASON: message.reason}
     if previous is not None:
-        fields[Field.PREVIOUS] = previous
-    fields[Field.QUALITY] = message.quality.value
-    lines = []
-    if down_edge(message.state.value, previous):
-        lines.append(encode_line(MACHINE_DOWN.name, tags, fields, message.ts_ms))
+        copied[Field.PREVIOUS] = previous
+    copied[Field.QUALITY] = message.quality.value
+    fields = dict(copied)
     if message.previous_duration_s is not None:
         fields[Field.PREVIOUS_DURATION_S] = float(message.previous_duration_s)
     fields[Field.SEQ] = int(message.seq)
-    lines.insert(0, encode_line(MACHINE_STATE.name, tags, fields, message.ts_ms))
+    lines = [encode_line(MACHINE_STATE.name, tags, fields, message.ts_ms)]
+    if down_edge(message.state.value, previous):
+        lines.append(encode_line(MACHINE_DOWN.name, tags, copied, message.ts_ms))
     return lines
 
 

@@ -22,12 +22,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from seamline.contracts.messages import MachineState
+from seamline.contracts.messages import MachineState, StateChangeMessage
+from seamline.contracts.topic import MessageKind, Topic
 from seamline.edge_agent.stop_split import EventTimeline
 from seamline.firmware_stubs.sewing.machine import MachineProfile, TruthSegment, prepare_machine
 from seamline.firmware_stubs.sewing.shift import ShiftPattern
 from seamline.firmware_stubs.sewing.truth import MachineTruth, state_runs
-from seamline.storage.down_events import down_edge
+from seamline.ingest.points import state_lines as ingest_state_lines
 from seamline.storage.line_protocol import encode_line
 from seamline.storage.sewing_sums import derived_fields
 
@@ -156,23 +157,18 @@ class _Split:
 
 def state_lines(truth: MachineTruth, tags: dict[str, str], *, skip: tuple[int, int] | None = None,
                 idle_reasons: bool = True) -> list[str]:
-    """One ``machine_state`` point per edge state change (:func:`edge_events`), in the ingest
-    schema (state, previous, previous_duration_s, reason), and ingest's ``machine_down`` copy of
-    those that may start or end a down; those inside ``skip`` (ms) left out."""
+    """The lines ingest writes for each edge state change (:func:`edge_events` as messages through
+    ``ingest.points.state_lines``: the ``machine_state`` point and, for a change that may start or
+    end a down, its ``machine_down`` copy); those inside ``skip`` (ms) left out."""
+    topic = Topic(enterprise=tags["enterprise"], site=tags["site"], area=tags["area"], asset=tags["asset"],
+                  kind=MessageKind.STATE)
     out = []
     for i, e in enumerate(edge_events(truth.truth, idle_reasons=idle_reasons)):
         if skip is not None and skip[0] <= e.ts_ms < skip[1]:
             continue
-        fields: dict[str, float | int | str] = {"state": e.state.value, "reason": e.reason, "quality": "good"}
-        previous = e.previous.value if e.previous is not None else None
-        if previous is not None:
-            fields["previous"] = previous
-        if down_edge(e.state.value, previous):  # ingest's copy (seamline.storage.down_events)
-            out.append(encode_line("machine_down", tags, fields, e.ts_ms))
-        fields["seq"] = i
-        if e.previous_duration_s is not None:
-            fields["previous_duration_s"] = e.previous_duration_s
-        out.append(encode_line("machine_state", tags, fields, e.ts_ms))
+        out += ingest_state_lines(topic, StateChangeMessage(
+            ts_ms=e.ts_ms, seq=i, state=e.state, previous=e.previous, previous_duration_s=e.previous_duration_s,
+            reason=e.reason))
     return out
 
 
