@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from seamline.notify.config import RateLimit, Retry
 from seamline.notify.delivery import ChannelWorker
 from seamline.notify.metrics import Metrics
@@ -23,15 +25,15 @@ class Clock:
 GENEROUS = RateLimit(messages=100, per_s=60)
 
 
-def _worker(tmp_path: Path, *, rate: RateLimit = GENEROUS,
-            max_age_s: float = 3600) -> tuple[ChannelWorker, Outbox, FakeSender, Clock, Metrics]:
+def _worker(tmp_path: Path, *, rate: RateLimit = GENEROUS, max_age_s: float = 3600,
+            rng: random.Random | None = None) -> tuple[ChannelWorker, Outbox, FakeSender, Clock, Metrics]:
     clock = Clock()
     box = Outbox(tmp_path / "o.sqlite", max_rows=100, max_bytes=10**6, dedup_window_s=0)
     sender = FakeSender()
     metrics = Metrics(["c1"])
     worker = ChannelWorker(name="c1", sender=sender, outbox=box, metrics=metrics, rate=rate,
                            retry=Retry(backoff_initial_s=2, backoff_max_s=30), max_age_s=max_age_s,
-                           clock=clock, rng=random.Random(1))
+                           clock=clock, rng=rng or random.Random(1))
     return worker, box, sender, clock, metrics
 
 
@@ -61,8 +63,22 @@ def test_a_failing_message_is_retried_with_backoff_and_nothing_overtakes_it(tmp_
     assert metrics.failed_attempts.labels("c1", "retryable")._value.get() == 3
 
 
-def test_retry_waits_grow_and_honour_the_vendors_retry_after(tmp_path: Path) -> None:
-    worker, box, sender, clock, _ = _worker(tmp_path)
+class _Fixed(random.Random):
+    """A random source that always returns ``value`` (the jitter's draw, made known)."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+@pytest.mark.parametrize(("draw", "expected"), [(0.0, [1.0, 2.0, 4.0]), (0.5, [1.5, 3.0, 6.0])])
+def test_retry_waits_grow_and_honour_the_vendors_retry_after(tmp_path: Path, draw: float,
+                                                             expected: list[float]) -> None:
+    """Equal jitter over steps 2, 4, 8 s (initial 2 s): half the step plus the draw times half."""
+    worker, box, sender, clock, _ = _worker(tmp_path, rng=_Fixed(draw))
     box.enqueue("k", [message("m0")], now=clock.t)
     delays = []
     sender.fail_next = [retryable(), retryable(), retryable(), retryable(after_s=60)]
@@ -72,7 +88,7 @@ def test_retry_waits_grow_and_honour_the_vendors_retry_after(tmp_path: Path) -> 
         assert head is not None
         delays.append(head.next_at - clock.t)
         clock.t = head.next_at
-    assert 1.0 <= delays[0] <= 2.0 and 2.0 <= delays[1] <= 4.0 and 4.0 <= delays[2] <= 8.0
+    assert delays[:3] == pytest.approx(expected)
     assert delays[3] == 60.0
 
 
