@@ -19,9 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from seamline.configfile import YamlError, parse_yaml
 from seamline.matching.errors import OrderBookError
 from seamline.matching.models import Order, RowError, Unallocated, UnallocatedReason
 from seamline.tabular import read_table
@@ -53,9 +53,11 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
     except OSError as exc:
         raise OrderBookError(f"order book {path}: cannot read: {exc.strerror or exc}") from exc
     try:
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise OrderBookError(f"order book {path}: not valid {suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+        data = json.loads(text) if suffix == ".json" else parse_yaml(text)
+    except YamlError as exc:
+        raise OrderBookError(f"order book {path}: {exc}") from exc
+    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
+        raise OrderBookError(f"order book {path}: not valid JSON: {exc}") from exc
     if isinstance(data, dict) and "orders" in data:
         data = data["orders"]
     if not isinstance(data, list):

@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from seamline.configfile import YamlError, parse_yaml
 from seamline.matching.errors import ProfilesError
 from seamline.matching.models import FactoryProfile, ProfileBook
 
@@ -28,11 +28,13 @@ def load_profiles(path: Path | None) -> ProfileBook:
         return ProfileBook()
     try:
         text = path.read_text(encoding="utf-8")
-        data: Any = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data: Any = json.loads(text) if path.suffix.lower() == ".json" else parse_yaml(text)
     except OSError as exc:
         raise ProfilesError(f"profiles {path}: cannot read: {exc.strerror or exc}") from exc
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ProfilesError(f"profiles {path}: not valid JSON/YAML: {exc}") from exc
+    except YamlError as exc:
+        raise ProfilesError(f"profiles {path}: {exc}") from exc
+    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
+        raise ProfilesError(f"profiles {path}: not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ProfilesError(f"profiles {path}: expected a mapping with keys 'factories' and optional 'categories'")
     profiles: dict[str, FactoryProfile] = {}

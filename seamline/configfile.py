@@ -5,6 +5,7 @@ parse errors with line and column, a mapping at the top level, and validation er
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +37,28 @@ class ConfigFileError(ValueError):
         super().__init__("\n".join(f"{Path(path).resolve()}: {p}" for p in problems))  # the full path
 
 
+class YamlError(ValueError):
+    """A document that is not YAML, or whose YAML Python cannot hold; one line, no value in it."""
+
+
+def parse_yaml(raw: bytes | str) -> Any:
+    """``raw`` read with the safe loader. Raises :class:`YamlError` for a syntax error (with its
+    line and column) and for a scalar the constructors refuse with a plain ``ValueError``, which
+    PyYAML lets through: an integer of more than ``sys.get_int_max_str_digits()`` digits, a date
+    like 2026-13-01, a ``!!float`` that is not a number (the value is not repeated: it may be a
+    secret)."""
+    try:
+        return yaml.load(raw, Loader=SafeLoader)  # safe: C or Python SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise YamlError(f"{where}not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except ValueError:
+        raise YamlError(f"not valid YAML: a value cannot be converted (an integer of more than "
+                        f"{sys.get_int_max_str_digits()} digits, a date that does not exist or a "
+                        f"tagged value of the wrong type)") from None
+
+
 def read_yaml_mapping(path: Path, *, expected: str = "a mapping", empty_ok: bool = False) -> dict[str, Any]:
     """The top-level mapping of the YAML file at ``path``; raises :class:`ConfigFileError`.
     ``expected`` says what the top level should hold, for the error message."""
@@ -47,11 +70,9 @@ def read_yaml_mapping(path: Path, *, expected: str = "a mapping", empty_ok: bool
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigFileError(path, [f"file is {len(raw)} bytes, max {MAX_CONFIG_BYTES}"])
     try:
-        data = yaml.load(raw, Loader=SafeLoader)  # safe: C or Python SafeLoader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigFileError(path, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        data = parse_yaml(raw)
+    except YamlError as exc:
+        raise ConfigFileError(path, [str(exc)]) from None
     if data is None and empty_ok:
         return {}
     if not isinstance(data, dict):

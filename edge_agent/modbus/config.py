@@ -11,10 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from seamline.configfile import SafeLoader
+from seamline.configfile import parse_yaml
 from seamline.contracts.kinds import AssetKind
 from seamline.contracts.topic import TopicError, validate_level
 from seamline.edge_agent.modbus import profile
@@ -108,7 +107,7 @@ def load_register_map(path: Path) -> RegisterMap:
     size = path.stat().st_size
     if size > MAX_MAP_BYTES:
         raise ValueError(f"{path}: {size} bytes, a register map must stay under {MAX_MAP_BYTES}")
-    m = _RegisterMapModel.model_validate(yaml.load(path.read_text(), Loader=SafeLoader))
+    m = _RegisterMapModel.model_validate(parse_yaml(path.read_bytes()))
     points = tuple(MapPoint(**p.model_dump()) for p in m.points)
     return RegisterMap(name=m.name, points=points, register_kind=m.register_kind, word_order=m.word_order,
                        status_codes=dict(m.status_codes))

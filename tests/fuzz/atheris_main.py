@@ -75,7 +75,10 @@ def seed_corpus(target: str, directory: Path) -> None:
             seeds.append(str(topic).encode())
     if target == "config":
         seeds += [(repo / "edge_agent" / "edge.sample.yaml").read_bytes(),
-                  (repo / "ingest" / "ingest.sample.yaml").read_bytes()]
+                  (repo / "ingest" / "ingest.sample.yaml").read_bytes(),
+                  # crashes found here before, kept as seeds so every run replays them
+                  b"gateway:\n  id: " + b"7" * 4301 + b"\n",  # PyYAML let int()'s ValueError through
+                  b"a: 2026-13-01\n"]
     for i, seed in enumerate(seeds):
         (directory / f"seed-{i}").write_bytes(seed)
 

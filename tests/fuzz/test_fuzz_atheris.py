@@ -33,7 +33,9 @@ def test_atheris(target: str, tmp_path: Path) -> None:
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, errors="replace",
                           timeout=atheris_seconds() + 120, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     crashes = sorted(p.name for p in artifacts.iterdir())
-    assert proc.returncode == 0 and not crashes, f"{crashes}\n{proc.stderr[-4000:]}"
+    # atheris prints the uncaught exception's traceback on stdout; libFuzzer then says "fuzz target exited"
+    traceback = proc.stdout[proc.stdout.find("=== Uncaught Python exception"):][:4000]
+    assert proc.returncode == 0 and not crashes, f"{crashes}\n{traceback}\n{proc.stderr[-3000:]}"
     done = _DONE.findall(proc.stderr)
     assert done, proc.stderr[-2000:]
     COUNTS[f"atheris:{target}"] += int(done[-1][0])

@@ -22,6 +22,10 @@ def test_reads_a_mapping(tmp_path: Path) -> None:
         ("a: [1, 2\n", "line 2, column 1: not valid YAML"),
         ("- 1\n- 2\n", "(top level): expected a mapping with gateway, got list"),
         ("", "(top level): expected a mapping with gateway, got NoneType"),
+        # found by the atheris config fuzzer: PyYAML lets int()'s ValueError through
+        ("a: " + "7" * 4301 + "\n", "not valid YAML: a value cannot be converted (an integer of more than 4300"),
+        ("a: 2026-13-01\n", "not valid YAML: a value cannot be converted"),
+        ("a: !!float s3cret\n", "not valid YAML: a value cannot be converted"),
     ],
 )
 def test_errors_name_the_file_and_what_is_wrong(tmp_path: Path, text: str, problem: str) -> None:
@@ -31,6 +35,7 @@ def test_errors_name_the_file_and_what_is_wrong(tmp_path: Path, text: str, probl
         read_yaml_mapping(p, expected="a mapping with gateway")
     assert str(exc.value).startswith(f"{p}: ")
     assert problem in str(exc.value)
+    assert "s3cret" not in str(exc.value) and "7777" not in str(exc.value)  # the value is never repeated
 
 
 def test_empty_file_allowed_when_asked(tmp_path: Path) -> None:

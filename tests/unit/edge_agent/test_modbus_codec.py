@@ -162,6 +162,10 @@ def test_config_resolves_relative_map_file_and_rejects_duplicates(tmp_path: Path
                      base_dir=tmp_path)
     with pytest.raises(ModbusConfigError, match="appears twice"):
         load_devices([_entry(), _entry()])
+    (tmp_path / "bad.yaml").write_text("name: [unclosed\n")  # PyYAML's error is not a ValueError
+    with pytest.raises(ModbusConfigError, match=r"modbus\[wt1\]\.map_file: line 2, column 1: not valid YAML"):
+        load_devices([_entry(asset="wt1", asset_kind="wind_turbine", protocol="register_map", map_file="bad.yaml")],
+                     base_dir=tmp_path)
 
 
 def test_scaled_values_carry_no_float_noise() -> None:

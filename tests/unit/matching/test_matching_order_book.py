@@ -85,3 +85,17 @@ def test_yaml_and_json_books(tmp_path: Path) -> None:
                  '"due": "2030-01-09", "splittable": false}]')
     rows, src = read_rows(j)
     assert parse_orders(rows, source=src, today=TODAY).orders[0].splittable is False
+
+
+@pytest.mark.parametrize(("name", "text", "problem"), [
+    ("o.yaml", "orders: [unclosed\n", "line 2, column 1: not valid YAML"),
+    ("o.yaml", "orders:\n  - {order_id: A, quantity: " + "9" * 4301 + "}\n", "not valid YAML: a value cannot be"),
+    ("o.json", '[{"order_id": "A", "quantity": ' + "9" * 4301 + "}]", "not valid JSON: Exceeds the limit"),
+    ("o.json", "[{", "not valid JSON: Expecting"),
+])
+def test_an_unreadable_book_is_one_error_naming_the_file(tmp_path: Path, name: str, text: str, problem: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(OrderBookError) as exc:
+        read_rows(path)
+    assert str(exc.value).startswith(f"order book {path}: ") and problem in str(exc.value)
