@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from seamline.matching.models import Order
-from seamline.matching.network import FloatArray, IntArray, Network, arcs_by_order
+from seamline.matching.network import FloatArray, IntArray, Network, stable_order
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, bookings_of
 
 
@@ -39,7 +39,7 @@ def greedy_fill(
     cum_free = np.cumsum(free, axis=1)
     used = {i: set(fs) for i, fs in (used_factories or {}).items()}
     out: list[Booking] = []
-    arcs_of = arcs_by_order(net)
+    arcs_of = open_arcs(net, cum_free, remaining_pieces)
     for i in edd_sequence(net):
         left = remaining_pieces.get(i, 0)
         arcs = arcs_of.get(i)
@@ -72,6 +72,23 @@ def greedy_fill(
     return out, free
 
 
+def open_arcs(net: Network, cum_free: FloatArray, remaining_pieces: dict[int, int]) -> dict[int, IntArray]:
+    """Per order with pieces left, its arcs (ascending, as ``arcs_by_order``) on a line with a
+    piece's minutes free up to the order's due day. The others can never take a piece in this
+    fill (free minutes only shrink), so dropping them up front books exactly the same; the top-up
+    after a plan, where most lines are full, ran 1.8 s at 8 000 factories and 3.6 M arcs."""
+    want = np.zeros(len(net.orders), dtype=np.bool_)
+    want[[i for i, left in remaining_pieces.items() if left > 0]] = True
+    arcs = np.flatnonzero(want[net.arc_order] & (net.due_k[net.arc_order] >= 0))
+    orders = net.arc_order[arcs]
+    sam = np.array([o.sam_min for o in net.orders], dtype=np.float64)
+    fits = np.floor(cum_free[net.arc_line[arcs], net.due_k[orders]] / sam[orders] + PIECE_TOLERANCE) >= 1
+    arcs, orders = arcs[fits], orders[fits]
+    by_order = stable_order(orders)
+    bounds = np.searchsorted(orders[by_order], np.arange(len(net.orders) + 1))
+    return {i: arcs[by_order[bounds[i]: bounds[i + 1]]] for i in np.flatnonzero(np.diff(bounds)).tolist()}
+
+
 def _factories(
     net: Network, order: Order, arcs: IntArray, lines: IntArray, fits: FloatArray, used: set[int], left: int
 ) -> Iterator[tuple[int, list[int], int]]:
@@ -81,19 +98,27 @@ def _factories(
     A new factory must take at least its minimum; a whole order needs one factory for all of it.
     ``left`` is checked here only as it was at the start: the caller re-checks the minimum
     against what is left when it reaches the factory."""
+    if arcs.size == 0:
+        return
+    # one stable sort by factory gives each factory's lines in rank order, the factories, the
+    # first (best-ranked) line of each and per-factory sums (np.unique and ufunc.at cost ~0.5 s of
+    # the 2 000 orders' greedy at 8 000 factories)
     fs = net.line_factory[lines]
-    uniq, first, inverse = np.unique(fs, return_index=True, return_inverse=True)
-    cap = np.bincount(inverse, weights=fits, minlength=uniq.size)
-    min_pieces = np.zeros(uniq.size)
-    np.maximum.at(min_pieces, inverse, np.ceil(net.arc_min_std_min[arcs] / order.sam_min - PIECE_TOLERANCE))
-    is_used = np.isin(uniq, np.fromiter(used, dtype=np.int64, count=len(used)))
+    by_factory = np.argsort(fs, kind="stable")
+    sorted_fs = fs[by_factory]
+    group_start = np.flatnonzero(np.concatenate([[True], sorted_fs[1:] != sorted_fs[:-1]]))
+    uniq, first = sorted_fs[group_start], by_factory[group_start]
+    starts = np.append(group_start, fs.size)
+    cap = np.add.reduceat(fits[by_factory], group_start)  # whole pieces: exact in any order
+    min_pieces = np.maximum.reduceat(
+        np.ceil(net.arc_min_std_min[arcs] / order.sam_min - PIECE_TOLERANCE)[by_factory], group_start)
+    is_used = (np.isin(uniq, np.fromiter(used, dtype=np.int64, count=len(used))) if used
+               else np.zeros(uniq.size, dtype=np.bool_))
     if order.splittable:
         ok = is_used | (np.minimum(cap, left) >= np.maximum(min_pieces, 1))
     else:
         ok = ~is_used & (cap >= order.quantity) & (len(used) == 0)
-    # each factory's lines in rank order: one stable sort by factory instead of a mask per factory
-    by_factory = np.argsort(inverse, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=uniq.size))]).tolist()
+    starts = starts.tolist()
     ranked_lines = lines[by_factory].tolist()
     for u in np.flatnonzero(ok)[np.argsort(first[ok], kind="stable")].tolist():
         yield int(uniq[u]), ranked_lines[starts[u] : starts[u + 1]], 0 if is_used[u] else int(min_pieces[u])

@@ -61,6 +61,7 @@ from seamline.matching.pruning import PruneOptions, prune
 from seamline.matching.reasons import unallocated
 from seamline.matching.repair import repair_minimums
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
+from seamline.matching.search_state import group_minimums
 from seamline.matching.solver import SolveOptions, solve
 from seamline.matching.twophase import SearchDeadline, two_phase
 
@@ -325,10 +326,7 @@ def _std_min(bookings: Sequence[Booking]) -> float:
 
 def _enforce_minimums(net: Network, bookings: list[Booking]) -> list[Booking]:
     """Drop an order's share at a factory that rounding left below the factory minimum."""
-    minimum: dict[tuple[int, int], float] = {}
-    for a in range(net.n_arcs):
-        key = (int(net.arc_order[a]), int(net.line_factory[net.arc_line[a]]))
-        minimum[key] = max(minimum.get(key, 0.0), float(net.arc_min_std_min[a]))
+    minimum = group_minimums(net)
     got: dict[tuple[int, int], float] = {}
     for b in bookings:
         key = (b.order, int(net.line_factory[b.line]))

@@ -98,9 +98,12 @@ def bookings_of(order: int, line: int, per_day: list[float], *, sam_min: float, 
                 ) -> tuple[int, list[Booking]]:
     """Whole pieces of one (order, line) from its minutes per day (:func:`whole_pieces`) and
     its bookings: one per day with minutes booked or pieces completed."""
-    pieces, booked, completed = whole_pieces(per_day, sam_min=sam_min, max_pieces=max_pieces)
+    # only the days with minutes: a day without any books nothing and completes nothing in
+    # whole_pieces, and a greedy or flow row has a few such days of up to 14 (~2x faster)
+    days = [k for k, m in enumerate(per_day) if m != 0]
+    pieces, booked, completed = whole_pieces([per_day[k] for k in days], sam_min=sam_min, max_pieces=max_pieces)
     return pieces, [Booking(order=order, line=line, day=k, pieces=c, std_min=b)
-                    for k, (b, c) in enumerate(zip(booked, completed, strict=True)) if b > 0 or c > 0]
+                    for k, b, c in zip(days, booked, completed, strict=True) if b > 0 or c > 0]
 
 
 def to_bookings(net: Network, per_arc_days: dict[tuple[int, int], FloatArray]) -> list[Booking]:

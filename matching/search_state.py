@@ -127,16 +127,27 @@ def sub_network(cand: Candidates, state: SearchState, released: IntArray) -> Net
     return select_arcs(replace(net, cap=free, cum=cum, arc_pref=np.zeros(net.n_arcs)), keep)
 
 
+def group_minimums(net: Network) -> dict[tuple[int, int], float]:
+    """(order, factory) -> the largest minimum std-min of its arcs, for every pair with an arc
+    (one sort instead of a Python pass over every arc: ~0.2 s on a pruned cluster-size network)."""
+    if net.n_arcs == 0:
+        return {}
+    n_f = max(len(net.factories), 1)
+    key = net.arc_order * n_f + net.line_factory[net.arc_line]
+    srt = np.argsort(key, kind="stable")
+    sorted_key = key[srt]
+    start = np.flatnonzero(np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]]))
+    top = np.maximum(np.maximum.reduceat(net.arc_min_std_min[srt], start), 0.0)
+    return {(k // n_f, k % n_f): m for k, m in zip(sorted_key[start].tolist(), top.tolist(), strict=True)}
+
+
 def respects_minimums(net: Network, bookings: Sequence[Booking]) -> bool:
     """Every (order, factory) share is 0 or at least its minimum; whole orders all or nothing."""
     got: dict[tuple[int, int], int] = {}
     for b in bookings:
         key = (b.order, int(net.line_factory[b.line]))
         got[key] = got.get(key, 0) + b.pieces
-    minimum: dict[tuple[int, int], float] = {}
-    for a in range(net.n_arcs):
-        key = (int(net.arc_order[a]), int(net.line_factory[net.arc_line[a]]))
-        minimum[key] = max(minimum.get(key, 0.0), float(net.arc_min_std_min[a]))
+    minimum = group_minimums(net)
     for (i, f), pieces in got.items():
         order = net.orders[i]
         if pieces and pieces * order.sam_min + PIECE_TOLERANCE * order.sam_min < minimum.get((i, f), 0.0):

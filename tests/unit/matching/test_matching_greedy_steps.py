@@ -4,6 +4,7 @@ arc order, and the network's per-order demand is computed once and cannot be cha
 
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
 
 import numpy as np
@@ -12,11 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seamline.matching.capacity import LineCapacity, LineKey
-from seamline.matching.greedy import consume, greedy_fill
-from seamline.matching.models import Order, ProfileBook
-from seamline.matching.network import arcs_by_order, build_network, select_arcs, stable_order
+from seamline.matching.greedy import consume, greedy_fill, open_arcs
+from seamline.matching.models import FactoryProfile, Order, ProfileBook
+from seamline.matching.network import Network, arcs_by_order, build_network, select_arcs, stable_order
 from seamline.matching.objective import PreferenceWeights
 from seamline.matching.schedule import Booking, whole_pieces
+from seamline.matching.search_state import group_minimums
 
 D0 = date(2030, 1, 7)
 
@@ -123,3 +125,55 @@ def test_demand_is_computed_once_and_read_only() -> None:
     assert sub.demand_std_min() is net.demand_std_min()
     with pytest.raises(ValueError):
         net.demand_std_min()[0] = 1.0
+
+
+def _random_network(seed: int) -> Network:
+    """Up to 6 factories' lines with random free minutes, orders with minimums and due days."""
+    rng = random.Random(seed)
+    n_d = rng.randint(1, 4)
+    lines = [
+        LineCapacity(key=LineKey(enterprise=f"f{rng.randint(0, 5)}", site="s", line=f"l{j}"),
+                     categories=frozenset({"x"}), days=tuple(D0 + timedelta(days=k) for k in range(n_d)),
+                     free_std_min=tuple(float(rng.choice([0, 0, 3, 10, 40])) for _ in range(n_d)), efficiency=0.5)
+        for j in range(rng.randint(1, 8))
+    ]
+    book = ProfileBook(profiles={f"f{f}": FactoryProfile(enterprise=f"f{f}", moq_pieces=rng.choice([0, 3, 8]))
+                                 for f in range(6)})
+    orders = [Order(order_id=f"o{i}", buyer="b", category="x", sam_min=rng.choice([1.0, 2.5, 7.0]),
+                    quantity=rng.randint(1, 30), due=D0 + timedelta(days=rng.randint(0, n_d)),
+                    min_qty_per_factory=rng.choice([0, 0, 5]), splittable=rng.random() > 0.2)
+              for i in range(rng.randint(1, 6))]
+    return build_network(orders, lines, book, PreferenceWeights())
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_open_arcs_are_the_arcs_a_piece_still_fits_on(seed: int) -> None:
+    net = _random_network(seed)
+    rng = random.Random(seed)
+    free = net.cap * np.array([[rng.choice([0.0, 0.5, 1.0]) for _ in range(net.cap.shape[1])]
+                               for _ in range(net.cap.shape[0])]).reshape(net.cap.shape)
+    left = {i: rng.choice([0, 1, 5]) for i in range(len(net.orders))}
+    cum = np.cumsum(free, axis=1)
+    oracle: dict[int, list[int]] = {}
+    for a in range(net.n_arcs):  # the plain loop: pieces left, a due day, a piece's minutes free by it
+        i, due = int(net.arc_order[a]), int(net.due_k[net.arc_order[a]])
+        if left[i] > 0 and due >= 0 and cum[net.arc_line[a], due] / net.orders[i].sam_min + 1e-6 >= 1:
+            oracle.setdefault(i, []).append(a)
+    assert {i: a.tolist() for i, a in open_arcs(net, cum, left).items()} == oracle
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_group_minimums_are_the_largest_minimum_of_each_order_and_factory(seed: int) -> None:
+    net = _random_network(seed)
+    oracle: dict[tuple[int, int], float] = {}
+    for a in range(net.n_arcs):
+        key = (int(net.arc_order[a]), int(net.line_factory[net.arc_line[a]]))
+        oracle[key] = max(oracle.get(key, 0.0), float(net.arc_min_std_min[a]))
+    assert group_minimums(net) == oracle
+
+
+def test_the_random_networks_are_not_vacuous() -> None:
+    nets = [_random_network(seed) for seed in range(60)]
+    assert sum(n.n_arcs for n in nets) > 300
+    assert sum(int((n.arc_min_std_min > 0).sum()) for n in nets) > 50  # minimums in play
+    assert sum(len(group_minimums(n)) < n.n_arcs for n in nets) > 10  # factories with several lines
