@@ -108,7 +108,7 @@ def _factories(
     sorted_fs = fs[by_factory]
     group_start = np.flatnonzero(np.concatenate([[True], sorted_fs[1:] != sorted_fs[:-1]]))
     uniq, first = sorted_fs[group_start], by_factory[group_start]
-    starts = np.append(group_start, fs.size)
+    bounds = np.append(group_start, fs.size).tolist()
     cap = np.add.reduceat(fits[by_factory], group_start)  # whole pieces: exact in any order
     min_pieces = np.maximum.reduceat(
         np.ceil(net.arc_min_std_min[arcs] / order.sam_min - PIECE_TOLERANCE)[by_factory], group_start)
@@ -118,10 +118,9 @@ def _factories(
         ok = is_used | (np.minimum(cap, left) >= np.maximum(min_pieces, 1))
     else:
         ok = ~is_used & (cap >= order.quantity) & (len(used) == 0)
-    starts = starts.tolist()
     ranked_lines = lines[by_factory].tolist()
     for u in np.flatnonzero(ok)[np.argsort(first[ok], kind="stable")].tolist():
-        yield int(uniq[u]), ranked_lines[starts[u] : starts[u + 1]], 0 if is_used[u] else int(min_pieces[u])
+        yield int(uniq[u]), ranked_lines[bounds[u] : bounds[u + 1]], 0 if is_used[u] else int(min_pieces[u])
         if not order.splittable:
             return
 
