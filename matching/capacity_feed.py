@@ -60,11 +60,11 @@ def from_file(path: Path) -> Feed:
         return parse_capacity_json(json.loads(path.read_text(encoding="utf-8")), source=str(path))
     except OSError as exc:
         raise CapacityInputError(f"capacity {path}: cannot read: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise CapacityInputError(f"capacity {path}: not valid JSON: {exc}") from exc
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError as exc:  # a ValueError too: before the clause below
         raise CapacityInputError(f"capacity {path}: not UTF-8 text (byte {exc.start}); expected a JSON list of "
                                  "capacity messages") from exc
+    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
+        raise CapacityInputError(f"capacity {path}: not valid JSON: {exc}") from exc
 
 
 def from_http(url: str, *, timeout_s: float = 10.0, token: SecretStr | None = None,
@@ -83,8 +83,12 @@ def from_http(url: str, *, timeout_s: float = 10.0, token: SecretStr | None = No
         why = getattr(exc, "reason", exc)
         raise BrokerUnavailableError(f"capacity {redact_url(url)}: cannot reach it: {why}") from None
     if len(body) > MAX_HTTP_BYTES:
-        raise CapacityInputError(f"capacity {url}: response larger than {MAX_HTTP_BYTES} bytes")
-    return parse_capacity_json(json.loads(body), source=url)
+        raise CapacityInputError(f"capacity {redact_url(url)}: response larger than {MAX_HTTP_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except ValueError as exc:  # not JSON (an error page, a proxy's login form), or not UTF-8 at all
+        raise CapacityInputError(f"capacity {redact_url(url)}: not valid JSON: {str(exc)[:100]}") from None
+    return parse_capacity_json(data, source=redact_url(url))
 
 
 def from_mqtt(
@@ -147,7 +151,7 @@ def side_from_file(path: Path, model: type[M], *, key: str) -> Side:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CapacityInputError(f"{key} {path}: cannot read: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, not UTF-8, or an integer of more digits than Python converts
         raise CapacityInputError(f"{key} {path}: not valid JSON: {exc}") from exc
     if isinstance(data, dict) and key in data:
         data = data[key]
