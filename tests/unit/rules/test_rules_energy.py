@@ -55,6 +55,30 @@ def test_a_reading_stamped_off_its_value_loses_no_energy() -> None:
     assert [i.delta for i in inc.increments] == [100, 100] and inc.merged == 0 and inc.implausible == 2
 
 
+def test_a_reading_stamped_late_loses_no_energy() -> None:
+    # 10 Wh/s, at most 15 Wh/s: the reading stamped T0+30 holds the value of T0+20 (its time taken
+    # after a stalled reply), so 20..30 looks flat and 30..40 twice as steep: too steep with the next
+    # one (350 in 20 s), so joined with the one before
+    rs = [Reading(T0 + t, v) for t, v in ((0, 0), (10, 100), (20, 200), (30, 200), (40, 400), (50, 550))]
+    inc = counter_increments(rs, max_rate_per_s=15)
+    assert sum(i.delta for i in inc.increments) == 550 and (inc.merged, inc.implausible) == (1, 0)
+    assert [(i.start_s - T0, i.end_s - T0) for i in inc.increments] == [(0, 10), (10, 20), (20, 40), (40, 50)]
+    # the cluster e2e's turbine (800 kW, x1.5): 0.31 then 2.07 x rated, 0.83 x rated together
+    rate = 800_000 / 3600 * 1.5
+    e2e = [Reading(T0 + t, v) for t, v in ((0.0, 2_039_150), (136.533, 2_048_702), (193.348, 2_074_867),
+                                           (212.689, 2_077_829))]
+    inc = counter_increments(e2e, max_rate_per_s=rate)
+    assert sum(i.delta for i in inc.increments) == 2_077_829 - 2_039_150 and (inc.merged, inc.implausible) == (1, 0)
+    # not across a reset: the steep step after a reboot stays refused
+    reboot = [Reading(T0 + t, v) for t, v in ((0, 5_000), (10, 40), (20, 400))]
+    inc = counter_increments(reboot, max_rate_per_s=15)
+    assert [i.delta for i in inc.increments] == [40] and (inc.merged, inc.implausible, inc.resets) == (0, 1, 1)
+    # nor a step too steep for any neighbour: a glitch in the middle of steady production
+    spike = [Reading(T0 + t, v) for t, v in ((0, 0), (10, 100), (20, 1_000), (30, 1_100))]
+    inc = counter_increments(spike, max_rate_per_s=15)
+    assert [i.delta for i in inc.increments] == [100, 100] and (inc.merged, inc.implausible) == (0, 1)
+
+
 def test_counter_amount_prorated_into_spans() -> None:
     inc = counter_increments(readings([0, 600], step_s=600))
     assert inc.amount_in(SpanSet.single(T0, T0 + 150)) == pytest.approx(150)
