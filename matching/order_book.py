@@ -52,6 +52,9 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise OrderBookError(f"order book {path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:  # found by the inputs fuzzer
+        raise OrderBookError(f"order book {path}: not UTF-8 text (byte {exc.start}); a table from a "
+                             "spreadsheet in another encoding goes in as .csv (UTF-8 or GBK) or .xlsx") from None
     try:
         data = json.loads(text) if suffix == ".json" else parse_yaml(text)
     except YamlError as exc:

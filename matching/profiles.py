@@ -28,9 +28,12 @@ def load_profiles(path: Path | None) -> ProfileBook:
         return ProfileBook()
     try:
         text = path.read_text(encoding="utf-8")
-        data: Any = json.loads(text) if path.suffix.lower() == ".json" else parse_yaml(text)
     except OSError as exc:
         raise ProfilesError(f"profiles {path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ProfilesError(f"profiles {path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data: Any = json.loads(text) if path.suffix.lower() == ".json" else parse_yaml(text)
     except YamlError as exc:
         raise ProfilesError(f"profiles {path}: {exc}") from exc
     except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts

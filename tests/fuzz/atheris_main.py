@@ -1,5 +1,5 @@
 """Coverage-guided fuzzing with atheris (libFuzzer): ``python -m tests.fuzz.atheris_main TARGET
-[libFuzzer flags] [CORPUS_DIR]``, TARGET one of payload, topic, line_protocol, config. Run by
+[libFuzzer flags] [CORPUS_DIR]``, TARGET one of payload, topic, line_protocol, config, inputs. Run by
 ``test_fuzz_atheris.py`` with a bounded ``-runs`` / ``-max_total_time``; libFuzzer prints ``Done N
 runs`` at the end and writes a ``crash-*`` file (the input) on any uncaught exception."""
 
@@ -57,8 +57,13 @@ def _config(data: bytes) -> None:
     targets.fuzz_config(data.decode("utf-8", "replace"), _CONFIG_DIR)
 
 
+def _inputs(data: bytes) -> None:
+    if data:
+        targets.fuzz_inputs(data[0], data[1:], _CONFIG_DIR)
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
-    "payload": _payload, "topic": _topic, "line_protocol": _line_protocol, "config": _config,
+    "payload": _payload, "topic": _topic, "line_protocol": _line_protocol, "config": _config, "inputs": _inputs,
 }
 
 
@@ -79,6 +84,20 @@ def seed_corpus(target: str, directory: Path) -> None:
                   # crashes found here before, kept as seeds so every run replays them
                   b"gateway:\n  id: " + b"7" * 4301 + b"\n",  # PyYAML let int()'s ValueError through
                   b"a: 2026-13-01\n"]
+    if target == "inputs":
+        samples = {"orders": repo / "matching" / "samples" / "orders.csv",
+                   "profiles": repo / "matching" / "samples" / "profiles.yaml",
+                   "capacity": repo / "matching" / "samples" / "capacity.json",
+                   "method": repo / "grading" / "samples" / "linhai-2014.yaml"}
+        for k, (suffix, reader) in enumerate(targets.INPUT_KINDS):
+            if reader in samples and samples[reader].suffix == suffix:
+                seeds.append(bytes([k]) + samples[reader].read_bytes())
+        county = "企业代码,评价期,企业名称,用地面积(亩),税收(万元),销售收入(万元),工业增加值(万元),年平均职工人数\n"
+        seeds.append(bytes([6]) + (county + "f001,2026Q2,厂01,4,3.2,60,16,16\n").encode("gbk"))
+        # crashes found here before: an integer over 4300 digits, a GBK order book, a capacity file not JSON
+        seeds.append(bytes([2]) + b'[{"order_id": "A", "quantity": ' + b"9" * 4301 + b"}]")
+        seeds.append(bytes([1]) + "orders:\n  - {order_id: 订单A}\n".encode("gbk"))
+        seeds.append(bytes([5]) + b"<html>login</html>")
     for i, seed in enumerate(seeds):
         (directory / f"seed-{i}").write_bytes(seed)
 

@@ -10,24 +10,35 @@ harness (``tests/fuzz/atheris_main.py``), which count every input they run in :d
 * line-protocol encoder — :func:`encode_line` refuses with ValueError/TypeError and a message, or
   writes a line that reads back as exactly the same point (no injection into another series);
 * config loaders — the edge's and ingest's YAML loaders return a config or raise their typed error
-  naming the problem.
+  naming the problem;
+* input files — the order book (CSV, YAML, JSON), factory profiles, a capacity feed file, the
+  county's figures (CSV) and a grading method: each reader returns its result (bad rows counted
+  with a message) or raises its typed error naming the file, never anything else.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from seamline.contracts.topic import ENTERPRISE_LEVEL, GATEWAY_AREA, LINE_ASSET, Topic, TopicError, validate_level
 from seamline.edge_agent.config import ConfigError, load_config
 from seamline.errors import UsageError
+from seamline.grading.inputs import read_inputs
+from seamline.grading.method import Method, MethodError, load_method
 from seamline.ingest.config import load_config as load_ingest_config
 from seamline.ingest.points import message_lines
 from seamline.ingest.validate import Accepted, Reason, Rejected, TimeWindow, validate
+from seamline.matching.capacity_feed import from_file as capacity_from_file
+from seamline.matching.errors import MatchingInputError
+from seamline.matching.order_book import parse_orders, read_rows
+from seamline.matching.profiles import load_profiles
 from seamline.storage.line_protocol import encode_line
 from seamline.storage.schema import Tag, measurement
+from seamline.tabular import TableError
 from tests.support.line_protocol_oracle import Point, parse_line
 
 COUNTS: Counter[str] = Counter()
@@ -101,3 +112,39 @@ def fuzz_config(text: str, workdir: Path) -> None:
         load_ingest_config(path)
     except UsageError as exc:
         assert str(exc)
+
+
+# Input files a user hands to matching and grading: (suffix, what the reader is); the atheris
+# harness picks one by the input's first byte.
+INPUT_KINDS: tuple[tuple[str, str], ...] = (
+    (".csv", "orders"), (".yaml", "orders"), (".json", "orders"), (".yaml", "profiles"), (".json", "profiles"),
+    (".json", "capacity"), (".csv", "county"), (".yaml", "method"),
+)
+_GRADING_SAMPLE = Path(__file__).resolve().parents[2] / "grading" / "samples" / "linhai-2014.yaml"
+_METHOD: list[Method] = []
+
+
+def fuzz_inputs(kind: int, data: bytes, workdir: Path) -> None:
+    COUNTS["inputs"] += 1
+    suffix, reader = INPUT_KINDS[kind % len(INPUT_KINDS)]
+    path = workdir / f"fuzzed-{reader}{suffix}"
+    path.write_bytes(data)
+    try:
+        if reader == "orders":
+            rows, source = read_rows(path)
+            book = parse_orders(rows, source=source, today=date(2030, 1, 1))
+            assert all(e.message for e in book.errors), book.errors
+        elif reader == "profiles":
+            load_profiles(path)
+        elif reader == "capacity":
+            feed = capacity_from_file(path)
+            assert all(feed.rejected), feed.rejected
+        elif reader == "county":
+            if not _METHOD:
+                _METHOD.append(load_method(_GRADING_SAMPLE))
+            inputs = read_inputs(path, _METHOD[0])
+            assert all(e.message for e in inputs.errors), inputs.errors
+        else:
+            load_method(path)
+    except (MatchingInputError, TableError, MethodError) as exc:
+        assert str(exc).strip(), exc

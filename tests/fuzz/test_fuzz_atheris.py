@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 _DONE = re.compile(r"Done (\d+) runs in (\d+) second")
 
 
-@pytest.mark.parametrize("target", ["payload", "topic", "line_protocol", "config"])
+@pytest.mark.parametrize("target", ["payload", "topic", "line_protocol", "config", "inputs"])
 def test_atheris(target: str, tmp_path: Path) -> None:
     from tests.fuzz.atheris_main import seed_corpus
 

@@ -92,10 +92,11 @@ def test_yaml_and_json_books(tmp_path: Path) -> None:
     ("o.yaml", "orders:\n  - {order_id: A, quantity: " + "9" * 4301 + "}\n", "not valid YAML: a value cannot be"),
     ("o.json", '[{"order_id": "A", "quantity": ' + "9" * 4301 + "}]", "not valid JSON: Exceeds the limit"),
     ("o.json", "[{", "not valid JSON: Expecting"),
+    ("o.yaml", "orders:\n  - {order_id: 订单A}\n", "not UTF-8 text (byte 23)"),  # GBK: found by the inputs fuzzer
 ])
 def test_an_unreadable_book_is_one_error_naming_the_file(tmp_path: Path, name: str, text: str, problem: str) -> None:
     path = tmp_path / name
-    path.write_text(text)
+    path.write_bytes(text.encode("gbk"))
     with pytest.raises(OrderBookError) as exc:
         read_rows(path)
     assert str(exc.value).startswith(f"order book {path}: ") and problem in str(exc.value)

@@ -23,10 +23,11 @@ def test_the_sample_reads() -> None:
     ("p.json", '{"factories": [{"enterprise": "f1", "moq_pieces": ' + "9" * 4301 + "}]}", "not valid JSON: Exceeds"),
     ("p.yaml", "- f1\n", "expected a mapping with keys 'factories'"),
     ("p.yaml", "factories:\n  - {enterprise: f1}\n  - {enterprise: f1}\n", "factories[2]: duplicate enterprise 'f1'"),
+    ("p.yaml", "factories:\n  - {enterprise: 工厂1}\n", "not UTF-8 text (byte 28)"),  # a GBK file
 ])
 def test_a_broken_file_is_one_error_naming_it(tmp_path: Path, name: str, text: str, problem: str) -> None:
     path = tmp_path / name
-    path.write_text(text)
+    path.write_bytes(text.encode("gbk"))
     with pytest.raises(ProfilesError) as exc:
         load_profiles(path)
     assert str(exc.value).startswith(f"profiles {path}: ") and problem in str(exc.value)
