@@ -43,17 +43,18 @@ class YamlError(ValueError):
 
 def parse_yaml(raw: bytes | str) -> Any:
     """``raw`` read with the safe loader. Raises :class:`YamlError` for a syntax error (with its
-    line and column) and for a scalar the constructors refuse with a plain ``ValueError``, which
-    PyYAML lets through: an integer of more than ``sys.get_int_max_str_digits()`` digits, a date
-    like 2026-13-01, a ``!!float`` that is not a number (the value is not repeated: it may be a
-    secret)."""
+    line and column) and for a scalar the constructors refuse with an exception PyYAML lets
+    through: an integer of more than ``sys.get_int_max_str_digits()`` digits, a date like
+    2026-13-01, a ``!!float`` that is not a number, ``!!bool maybe``, ``!!timestamp never`` (the
+    value is not repeated: it may be a secret)."""
     try:
         return yaml.load(raw, Loader=SafeLoader)  # safe: C or Python SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise YamlError(f"{where}not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    except ValueError:
+    except Exception:  # PyYAML's constructors raise ValueError, KeyError (!!bool maybe),
+        # AttributeError (!!timestamp never) unwrapped: on untrusted text any of them means "not YAML"
         raise YamlError(f"not valid YAML: a value cannot be converted (an integer of more than "
                         f"{sys.get_int_max_str_digits()} digits, a date that does not exist or a "
                         f"tagged value of the wrong type)") from None
@@ -88,14 +89,14 @@ def env_overrides(service: str, environ: Mapping[str, str], *, legacy_prefix: st
     (a list or a mapping). ``legacy_prefix`` (e.g. ``SEAMLINE_RULES_``) is accepted too, with a
     lower precedence than the documented double-underscore form. An empty value means null."""
     prefix = f"SEAMLINE_{service.upper()}__"
-    found: list[tuple[int, list[str], str]] = []
+    found: list[tuple[int, list[str], str, str]] = []
     for name, value in environ.items():
         if name.startswith(prefix):
-            found.append((1, name[len(prefix):].lower().split("__"), value))
+            found.append((1, name[len(prefix):].lower().split("__"), value, name))
         elif legacy_prefix and name.startswith(legacy_prefix) and "__" in name[len(legacy_prefix):]:
-            found.append((0, name[len(legacy_prefix):].lower().split("__"), value))
+            found.append((0, name[len(legacy_prefix):].lower().split("__"), value, name))
     out: dict[str, Any] = {}
-    for _, keys, value in sorted(found, key=lambda f: f[0]):
+    for _, keys, value, name in sorted(found, key=lambda f: f[0]):
         if not all(keys):
             continue
         node = out
@@ -105,8 +106,18 @@ def env_overrides(service: str, environ: Mapping[str, str], *, legacy_prefix: st
         if not value:  # set but empty: the key's default (systemd's Environment=KEY= clears it)
             node[keys[-1]] = None
         else:
-            node[keys[-1]] = yaml.load(value, Loader=SafeLoader) if value.lstrip()[:1] in ("[", "{") else value
+            node[keys[-1]] = _env_value(name, value)
     return out
+
+
+def _env_value(name: str, value: str) -> Any:
+    """A list or mapping (YAML) where the value starts with ``[`` or ``{``, else the string."""
+    if value.lstrip()[:1] not in ("[", "{"):
+        return value
+    try:
+        return parse_yaml(value)
+    except YamlError as exc:  # the variable named, its value not repeated (it may hold a secret)
+        raise YamlError(f"environment variable {name}: {exc}") from None
 
 
 def merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,7 +138,11 @@ def load_service_yaml(path: Path, service: str, *, expected: str = "a mapping", 
     Raises :class:`ConfigFileError`."""
     data = read_yaml_mapping(path, expected=expected, empty_ok=empty_ok)
     env = os.environ if environ is None else environ
-    return merged(data, env_overrides(service, env, legacy_prefix=legacy_prefix))
+    try:
+        overrides = env_overrides(service, env, legacy_prefix=legacy_prefix)
+    except YamlError as exc:
+        raise ConfigFileError(path, [str(exc)]) from None
+    return merged(data, overrides)
 
 
 def key_path(loc: Sequence[int | str]) -> str:

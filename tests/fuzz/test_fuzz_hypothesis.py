@@ -72,12 +72,24 @@ SECTIONS = ["gateway", "uplink", "local", "spool", "machines", "machine_types", 
             "batch", "quarantine", "metrics", "aggregate_period_s", "password"]
 
 
+# Plain scalars YAML's resolvers accept but Python's constructors refuse (an int over the 4 300-digit
+# conversion limit, a date that does not exist, a tagged value of the wrong type): safe_dump of a
+# Python value never writes these, so they go into the text as written (atheris found the first).
+RAW_SCALARS = ["9" * 4301, "-" + "7" * 5000, "2026-13-01", "2026-02-30 10:00:00", "!!float x", "!!int 1.5",
+               "!!binary a", "!!timestamp never"]
+
+
 @st.composite
 def config_text(draw: st.DrawFn) -> str:
-    if draw(st.integers(0, 3)) == 0:
+    branch = draw(st.integers(0, 4))
+    if branch == 0:
         return draw(st.text(st.one_of(st.sampled_from(":-[]{}&*!|>'\"%@`#\n "), st.characters()), max_size=300))
     doc = draw(st.dictionaries(st.one_of(st.sampled_from(SECTIONS), nasty_text), yaml_values, max_size=6))
-    return yaml.safe_dump(doc, allow_unicode=True)
+    text = yaml.safe_dump(doc, allow_unicode=True)
+    if branch == 1:  # a hostile plain scalar at the top level or under a section
+        key, scalar = draw(st.sampled_from(SECTIONS)), draw(st.sampled_from(RAW_SCALARS))
+        text += draw(st.sampled_from([f"{key}: {scalar}\n", f"{key}:\n  port: {scalar}\n"]))
+    return text
 
 
 _WORKDIR = Path(tempfile.mkdtemp(prefix="seamline-fuzz-config-"))

@@ -26,6 +26,9 @@ def test_reads_a_mapping(tmp_path: Path) -> None:
         ("a: " + "7" * 4301 + "\n", "not valid YAML: a value cannot be converted (an integer of more than 4300"),
         ("a: 2026-13-01\n", "not valid YAML: a value cannot be converted"),
         ("a: !!float s3cret\n", "not valid YAML: a value cannot be converted"),
+        # found by the hypothesis config fuzzer once it wrote such scalars: KeyError, AttributeError
+        ("a: !!bool s3cret\n", "not valid YAML: a value cannot be converted"),
+        ("a: !!timestamp s3cret\n", "not valid YAML: a value cannot be converted"),
     ],
 )
 def test_errors_name_the_file_and_what_is_wrong(tmp_path: Path, text: str, problem: str) -> None:

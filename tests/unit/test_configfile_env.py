@@ -41,3 +41,13 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
 def test_a_file_error_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigFileError, match=r"nope\.yaml: cannot read"):
         load_service_yaml(tmp_path / "nope.yaml", "edge", environ={})
+
+
+@pytest.mark.parametrize("value", ["[unclosed s3cret", "{a: !!bool s3cret}", "[" + "9" * 4301 + "]"])
+def test_a_variable_that_is_not_yaml_is_one_problem_naming_it(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text("gateway: {id: gw1}\n")
+    with pytest.raises(ConfigFileError) as exc:
+        load_service_yaml(path, "edge", environ={"SEAMLINE_EDGE__MACHINES": value})
+    assert exc.value.problems[0].startswith("environment variable SEAMLINE_EDGE__MACHINES: ")
+    assert "not valid YAML" in str(exc.value) and "s3cret" not in str(exc.value)
