@@ -10,7 +10,8 @@ non-splittable order only at one factory that can take all of it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import date
 
 import numpy as np
 
@@ -23,6 +24,17 @@ def edd_sequence(net: Network) -> list[int]:
     return sorted(range(len(net.orders)), key=lambda i: (net.orders[i].due, net.orders[i].order_id))
 
 
+def largest_chunk_sequence(net: Network) -> list[int]:
+    """Orders by the standard minutes they must place at one factory, largest first (a whole
+    order's demand, else its per-factory minimum; then due day, then id): first-fit decreasing
+    for the orders that come in indivisible chunks."""
+    def key(i: int) -> tuple[float, date, str]:
+        o = net.orders[i]
+        chunk = o.quantity if not o.splittable else o.min_qty_per_factory
+        return (-chunk * o.sam_min, o.due, o.order_id)
+    return sorted(range(len(net.orders)), key=key)
+
+
 def greedy_fill(
     net: Network,
     *,
@@ -30,17 +42,19 @@ def greedy_fill(
     remaining_pieces: dict[int, int],
     used_factories: dict[int, set[int]] | None = None,
     arc_rank: FloatArray | None = None,
+    sequence: Sequence[int] | None = None,
 ) -> tuple[list[Booking], FloatArray]:
     """Place whole pieces into ``residual`` free std-min [line, day]; returns the new bookings and
-    the residual after them (the input array is not modified). Each order tries its lines by
-    ``arc_rank`` [arc] ascending, by default the preference cost."""
+    the residual after them (the input array is not modified). Orders take their turn in
+    ``sequence`` (default :func:`edd_sequence`); each tries its lines by ``arc_rank`` [arc]
+    ascending, by default the preference cost."""
     rank = net.arc_pref if arc_rank is None else arc_rank
     free = residual.copy()
     cum_free = np.cumsum(free, axis=1)
     used = {i: set(fs) for i, fs in (used_factories or {}).items()}
     out: list[Booking] = []
     arcs_of = open_arcs(net, cum_free, remaining_pieces)
-    for i in edd_sequence(net):
+    for i in edd_sequence(net) if sequence is None else sequence:
         left = remaining_pieces.get(i, 0)
         arcs = arcs_of.get(i)
         if left <= 0 or arcs is None or net.due_k[i] < 0:
