@@ -15,9 +15,11 @@ minutes wins (ties: flow, flow2, exact, greedy, contention):
   (greedy, in the order of a flow's shares: the flow of every order on small networks, of these
   orders alone at cluster size), improved by the neighbourhood search (``matching.neighbourhood``:
   a few competing orders at a time re-planned by the exact MILP until ``search_deadline_s`` or
-  earlier, so that the plan ends within ``time_budget_s``), then
-  one flow round on what is left dropping every (order, factory) share below its minimum -> the
-  same minimum / top-up steps. It wins at 200 and 2 000 orders (bench seed 7); the single flow +
+  earlier, so that the plan ends within ``time_budget_s``), then every other piece greedily;
+  where that leaves an unconstrained order short and the plan is younger than
+  ``two_phase_deadline_s``, also one flow round on what phase A left, dropping every (order,
+  factory) share below its minimum -> the same minimum / top-up steps, and the better of the two
+  is kept. It wins at 200 and 2 000 orders (bench seed 7); the single flow +
   repair runs only while the flow network has at most ``repair_max_arcs`` arcs, and the contention
   greedy only while the flow network is not pruned;
 - **exact**, only while the pruned network has at most ``exact_max_arcs`` arcs: top-K pruning
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -61,9 +64,9 @@ from seamline.matching.pruning import PruneOptions, prune
 from seamline.matching.reasons import unallocated
 from seamline.matching.repair import repair_minimums
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
-from seamline.matching.search_state import group_minimums
+from seamline.matching.search_state import group_minimums, minutes_by_order
 from seamline.matching.solver import SolveOptions, solve
-from seamline.matching.twophase import SearchDeadline, two_phase
+from seamline.matching.twophase import SearchDeadline, constrained_orders, phase_a, phase_b
 
 # Above this many pruned arcs the per-arc LP/MILP is skipped: the 200-order benchmark (~6k arcs)
 # solves in about a second, the 2 000-order one (~85k arcs) did not finish its LP in 30 s.
@@ -78,9 +81,13 @@ DEFAULT_FLOW_MAX_ARCS = 1_000_000
 # while one round leaves them to the greedy top-up); at 2 000 orders one round is all there is
 # time for.
 DEFAULT_TWO_PHASE_ROUNDS = 1
-# No new phase B round after this many seconds of the plan (the benchmark's target is 30 s). At
+# No phase B flow round begins after this many seconds of the plan (the benchmark's target is 30 s). At
 # 2 000 orders (seed 7) 1 round gave 219.586 M and 3 rounds 219.587 M: the greedy top-up re-places
-# what the dropped shares released, so extra rounds are not worth ~3 s each there.
+# what the dropped shares released, so extra rounds are not worth ~3 s each there. Since 2026-12-06
+# the greedy comes first and the flow runs only for an unconstrained order it left short: at 2 000
+# orders (seeds 7, 11, 13) the greedy meets every one after phase A; from one phase A (seed 11) both
+# ways ended 0.765 % below the bound, and the steps after the search took 1.9-2.0 s instead of ~4 s
+# (phase B's flow 1.8 s, its schedule 0.4 s), which the search now gets (``twophase.SEARCH_TAIL_FACTOR``).
 DEFAULT_TWO_PHASE_DEADLINE_S = 12.0
 # The neighbourhood search of the two-phase plan stops at most this many seconds after the plan
 # started, and earlier when the time budget below asks for it.
@@ -89,7 +96,8 @@ DEFAULT_SEARCH_DEADLINE_S = 27.0
 # steps after it end within it (``twophase.SearchDeadline``). Measured at 2 000 orders, CPU seconds
 # (2026-12-05, a host running ``sum(range(10**6))`` in 17 ms): before the search 5.3-5.9 s, after it
 # 6.0-6.7 s (1.13x); with the fixed 23 s deadline the plan took 29.7-31.0 s on that host, 27.8 s on
-# a host ~1.4x faster and 32.8 s on one ~1.5x slower.
+# a host ~1.4x faster and 32.8 s on one ~1.5x slower. Since 2026-12-06 (bound in a thread, greedy
+# phase B) 2.9-3.1 s before the search and 1.9-2.0 s after it on an 11.7 ms host.
 DEFAULT_TIME_BUDGET_S = 30.0
 # Seconds an exact solve always gets, even with a tiny time limit.
 MIN_EXACT_SECONDS = 0.5
@@ -168,26 +176,12 @@ def plan_orders(
     opts = options or MatchOptions()
     started = clock()
     net = build_network(orders, lines, book, opts.weights)
-    quantities = {i: o.quantity for i, o in enumerate(net.orders)}
-    baseline, _ = greedy_fill(net, residual=net.cap, remaining_pieces=quantities)
-    bound = max_on_time_std_min(net)
-    # first of equals wins: flow and exact also optimise splits and preferences, then the
-    # baseline (best lines first), then contention
-    candidates = [_Candidate(bookings=list(baseline), method="greedy", status="baseline")]
-    if not opts.use_flow or net.n_arcs <= opts.flow_max_arcs:
-        # at cluster size (pruned flow) the two-phase plan beats it by ~1 % and it costs ~3 s
-        contended, _ = greedy_fill(net, residual=net.cap, remaining_pieces=quantities,
-                                   arc_rank=contention_rank(net))
-        candidates.append(_Candidate(bookings=contended, method="contention", status="least_contested_first"))
-    greedy_arcs = {(b.order, b.line) for b in baseline}
-    pruned = prune(net, options=opts.prune, must_keep=greedy_arcs)
-    if pruned.n_arcs <= opts.exact_max_arcs:
-        budget = max(opts.solve.time_limit_s, MIN_EXACT_SECONDS)
-        candidates.insert(0, _exact(net, pruned, replace(opts.solve, time_limit_s=budget), clock))
-    if opts.use_flow:
-        flow_net = net if net.n_arcs <= opts.flow_max_arcs else pruned
-        candidates[:0] = _flow_candidates(net, flow_net, opts, clock, started=started)
-    best = _best(candidates)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-bound") as pool:
+        # the bound is only reported: its max flow (~1 s at cluster size, OR-tools without the GIL
+        # for most of it) runs beside the baseline greedy and the search instead of before them
+        bound_job = pool.submit(max_on_time_std_min, net)
+        baseline, best = _plan(net, opts, clock, started=started)
+        bound = bound_job.result()
     on_time = _std_min(best.bookings)
     # The status and gaps describe the returned plan: "optimal" only when the solver proved these
     # very bookings optimal or they reach the bound (max flow without minimums); otherwise
@@ -215,6 +209,30 @@ def plan_orders(
     return PlanResult(plan=plan, baseline_std_min=_std_min(baseline))
 
 
+def _plan(net: Network, opts: MatchOptions, clock: Callable[[], float], *, started: float
+          ) -> tuple[list[Booking], _Candidate]:
+    """The greedy baseline and the best candidate plan (see the module docstring)."""
+    quantities = {i: o.quantity for i, o in enumerate(net.orders)}
+    baseline, _ = greedy_fill(net, residual=net.cap, remaining_pieces=quantities)
+    # first of equals wins: flow and exact also optimise splits and preferences, then the
+    # baseline (best lines first), then contention
+    candidates = [_Candidate(bookings=list(baseline), method="greedy", status="baseline")]
+    if not opts.use_flow or net.n_arcs <= opts.flow_max_arcs:
+        # at cluster size (pruned flow) the two-phase plan beats it by ~1 % and it costs ~3 s
+        contended, _ = greedy_fill(net, residual=net.cap, remaining_pieces=quantities,
+                                   arc_rank=contention_rank(net))
+        candidates.append(_Candidate(bookings=contended, method="contention", status="least_contested_first"))
+    greedy_arcs = {(b.order, b.line) for b in baseline}
+    pruned = prune(net, options=opts.prune, must_keep=greedy_arcs)
+    if pruned.n_arcs <= opts.exact_max_arcs:
+        budget = max(opts.solve.time_limit_s, MIN_EXACT_SECONDS)
+        candidates.insert(0, _exact(net, pruned, replace(opts.solve, time_limit_s=budget), clock))
+    if opts.use_flow:
+        flow_net = net if net.n_arcs <= opts.flow_max_arcs else pruned
+        candidates[:0] = _flow_candidates(net, flow_net, opts, clock, started=started)
+    return baseline, _best(candidates)
+
+
 def _flow_candidates(
     net: Network, flow_net: Network, opts: MatchOptions, clock: Callable[[], float], *, started: float
 ) -> list[_Candidate]:
@@ -233,20 +251,42 @@ def _two_phase(
     net: Network, flow_net: Network, guide: FlowResult | None, opts: MatchOptions, clock: Callable[[], float],
     *, started: float,
 ) -> _Candidate:
+    """Phase A (``twophase.phase_a``), then every other piece greedily; phase B's flow rounds
+    (``twophase.phase_b``) only where the greedy left an unconstrained order short and the plan
+    is younger than ``two_phase_deadline_s`` — the better of the two is kept (the flow's on equals)."""
     search = None if opts.search_deadline_s is None else SearchDeadline(
         started_s=started, cap_s=started + opts.search_deadline_s, budget_s=opts.time_budget_s)
-    tp = two_phase(flow_net, guide, max_rounds=opts.two_phase_rounds, deadline_s=started + opts.two_phase_deadline_s,
-                   search_until_s=search, clock=clock, search_net=net, search=opts.search)
-    bookings = _enforce_minimums(flow_net, tp.bookings)
+    a = phase_a(flow_net, guide, search_until_s=search, clock=clock, search_net=net, search=opts.search)
+    status = f"A:{a.constrained_orders}" + _search_status(a.search)
+    greedy = _enforce_minimums(flow_net, a.bookings)
+    greedy += _top_up(net, greedy)
+    short = _unconstrained_short(net, greedy)
+    greedy_b = _Candidate(bookings=greedy, method="flow2", status=status + f",B:greedy,{short}s")
+    if short == 0 or clock() >= started + opts.two_phase_deadline_s:
+        return greedy_b
+    b = phase_b(flow_net, a.bookings, max_rounds=opts.two_phase_rounds,
+                deadline_s=started + opts.two_phase_deadline_s, clock=clock)
+    bookings = _enforce_minimums(flow_net, a.bookings + b.bookings)
     bookings += _top_up(net, bookings)
-    return _Candidate(
+    flowed = _Candidate(
         bookings=bookings,
         method="flow2",
-        status=f"A:{tp.constrained_orders}" + _search_status(tp.search) + f",B:{tp.rounds}r,{tp.violating_orders}v",
-        variables=tp.flow.arcs,
-        constraints=tp.flow.nodes,
-        objective=tp.flow.on_time_std_min,
+        status=status + f",B:{b.rounds}r,{b.violating_orders}v",
+        variables=b.flow.arcs,
+        constraints=b.flow.nodes,
+        objective=b.flow.on_time_std_min,
     )
+    return _best([flowed, greedy_b])
+
+
+def _unconstrained_short(net: Network, bookings: Sequence[Booking]) -> int:
+    """How many splittable orders without their own minimum book less than their demand (by more
+    than a piece's tolerance): phase B's flow can place more only for them."""
+    got = minutes_by_order(bookings, len(net.orders))
+    demand = net.demand_std_min()
+    free_to_split = ~constrained_orders(net)
+    tolerance = np.array([PIECE_TOLERANCE * o.sam_min for o in net.orders])
+    return int((free_to_split & (got < demand - tolerance)).sum())
 
 
 def _search_status(search: Search | None) -> str:

@@ -66,13 +66,14 @@ class TwoPhase:
 # Their greedy starts: 28.80 / 26.45 / 27.66 M against 29.73 / 27.29 / 27.91 M (0.03 s each).
 START_SEQUENCES: tuple[Callable[[Network], list[int]], ...] = (edd_sequence, largest_chunk_sequence)
 
-# The steps after the search against the steps before it, at 2 000 orders (CPU seconds, one host,
-# 2026-12-05, six runs of seeds 7 and 11): 1.13, 1.13, 1.21, 1.41 (6.0-7.9 s after, 5.3-5.9 s before);
-# 1.5 kept the slowest inside the budget. The greedy then got 37 % faster (before the search twice,
-# once after it), so the ratio rose: 1.19-1.85 on seeds 7 / 11 / 13 (wall seconds, two search
-# threads, 2026-12-05 21:30 UTC, a 19-24 ms host; plans ended at 30.1 and 30.7 s with 1.5), hence 1.8:
-# with it and the half second of margin the 1.85 run still ended at 29.7 s.
-SEARCH_TAIL_FACTOR = 1.8
+# The steps after the search against the steps before it, at 2 000 orders. Until 2026-12-06 the
+# tail was phase B's min-cost flow, the schedule, the top-up and the allocations (1.13-1.85x the
+# steps before, which included the bound's max flow), and the factor 1.8. Since then the bound runs
+# in a thread beside them, phase B is the greedy where it meets every unconstrained order (the flow
+# only where it does not, and only early in the plan: ``planner._two_phase``), and the tail measured
+# 0.64 / 0.65 / 0.67x the steps before it (seeds 11 / 7 / 13, wall seconds, two search threads, an
+# 11.7 ms host: 1.93-2.03 s after 2.99-3.12 s): 1.0 leaves half as much again for a noisier host.
+SEARCH_TAIL_FACTOR = 1.0
 SEARCH_TAIL_MARGIN_S = 0.5
 
 
@@ -131,36 +132,65 @@ def phase_a_start(net: Network, pieces: dict[int, int], rank: FloatArray) -> tup
     return max(starts, key=lambda start: std_min_of(start[0]))
 
 
-def two_phase(
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseA:
+    """Phase A's bookings (whole pieces, the constrained orders only) and its search, if it ran."""
+
+    bookings: list[Booking]
+    constrained_orders: int
+    search: Search | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseB:
+    """Phase B's bookings (the other orders, on what phase A left) and its flow rounds."""
+
+    bookings: list[Booking]
+    rounds: int
+    violating_orders: int
+    flow: FlowResult
+
+
+def phase_a(
     net: Network,
     guide: FlowResult | None,
     *,
-    max_rounds: int = DEFAULT_MAX_ROUNDS,
-    deadline_s: float | None = None,
     search_until_s: float | SearchDeadline | None = None,
     clock: Callable[[], float] = time.monotonic,
     search_net: Network | None = None,
     search: SearchOptions | None = None,
-) -> TwoPhase:
-    """Plan ``net`` in two phases; ``guide`` is an unconstrained flow of ``net`` whose shares rank
-    phase A's lines (None: :func:`constrained_guide`). Phase A's placements are then improved by
-    the neighbourhood search until ``clock()`` passes ``search_until_s`` (a :class:`SearchDeadline`:
-    the time it gives when the search starts; None: no search).
-    Phase B stops after ``max_rounds`` flows, or earlier once ``clock()`` has passed
-    ``deadline_s`` (a round always completes; at least one runs). ``search_net``: the network
-    whose arcs the search may use (the full one when ``net`` is pruned; None: ``net``'s)."""
-    if max_rounds < 1:
-        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
+) -> PhaseA:
+    """The constrained orders placed whole (:func:`phase_a_start`, lines ranked by ``guide``'s
+    shares; None: :func:`constrained_guide`), then improved by the neighbourhood search until
+    ``clock()`` passes ``search_until_s`` (a :class:`SearchDeadline`: the time it gives when the
+    search starts; None: no search) on the arcs of ``search_net`` (None: ``net``'s)."""
     whole = constrained_orders(net)
     first = {i: (o.quantity if whole[i] else 0) for i, o in enumerate(net.orders)}
     guide_x = constrained_guide(net, clock) if guide is None else guide.x_std_min
-    placed, free = phase_a_start(net, first, flow_guided_rank(net, guide_x))
+    placed, _ = phase_a_start(net, first, flow_guided_rank(net, guide_x))
     searched = None
     if search_until_s is not None and whole.any():
         until = search_until_s.at(clock()) if isinstance(search_until_s, SearchDeadline) else search_until_s
         searched = _search(net, search_net or net, placed, whole, search or SearchOptions(), until, clock)
         placed = searched.bookings
-        free = np.maximum(net.cap - booked_per_line_day(placed, net.cap.shape), 0.0)
+    return PhaseA(bookings=placed, constrained_orders=int(whole.sum()), search=searched)
+
+
+def phase_b(
+    net: Network,
+    placed: list[Booking],
+    *,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    deadline_s: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> PhaseB:
+    """The unconstrained orders by min-cost flow on the capacity ``placed`` leaves; rounds stop
+    after ``max_rounds`` flows, or earlier once ``clock()`` has passed ``deadline_s`` (a round
+    always completes; at least one runs)."""
+    if max_rounds < 1:
+        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
+    whole = constrained_orders(net)
+    free = np.maximum(net.cap - booked_per_line_day(placed, net.cap.shape), 0.0)
     sub = select_arcs(replace(net, cap=free, cum=np.cumsum(free, axis=1)), ~whole[net.arc_order])
     rounds = 0
     while True:
@@ -173,14 +203,35 @@ def two_phase(
             break
         sub = select_arcs(sub, _keep_groups(sub, active))
     x = np.where(bad, 0.0, flow.x_std_min)
-    rest = to_bookings(sub, edd_minutes(sub, x))
+    return PhaseB(bookings=to_bookings(sub, edd_minutes(sub, x)), rounds=rounds,
+                  violating_orders=int(np.unique(sub.arc_order[active]).size), flow=flow)
+
+
+def two_phase(
+    net: Network,
+    guide: FlowResult | None,
+    *,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    deadline_s: float | None = None,
+    search_until_s: float | SearchDeadline | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    search_net: Network | None = None,
+    search: SearchOptions | None = None,
+) -> TwoPhase:
+    """Plan ``net`` in two phases: :func:`phase_a` (``guide``: an unconstrained flow of ``net``
+    whose shares rank phase A's lines; ``search_until_s``, ``search_net``, ``search``: its
+    search), then :func:`phase_b` (``max_rounds``, ``deadline_s``) on what phase A left."""
+    if max_rounds < 1:
+        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
+    a = phase_a(net, guide, search_until_s=search_until_s, clock=clock, search_net=search_net, search=search)
+    b = phase_b(net, a.bookings, max_rounds=max_rounds, deadline_s=deadline_s, clock=clock)
     return TwoPhase(
-        bookings=placed + rest,
-        constrained_orders=int(whole.sum()),
-        rounds=rounds,
-        violating_orders=int(np.unique(sub.arc_order[active]).size),
-        flow=flow,
-        search=searched,
+        bookings=a.bookings + b.bookings,
+        constrained_orders=a.constrained_orders,
+        rounds=b.rounds,
+        violating_orders=b.violating_orders,
+        flow=b.flow,
+        search=a.search,
     )
 
 
