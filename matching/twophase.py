@@ -5,10 +5,12 @@ The single flow (``matching.flow``) ignores minimums, spreads orders thinly, and
 ~150 of 200 (or ~1 600 of 2 000) violating orders ends below the least-contested greedy. Here:
 
 1. **Phase A — constrained orders**: non-splittable orders and orders with their own per-factory
-   minimum are placed whole-pieces by the greedy (earliest due date), each trying its lines by
+   minimum are placed whole-pieces by the greedy (earliest due date first, and largest indivisible
+   chunk first: the start booking more is kept, :func:`phase_a_start`), each trying its lines by
    the share the unconstrained flow gave them (largest first), then least-contested lines —
    the flow says *where* they fit, the greedy makes them respect "one factory" and minimums;
-2. **Phase B — the rest**, on the capacity phase A leaves: min-cost flow; every (order, factory)
+2. **Phase B — the rest**, on the capacity phase A leaves (:func:`phase_b`; the planner runs it
+   only where its greedy top-up leaves an unconstrained order short): min-cost flow; every (order, factory)
    share in (0, minimum) — MOQs of the factories — loses its arcs, and the flow is solved again,
    at most ``max_rounds`` rounds (the flow's value barely moves, the violations shrink: bench
    seed 7, 200 orders: 118 violating orders -> 4 after 12 rounds);
