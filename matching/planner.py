@@ -16,12 +16,11 @@ minutes wins (ties: flow, flow2, exact, greedy, contention):
   orders alone at cluster size), improved by the neighbourhood search (``matching.neighbourhood``:
   a few competing orders at a time re-planned by the exact MILP until ``search_deadline_s`` or
   earlier, so that the plan ends within ``time_budget_s``), then every other piece greedily;
-  where that leaves an unconstrained order short and the plan is younger than
-  ``two_phase_deadline_s``, also one flow round on what phase A left, dropping every (order,
-  factory) share below its minimum -> the same minimum / top-up steps, and the better of the two
-  is kept. It wins at 200 and 2 000 orders (bench seed 7); the single flow +
-  repair runs only while the flow network has at most ``repair_max_arcs`` arcs, and the contention
-  greedy only while the flow network is not pruned;
+  while the plan is younger than ``two_phase_deadline_s`` and its budget has room, also one flow
+  round on what phase A left, dropping every (order, factory) share below its minimum -> the same
+  minimum / top-up steps, and the better of the two is kept. It wins at 200 and 2 000 orders
+  (bench seed 7); the single flow + repair runs only while the flow network has at most
+  ``repair_max_arcs`` arcs, and the contention greedy only while the flow network is not pruned;
 - **exact**, only while the pruned network has at most ``exact_max_arcs`` arcs: top-K pruning
   (greedy's arcs kept) -> LP/MILP per connected component in whole pieces (minimums and split
   penalty inside) -> the same days / minimum / top-up steps;
@@ -84,11 +83,16 @@ DEFAULT_TWO_PHASE_ROUNDS = 1
 # No phase B flow round begins after this many seconds of the plan (the benchmark's target is 30 s). At
 # 2 000 orders (seed 7) 1 round gave 219.586 M and 3 rounds 219.587 M: the greedy top-up re-places
 # what the dropped shares released, so extra rounds are not worth ~3 s each there. Since 2026-12-06
-# the greedy comes first and the flow runs only for an unconstrained order it left short: at 2 000
-# orders (seeds 7, 11, 13) the greedy meets every one after phase A; from one phase A (seed 11) both
-# ways ended 0.765 % below the bound, and the steps after the search took 1.9-2.0 s instead of ~4 s
-# (phase B's flow 1.8 s, its schedule 0.4 s), which the search now gets (``twophase.SEARCH_TAIL_FACTOR``).
+# the greedy comes first and the flow path runs beside it only before this deadline (and within the
+# time budget, ``FLOW_B_COST``): at 2 000 orders the search runs past it, and the greedy meets every
+# unconstrained order after phase A (seeds 7, 11, 13); from one phase A (seed 11) both ways ended
+# 0.765 % below the bound, and the steps after the search took 1.9-2.0 s instead of ~4 s (phase
+# B's flow 1.8 s, its schedule 0.4 s), which the search now gets (``twophase.SEARCH_TAIL_FACTOR``).
 DEFAULT_TWO_PHASE_DEADLINE_S = 12.0
+# Phase B's flow path (its flow, schedule, a second top-up) and the bookings after it, in units of
+# the greedy phase B just measured (the minimums check and the top-up). At 2 000 orders (seed 11,
+# 2026-12-06): 1.80 + 0.39 + 0.07 + 1.06 s against 1.30 s (2.5x), the bookings 0.6 s more.
+FLOW_B_COST = 4.0
 # The neighbourhood search of the two-phase plan stops at most this many seconds after the plan
 # started, and earlier when the time budget below asks for it.
 DEFAULT_SEARCH_DEADLINE_S = 27.0
@@ -251,18 +255,20 @@ def _two_phase(
     net: Network, flow_net: Network, guide: FlowResult | None, opts: MatchOptions, clock: Callable[[], float],
     *, started: float,
 ) -> _Candidate:
-    """Phase A (``twophase.phase_a``), then every other piece greedily; phase B's flow rounds
-    (``twophase.phase_b``) only where the greedy left an unconstrained order short and the plan
-    is younger than ``two_phase_deadline_s`` — the better of the two is kept (the flow's on equals)."""
+    """Phase A (``twophase.phase_a``), then every other piece greedily; then, while the plan is
+    younger than ``two_phase_deadline_s`` and its time budget has room for it (``_flow_b_fits``),
+    also phase B's flow rounds (``twophase.phase_b``) on what phase A left, and the better of the two
+    is kept (the flow's on equal minutes)."""
     search = None if opts.search_deadline_s is None else SearchDeadline(
         started_s=started, cap_s=started + opts.search_deadline_s, budget_s=opts.time_budget_s)
     a = phase_a(flow_net, guide, search_until_s=search, clock=clock, search_net=net, search=opts.search)
     status = f"A:{a.constrained_orders}" + _search_status(a.search)
+    greedy_started = clock()
     greedy = _enforce_minimums(flow_net, a.bookings)
     greedy += _top_up(net, greedy)
     short = _unconstrained_short(net, greedy)
     greedy_b = _Candidate(bookings=greedy, method="flow2", status=status + f",B:greedy,{short}s")
-    if short == 0 or clock() >= started + opts.two_phase_deadline_s:
+    if not _flow_b_fits(opts, clock(), started=started, greedy_s=clock() - greedy_started):
         return greedy_b
     b = phase_b(flow_net, a.bookings, max_rounds=opts.two_phase_rounds,
                 deadline_s=started + opts.two_phase_deadline_s, clock=clock)
@@ -279,9 +285,17 @@ def _two_phase(
     return _best([flowed, greedy_b])
 
 
+def _flow_b_fits(opts: MatchOptions, now: float, *, started: float, greedy_s: float) -> bool:
+    """Phase B's flow may begin: the plan is younger than ``two_phase_deadline_s`` and, with a
+    time budget, ``FLOW_B_COST`` × the greedy phase B's seconds still fit in it."""
+    if now >= started + opts.two_phase_deadline_s:
+        return False
+    return opts.time_budget_s is None or now + FLOW_B_COST * greedy_s <= started + opts.time_budget_s
+
+
 def _unconstrained_short(net: Network, bookings: Sequence[Booking]) -> int:
     """How many splittable orders without their own minimum book less than their demand (by more
-    than a piece's tolerance): phase B's flow can place more only for them."""
+    than a piece's tolerance), for the plan's status."""
     got = minutes_by_order(bookings, len(net.orders))
     demand = net.demand_std_min()
     free_to_split = ~constrained_orders(net)
