@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from seamline.configfile import read_document
 from seamline.contracts.carbon import CarbonMessage
 from seamline.contracts.grades import GradeMessage
 from seamline.contracts.messages import CapacityMessage
@@ -56,15 +57,9 @@ def parse_capacity_json(data: Any, *, source: str) -> Feed:
 
 
 def from_file(path: Path) -> Feed:
-    try:
-        return parse_capacity_json(json.loads(path.read_text(encoding="utf-8")), source=str(path))
-    except OSError as exc:
-        raise CapacityInputError(f"capacity {path}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:  # a ValueError too: before the clause below
-        raise CapacityInputError(f"capacity {path}: not UTF-8 text (byte {exc.start}); expected a JSON list of "
-                                 "capacity messages") from exc
-    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
-        raise CapacityInputError(f"capacity {path}: not valid JSON: {exc}") from exc
+    data = read_document(path, label="capacity", error=CapacityInputError, yaml_ok=False,
+                         hint="; expected a JSON list of capacity messages")
+    return parse_capacity_json(data, source=str(path))
 
 
 def from_http(url: str, *, timeout_s: float = 10.0, token: SecretStr | None = None,
@@ -147,12 +142,7 @@ def _validated(items: list[tuple[str, Any]], model: type[M]) -> Side:
 
 def side_from_file(path: Path, model: type[M], *, key: str) -> Side:
     """A JSON list of ``model`` messages (or ``{key: [...]}``): carbon or grade messages."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CapacityInputError(f"{key} {path}: cannot read: {exc.strerror or exc}") from exc
-    except ValueError as exc:  # JSONDecodeError, not UTF-8, or an integer of more digits than Python converts
-        raise CapacityInputError(f"{key} {path}: not valid JSON: {exc}") from exc
+    data = read_document(path, label=key, error=CapacityInputError, yaml_ok=False)
     if isinstance(data, dict) and key in data:
         data = data[key]
     if not isinstance(data, list):

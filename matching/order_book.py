@@ -12,7 +12,6 @@ A bad row never stops the others: it becomes a :class:`RowError` naming the row 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from seamline.configfile import YamlError, parse_yaml
+from seamline.configfile import read_document
 from seamline.matching.errors import OrderBookError
 from seamline.matching.models import Order, RowError, Unallocated, UnallocatedReason
 from seamline.tabular import read_table
@@ -48,19 +47,8 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
                                                      for n, row in table.rows]
         _check_header(path, rows)
         return rows, str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise OrderBookError(f"order book {path}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:  # found by the inputs fuzzer
-        raise OrderBookError(f"order book {path}: not UTF-8 text (byte {exc.start}); a table from a "
-                             "spreadsheet in another encoding goes in as .csv (UTF-8 or GBK) or .xlsx") from None
-    try:
-        data = json.loads(text) if suffix == ".json" else parse_yaml(text)
-    except YamlError as exc:
-        raise OrderBookError(f"order book {path}: {exc}") from exc
-    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
-        raise OrderBookError(f"order book {path}: not valid JSON: {exc}") from exc
+    data = read_document(path, label="order book", error=OrderBookError, encoding="utf-8-sig", hint=(
+        "; a table from a spreadsheet in another encoding goes in as .csv (UTF-8 or GBK) or .xlsx"))
     if isinstance(data, dict) and "orders" in data:
         data = data["orders"]
     if not isinstance(data, list):

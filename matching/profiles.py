@@ -11,13 +11,12 @@ File shape (see ``matching/samples/profiles.yaml``)::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from seamline.configfile import YamlError, parse_yaml
+from seamline.configfile import read_document
 from seamline.matching.errors import ProfilesError
 from seamline.matching.models import FactoryProfile, ProfileBook
 
@@ -26,18 +25,7 @@ def load_profiles(path: Path | None) -> ProfileBook:
     """The profile book at ``path``; an empty book (every factory on defaults) when ``None``."""
     if path is None:
         return ProfileBook()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfilesError(f"profiles {path}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ProfilesError(f"profiles {path}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        data: Any = json.loads(text) if path.suffix.lower() == ".json" else parse_yaml(text)
-    except YamlError as exc:
-        raise ProfilesError(f"profiles {path}: {exc}") from exc
-    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
-        raise ProfilesError(f"profiles {path}: not valid JSON: {exc}") from exc
+    data: Any = read_document(path, label="profiles", error=ProfilesError)
     if not isinstance(data, dict):
         raise ProfilesError(f"profiles {path}: expected a mapping with keys 'factories' and optional 'categories'")
     profiles: dict[str, FactoryProfile] = {}

@@ -1,12 +1,14 @@
 """Reading a service's YAML config file, the one way every component does it: size-bounded,
 parse errors with line and column, a mapping at the top level, and validation errors as
-``file: key.path[0]: message`` lines that never echo the offending value (it may be a secret)."""
+``file: key.path[0]: message`` lines that never echo the offending value (it may be a secret).
+Also the one reader of the JSON / YAML documents users hand to matching (:func:`read_document`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,6 +60,30 @@ def parse_yaml(raw: bytes | str) -> Any:
         raise YamlError(f"not valid YAML: a value cannot be converted (an integer of more than "
                         f"{sys.get_int_max_str_digits()} digits, a date that does not exist or a "
                         f"tagged value of the wrong type)") from None
+
+
+def read_document(path: Path, *, label: str, error: Callable[[str], Exception], yaml_ok: bool = True,
+                  encoding: str = "utf-8", hint: str = "") -> Any:
+    """The JSON (``.json``, or any file when not ``yaml_ok``) or YAML document at ``path``, for the
+    files users hand to matching and grading. Every way it can fail is one line
+    ``<label> <path>: <why>`` raised as ``error(line)``: cannot read, not UTF-8 text (with the byte
+    and ``hint``), not valid YAML (:func:`parse_yaml`), not valid JSON (``json`` raises
+    ``ValueError`` for a syntax error and for an integer of more digits than Python converts)."""
+    try:
+        text = Path(path).read_text(encoding=encoding)
+    except OSError as exc:
+        raise error(f"{label} {path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise error(f"{label} {path}: not UTF-8 text (byte {exc.start}){hint}") from None
+    if yaml_ok and Path(path).suffix.lower() != ".json":
+        try:
+            return parse_yaml(text)
+        except YamlError as exc:
+            raise error(f"{label} {path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise error(f"{label} {path}: not valid JSON: {exc}") from None
 
 
 def read_yaml_mapping(path: Path, *, expected: str = "a mapping", empty_ok: bool = False) -> dict[str, Any]:

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from seamline.configfile import MAX_CONFIG_BYTES, ConfigFileError, key_path, read_yaml_mapping, validation_problems
+from seamline.configfile import (
+    MAX_CONFIG_BYTES,
+    ConfigFileError,
+    key_path,
+    read_document,
+    read_yaml_mapping,
+    validation_problems,
+)
 
 
 def test_reads_a_mapping(tmp_path: Path) -> None:
@@ -73,3 +80,40 @@ def test_validation_problems_never_echo_the_value() -> None:
     assert problems[0].startswith("port: ")
     assert problems[1].startswith("password: ")
     assert not any("s3cret" in p or "12345" in p for p in problems)
+
+
+class _InputError(ValueError):
+    """A caller's own error type, as the matching readers pass theirs."""
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "yaml_ok", "problem"),
+    [
+        ("o.yaml", b"- a: 1\n", True, None),
+        ("o.JSON", b'[{"a": 1}]', True, None),  # .json is JSON even where YAML is allowed
+        ("o.yaml", b'[{"a": 1}]', False, None),  # a JSON-only reader reads any name as JSON
+        ("o.yaml", b"a: [1\n", True, "not valid YAML"),
+        ("o.yaml", b"a: 1\n", False, "not valid JSON: Expecting value"),
+        ("o.json", b'{"n": ' + b"9" * 4301 + b"}", True, "not valid JSON: Exceeds the limit"),
+        ("o.json", b"\xff\xfe[]", True, "not UTF-8 text (byte 0); hint"),
+        ("o.yaml", b"a: s3cret\nb: !!bool s3cret\n", True, "not valid YAML: a value cannot be converted"),
+    ],
+)
+def test_read_document_gives_the_data_or_one_line_of_the_callers_error(
+    tmp_path: Path, name: str, body: bytes, yaml_ok: bool, problem: str | None
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(body)
+    if problem is None:
+        assert read_document(path, label="order book", error=_InputError, yaml_ok=yaml_ok) == [{"a": 1}]
+        return
+    with pytest.raises(_InputError) as exc:
+        read_document(path, label="order book", error=_InputError, yaml_ok=yaml_ok, hint="; hint")
+    line = str(exc.value)
+    assert line.startswith(f"order book {path}: ") and problem in line
+    assert "\n" not in line and "s3cret" not in line
+
+
+def test_read_document_names_a_file_it_cannot_read(tmp_path: Path) -> None:
+    with pytest.raises(_InputError, match=r"^profiles .*missing\.yaml: cannot read: No such file"):
+        read_document(tmp_path / "missing.yaml", label="profiles", error=_InputError)
