@@ -41,10 +41,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from seamline.matching.capacity import LineCapacity
 from seamline.matching.contention import contention_rank
+from seamline.matching.finish import enforce_minimums, top_up, unconstrained_short
 from seamline.matching.flow import FlowResult, max_on_time_std_min, solve_flow
 from seamline.matching.greedy import greedy_fill
 from seamline.matching.models import (
@@ -62,10 +61,9 @@ from seamline.matching.objective import PreferenceWeights
 from seamline.matching.pruning import PruneOptions, prune
 from seamline.matching.reasons import unallocated
 from seamline.matching.repair import repair_minimums
-from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day, edd_minutes, to_bookings
-from seamline.matching.search_state import group_minimums, minutes_by_order
+from seamline.matching.schedule import PIECE_TOLERANCE, Booking, edd_minutes, to_bookings
 from seamline.matching.solver import SolveOptions, solve
-from seamline.matching.twophase import SearchDeadline, constrained_orders, phase_a, phase_b
+from seamline.matching.twophase import SearchDeadline, phase_a, phase_b
 
 # Above this many pruned arcs the per-arc LP/MILP is skipped: the 200-order benchmark (~6k arcs)
 # solves in about a second, the 2 000-order one (~85k arcs) did not finish its LP in 30 s.
@@ -264,16 +262,16 @@ def _two_phase(
     a = phase_a(flow_net, guide, search_until_s=search, clock=clock, search_net=net, search=opts.search)
     status = f"A:{a.constrained_orders}" + _search_status(a.search)
     greedy_started = clock()
-    greedy = _enforce_minimums(flow_net, a.bookings)
-    greedy += _top_up(net, greedy)
-    short = _unconstrained_short(net, greedy)
+    greedy = enforce_minimums(flow_net, a.bookings)
+    greedy += top_up(net, greedy)
+    short = unconstrained_short(net, greedy)
     greedy_b = _Candidate(bookings=greedy, method="flow2", status=status + f",B:greedy,{short}s")
     if not _flow_b_fits(opts, clock(), started=started, greedy_s=clock() - greedy_started):
         return greedy_b
     b = phase_b(flow_net, a.bookings, max_rounds=opts.two_phase_rounds,
                 deadline_s=started + opts.two_phase_deadline_s, clock=clock)
-    bookings = _enforce_minimums(flow_net, a.bookings + b.bookings)
-    bookings += _top_up(net, bookings)
+    bookings = enforce_minimums(flow_net, a.bookings + b.bookings)
+    bookings += top_up(net, bookings)
     flowed = _Candidate(
         bookings=bookings,
         method="flow2",
@@ -293,16 +291,6 @@ def _flow_b_fits(opts: MatchOptions, now: float, *, started: float, greedy_s: fl
     return opts.time_budget_s is None or now + FLOW_B_COST * greedy_s <= started + opts.time_budget_s
 
 
-def _unconstrained_short(net: Network, bookings: Sequence[Booking]) -> int:
-    """How many splittable orders without their own minimum book less than their demand (by more
-    than a piece's tolerance), for the plan's status."""
-    got = minutes_by_order(bookings, len(net.orders))
-    demand = net.demand_std_min()
-    free_to_split = ~constrained_orders(net)
-    tolerance = np.array([PIECE_TOLERANCE * o.sam_min for o in net.orders])
-    return int((free_to_split & (got < demand - tolerance)).sum())
-
-
 def _search_status(search: Search | None) -> str:
     if search is None:
         return ""
@@ -320,8 +308,8 @@ def _repaired(
         flow_net, flow.x_std_min, prune_options=opts.prune,
         solve_options=replace(opts.solve, time_limit_s=budget), clock=clock,
     )
-    bookings = _enforce_minimums(flow_net, fixed.bookings)
-    bookings += _top_up(net, bookings)
+    bookings = enforce_minimums(flow_net, fixed.bookings)
+    bookings += top_up(net, bookings)
     sol = fixed.solution
     method = "flow" if sol is None else f"flow+{sol.method}"
     status = f"flow:{flow.status}" + ("" if sol is None else f",repair({fixed.violating_orders} orders):{sol.status}")
@@ -340,8 +328,8 @@ def _repaired(
 
 def _exact(net: Network, pruned: Network, options: SolveOptions, clock: Callable[[], float]) -> _Candidate:
     sol = solve(pruned, options, clock=clock)
-    solved = _enforce_minimums(pruned, to_bookings(pruned, edd_minutes(pruned, sol.x_std_min)))
-    bookings = solved + _top_up(net, solved)
+    solved = enforce_minimums(pruned, to_bookings(pruned, edd_minutes(pruned, sol.x_std_min)))
+    bookings = solved + top_up(net, solved)
     model_std_min = float(sol.x_std_min.sum())
     proven = (
         options.whole_pieces
@@ -376,29 +364,6 @@ def _best(candidates: Sequence[_Candidate]) -> _Candidate:
 
 def _std_min(bookings: Sequence[Booking]) -> float:
     return float(sum(b.std_min for b in bookings))
-
-
-def _enforce_minimums(net: Network, bookings: list[Booking]) -> list[Booking]:
-    """Drop an order's share at a factory that rounding left below the factory minimum."""
-    minimum = group_minimums(net)
-    got: dict[tuple[int, int], float] = {}
-    for b in bookings:
-        key = (b.order, int(net.line_factory[b.line]))
-        got[key] = got.get(key, 0.0) + b.pieces * net.orders[b.order].sam_min
-    short = {k for k, m in got.items() if m + PIECE_TOLERANCE * net.orders[k[0]].sam_min < minimum.get(k, 0.0)}
-    return [b for b in bookings if (b.order, int(net.line_factory[b.line])) not in short]
-
-
-def _top_up(net: Network, bookings: Sequence[Booking]) -> list[Booking]:
-    """Whole pieces the rounding released, placed greedily into what is still free."""
-    residual = np.maximum(net.cap - booked_per_line_day(bookings, net.cap.shape), 0.0)
-    left = {i: o.quantity for i, o in enumerate(net.orders)}
-    used: dict[int, set[int]] = {}
-    for b in bookings:
-        left[b.order] -= b.pieces
-        used.setdefault(b.order, set()).add(int(net.line_factory[b.line]))
-    extra, _ = greedy_fill(net, residual=residual, remaining_pieces=left, used_factories=used)
-    return extra
 
 
 def _allocations(net: Network, bookings: Sequence[Booking]) -> list[Allocation]:
