@@ -25,7 +25,15 @@ from seamline.matching.cpsat import solve_hinted
 from seamline.matching.formulation import Model, build
 from seamline.matching.network import FloatArray, IntArray, Network
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, edd_minutes, to_bookings
-from seamline.matching.search_state import Candidates, Index, SearchState, respects_minimums, std_min_of, sub_network
+from seamline.matching.search_state import (
+    Candidates,
+    Index,
+    SearchState,
+    respects_minimums,
+    short_orders,
+    std_min_of,
+    sub_network,
+)
 
 # Orders with their own minimum and at most this many eligible factories seed the cluster (bench
 # seed 11, 2 000 orders: 18 such orders, minimums up to ~180 k std-min).
@@ -61,9 +69,9 @@ def pick_cluster(wide: Network, state: SearchState, orders: IntArray,
     by_order = Index.of(wide.arc_order, len(wide.orders))
     groups = np.unique(wide.arc_order * n_f + wide.line_factory[wide.arc_line])
     n_fac = np.bincount(groups // n_f, minlength=len(wide.orders))
-    demand = wide.demand_std_min()
+    short = short_orders(wide, state.got)
     scarce = [i for i in orders.tolist() if wide.orders[i].min_qty_per_factory > 0 and 0 < n_fac[i] <= SCARCE_FACTORIES
-              and state.got[i] < demand[i] - PIECE_TOLERANCE * wide.orders[i].sam_min]
+              and short[i]]
     if not scarce:
         return None
     lines = set(wide.arc_line[by_order.arcs(np.array(scarce, dtype=np.int64))].tolist())

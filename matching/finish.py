@@ -11,7 +11,7 @@ import numpy as np
 from seamline.matching.greedy import greedy_fill
 from seamline.matching.network import Network
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day
-from seamline.matching.search_state import group_minimums, minutes_by_order
+from seamline.matching.search_state import group_minimums, minutes_by_order, short_orders
 from seamline.matching.twophase import constrained_orders
 
 
@@ -41,8 +41,4 @@ def top_up(net: Network, bookings: Sequence[Booking]) -> list[Booking]:
 def unconstrained_short(net: Network, bookings: Sequence[Booking]) -> int:
     """How many splittable orders without their own minimum book less than their demand (by more
     than a piece's tolerance), for the plan's status."""
-    got = minutes_by_order(bookings, len(net.orders))
-    demand = net.demand_std_min()
-    free_to_split = ~constrained_orders(net)
-    tolerance = np.array([PIECE_TOLERANCE * o.sam_min for o in net.orders])
-    return int((free_to_split & (got < demand - tolerance)).sum())
+    return int((~constrained_orders(net) & short_orders(net, minutes_by_order(bookings, len(net.orders)))).sum())

@@ -40,6 +40,7 @@ from seamline.matching.search_state import (
     Candidates,
     Index,
     SearchState,
+    piece_tolerance,
     respects_minimums,
     std_min_of,
     sub_network,
@@ -153,7 +154,7 @@ class SearchSpace:
         return SearchSpace(
             net=net, orders=orders, cand=cand, by_line=Index.of(net.arc_line, net.cap.shape[0]),
             order_lines={int(i): net.arc_line[by_order.arcs(np.array([i]))] for i in orders},
-            demand=net.demand_std_min(), tolerance=np.array([PIECE_TOLERANCE * o.sam_min for o in net.orders]))
+            demand=net.demand_std_min(), tolerance=piece_tolerance(net))
 
     def short(self, state: SearchState) -> list[int]:
         """The orders of the search booking less than their demand (by more than a piece's tolerance)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from seamline.matching.network import FloatArray, IntArray, Network, select_arcs, stable_order
+from seamline.matching.network import BoolArray, FloatArray, IntArray, Network, select_arcs, stable_order
 from seamline.matching.schedule import PIECE_TOLERANCE, Booking, booked_per_line_day
 
 
@@ -68,6 +68,17 @@ class SearchState:
 
     def bookings(self) -> list[Booking]:
         return [b for bs in self.by_order.values() for b in bs]
+
+
+def piece_tolerance(net: Network) -> FloatArray:
+    """Per order: the std-min below its demand within which it counts as met (a piece's tolerance)."""
+    return PIECE_TOLERANCE * np.array([o.sam_min for o in net.orders], dtype=np.float64)
+
+
+def short_orders(net: Network, got: FloatArray) -> BoolArray:
+    """Per order: ``got`` (std-min booked per order) is below its demand by more than
+    :func:`piece_tolerance`. (The search caches both arrays per step: ``neighbourhood.SearchSpace``.)"""
+    return np.asarray(got < net.demand_std_min() - piece_tolerance(net), dtype=np.bool_)
 
 
 def std_min_of(bookings: Sequence[Booking]) -> float:

@@ -19,7 +19,7 @@ from seamline.matching.neighbourhood import improve
 from seamline.matching.network import build_network, select_arcs
 from seamline.matching.objective import PreferenceWeights
 from seamline.matching.schedule import Booking, booked_per_line_day, edd_minutes, to_bookings
-from seamline.matching.search_state import Candidates, Index, SearchState
+from seamline.matching.search_state import Candidates, Index, SearchState, short_orders
 from tests.support.matching_oracle import optimum_std_min
 from tests.unit.matching.test_matching_oracle import SEEDS, tiny
 
@@ -115,3 +115,13 @@ def test_cpsat_needs_whole_pieces() -> None:
     model = build(net, np.arange(net.n_arcs), split_penalty_std_min=0.0, whole_pieces=False)
     with pytest.raises(ValueError, match="all-integer"):
         solve_hinted(model, np.zeros(model.n_x + model.n_y), 1.0)
+
+
+def test_an_order_is_short_below_its_demand_by_more_than_a_piece_tolerance() -> None:
+    # demands 100 × 2.0 = 200 and 50 × 10.0 = 500 std-min; the tolerance is 1e-6 of a piece
+    orders = [Order(order_id="A", buyer="b", category="x", sam_min=2.0, quantity=100, due=D0),
+              Order(order_id="B", buyer="b", category="x", sam_min=10.0, quantity=50, due=D0)]
+    net = build_network(orders, [_line("f0", 1000.0)], ProfileBook(), PreferenceWeights())
+    assert short_orders(net, np.array([200.0, 500.0])).tolist() == [False, False]
+    assert short_orders(net, np.array([200.0 - 1e-7, 498.0])).tolist() == [False, True]
+    assert short_orders(net, np.array([0.0, 500.0 - 1e-4])).tolist() == [True, True]
